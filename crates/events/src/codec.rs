@@ -1,0 +1,108 @@
+//! The one place that knows the byte encoding (postcard). Swapping the codec means
+//! changing this module and the golden file, nothing else.
+//!
+//! A stored record is `StoredRecord` encoded with postcard; its `payload` is the
+//! postcard encoding of the event body, interpreted by (kind, version). Decoding an
+//! older version goes through an upcaster here; there are none yet.
+
+use crate::envelope::{Actor, Hash, Record};
+use crate::event::Event;
+use crate::ids::Seq;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// The persisted envelope, field order fixed forever for format 1.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredRecord {
+    seq: u64,
+    prev: [u8; 32],
+    at: i64,
+    actor: Actor,
+    cause: String,
+    kind: String,
+    version: u16,
+    payload: Vec<u8>,
+}
+
+/// Why bytes could not be turned into a record, or the reverse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    #[error("undecodable record: {0}")]
+    Malformed(String),
+    #[error("unknown event kind {kind} version {version} (written by a newer kasp-ledger?)")]
+    UnknownKind { kind: String, version: u16 },
+    #[error("trailing bytes after the record")]
+    Trailing,
+}
+
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, postcard::Error> {
+    let (v, rest) = postcard::take_from_bytes(bytes)?;
+    if rest.is_empty() {
+        Ok(v)
+    } else {
+        Err(postcard::Error::DeserializeBadEncoding)
+    }
+}
+
+/// Encodes an event body alone (kind and version are returned beside it).
+pub fn encode_event(event: &Event) -> Result<(String, u16, Vec<u8>), CodecError> {
+    let payload = event
+        .encode_body()
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    Ok((event.kind().to_string(), event.version(), payload))
+}
+
+/// Decodes an event body of a given kind and version, upcasting older versions.
+pub fn decode_event(kind: &str, version: u16, payload: &[u8]) -> Result<Event, CodecError> {
+    match Event::decode_current(kind, version, payload) {
+        Some(r) => r.map_err(|e| CodecError::Malformed(format!("{kind} v{version}: {e}"))),
+        None => Err(CodecError::UnknownKind {
+            kind: kind.to_string(),
+            version,
+        }),
+    }
+}
+
+/// Encodes a whole record into the bytes that are stored and hashed.
+pub fn encode_record(record: &Record) -> Result<Vec<u8>, CodecError> {
+    let (kind, version, payload) = encode_event(&record.event)?;
+    let stored = StoredRecord {
+        seq: record.seq.0,
+        prev: record.prev.0,
+        at: record.at.0,
+        actor: record.actor.clone(),
+        cause: record.cause.clone(),
+        kind,
+        version,
+        payload,
+    };
+    postcard::to_stdvec(&stored).map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
+/// Decodes stored bytes into a record.
+pub fn decode_record(bytes: &[u8]) -> Result<Record, CodecError> {
+    let (stored, rest): (StoredRecord, _) =
+        postcard::take_from_bytes(bytes).map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(CodecError::Trailing);
+    }
+    let event = decode_event(&stored.kind, stored.version, &stored.payload)?;
+    Ok(Record {
+        seq: Seq(stored.seq),
+        prev: Hash(stored.prev),
+        at: Timestamp(stored.at),
+        actor: stored.actor,
+        cause: stored.cause,
+        event,
+    })
+}
+
+/// Encodes any serde value with the log's codec (used for snapshots).
+pub fn encode_value<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    postcard::to_stdvec(value).map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
+/// Decodes a value written by [`encode_value`]; trailing bytes are an error.
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    body(bytes).map_err(|e| CodecError::Malformed(e.to_string()))
+}

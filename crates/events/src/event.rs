@@ -1,0 +1,194 @@
+//! The events: every fact the enforcer records. Persisted.
+//!
+//! Each variant has a body struct, a stable kind name and a version. The payload of a
+//! stored record is the postcard encoding of the body alone; kind and version sit in
+//! the envelope, so a body shape can change later under a new version with an
+//! upcaster in [`crate::codec`], while old records keep their old bytes.
+//! A released (kind, version) is never edited; `fixtures/events.golden` guards them.
+
+use crate::ids::{InstanceId, PolicyName, ZoneName};
+use crate::policy::Policy;
+use crate::time::Timestamp;
+use crate::zone::ZoneConfig;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How a log tells time, fixed at `setup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClockMode {
+    /// The system clock, always.
+    System,
+    /// A simulated clock that starts at `start` and moves only by recorded events.
+    Simulated { start: Timestamp },
+}
+
+/// Record 0 of every log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCreated {
+    /// The log format version the log was created with.
+    pub format: u32,
+    pub instance: InstanceId,
+    pub clock: ClockMode,
+}
+
+/// A policy was imported for the first time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyCreated {
+    pub policy: Policy,
+}
+
+/// An import changed an existing policy; the body is the whole new definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyUpdated {
+    pub policy: Policy,
+}
+
+/// A policy was removed (`policy purge`, `policy import -r`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDeleted {
+    pub name: PolicyName,
+}
+
+/// A zone was added (`zone add`, `zonelist import`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneAdded {
+    pub zone: ZoneConfig,
+    /// `zone add --suspend`: no key generation, no enforce until resumed.
+    pub suspended: bool,
+}
+
+/// `zonelist import` changed a zone's configuration; the body is the new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneUpdated {
+    pub zone: ZoneConfig,
+}
+
+/// `zone set-policy` moved a zone to another policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZonePolicyChanged {
+    pub zone: ZoneName,
+    pub from: PolicyName,
+    pub to: PolicyName,
+}
+
+/// A zone was removed (`zone delete`, `zonelist import -r`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneDeleted {
+    pub zone: ZoneName,
+}
+
+macro_rules! events {
+    ($($name:ident = $version:literal),* $(,)?) => {
+        /// Every event kind, current version.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "kind", content = "body")]
+        pub enum Event {
+            $($name($name),)*
+        }
+
+        impl Event {
+            /// The stable kind name stored in the envelope.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Event::$name(_) => stringify!($name),)*
+                }
+            }
+
+            /// The version of the body shape this binary writes for this kind.
+            pub fn version(&self) -> u16 {
+                match self {
+                    $(Event::$name(_) => $version,)*
+                }
+            }
+
+            /// Every (kind, current version), for tests and documentation.
+            pub const KINDS: &'static [(&'static str, u16)] = &[$((stringify!($name), $version),)*];
+
+            pub(crate) fn encode_body(&self) -> Result<Vec<u8>, postcard::Error> {
+                match self {
+                    $(Event::$name(b) => postcard::to_stdvec(b),)*
+                }
+            }
+
+            /// Decodes a body of the current version of `kind`. `None` for a kind this
+            /// binary does not know.
+            pub(crate) fn decode_current(kind: &str, version: u16, bytes: &[u8])
+                -> Option<Result<Event, postcard::Error>> {
+                match kind {
+                    $(stringify!($name) if version == $version =>
+                        Some(crate::codec::body::<$name>(bytes).map(Event::$name)),)*
+                    _ => None,
+                }
+            }
+        }
+
+        $(impl From<$name> for Event {
+            fn from(b: $name) -> Event { Event::$name(b) }
+        })*
+    };
+}
+
+events! {
+    LogCreated = 1,
+    PolicyCreated = 1,
+    PolicyUpdated = 1,
+    PolicyDeleted = 1,
+    ZoneAdded = 1,
+    ZoneUpdated = 1,
+    ZonePolicyChanged = 1,
+    ZoneDeleted = 1,
+}
+
+impl Event {
+    /// The zone this event is about, if any (for `log show --zone`).
+    pub fn zone(&self) -> Option<&ZoneName> {
+        match self {
+            Event::ZoneAdded(e) => Some(&e.zone.name),
+            Event::ZoneUpdated(e) => Some(&e.zone.name),
+            Event::ZonePolicyChanged(e) => Some(&e.zone),
+            Event::ZoneDeleted(e) => Some(&e.zone),
+            Event::LogCreated(_)
+            | Event::PolicyCreated(_)
+            | Event::PolicyUpdated(_)
+            | Event::PolicyDeleted(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    /// One line for an operator.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::LogCreated(e) => {
+                write!(f, "Event log created (format {}, instance {}, ", e.format, e.instance)?;
+                match e.clock {
+                    ClockMode::System => write!(f, "system clock)"),
+                    ClockMode::Simulated { start } => {
+                        write!(f, "simulated clock starting at {start})")
+                    }
+                }
+            }
+            Event::PolicyCreated(e) => write!(f, "Policy {} created", e.policy.name),
+            Event::PolicyUpdated(e) => write!(f, "Policy {} updated", e.policy.name),
+            Event::PolicyDeleted(e) => write!(f, "Policy {} deleted", e.name),
+            Event::ZoneAdded(e) => {
+                write!(f, "Zone {} added with policy {}", e.zone.name, e.zone.policy)?;
+                if e.suspended {
+                    write!(f, " (suspended)")?;
+                }
+                Ok(())
+            }
+            Event::ZoneUpdated(e) => write!(
+                f,
+                "Zone {} updated (policy {}, signconf {})",
+                e.zone.name, e.zone.policy, e.zone.signconf_path
+            ),
+            Event::ZonePolicyChanged(e) => write!(
+                f,
+                "Zone {} moved from policy {} to policy {}",
+                e.zone, e.from, e.to
+            ),
+            Event::ZoneDeleted(e) => write!(f, "Zone {} deleted", e.zone),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! # kasp-events: the persisted contracts of kasp-ledger
+//!
+//! Everything that is written to disk or sent over the wire is defined here and
+//! nowhere else: the events, the record envelope (seq, prev hash, time, actor, cause,
+//! kind, version, payload), the codec, the blake3 hash chain, and the redb-backed
+//! [`EventLog`].
+//!
+//! Invariants:
+//! - The log is append-only. Records are numbered from 0 without gaps; record 0 is
+//!   `LogCreated`. Nothing here updates or deletes a record.
+//! - A record's hash covers its exact stored bytes; record n+1 stores the hash of
+//!   record n, and the meta table stores the head. `verify` recomputes all of it.
+//! - One append is one durable redb write transaction that checks the expected head,
+//!   so a crash leaves either the whole batch or none of it.
+//! - A released (kind, version) body shape is never edited. A change is a new
+//!   version plus an upcaster in [`codec`]; `fixtures/events.golden` catches accidents.
+//!
+//! This crate must not read a clock, know about HSMs, tokio or views: time comes in
+//! with each [`NewEvent`], and folding events into state is the projector's job.
+
+pub mod chain;
+pub mod codec;
+pub mod envelope;
+pub mod event;
+pub mod ids;
+pub mod policy;
+pub mod time;
+pub mod zone;
+
+pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
+pub use event::*;
+pub use ids::{IdError, InstanceId, PolicyName, Seq, ZoneName};
+pub use time::{Seconds, Timestamp};

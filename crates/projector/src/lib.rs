@@ -1,0 +1,26 @@
+//! # kasp-projector: the pure domain of kasp-ledger
+//!
+//! Folds the event log into views ([`state::State`] and its `apply`), decides what a
+//! command means against those views ([`decide`]), and reads and writes the file
+//! formats OpenDNSSEC operators already have (kasp.xml, conf.xml, zonelist.xml).
+//!
+//! Invariants:
+//! - Pure: no clock, no file system, no sockets, no HSM. `decide` takes `now` as an
+//!   argument; parsers take the text and the file name (for messages) and never open
+//!   anything. `clippy.toml` disallows the clock and `std::fs` here.
+//! - `apply` never decides: it copies facts from events into views, so replaying an
+//!   old log gives the old answers even after the rules change.
+//! - Views use ordered maps; the same log gives byte-identical output.
+//! - `PROJECTION_VERSION` changes whenever `apply` or the shape of `State` changes, so
+//!   stored snapshots made by an older binary are ignored and rebuilt.
+
+pub mod conf;
+pub mod decide;
+pub mod duration;
+pub mod kasp;
+pub mod kaspcheck;
+pub mod state;
+pub mod xmlout;
+pub mod zonelist;
+
+pub use state::{PROJECTION_VERSION, State};
