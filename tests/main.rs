@@ -1,1 +1,7 @@
+//! Integration tests of kasp-ledger: the real `ods-enforcer` binary on real files in
+//! temporary directories. One test binary (declared as a [[test]] of crates/cli).
 
+mod acceptance;
+mod bad_input;
+mod common;
+mod ods_golden;

@@ -14,3 +14,104 @@ pub fn hash_record(stored: &[u8]) -> Hash {
     h.update(stored);
     Hash(*h.finalize().as_bytes())
 }
+
+use crate::codec::decode_record;
+use crate::envelope::Head;
+use crate::event::Event;
+use crate::ids::Seq;
+
+/// Where and why a chain failed to verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record {seq}: {reason}")]
+pub struct VerifyError {
+    /// The first record that is wrong.
+    pub seq: Seq,
+    pub reason: String,
+}
+
+/// Verifies stored records in key order against each other and the stored head.
+///
+/// `records` yields (key, stored bytes) from key 0 upwards; `head` is the head the
+/// meta table claims. Returns the verified head, or the first bad seq.
+///
+/// A change to the bytes of record n is reported as record n, wherever it is: a record
+/// that decodes but whose hash no longer matches the `prev` of record n+1 looks, from
+/// that link alone, just like a record n+1 whose `prev` was changed. The two are told
+/// apart by record n+1's own hash: if record n+2 (or the head, for the last record)
+/// still vouches for record n+1, record n+1 is intact and record n is the one that
+/// changed.
+pub fn verify_records<'a>(
+    records: impl IntoIterator<Item = (u64, &'a [u8])>,
+    head: Option<Head>,
+) -> Result<Head, VerifyError> {
+    let rows: Vec<(u64, &[u8])> = records.into_iter().collect();
+    let hashes: Vec<Hash> = rows.iter().map(|(_, bytes)| hash_record(bytes)).collect();
+    let fail = |seq: u64, reason: String| VerifyError {
+        seq: Seq(seq),
+        reason,
+    };
+    // Whether the bytes of rows[i] are confirmed by what follows them: the next
+    // record's `prev`, or the head for the last row.
+    let vouched = |i: usize| match rows.get(i + 1) {
+        Some((key, bytes)) => {
+            *key == rows[i].0 + 1 && decode_record(bytes).is_ok_and(|next| next.prev == hashes[i])
+        }
+        None => head.is_some_and(|h| h.seq.0 == rows[i].0 && h.hash == hashes[i]),
+    };
+    let mut expected = 0u64;
+    for (i, &(key, bytes)) in rows.iter().enumerate() {
+        if key != expected {
+            return Err(fail(
+                expected,
+                format!("missing (next stored record is {key})"),
+            ));
+        }
+        let record = decode_record(bytes).map_err(|e| fail(key, e.to_string()))?;
+        if record.seq.0 != key {
+            return Err(fail(
+                key,
+                format!("stored under {key} but says seq {}", record.seq),
+            ));
+        }
+        let prev = if i == 0 { Hash::GENESIS } else { hashes[i - 1] };
+        if record.prev != prev {
+            if i > 0 && vouched(i) {
+                return Err(fail(
+                    key - 1,
+                    format!("its hash does not match the previous-hash stored in record {key}"),
+                ));
+            }
+            return Err(fail(
+                key,
+                "its previous-hash does not match the record before it".to_string(),
+            ));
+        }
+        if key == 0 && !matches!(record.event, Event::LogCreated(_)) {
+            return Err(fail(0, "record 0 is not LogCreated".to_string()));
+        }
+        expected += 1;
+    }
+    let Some(head) = head else {
+        return Err(fail(expected, "the log has no head".to_string()));
+    };
+    let Some(&prev) = hashes.last() else {
+        return Err(fail(0, "the log has no records".to_string()));
+    };
+    let last = expected - 1;
+    if head.seq.0 > last {
+        return Err(fail(last + 1, format!("missing (head says {})", head.seq)));
+    }
+    if head.seq.0 < last {
+        return Err(fail(
+            head.seq.0 + 1,
+            format!("stored beyond the head ({})", head.seq),
+        ));
+    }
+    if head.hash != prev {
+        return Err(fail(
+            last,
+            "its hash does not match the stored head".to_string(),
+        ));
+    }
+    Ok(head)
+}

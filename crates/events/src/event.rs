@@ -160,7 +160,11 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::LogCreated(e) => {
-                write!(f, "Event log created (format {}, instance {}, ", e.format, e.instance)?;
+                write!(
+                    f,
+                    "Event log created (format {}, instance {}, ",
+                    e.format, e.instance
+                )?;
                 match e.clock {
                     ClockMode::System => write!(f, "system clock)"),
                     ClockMode::Simulated { start } => {
@@ -172,7 +176,11 @@ impl fmt::Display for Event {
             Event::PolicyUpdated(e) => write!(f, "Policy {} updated", e.policy.name),
             Event::PolicyDeleted(e) => write!(f, "Policy {} deleted", e.name),
             Event::ZoneAdded(e) => {
-                write!(f, "Zone {} added with policy {}", e.zone.name, e.zone.policy)?;
+                write!(
+                    f,
+                    "Zone {} added with policy {}",
+                    e.zone.name, e.zone.policy
+                )?;
                 if e.suspended {
                     write!(f, " (suspended)")?;
                 }

@@ -55,6 +55,9 @@ impl ZoneName {
             if label.len() > 63 {
                 return Err(bad("a label is longer than 63 characters"));
             }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(bad("a label starts or ends with '-'"));
+            }
             if !label
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -86,7 +89,7 @@ impl ZoneName {
 
 impl fmt::Display for ZoneName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -121,7 +124,7 @@ impl PolicyName {
 
 impl fmt::Display for PolicyName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -144,14 +147,33 @@ mod tests {
 
     #[test]
     fn zone_names() {
-        for ok in ["example.com", "Example.COM.", ".", "a", "_dmarc.x-y.org", "xn--bcher-kva.de"] {
+        for ok in [
+            "example.com",
+            "Example.COM.",
+            ".",
+            "a",
+            "_dmarc.x-y.org",
+            "xn--bcher-kva.de",
+        ] {
             assert!(ZoneName::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "..", "a..b", "a b", "a/b", ".com", &"x".repeat(64), "é.com"] {
+        for bad in [
+            "",
+            "..",
+            "a..b",
+            "a b",
+            "a/b",
+            ".com",
+            &"x".repeat(64),
+            "é.com",
+        ] {
             assert!(ZoneName::new(bad).is_err(), "{bad}");
         }
         assert_eq!(ZoneName::new("Example.COM.").unwrap().key(), "example.com");
-        assert_eq!(ZoneName::new("Example.COM.").unwrap().as_str(), "Example.COM.");
+        assert_eq!(
+            ZoneName::new("Example.COM.").unwrap().as_str(),
+            "Example.COM."
+        );
     }
 
     #[test]

@@ -23,11 +23,20 @@ pub mod codec;
 pub mod envelope;
 pub mod event;
 pub mod ids;
+pub mod log;
 pub mod policy;
+#[cfg(any(test, feature = "testgen"))]
+pub mod testgen;
 pub mod time;
 pub mod zone;
 
 pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 pub use event::*;
 pub use ids::{IdError, InstanceId, PolicyName, Seq, ZoneName};
+pub use log::{Access, EventLog, FORMAT, LogError, Snapshot, VerifyOutcome};
+pub use policy::{
+    Denial, KeyRole, Keys, Nsec3, ParentTiming, Policy, PolicyKey, SerialKind, Signatures,
+    ZoneTiming,
+};
 pub use time::{Seconds, Timestamp};
+pub use zone::{Adapter, ZoneConfig};

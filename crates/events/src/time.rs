@@ -114,9 +114,7 @@ impl Timestamp {
             return None;
         }
         let days = days_from_civil(y, mo, d);
-        Some(Timestamp(
-            days * 86_400 + i64::from(h * 3600 + mi * 60 + s),
-        ))
+        Some(Timestamp(days * 86_400 + i64::from(h * 3600 + mi * 60 + s)))
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ`, `YYYY-MM-DD-HH:MM:SS` (OpenDNSSEC's `--set-time`
@@ -201,7 +199,10 @@ mod tests {
     fn known_dates() {
         let t = Timestamp(1_735_689_600);
         assert_eq!(t.to_string(), "2025-01-01T00:00:00Z");
-        assert_eq!(Timestamp(1_735_689_600 + 50_400).ctime(), "Wed Jan  1 14:00:00 2025");
+        assert_eq!(
+            Timestamp(1_735_689_600 + 50_400).ctime(),
+            "Wed Jan  1 14:00:00 2025"
+        );
         assert_eq!(Timestamp(1_668_085_512).ctime(), "Thu Nov 10 13:05:12 2022");
         assert_eq!(Timestamp::parse("2025-01-01T00:00:00Z"), Ok(t));
         assert_eq!(Timestamp::parse("2025-01-01-00:00:00"), Ok(t));

@@ -1,1 +1,316 @@
-//! (in progress)
+//! `decide`: what a command means against the current views.
+//!
+//! It returns the events to append and, per item, what happened (for the shell to
+//! print in OpenDNSSEC's words), or a rejection carrying OpenDNSSEC's error text.
+//! A command that changes nothing returns no events, so nothing is appended.
+
+use crate::state::State;
+use kasp_events::{
+    Event, Policy, PolicyCreated, PolicyDeleted, PolicyName, PolicyUpdated, Timestamp, ZoneAdded,
+    ZoneConfig, ZoneDeleted, ZoneName, ZonePolicyChanged, ZoneUpdated,
+};
+use std::collections::BTreeSet;
+
+/// An operator command, already parsed and with its files read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `policy import [-r]`, with the policies of kasp.xml in file order.
+    ImportPolicies {
+        policies: Vec<Policy>,
+        remove_missing: bool,
+    },
+    /// `policy purge`.
+    PurgePolicies,
+    /// `zone add`.
+    AddZone { zone: ZoneConfig, suspended: bool },
+    /// `zone delete --zone`.
+    DeleteZone { zone: ZoneName },
+    /// `zone delete --all`.
+    DeleteAllZones,
+    /// `zone set-policy`.
+    SetZonePolicy { zone: ZoneName, policy: PolicyName },
+    /// `zonelist import [-r]`, with the zones of zonelist.xml in file order.
+    ImportZonelist {
+        zones: Vec<ZoneConfig>,
+        remove_missing: bool,
+    },
+    /// `update all`: policy import then zonelist import, nothing removed, one decision.
+    UpdateAll {
+        policies: Vec<Policy>,
+        zones: Vec<ZoneConfig>,
+    },
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    PolicyCreated(PolicyName),
+    PolicyUpdated(PolicyName),
+    PolicyUpToDate(PolicyName),
+    PolicyDeleted(PolicyName),
+    /// `policy purge` removed a policy without zones.
+    PolicyPurged(PolicyName),
+    /// A policy could not be deleted because zones use it.
+    PolicyInUse(PolicyName),
+    ZoneAdded(ZoneConfig),
+    ZoneCreated(ZoneConfig),
+    ZoneUpdated(ZoneName),
+    ZoneUpToDate(ZoneName),
+    ZoneDeleted(ZoneConfig),
+    ZonePolicySet {
+        zone: ZoneName,
+        policy: PolicyName,
+    },
+    /// `zone set-policy` with the policy the zone already has.
+    ZonePolicyUnchanged,
+    /// A zonelist entry names a policy that does not exist.
+    ZoneUnknownPolicy {
+        zone: ZoneName,
+        policy: PolicyName,
+    },
+}
+
+impl Outcome {
+    /// Whether this item failed (the command then exits non-zero).
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            Outcome::PolicyInUse(_) | Outcome::ZoneUnknownPolicy { .. }
+        )
+    }
+}
+
+/// The result of a command that was accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    pub events: Vec<Event>,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// A command refused as a whole; nothing is appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// OpenDNSSEC's error text (stderr).
+    pub message: String,
+    /// `true` when OpenDNSSEC treats it as a syntax error (usage block, exit 255).
+    pub usage: bool,
+}
+
+impl Rejection {
+    fn refused(message: impl Into<String>) -> Self {
+        Rejection {
+            message: message.into(),
+            usage: false,
+        }
+    }
+}
+
+/// Decides a command against the state at `now`.
+pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decision, Rejection> {
+    match command {
+        Command::ImportPolicies {
+            policies,
+            remove_missing,
+        } => Ok(import_policies(state, policies, *remove_missing)),
+        Command::PurgePolicies => Ok(purge_policies(state)),
+        Command::AddZone { zone, suspended } => add_zone(state, zone, *suspended),
+        Command::DeleteZone { zone } => match state.zone(zone) {
+            Some(z) => Ok(Decision {
+                events: vec![
+                    ZoneDeleted {
+                        zone: z.config.name.clone(),
+                    }
+                    .into(),
+                ],
+                outcomes: vec![Outcome::ZoneDeleted(z.config.clone())],
+            }),
+            None => Err(Rejection::refused(format!(
+                "Unable to delete zone, zone {zone} not found!"
+            ))),
+        },
+        Command::DeleteAllZones => {
+            let mut d = Decision::default();
+            for z in state.zones_in_order() {
+                d.events.push(
+                    ZoneDeleted {
+                        zone: z.config.name.clone(),
+                    }
+                    .into(),
+                );
+                d.outcomes.push(Outcome::ZoneDeleted(z.config.clone()));
+            }
+            Ok(d)
+        }
+        Command::SetZonePolicy { zone, policy } => set_policy(state, zone, policy),
+        Command::ImportZonelist {
+            zones,
+            remove_missing,
+        } => Ok(import_zonelist(state, zones, *remove_missing)),
+        Command::UpdateAll { policies, zones } => {
+            let mut d = import_policies(state, policies, false);
+            let mut ahead = state.clone();
+            for e in &d.events {
+                ahead.apply_event(e, now);
+            }
+            let z = import_zonelist(&ahead, zones, false);
+            d.events.extend(z.events);
+            d.outcomes.extend(z.outcomes);
+            Ok(d)
+        }
+    }
+}
+
+fn import_policies(state: &State, policies: &[Policy], remove_missing: bool) -> Decision {
+    let mut d = Decision::default();
+    for p in policies {
+        match state.policies.get(&p.name) {
+            None => {
+                d.events.push(PolicyCreated { policy: p.clone() }.into());
+                d.outcomes.push(Outcome::PolicyCreated(p.name.clone()));
+            }
+            Some(v) if v.policy != *p => {
+                d.events.push(PolicyUpdated { policy: p.clone() }.into());
+                d.outcomes.push(Outcome::PolicyUpdated(p.name.clone()));
+            }
+            Some(_) => d.outcomes.push(Outcome::PolicyUpToDate(p.name.clone())),
+        }
+    }
+    if remove_missing {
+        let keep: BTreeSet<&PolicyName> = policies.iter().map(|p| &p.name).collect();
+        for v in state.policies_in_order() {
+            let name = &v.policy.name;
+            if keep.contains(name) {
+                continue;
+            }
+            if state.zones_using(name) > 0 {
+                d.outcomes.push(Outcome::PolicyInUse(name.clone()));
+            } else {
+                d.events.push(PolicyDeleted { name: name.clone() }.into());
+                d.outcomes.push(Outcome::PolicyDeleted(name.clone()));
+            }
+        }
+    }
+    d
+}
+
+fn purge_policies(state: &State) -> Decision {
+    let mut d = Decision::default();
+    for v in state.policies_in_order() {
+        let name = &v.policy.name;
+        if state.zones_using(name) == 0 {
+            d.events.push(PolicyDeleted { name: name.clone() }.into());
+            d.outcomes.push(Outcome::PolicyPurged(name.clone()));
+        }
+    }
+    d
+}
+
+fn add_zone(state: &State, zone: &ZoneConfig, suspended: bool) -> Result<Decision, Rejection> {
+    if state.zone(&zone.name).is_some() {
+        return Err(Rejection::refused(
+            "Unable to add zone, zone already exists!",
+        ));
+    }
+    if !state.policies.contains_key(&zone.policy) {
+        return Err(Rejection::refused(format!(
+            "Unable to find policy {} needed for adding the zone!",
+            zone.policy
+        )));
+    }
+    Ok(Decision {
+        events: vec![
+            ZoneAdded {
+                zone: zone.clone(),
+                suspended,
+            }
+            .into(),
+        ],
+        outcomes: vec![Outcome::ZoneAdded(zone.clone())],
+    })
+}
+
+fn set_policy(state: &State, zone: &ZoneName, policy: &PolicyName) -> Result<Decision, Rejection> {
+    let Some(z) = state.zone(zone) else {
+        return Err(Rejection::refused(
+            "Unable to update zone, zone does not exist!",
+        ));
+    };
+    if !state.policies.contains_key(policy) {
+        return Err(Rejection::refused(
+            "Unable to update zone, policy does not exist!",
+        ));
+    }
+    if &z.config.policy == policy {
+        return Ok(Decision {
+            events: vec![],
+            outcomes: vec![Outcome::ZonePolicyUnchanged],
+        });
+    }
+    Ok(Decision {
+        events: vec![
+            ZonePolicyChanged {
+                zone: z.config.name.clone(),
+                from: z.config.policy.clone(),
+                to: policy.clone(),
+            }
+            .into(),
+        ],
+        outcomes: vec![Outcome::ZonePolicySet {
+            zone: z.config.name.clone(),
+            policy: policy.clone(),
+        }],
+    })
+}
+
+fn import_zonelist(state: &State, zones: &[ZoneConfig], remove_missing: bool) -> Decision {
+    let mut d = Decision::default();
+    for z in zones {
+        if !state.policies.contains_key(&z.policy) {
+            d.outcomes.push(Outcome::ZoneUnknownPolicy {
+                zone: z.name.clone(),
+                policy: z.policy.clone(),
+            });
+            continue;
+        }
+        match state.zone(&z.name) {
+            None => {
+                d.events.push(
+                    ZoneAdded {
+                        zone: z.clone(),
+                        suspended: false,
+                    }
+                    .into(),
+                );
+                d.outcomes.push(Outcome::ZoneCreated(z.clone()));
+            }
+            Some(existing) => {
+                // The stored name keeps the spelling it was added with.
+                let mut updated = z.clone();
+                updated.name = existing.config.name.clone();
+                if existing.config != updated {
+                    d.events.push(ZoneUpdated { zone: updated }.into());
+                    d.outcomes
+                        .push(Outcome::ZoneUpdated(existing.config.name.clone()));
+                } else {
+                    d.outcomes
+                        .push(Outcome::ZoneUpToDate(existing.config.name.clone()));
+                }
+            }
+        }
+    }
+    if remove_missing {
+        let keep: BTreeSet<String> = zones.iter().map(|z| z.name.key()).collect();
+        for z in state.zones_in_order() {
+            if !keep.contains(&z.config.name.key()) {
+                d.events.push(
+                    ZoneDeleted {
+                        zone: z.config.name.clone(),
+                    }
+                    .into(),
+                );
+                d.outcomes.push(Outcome::ZoneDeleted(z.config.clone()));
+            }
+        }
+    }
+    d
+}

@@ -18,8 +18,10 @@ pub mod conf;
 pub mod decide;
 pub mod duration;
 pub mod kasp;
+pub mod kasp_export;
 pub mod kaspcheck;
 pub mod state;
+pub mod xmlin;
 pub mod xmlout;
 pub mod zonelist;
 

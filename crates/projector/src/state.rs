@@ -1,3 +1,161 @@
-//! (in progress)
+//! The views folded from the log: what the enforcer knows at a given record.
+//!
+//! `apply` copies facts out of events. It never checks rules (that was `decide`'s job
+//! before the event was appended) and never fails: an event that refers to something
+//! missing is a no-op for that part, so replay of any valid chain always completes.
+
+use kasp_events::{
+    ClockMode, Event, InstanceId, Policy, PolicyName, Record, Seq, Timestamp, ZoneConfig, ZoneName,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
+/// version are ignored and the state is rebuilt from the log.
 pub const PROJECTION_VERSION: u32 = 1;
-#[derive(Debug, Default)] pub struct State;
+
+/// A policy as the views hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    /// Creation order (OpenDNSSEC lists policies in database order).
+    pub id: u64,
+    pub policy: Policy,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+/// A zone as the views hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneView {
+    /// Creation order (OpenDNSSEC lists zones in database order).
+    pub id: u64,
+    pub config: ZoneConfig,
+    /// When the enforcer should next look at the zone; `None` when nothing is scheduled
+    /// (a suspended zone). `Some(Timestamp(0))` means as soon as possible.
+    pub next_change: Option<Timestamp>,
+    pub added: Timestamp,
+}
+
+/// Everything the enforcer knows, folded from the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// The last record applied.
+    pub last_seq: Option<Seq>,
+    pub instance: Option<InstanceId>,
+    pub clock: Option<ClockMode>,
+    /// Policies by name.
+    pub policies: BTreeMap<PolicyName, PolicyView>,
+    /// Zones by [`ZoneName::key`].
+    pub zones: BTreeMap<String, ZoneView>,
+    next_id: u64,
+}
+
+impl State {
+    /// Folds one record into the views.
+    pub fn apply(&mut self, record: &Record) {
+        self.last_seq = Some(record.seq);
+        self.apply_event(&record.event, record.at);
+    }
+
+    /// Folds one event that happened at `at` (also used by `decide` to look ahead
+    /// within a compound command).
+    pub fn apply_event(&mut self, event: &Event, at: Timestamp) {
+        match event {
+            Event::LogCreated(e) => {
+                self.instance = Some(e.instance);
+                self.clock = Some(e.clock);
+            }
+            Event::PolicyCreated(e) => {
+                let id = self.take_id();
+                self.policies.insert(
+                    e.policy.name.clone(),
+                    PolicyView {
+                        id,
+                        policy: e.policy.clone(),
+                        created: at,
+                        updated: at,
+                    },
+                );
+            }
+            Event::PolicyUpdated(e) => {
+                if let Some(v) = self.policies.get_mut(&e.policy.name) {
+                    v.policy = e.policy.clone();
+                    v.updated = at;
+                }
+            }
+            Event::PolicyDeleted(e) => {
+                self.policies.remove(&e.name);
+            }
+            Event::ZoneAdded(e) => {
+                let id = self.take_id();
+                self.zones.insert(
+                    e.zone.name.key(),
+                    ZoneView {
+                        id,
+                        config: e.zone.clone(),
+                        next_change: if e.suspended {
+                            None
+                        } else {
+                            Some(Timestamp(0))
+                        },
+                        added: at,
+                    },
+                );
+            }
+            Event::ZoneUpdated(e) => {
+                if let Some(z) = self.zones.get_mut(&e.zone.name.key()) {
+                    z.config = e.zone.clone();
+                }
+            }
+            Event::ZonePolicyChanged(e) => {
+                if let Some(z) = self.zones.get_mut(&e.zone.key()) {
+                    z.config.policy = e.to.clone();
+                }
+            }
+            Event::ZoneDeleted(e) => {
+                self.zones.remove(&e.zone.key());
+            }
+        }
+    }
+
+    fn take_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The zone with this name (letter case and a trailing dot do not matter).
+    pub fn zone(&self, name: &ZoneName) -> Option<&ZoneView> {
+        self.zones.get(&name.key())
+    }
+
+    /// Policies in database (creation) order.
+    pub fn policies_in_order(&self) -> Vec<&PolicyView> {
+        let mut v: Vec<_> = self.policies.values().collect();
+        v.sort_by_key(|p| p.id);
+        v
+    }
+
+    /// Zones in database (creation) order.
+    pub fn zones_in_order(&self) -> Vec<&ZoneView> {
+        let mut v: Vec<_> = self.zones.values().collect();
+        v.sort_by_key(|z| z.id);
+        v
+    }
+
+    /// How many zones use a policy.
+    pub fn zones_using(&self, policy: &PolicyName) -> usize {
+        self.zones
+            .values()
+            .filter(|z| &z.config.policy == policy)
+            .count()
+    }
+
+    /// The enforcer's notion of now for this log: the simulated clock if the log has
+    /// one, else the given system time.
+    pub fn now(&self, system: Timestamp) -> Timestamp {
+        match self.clock {
+            Some(ClockMode::Simulated { start }) => start,
+            _ => system,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! `ods-enforcer`'s own command line: global options, then the command words.
+
+use crate::commands::{Shell, dispatch};
+use crate::getopt::{GetoptError, Opt, getopt};
+use crate::output::Sink;
+use std::path::PathBuf;
+
+/// The default configuration file, as OpenDNSSEC's.
+pub const DEFAULT_CONF: &str = "/etc/opendnssec/conf.xml";
+
+const USAGE: &str = "Usage: ods-enforcer [OPTION]... [COMMAND]
+Simple command line interface to control the enforcer engine 
+daemon. If no command  is given, the tool is going to interactive 
+mode. When the daemon is running 'ods-enforcer help' gives a full 
+list of available commands.
+
+Supported options:
+ -h | --help             Show this help and exit.
+ -V | --version          Show version and exit.
+ -s | --socket <file>    Daemon socketfile 
+    |    (default /run/opendnssec/enforcer.sock).
+ -c | --config <file>    Configuration file of the enforcer
+    |    (default /etc/opendnssec/conf.xml).
+
+BSD licensed, see LICENSE in source package for details.
+Version 2.1.12. Report bugs to <http://bugs.opendnssec.org/>.
+";
+
+/// Runs `ods-enforcer` with the given arguments (without the program name) and
+/// returns the process exit code.
+pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
+    let split = global_prefix(args);
+    let spec = [
+        Opt::flag("help", 'h'),
+        Opt::flag("version", 'V'),
+        Opt::value("socket", 's'),
+        Opt::value("config", 'c'),
+    ];
+    let parsed = match getopt(&args[..split], &spec) {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = match e {
+                GetoptError::Unknown(o) => format!("ods-enforcer: unrecognized option '{o}'"),
+                GetoptError::Ambiguous(o) => format!("ods-enforcer: option '{o}' is ambiguous"),
+                GetoptError::MissingValue(o) => {
+                    format!("ods-enforcer: option '--{o}' requires an argument")
+                }
+                GetoptError::UnexpectedValue(o) => {
+                    format!("ods-enforcer: option '--{o}' doesn't allow an argument")
+                }
+            };
+            sink.err(&format!("{msg}\nuse --help for usage information\n"));
+            return 100;
+        }
+    };
+    if parsed.has("help") {
+        sink.out(USAGE);
+        return 0;
+    }
+    if parsed.has("version") {
+        sink.out(&format!(
+            "opendnssec version 2.1.12 (kasp-ledger {})\n",
+            env!("CARGO_PKG_VERSION")
+        ));
+        return 0;
+    }
+    if let Some(s) = parsed.value("socket") {
+        sink.out(&format!("sock set to {s}\n"));
+    }
+    let words: Vec<String> = args[split..]
+        .iter()
+        .flat_map(|a| a.split(' ').filter(|w| !w.is_empty()).map(str::to_string))
+        .collect();
+    if words.is_empty() {
+        sink.err(
+            "error: interactive mode is not available yet in kasp-ledger (it comes with the \
+             daemon); give a command, e.g. 'ods-enforcer help'\n",
+        );
+        return 1;
+    }
+    let conf_path = PathBuf::from(parsed.value("config").unwrap_or(DEFAULT_CONF));
+    let mut shell = Shell {
+        sink,
+        conf_path,
+        line: words.join(" "),
+        user: crate::actor::current_user(),
+    };
+    dispatch(&mut shell, &words)
+}
+
+/// How many leading arguments are global options ("+" getopt semantics: the first
+/// word that is not an option, or a value of one, starts the command).
+fn global_prefix(args: &[String]) -> usize {
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--" {
+            return i;
+        }
+        if !a.starts_with('-') || a == "-" {
+            return i;
+        }
+        let needs_value = if let Some(long) = a.strip_prefix("--") {
+            !long.contains('=')
+                && !long.is_empty()
+                && ("socket".starts_with(long) || "config".starts_with(long))
+                && !("help".starts_with(long) || "version".starts_with(long))
+        } else {
+            // -s / -c as the last letter of a cluster take the next word.
+            let letters = &a[1..];
+            letters
+                .char_indices()
+                .find(|(_, c)| *c == 's' || *c == 'c')
+                .is_some_and(|(k, _)| k + 1 == letters.len())
+        };
+        i += if needs_value { 2 } else { 1 };
+    }
+    args.len()
+}

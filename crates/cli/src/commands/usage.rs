@@ -1,0 +1,30 @@
+//! Usage blocks and help texts: OpenDNSSEC's (generated, in `ods_usage.rs`) and those
+//! of kasp-ledger's own commands, written in the same layout.
+
+pub use super::ods_usage::*;
+
+pub const SETUP: &str = "setup\n\t[--simulated-time <YYYY-MM-DDTHH:MM:SSZ|epoch>]\taka -t\n";
+pub const SETUP_HELP: &str = "Create a new, empty event log at <Enforcer/WorkingDirectory>/events.redb of the \
+configuration in use. Refuses to overwrite an existing log.\n\nOptions:\n\
+simulated-time\trun this log on a simulated clock that starts at the given time and moves only \
+by recorded events (for tests and what-if runs); without it the log always uses the system \
+clock, and can never be switched\n\n";
+
+pub const LOG_VERIFY: &str = "log verify\n";
+pub const LOG_VERIFY_HELP: &str = "Walk the whole hash chain of the event log and check every record \
+against the one before it and the stored head. Prints the head (seq and hash) and exits 0, or names \
+the first bad record and exits 3.\n\n";
+
+pub const LOG_SHOW: &str = "log show\n\t[--zone <zone>]\t\t\t\taka -z\n\t[--since <time>]\t\t\taka -s\n\
+\t[--until <time>]\t\t\taka -u\n\t[--json]\t\t\t\taka -j\n";
+pub const LOG_SHOW_HELP: &str = "List the events of the log, one line each: seq, time, actor, cause \
+(the command or scheduler rule) and what happened.\n\nOptions:\n\
+zone\t\tonly events about this zone\n\
+since\t\tonly events at or after this time (YYYY-MM-DDTHH:MM:SSZ or seconds since the epoch)\n\
+until\t\tonly events at or before this time\n\
+json\t\tone JSON object per line instead of text\n\n";
+
+pub const LOG_EXPORT: &str = "log export\n\t--jsonl\t\t\t\t\taka -l\n";
+pub const LOG_EXPORT_HELP: &str = "Write every record of the log to stdout as JSON, one object per \
+line: seq, prev, hash, at, actor, cause, kind, version and the event body. See the README for the \
+field reference.\n\n";

@@ -1,0 +1,262 @@
+//! `zonelist export`, `zonelist import`, `update all`, and the zone-list files every
+//! zone command keeps current: the operator's `ZoneListFile` (with `--xml`) and the
+//! internal `<WorkingDirectory>/zones.xml` the signer reads.
+
+use super::policy::{print_policy_outcomes, read_policies};
+use super::table::CommandSpec;
+use super::{Shell, parse_opts};
+use crate::config::check_schema;
+use crate::engine::{Context, RunError, exit};
+use crate::files::{read_text, write_atomic};
+use crate::getopt::Opt;
+use crate::paths::check_input;
+use crate::schema::Schema;
+use kasp_events::{Actor, ZoneConfig};
+use kasp_projector::State;
+use kasp_projector::decide::{Command, Outcome};
+use kasp_projector::zonelist::{export_zonelist, parse_zonelist};
+use std::path::Path;
+
+fn zones_of(state: &State) -> Vec<&ZoneConfig> {
+    state
+        .zones_in_order()
+        .into_iter()
+        .map(|z| &z.config)
+        .collect()
+}
+
+/// Rewrites the internal zone list after a change. Returns the command's exit code.
+pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Context, state: &State) -> i32 {
+    let path = ctx.internal_zonelist();
+    match write_atomic(&path, &export_zonelist(&zones_of(state), false)) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            shell.err(&format!(
+                "Unable to update the internal zonelist {}, updates will not reach the Signer!\n",
+                path.display()
+            ));
+            shell.err(&format!("error: {e}\n"));
+            1
+        }
+    }
+}
+
+/// Writes the whole zone list to `ZoneListFile` (`zonelist export`, `zone delete --all --xml`).
+pub fn export_to_file(shell: &mut Shell<'_>, ctx: &Context, state: &State) -> bool {
+    let file = &ctx.conf.zonelist_file;
+    match write_atomic(Path::new(file), &export_zonelist(&zones_of(state), true)) {
+        Ok(()) => {
+            shell.out(&format!("Exported zonelist to {file} successfully\n"));
+            true
+        }
+        Err(e) => {
+            shell.err(&format!("Exported zonelist to {file} failed!\n"));
+            shell.err(&format!("error: {e}\n"));
+            false
+        }
+    }
+}
+
+/// Applies `change` to the zones of `ZoneListFile` and writes it back (`--xml`).
+pub fn update_zonelist_file(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    change: impl FnOnce(&mut Vec<ZoneConfig>),
+) -> bool {
+    let file = ctx.conf.zonelist_file.clone();
+    let result = (|| {
+        let mut zones = match read_text(Path::new(&file)) {
+            Ok(text) => parse_zonelist(&text, &file).map_err(|e| e.to_string())?,
+            Err(_) if !Path::new(&file).exists() => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        change(&mut zones);
+        let refs: Vec<&ZoneConfig> = zones.iter().collect();
+        write_atomic(Path::new(&file), &export_zonelist(&refs, true))
+    })();
+    match result {
+        Ok(()) => {
+            shell.out(&format!("Zonelist {file} updated successfully\n"));
+            true
+        }
+        Err(e) => {
+            shell.err(&format!("Zonelist {file} update failed!\n"));
+            shell.err(&format!("error: {e}\n"));
+            false
+        }
+    }
+}
+
+/// `zonelist export`.
+pub fn export(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i32 {
+    let ctx = match shell.context() {
+        Ok(c) => c,
+        Err(f) => return shell.fail(f),
+    };
+    let state = match ctx.load() {
+        Ok((_, s, _)) => s,
+        Err(f) => return shell.fail(f),
+    };
+    if export_to_file(shell, &ctx, &state) {
+        exit::OK
+    } else {
+        1
+    }
+}
+
+/// Reads and validates a zonelist.xml; prints the reasons and OpenDNSSEC's message on failure.
+fn read_zonelist(shell: &mut Shell<'_>, file: &str) -> Result<Vec<ZoneConfig>, i32> {
+    let result = read_text(Path::new(file)).and_then(|text| {
+        check_schema(&text, file, Schema::Zonelist)?;
+        parse_zonelist(&text, file).map_err(|e| e.to_string())
+    });
+    result.map_err(|e| {
+        shell.err(&format!("{e}\n"));
+        shell.err("Unable to validate the zonelist XML!\n");
+        1
+    })
+}
+
+/// Prints what a zonelist import did; returns whether any item failed.
+fn print_zone_outcomes(shell: &mut Shell<'_>, outcomes: &[Outcome]) -> bool {
+    let mut failed = false;
+    for o in outcomes {
+        match o {
+            Outcome::ZoneCreated(z) => {
+                shell.out(&format!("Zone {} created successfully\n", z.name));
+                if z.input.kind == "File"
+                    && let Some(w) = check_input(&z.input.uri, z.name.as_str())
+                {
+                    shell.err(&format!("{w}\n"));
+                }
+            }
+            Outcome::ZoneUpdated(z) => shell.out(&format!("Updated zone {z} successfully\n")),
+            Outcome::ZoneUpToDate(z) => shell.out(&format!("Zone {z} already up-to-date\n")),
+            Outcome::ZoneDeleted(z) => {
+                crate::paths::retire_signconf(&z.signconf_path);
+                shell.out(&format!("Deleted zone {} successfully\n", z.name));
+            }
+            Outcome::ZoneUnknownPolicy { zone, policy } => {
+                failed = true;
+                shell.err(&format!(
+                    "Unable to find policy {policy} needed for adding the zone {zone}!\n"
+                ));
+            }
+            _ => {}
+        }
+    }
+    failed
+}
+
+/// `zonelist import [--remove-missing-zones] [--file <path>]`.
+pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
+    let opts = [
+        Opt::flag("remove-missing-zones", 'r'),
+        Opt::value("file", 'f'),
+    ];
+    let p = match parse_opts(shell, spec, args, &opts) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let ctx = match shell.context() {
+        Ok(c) => c,
+        Err(f) => return shell.fail(f),
+    };
+    let file = p
+        .value("file")
+        .map(str::to_string)
+        .unwrap_or_else(|| ctx.conf.zonelist_file.clone());
+    let zones = match read_zonelist(shell, &file) {
+        Ok(z) => z,
+        Err(code) => return code,
+    };
+    let cmd = Command::ImportZonelist {
+        zones,
+        remove_missing: p.has("remove-missing-zones"),
+    };
+    let done = match ctx.run(Actor::Import(ctx.user.clone()), &cmd) {
+        Ok(d) => d,
+        Err(RunError::Rejected(r)) => {
+            shell.err(&format!("{}\n", r.message));
+            return 1;
+        }
+        Err(RunError::Failed(f)) => return shell.fail(f),
+    };
+    let failed = print_zone_outcomes(shell, &done.decision.outcomes);
+    let mut code = if failed { 1 } else { exit::OK };
+    if !done.sealed.is_empty() && after_zone_change(shell, &ctx, &done.state) != exit::OK {
+        code = 1;
+    }
+    code
+}
+
+/// `update all`: checks conf.xml, kasp.xml and zonelist.xml, then imports policies and
+/// zones (without removing anything) in one transaction.
+pub fn update_all(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i32 {
+    let ctx = match shell.context() {
+        Ok(c) => c,
+        Err(f) => {
+            shell.err(&format!("{}\n", f.message));
+            let conf = shell.conf_path.display().to_string();
+            shell.out(&format!(
+                "error: Unable to validate '{conf}' consistency.\n"
+            ));
+            return 1;
+        }
+    };
+    let policies = match read_policies_quiet(shell, &ctx) {
+        Some(p) => p,
+        None => {
+            let f = ctx.conf.policy_file.clone();
+            shell.out(&format!("error: Unable to validate '{f}' consistency.\n"));
+            return 1;
+        }
+    };
+    let file = ctx.conf.zonelist_file.clone();
+    let zones = match read_zonelist_quiet(shell, &file) {
+        Some(z) => z,
+        None => {
+            shell.out(&format!(
+                "error: Unable to validate '{file}' consistency.\n"
+            ));
+            return 1;
+        }
+    };
+    let cmd = Command::UpdateAll { policies, zones };
+    let done = match ctx.run(Actor::Import(ctx.user.clone()), &cmd) {
+        Ok(d) => d,
+        Err(RunError::Rejected(r)) => {
+            shell.err(&format!("{}\n", r.message));
+            shell.out(&format!(
+                "error: Unable to validate '{file}' consistency.\n"
+            ));
+            return 1;
+        }
+        Err(RunError::Failed(f)) => return shell.fail(f),
+    };
+    let mut failed = print_policy_outcomes(shell, &done.decision.outcomes);
+    failed |= print_zone_outcomes(shell, &done.decision.outcomes);
+    let mut code = if failed { 1 } else { exit::OK };
+    if !done.sealed.is_empty() && after_zone_change(shell, &ctx, &done.state) != exit::OK {
+        code = 1;
+    }
+    code
+}
+
+fn read_policies_quiet(shell: &mut Shell<'_>, ctx: &Context) -> Option<Vec<kasp_events::Policy>> {
+    read_policies(shell, ctx).ok()
+}
+
+fn read_zonelist_quiet(shell: &mut Shell<'_>, file: &str) -> Option<Vec<ZoneConfig>> {
+    let result = read_text(Path::new(file)).and_then(|text| {
+        check_schema(&text, file, Schema::Zonelist)?;
+        parse_zonelist(&text, file).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(z) => Some(z),
+        Err(e) => {
+            shell.err(&format!("{e}\n"));
+            None
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The engine: loads configuration and state, runs `decide`, appends, folds.
+//!
+//! A command reads the log through a read-only handle (which never writes a byte),
+//! decides, and only if there are events to append opens the log for writing and
+//! appends them in one transaction that checks the head it decided against. So a
+//! refused or no-op command leaves the file byte-for-byte as it was, and a writer
+//! that slipped in between makes the command decide again instead of appending a
+//! decision taken on a stale view.
+
+use crate::output::Sink;
+use kasp_events::{
+    Access, Actor, EventLog, Hash, LogError, NewEvent, Sealed, Seq, Timestamp, codec,
+};
+use kasp_projector::conf::Conf;
+use kasp_projector::decide::{Command, Decision, Rejection, decide};
+use kasp_projector::{PROJECTION_VERSION, State};
+use std::path::{Path, PathBuf};
+
+/// Exit codes of kasp-ledger's own failures (OpenDNSSEC's commands keep theirs).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const REFUSED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const INTEGRITY: i32 = 3;
+    pub const ENVIRONMENT: i32 = 4;
+    /// OpenDNSSEC's "syntax error" (run returned -1).
+    pub const SYNTAX: i32 = 255;
+}
+
+/// Write a snapshot when this many records were appended since the last one.
+pub const SNAPSHOT_EVERY: u64 = 1000;
+
+/// A failure of the environment or of the log, with its exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn env(message: impl Into<String>) -> Self {
+        Failure {
+            code: exit::ENVIRONMENT,
+            message: message.into(),
+        }
+    }
+
+    /// Prints the failure and returns its exit code.
+    pub fn report(&self, sink: &mut dyn Sink) -> i32 {
+        sink.err(&format!("error: {}\n", self.message));
+        self.code
+    }
+}
+
+impl From<LogError> for Failure {
+    fn from(e: LogError) -> Self {
+        let code = match &e {
+            LogError::Exists { .. } => exit::REFUSED,
+            LogError::TooNew { .. } | LogError::Corrupt { .. } => exit::INTEGRITY,
+            LogError::Missing { .. }
+            | LogError::Locked { .. }
+            | LogError::Conflict { .. }
+            | LogError::ReadOnly { .. }
+            | LogError::Io { .. } => exit::ENVIRONMENT,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Why a decided command did not complete.
+#[derive(Debug)]
+pub enum RunError {
+    Rejected(Rejection),
+    Failed(Failure),
+}
+
+impl From<Failure> for RunError {
+    fn from(f: Failure) -> Self {
+        RunError::Failed(f)
+    }
+}
+
+impl From<LogError> for RunError {
+    fn from(e: LogError) -> Self {
+        RunError::Failed(e.into())
+    }
+}
+
+/// A command that went through: the state after it, what was decided, what was sealed.
+#[derive(Debug)]
+pub struct Committed {
+    pub state: State,
+    pub decision: Decision,
+    pub sealed: Vec<Sealed>,
+}
+
+/// Everything a command runs with.
+#[derive(Debug)]
+pub struct Context {
+    pub conf_path: PathBuf,
+    pub conf: Conf,
+    /// The command line as typed (the cause of the events it appends).
+    pub line: String,
+    /// The OS user running the command.
+    pub user: String,
+}
+
+impl Context {
+    /// The event log: `<Enforcer/WorkingDirectory>/events.redb`.
+    pub fn log_path(&self) -> PathBuf {
+        Path::new(&self.conf.enforcer.working_directory).join("events.redb")
+    }
+
+    /// The internal zone list the signer reads: `<WorkingDirectory>/zones.xml`.
+    pub fn internal_zonelist(&self) -> PathBuf {
+        Path::new(&self.conf.enforcer.working_directory).join("zones.xml")
+    }
+
+    /// Opens the log read-only and folds it into the current state.
+    pub fn load(&self) -> Result<(EventLog, State, Option<Seq>), Failure> {
+        let log = EventLog::open(&self.log_path(), Access::ReadOnly)?;
+        let (state, snap) = fold(&log)?;
+        Ok((log, state, snap))
+    }
+
+    /// Decides `command` against the current state and appends what it decided.
+    pub fn run(&self, actor: Actor, command: &Command) -> Result<Committed, RunError> {
+        for _attempt in 0..5 {
+            let (log, mut state, snap) = self.load()?;
+            let head = log.head();
+            drop(log);
+            let now = state.now(system_now());
+            let decision = decide(&state, command, now).map_err(RunError::Rejected)?;
+            if decision.events.is_empty() {
+                return Ok(Committed {
+                    state,
+                    decision,
+                    sealed: Vec::new(),
+                });
+            }
+            let events = decision
+                .events
+                .iter()
+                .map(|e| NewEvent {
+                    at: now,
+                    actor: actor.clone(),
+                    cause: self.line.clone(),
+                    event: e.clone(),
+                })
+                .collect();
+            let mut log = EventLog::open(&self.log_path(), Access::ReadWrite)?;
+            match append_folding(&mut log, head, events, &mut state, snap) {
+                Ok(sealed) => {
+                    return Ok(Committed {
+                        state,
+                        decision,
+                        sealed,
+                    });
+                }
+                Err(LogError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Failure::env(format!(
+            "the event log {} kept changing under this command; nothing was appended",
+            self.log_path().display()
+        ))
+        .into())
+    }
+}
+
+/// Appends `events` at `head` and folds the sealed records into `state`, storing a
+/// snapshot in the same transaction when enough records have accumulated.
+pub fn append_folding(
+    log: &mut EventLog,
+    head: kasp_events::Head,
+    events: Vec<NewEvent>,
+    state: &mut State,
+    last_snapshot: Option<Seq>,
+) -> Result<Vec<Sealed>, LogError> {
+    log.append(head, events, |sealed| {
+        for s in sealed {
+            state.apply(&s.record);
+        }
+        let last = sealed.last()?.record.seq.0;
+        let since = last.saturating_sub(last_snapshot.map_or(0, |s| s.0));
+        if since >= SNAPSHOT_EVERY {
+            codec::encode_value(&*state)
+                .ok()
+                .map(|bytes| (PROJECTION_VERSION, bytes))
+        } else {
+            None
+        }
+    })
+}
+
+/// Folds a log into state: the newest usable snapshot, then the records after it.
+/// Returns the state and the seq of the snapshot used (if any).
+pub fn fold(log: &EventLog) -> Result<(State, Option<Seq>), LogError> {
+    let mut state = State::default();
+    let mut from = Seq(0);
+    let mut used = None;
+    if let Some(snap) = log.latest_snapshot()?
+        && snap.version == PROJECTION_VERSION
+        && let Ok(s) = codec::decode_value::<State>(&snap.bytes)
+        && s.last_seq == Some(snap.seq)
+    {
+        state = s;
+        from = Seq(snap.seq.0 + 1);
+        used = Some(snap.seq);
+    }
+    // The records folded are checked against each other and the head as they go:
+    // a log whose chain is broken is refused, never silently used.
+    let path = log.path().to_path_buf();
+    let broken = |seq: Seq, why: &str| LogError::Corrupt {
+        path: path.clone(),
+        detail: format!("record {seq}: {why}; run 'ods-enforcer log verify'"),
+    };
+    let mut prev = if from.0 == 0 {
+        Some(Hash::GENESIS)
+    } else {
+        log.record_hash(Seq(from.0 - 1))?
+    };
+    log.for_each(from, |sealed| {
+        if prev != Some(sealed.record.prev) {
+            return Err(broken(sealed.record.seq, "the hash chain is broken"));
+        }
+        prev = Some(sealed.hash);
+        state.apply(&sealed.record);
+        Ok::<(), LogError>(())
+    })?;
+    if prev != Some(log.head().hash) || state.last_seq != Some(log.head().seq) {
+        return Err(broken(
+            log.head().seq,
+            "the stored head does not match the records",
+        ));
+    }
+    Ok((state, used))
+}
+
+/// The system clock, as enforcer time.
+pub fn system_now() -> Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Timestamp(secs)
+}

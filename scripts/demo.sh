@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: a project directory (./demo) with its own
+# conf.xml, kasp.xml and zonelist.xml, nothing outside it. Creates the event log,
+# imports the stock policies, adds a zone, lists policies and zones, shows the log
+# with its actors and verifies the hash chain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+cargo build --release --locked -q --bin ods-enforcer
+ODS="$PWD/target/release/ods-enforcer"
+DEMO="$PWD/demo"
+rm -rf "$DEMO"
+mkdir -p "$DEMO"/{enforcer,signconf,unsigned,signed,signer}
+sed "s#@DIR@#$DEMO#g" fixtures/demo/conf.xml.in > "$DEMO/conf.xml"
+cp fixtures/ods/kasp.xml "$DEMO/kasp.xml"
+cp fixtures/ods/zonelist.xml "$DEMO/zonelist.xml"
+run() { echo "\$ ods-enforcer $*"; "$ODS" -c "$DEMO/conf.xml" "$@"; echo; }
+run setup
+run policy import
+run policy list
+run zone add --zone example.com --policy default
+run zone add --zone example.net --policy lab
+run zone list
+run zonelist export
+run log show
+run log verify

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kasp-ledger builds and tests with, only when missing.
+#   libxml2-dev    RelaxNG validation of kasp.xml/conf.xml/zonelist.xml (as OpenDNSSEC)
+#   libxml2-utils  xmllint, used by tests to validate exported XML independently
+#   pkg-config     locating libxml2 at build time
+set -euo pipefail
+need=()
+for p in libxml2-dev libxml2-utils pkg-config; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi

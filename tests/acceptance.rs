@@ -1,0 +1,113 @@
+//! The issue's acceptance run: setup, policy import, zone add, zone list, policy list,
+//! log verify, log show; then one corrupted byte makes `log verify` exit 3.
+
+use crate::common::Sandbox;
+
+#[test]
+fn foundation_acceptance() {
+    let sb = Sandbox::new();
+    let r = sb.ok("setup");
+    assert!(r.out.starts_with("Created event log "), "{r:?}");
+    let r = sb.ok("policy import");
+    assert_eq!(
+        r.out,
+        "Created policy default successfully\nCreated policy lab successfully\n"
+    );
+    let r = sb.ok("zone add --zone example.com --policy default");
+    let root = sb.root().display().to_string();
+    assert_eq!(
+        r.out,
+        format!(
+            "input is set to {root}/unsigned/example.com. \noutput is set to {root}/signed/example.com. \nZone example.com added successfully\n"
+        )
+    );
+    let r = sb.ok("zone list");
+    assert_eq!(
+        r.out,
+        format!(
+            "Database set to: {root}/enforcer/events.redb\nZones:\n\
+             Zone:                           Policy:       Next change:               Signer Configuration:             \n\
+             example.com                     default       as soon as possible        {root}/signconf/example.com.xml\n"
+        )
+    );
+    let r = sb.ok("policy list");
+    assert_eq!(
+        r.out,
+        "Policy:                         Description:                                    \n\
+         default                         A default policy that will amaze you and your friends\n\
+         lab                             Quick turnaround policy for lab work            \n"
+    );
+    let r = sb.ok("log verify");
+    assert!(r.out.contains("verified: 4 records"), "{r:?}");
+    assert!(r.out.contains("Head: seq 3 hash "), "{r:?}");
+    let r = sb.ok("log show");
+    let lines: Vec<&str> = r.out.lines().collect();
+    assert_eq!(lines.len(), 4, "{r:?}");
+    let user = kasp_cli::actor::current_user();
+    assert!(
+        lines[0].contains(&format!("operator:{user}")) && lines[0].contains("Event log created")
+    );
+    assert!(
+        lines[1].contains(&format!("import:{user}")) && lines[1].contains("Policy default created")
+    );
+    assert!(lines[3].contains(&format!("operator:{user}")));
+    assert!(lines[3].contains("\"zone add --zone example.com --policy default\""));
+    assert!(lines[3].contains("Zone example.com added with policy default"));
+
+    // Corrupt one byte of a stored record in the file.
+    let mut bytes = sb.log_bytes();
+    let needle = b"zone add --zone example.com --policy default";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("record bytes in the file");
+    bytes[at + 5] ^= 0x01;
+    std::fs::write(sb.log_path(), &bytes).unwrap();
+    let r = sb.sh("log verify");
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.err.contains("at record 3"), "{r:?}");
+    // Other commands refuse the tampered log too.
+    let r = sb.sh("zone list");
+    assert_eq!(r.code, 3, "{r:?}");
+}
+
+#[test]
+fn import_that_changes_nothing_appends_nothing() {
+    let sb = Sandbox::with_log();
+    sb.ok("policy import");
+    let before = sb.log_bytes();
+    let r = sb.ok("policy import");
+    assert_eq!(
+        r.out,
+        "Policy default already up-to-date\nPolicy lab already up-to-date\n"
+    );
+    assert_eq!(before, sb.log_bytes());
+    let r = sb.ok("log verify");
+    assert!(r.out.contains("3 records"), "{r:?}");
+}
+
+#[test]
+fn log_show_filters_and_json() {
+    let sb = Sandbox::with_log();
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com");
+    sb.ok("zone add --zone example.net --policy lab");
+    let r = sb.ok("log show --zone example.net");
+    assert_eq!(r.out.lines().count(), 1, "{r:?}");
+    let r = sb.ok("log show --json --since 2025-01-01T00:00:00Z");
+    for line in r.out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["seq"].is_u64() && v["actor"].is_string() && v["summary"].is_string());
+    }
+    assert_eq!(sb.ok("log show --until 2024-12-31T23:59:59Z").out, "");
+    let r = sb.ok("log export --jsonl");
+    let lines: Vec<serde_json::Value> = r
+        .out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["kind"], "LogCreated");
+    assert_eq!(lines[1]["prev"], lines[0]["hash"]);
+    assert_eq!(lines[4]["event"]["zone"]["name"], "example.net");
+}
