@@ -58,6 +58,7 @@ impl From<LogError> for Failure {
             LogError::Exists { .. } => exit::REFUSED,
             LogError::TooNew { .. } | LogError::Corrupt { .. } => exit::INTEGRITY,
             LogError::Missing { .. }
+            | LogError::NeedsRepair { .. }
             | LogError::Locked { .. }
             | LogError::Conflict { .. }
             | LogError::ReadOnly { .. }
@@ -121,7 +122,17 @@ impl Context {
 
     /// Opens the log read-only and folds it into the current state.
     pub fn load(&self) -> Result<(EventLog, State, Option<Seq>), Failure> {
-        let log = EventLog::open(&self.log_path(), Access::ReadOnly)?;
+        let path = self.log_path();
+        let log = match EventLog::open(&path, Access::ReadOnly) {
+            // A writer was interrupted (crash, kill): redb repairs the file on the next
+            // read-write open, which only rebuilds its allocator state; the records and
+            // the chain are untouched and are verified by the fold below.
+            Err(LogError::NeedsRepair { .. }) => {
+                drop(EventLog::open(&path, Access::ReadWrite)?);
+                EventLog::open(&path, Access::ReadOnly)?
+            }
+            other => other?,
+        };
         let (state, snap) = fold(&log)?;
         Ok((log, state, snap))
     }

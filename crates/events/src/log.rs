@@ -52,6 +52,11 @@ pub enum LogError {
     TooNew { path: PathBuf, found: u32 },
     #[error("the event log {path} is corrupted: {detail}")]
     Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "the event log {path} needs a repair (a writer was interrupted); \
+         open it for writing to repair it"
+    )]
+    NeedsRepair { path: PathBuf },
     #[error("the event log {path} changed while this command ran; nothing was appended, try again")]
     Conflict { path: PathBuf },
     #[error("the event log {path} was opened read-only")]
@@ -589,12 +594,7 @@ fn db_error(path: &Path, e: DatabaseError) -> LogError {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
             LogError::Locked { path }
         }
-        DatabaseError::RepairAborted => LogError::Corrupt {
-            path,
-            detail: "the file needs a repair (was a writer interrupted?); \
-                     run a command that writes to the log to repair it"
-                .to_string(),
-        },
+        DatabaseError::RepairAborted => LogError::NeedsRepair { path },
         DatabaseError::UpgradeRequired(v) => LogError::Corrupt {
             path,
             detail: format!("unsupported redb file format {v}"),
