@@ -111,3 +111,43 @@ fn log_show_filters_and_json() {
     assert_eq!(lines[1]["prev"], lines[0]["hash"]);
     assert_eq!(lines[4]["event"]["zone"]["name"], "example.net");
 }
+
+#[test]
+fn exports_validate_against_the_schemas() {
+    use kasp_cli::schema::{Schema, validate};
+    let sb = Sandbox::with_log();
+    // A policy with what OpenDNSSEC's export gets wrong: RegistrationDelay, Passthrough.
+    let kasp = crate::common::KASP.replacen(
+        "<Policy name=\"lab\">",
+        "<Policy name=\"lab\">\n\t\t<Passthrough/>",
+        1,
+    );
+    let kasp = kasp.replacen(
+        "</SOA>\n\t\t</Parent>",
+        "</SOA>\n\t\t\t<RegistrationDelay>P1D</RegistrationDelay>\n\t\t</Parent>",
+        1,
+    );
+    assert_ne!(kasp, crate::common::KASP, "the fixture edits did not apply");
+    std::fs::write(sb.path("kasp.xml"), &kasp).unwrap();
+    sb.ok("policy import");
+    let out = sb.ok("policy export --all").out;
+    assert!(
+        out.contains("<RegistrationDelay>P1D</RegistrationDelay>"),
+        "{out}"
+    );
+    assert!(out.contains("<Passthrough/>"), "{out}");
+    validate(&out, "export", Schema::Kasp).unwrap_or_else(|e| panic!("{e:?}\n{out}"));
+    // Importing the export changes nothing.
+    std::fs::write(sb.path("kasp.xml"), &out).unwrap();
+    let r = sb.ok("policy import");
+    assert_eq!(
+        r.out,
+        "Policy default already up-to-date\nPolicy lab already up-to-date\n"
+    );
+    sb.ok("zone add --zone example.com");
+    sb.ok("zonelist export");
+    let zl = std::fs::read_to_string(sb.path("zonelist.xml")).unwrap();
+    validate(&zl, "zonelist", Schema::Zonelist).unwrap_or_else(|e| panic!("{e:?}\n{zl}"));
+    let internal = std::fs::read_to_string(sb.path("enforcer/zones.xml")).unwrap();
+    validate(&internal, "zones.xml", Schema::Zonelist).unwrap();
+}

@@ -5,9 +5,12 @@
 //! `Resalt` and `Keys/Purge` only when non-zero; `OptOut/`, `ShareKeys/`,
 //! `ManualRollover/` and `RFC5011/` only when set; `Standby` always for KSK and ZSK but
 //! only when non-zero for CSK; the roll type always, named from the stored minimize
-//! value (nothing when the value has no name for the role); `Parent/RegistrationDelay`
-//! only when non-zero and written *first* in `Parent` (which the schema does not
-//! allow; [`crate::kasp::parse_kasp`] accepts it there). `Passthrough` is not exported.
+//! value (nothing when the value has no name for the role).
+//!
+//! Two OpenDNSSEC bugs are not copied, so that every export validates against kasp.rng
+//! and imports back to the same policy: `Parent/RegistrationDelay` (when non-zero) is
+//! written last in `Parent`, where the schema wants it (OpenDNSSEC writes it first), and
+//! `Passthrough/` is exported (OpenDNSSEC drops it). See the README's differences.
 //! Durations are re-rendered from seconds ([`crate::duration::render`]).
 
 use crate::duration::render;
@@ -33,6 +36,9 @@ fn dur(w: &mut XmlWriter, name: &str, s: Seconds) {
 
 fn policy(w: &mut XmlWriter, p: &Policy) {
     w.open("Policy", &[("name", p.name.as_str())]);
+    if p.passthrough {
+        w.empty("Passthrough", &[]);
+    }
     w.leaf("Description", &p.description);
 
     let s = &p.signatures;
@@ -105,9 +111,6 @@ fn policy(w: &mut XmlWriter, p: &Policy) {
 
     let pa = &p.parent;
     w.open("Parent", &[]);
-    if pa.registration_delay.0 != 0 {
-        dur(w, "RegistrationDelay", pa.registration_delay);
-    }
     dur(w, "PropagationDelay", pa.propagation_delay);
     w.open("DS", &[]);
     dur(w, "TTL", pa.ds_ttl);
@@ -116,6 +119,9 @@ fn policy(w: &mut XmlWriter, p: &Policy) {
     dur(w, "TTL", pa.soa_ttl);
     dur(w, "Minimum", pa.soa_minimum);
     w.close();
+    if pa.registration_delay.0 != 0 {
+        dur(w, "RegistrationDelay", pa.registration_delay);
+    }
     w.close();
 
     w.close();
