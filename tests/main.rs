@@ -5,3 +5,4 @@ mod acceptance;
 mod bad_input;
 mod common;
 mod ods_golden;
+mod replay;
