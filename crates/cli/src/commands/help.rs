@@ -1,7 +1,7 @@
 //! `help [command]` and `<command> --help`.
 
-use super::Shell;
 use super::table::{COMMANDS, CommandSpec, find_for_help};
+use super::{Ran, Shell};
 
 /// Every listed command's usage block, in table order.
 pub fn all_usages(shell: &mut Shell<'_>) {
@@ -11,13 +11,13 @@ pub fn all_usages(shell: &mut Shell<'_>) {
 }
 
 /// `help`: the overview, or one command's usage and help text.
-pub fn run(shell: &mut Shell<'_>, _spec: &CommandSpec, args: &[String]) -> i32 {
+pub fn run(shell: &mut Shell<'_>, _spec: &CommandSpec, args: &[String]) -> Ran {
     if args.is_empty() {
         shell.out("\nCommands:\n");
         all_usages(shell);
-        return 0;
+        return Ok(0);
     }
-    match find_for_help(args) {
+    Ok(match find_for_help(args) {
         Some(spec) => command_help(shell, spec),
         None => {
             shell.out(&format!(
@@ -26,7 +26,7 @@ pub fn run(shell: &mut Shell<'_>, _spec: &CommandSpec, args: &[String]) -> i32 {
             ));
             2
         }
-    }
+    })
 }
 
 /// One command's usage block and help text (`help <command>`, `<command> --help`).

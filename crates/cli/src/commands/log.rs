@@ -1,22 +1,19 @@
 //! `log verify`, `log show`, `log export`: the log as evidence.
 
 use super::table::CommandSpec;
-use super::{Shell, parse_opts};
-use crate::engine::{Failure, exit};
+use super::{Exit, Ran, Shell};
+use crate::engine::exit;
 use crate::getopt::Opt;
 use kasp_events::{Access, EventLog, LogError, Sealed, Seq, Timestamp, VerifyOutcome, ZoneName};
 
-fn open(shell: &mut Shell<'_>) -> Result<EventLog, i32> {
-    let ctx = shell.context().map_err(|f| shell.fail(f))?;
+fn open(shell: &mut Shell<'_>) -> Result<EventLog, Exit> {
+    let ctx = shell.ctx()?;
     EventLog::open(&ctx.log_path(), Access::ReadOnly).map_err(|e| shell.fail(e.into()))
 }
 
 /// `log verify`: walks the chain; exit 0 with the head, or 3 naming the first bad record.
-pub fn verify(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i32 {
-    let log = match open(shell) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+pub fn verify(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
+    let log = open(shell)?;
     match log.verify() {
         Ok(head) => {
             shell.out(&format!(
@@ -26,7 +23,7 @@ pub fn verify(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i
                 head.seq,
                 head.hash
             ));
-            exit::OK
+            Ok(exit::OK)
         }
         Err(VerifyOutcome::Broken(e)) => {
             shell.err(&format!(
@@ -35,21 +32,22 @@ pub fn verify(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i
                 e.seq,
                 e.reason
             ));
-            exit::INTEGRITY
+            Err(Exit(exit::INTEGRITY))
         }
-        Err(VerifyOutcome::Log(e)) => shell.fail(e.into()),
+        Err(VerifyOutcome::Log(e)) => Err(shell.fail(e.into())),
     }
 }
 
-fn time_opt(shell: &mut Shell<'_>, v: Option<&str>) -> Result<Option<Timestamp>, i32> {
-    match v.map(Timestamp::parse) {
-        None => Ok(None),
-        Some(Ok(t)) => Ok(Some(t)),
-        Some(Err(e)) => {
-            shell.err(&format!("error: {e}\n"));
-            Err(exit::USAGE)
-        }
-    }
+/// A usage error of kasp-ledger's own commands: message, exit 2.
+fn usage(shell: &mut Shell<'_>, e: impl std::fmt::Display) -> Exit {
+    shell.err(&format!("error: {e}\n"));
+    Exit(exit::USAGE)
+}
+
+fn time_opt(shell: &mut Shell<'_>, v: Option<&str>) -> Result<Option<Timestamp>, Exit> {
+    v.map(Timestamp::parse)
+        .transpose()
+        .map_err(|e| usage(shell, e))
 }
 
 /// The JSON summary line of `log show --json`.
@@ -66,37 +64,24 @@ fn summary_json(s: &Sealed) -> serde_json::Value {
 }
 
 /// `log show [--zone Z] [--since T] [--until T] [--json]`.
-pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
+pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let opts = [
         Opt::value("zone", 'z'),
         Opt::value("since", 's'),
         Opt::value("until", 'u'),
         Opt::flag("json", 'j'),
     ];
-    let p = match parse_opts(shell, spec, args, &opts) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let (since, until) = match (
-        time_opt(shell, p.value("since")),
-        time_opt(shell, p.value("until")),
-    ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(c), _) | (_, Err(c)) => return c,
-    };
-    let zone = match p.value("zone").map(ZoneName::new) {
-        None => None,
-        Some(Ok(z)) => Some(z.key()),
-        Some(Err(e)) => {
-            shell.err(&format!("error: {e}\n"));
-            return exit::USAGE;
-        }
-    };
+    let p = shell.opts(spec, args, &opts)?;
+    let since = time_opt(shell, p.value("since"))?;
+    let until = time_opt(shell, p.value("until"))?;
+    let zone = p
+        .value("zone")
+        .map(ZoneName::new)
+        .transpose()
+        .map_err(|e| usage(shell, e))?
+        .map(|z| z.key());
     let json = p.has("json");
-    let log = match open(shell) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let log = open(shell)?;
     let result = log.for_each(Seq(0), |s| {
         let r = &s.record;
         if since.is_some_and(|t| r.at < t) || until.is_some_and(|t| r.at > t) {
@@ -117,10 +102,8 @@ pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
         }
         Ok::<(), LogError>(())
     });
-    match result {
-        Ok(()) => exit::OK,
-        Err(e) => shell.fail(Failure::from(e)),
-    }
+    result.map_err(|e| shell.fail(e.into()))?;
+    Ok(exit::OK)
 }
 
 /// One record as the documented JSON of `log export --jsonl`.
@@ -145,25 +128,16 @@ pub fn record_json(s: &Sealed) -> serde_json::Value {
 }
 
 /// `log export --jsonl`.
-pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
-    let p = match parse_opts(shell, spec, args, &[Opt::flag("jsonl", 'l')]) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    let p = shell.opts(spec, args, &[Opt::flag("jsonl", 'l')])?;
     if !p.has("jsonl") {
-        shell.err("expected option --jsonl (the only export format)\n");
-        return super::syntax_error(shell, spec);
+        return Err(shell.usage_error(spec, "expected option --jsonl (the only export format)"));
     }
-    let log = match open(shell) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let log = open(shell)?;
     let result = log.for_each(Seq(0), |s| {
         shell.out(&format!("{}\n", record_json(&s)));
         Ok::<(), LogError>(())
     });
-    match result {
-        Ok(()) => exit::OK,
-        Err(e) => shell.fail(Failure::from(e)),
-    }
+    result.map_err(|e| shell.fail(e.into()))?;
+    Ok(exit::OK)
 }

@@ -2,6 +2,10 @@
 //! entry whose words start the line wins; each command parses its own options with
 //! getopt; a syntax error prints `Error parsing arguments …` and the usage block and
 //! exits 255. One file per command group.
+//!
+//! Handlers return `Result<i32, Exit>`: `Ok(code)` when they ran to the end, `Err(Exit)`
+//! when they stopped early after printing why. The [`Shell`] helpers print the message
+//! of every failure they return, so a handler is a straight line of `?`s.
 
 mod help;
 mod log;
@@ -13,11 +17,21 @@ pub(crate) mod usage;
 mod zone;
 mod zonelist;
 
-use crate::engine::{Context, Failure, exit};
-use crate::getopt::{GetoptError, Opt, Parsed, getopt};
+use crate::engine::{Committed, Context, Failure, RunError, exit};
+use crate::getopt::{Opt, Parsed, getopt};
 use crate::output::Sink;
+use kasp_events::Actor;
+use kasp_projector::State;
+use kasp_projector::decide::Command;
 use std::path::PathBuf;
 pub use table::{COMMANDS, CommandSpec, Handler};
+
+/// A command stopped early with this exit code; its reason is already printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit(pub i32);
+
+/// What a handler returns.
+pub type Ran = Result<i32, Exit>;
 
 /// What every command gets: where to write, which conf.xml, who runs it, the line.
 pub struct Shell<'a> {
@@ -46,20 +60,65 @@ impl Shell<'_> {
         self.sink.err(text);
     }
 
-    /// Loads conf.xml into a [`Context`].
-    pub fn context(&mut self) -> Result<Context, Failure> {
-        let conf = crate::config::load(&self.conf_path)?;
-        Ok(Context {
-            conf_path: self.conf_path.clone(),
-            conf,
-            line: self.line.clone(),
-            user: self.user.clone(),
-        })
+    /// Prints a failure; the returned [`Exit`] carries its code.
+    pub fn fail(&mut self, f: Failure) -> Exit {
+        Exit(f.report(self.sink))
     }
 
-    /// Reports a failure and returns its exit code.
-    pub fn fail(&mut self, f: Failure) -> i32 {
-        f.report(self.sink)
+    /// Prints `message` on stderr and refuses with exit 1.
+    pub fn refuse(&mut self, message: &str) -> Exit {
+        self.err(&format!("{message}\n"));
+        Exit(1)
+    }
+
+    /// Loads conf.xml into a [`Context`].
+    pub fn ctx(&mut self) -> Result<Context, Exit> {
+        crate::config::load(&self.conf_path)
+            .map(|conf| Context {
+                conf_path: self.conf_path.clone(),
+                conf,
+                line: self.line.clone(),
+                user: self.user.clone(),
+            })
+            .map_err(|f| self.fail(f))
+    }
+
+    /// The current state of the log.
+    pub fn state(&mut self, ctx: &Context) -> Result<State, Exit> {
+        ctx.load().map(|(_, s, _)| s).map_err(|f| self.fail(f))
+    }
+
+    /// Decides and appends a command as `actor`; a rejection prints OpenDNSSEC's text
+    /// (or the usage block, for OpenDNSSEC's syntax-error rejections).
+    pub fn commit(
+        &mut self,
+        spec: &CommandSpec,
+        ctx: &Context,
+        actor: Actor,
+        command: &Command,
+    ) -> Result<Committed, Exit> {
+        match ctx.run(actor, command) {
+            Ok(done) => Ok(done),
+            Err(RunError::Rejected(r)) if r.usage => Err(self.usage_error(spec, &r.message)),
+            Err(RunError::Rejected(r)) => Err(self.refuse(&r.message)),
+            Err(RunError::Failed(f)) => Err(self.fail(f)),
+        }
+    }
+
+    /// Parses a command's options; on failure prints `unknown arguments` plus the usage.
+    pub fn opts(
+        &mut self,
+        spec: &CommandSpec,
+        args: &[String],
+        opts: &[Opt],
+    ) -> Result<Parsed, Exit> {
+        getopt(args, opts).map_err(|_| self.usage_error(spec, "unknown arguments"))
+    }
+
+    /// Prints `message` and OpenDNSSEC's syntax-error block; exit 255.
+    pub fn usage_error(&mut self, spec: &CommandSpec, message: &str) -> Exit {
+        self.err(&format!("{message}\n"));
+        Exit(syntax_error(self, spec))
     }
 }
 
@@ -83,7 +142,9 @@ pub fn dispatch(shell: &mut Shell<'_>, words: &[String]) -> i32 {
         return syntax_error(shell, spec);
     }
     match spec.handler {
-        Handler::Run(f) => f(shell, spec, args),
+        Handler::Run(f) => match f(shell, spec, args) {
+            Ok(code) | Err(Exit(code)) => code,
+        },
         Handler::NotYet(issue) => {
             shell.err(&format!(
                 "error: '{}' is not available yet in kasp-ledger ({issue}); \
@@ -112,23 +173,4 @@ pub fn syntax_error(shell: &mut Shell<'_>, spec: &CommandSpec) -> i32 {
     shell.out("Usage:\n\n");
     shell.out(spec.usage);
     exit::SYNTAX
-}
-
-/// Parses a command's options; on failure prints `unknown arguments` plus the usage.
-pub fn parse_opts(
-    shell: &mut Shell<'_>,
-    spec: &CommandSpec,
-    args: &[String],
-    opts: &[Opt],
-) -> Result<Parsed, i32> {
-    match getopt(args, opts) {
-        Ok(p) => Ok(p),
-        Err(GetoptError::Unknown(_))
-        | Err(GetoptError::Ambiguous(_))
-        | Err(GetoptError::MissingValue(_))
-        | Err(GetoptError::UnexpectedValue(_)) => {
-            shell.err("unknown arguments\n");
-            Err(syntax_error(shell, spec))
-        }
-    }
 }

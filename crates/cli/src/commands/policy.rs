@@ -1,9 +1,9 @@
 //! `policy list`, `policy export`, `policy import`, `policy purge`.
 
 use super::table::CommandSpec;
-use super::{Shell, parse_opts};
+use super::{Exit, Ran, Shell};
 use crate::config::check_schema;
-use crate::engine::{Context, RunError, exit};
+use crate::engine::{Context, exit};
 use crate::files::read_text;
 use crate::getopt::Opt;
 use crate::schema::Schema;
@@ -14,15 +14,9 @@ use kasp_projector::kaspcheck::{Severity, check_kasp, duplicate_keys};
 use std::path::Path;
 
 /// `policy list`.
-pub fn list(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i32 {
-    let ctx = match shell.context() {
-        Ok(c) => c,
-        Err(f) => return shell.fail(f),
-    };
-    let state = match ctx.load() {
-        Ok((_, s, _)) => s,
-        Err(f) => return shell.fail(f),
-    };
+pub fn list(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
+    let ctx = shell.ctx()?;
+    let state = shell.state(&ctx)?;
     shell.out(&format!("{:<31} {:<48}\n", "Policy:", "Description:"));
     for p in state.policies_in_order() {
         shell.out(&format!(
@@ -30,24 +24,18 @@ pub fn list(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i32
             p.policy.name, p.policy.description
         ));
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// `policy export --policy <p> | --all`.
-pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
-    let opts = [Opt::value("policy", 'p'), Opt::flag("all", 'a')];
-    let p = match parse_opts(shell, spec, args, &opts) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let ctx = match shell.context() {
-        Ok(c) => c,
-        Err(f) => return shell.fail(f),
-    };
-    let state = match ctx.load() {
-        Ok((_, s, _)) => s,
-        Err(f) => return shell.fail(f),
-    };
+pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    let p = shell.opts(
+        spec,
+        args,
+        &[Opt::value("policy", 'p'), Opt::flag("all", 'a')],
+    )?;
+    let ctx = shell.ctx()?;
+    let state = shell.state(&ctx)?;
     let policies: Vec<&Policy> = if p.has("all") {
         state
             .policies_in_order()
@@ -60,64 +48,46 @@ pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32
             .and_then(|n| state.policies.get(&n));
         match found {
             Some(v) => vec![&v.policy],
-            None => {
-                shell.err(&format!("Unable to find policy {name}!\n"));
-                return 1;
-            }
+            None => return Err(shell.refuse(&format!("Unable to find policy {name}!"))),
         }
     } else {
-        shell.err("Either --all or --policy needs to be given!\n");
-        return 1;
+        return Err(shell.refuse("Either --all or --policy needs to be given!"));
     };
     shell.out(&export_kasp(&policies));
-    exit::OK
+    Ok(exit::OK)
 }
 
-const INVALID_KASP: &str =
-    "Unable to validate the KASP XML, please run ods-kaspcheck for more details!\n";
-
 /// Reads, validates and checks the configured kasp.xml. On failure prints the
-/// reasons and OpenDNSSEC's message, and returns the exit code.
-pub fn read_policies(shell: &mut Shell<'_>, ctx: &Context) -> Result<Vec<Policy>, i32> {
-    let path = Path::new(&ctx.conf.policy_file);
+/// reasons, then OpenDNSSEC's message.
+pub fn read_policies(shell: &mut Shell<'_>, ctx: &Context) -> Result<Vec<Policy>, Exit> {
     let file = ctx.conf.policy_file.clone();
-    let problems: Vec<String> = match read_text(path) {
-        Err(e) => vec![e],
-        Ok(text) => match check_schema(&text, &file, Schema::Kasp) {
-            Err(e) => vec![e],
-            Ok(()) => match parse_kasp_detailed(&text, &file) {
-                Err(e) => vec![e.to_string()],
-                Ok(parsed) => {
-                    let repos: Vec<&str> = ctx
-                        .conf
-                        .repositories
-                        .iter()
-                        .map(|r| r.name.as_str())
-                        .collect();
-                    let errors: Vec<String> = check_kasp(&parsed, &repos, &file)
-                        .into_iter()
-                        .filter(|f| f.severity == Severity::Error)
-                        .map(|f| f.message)
-                        .collect();
-                    if errors.is_empty() {
-                        if duplicate_keys(&parsed.policies).is_some() {
-                            shell.err(
-                                "Duplicated Policy Key elements in KASP XML is not allowed!\n",
-                            );
-                            return Err(1);
-                        }
-                        return Ok(parsed.policies);
-                    }
-                    errors
-                }
-            },
-        },
-    };
-    for p in problems {
-        shell.err(&format!("{p}\n"));
+    let checked = read_text(Path::new(&file)).and_then(|text| {
+        check_schema(&text, &file, Schema::Kasp)?;
+        let parsed = parse_kasp_detailed(&text, &file).map_err(|e| e.to_string())?;
+        let repos = ctx.conf.repository_names();
+        let errors: Vec<String> = check_kasp(&parsed, &repos, &file)
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.to_string())
+            .collect();
+        if errors.is_empty() {
+            Ok(parsed.policies)
+        } else {
+            Err(errors.join("\n"))
+        }
+    });
+    match checked {
+        Ok(policies) if duplicate_keys(&policies).is_some() => {
+            Err(shell.refuse("Duplicated Policy Key elements in KASP XML is not allowed!"))
+        }
+        Ok(policies) => Ok(policies),
+        Err(reasons) => {
+            shell.err(&format!("{reasons}\n"));
+            Err(shell.refuse(
+                "Unable to validate the KASP XML, please run ods-kaspcheck for more details!",
+            ))
+        }
     }
-    shell.err(INVALID_KASP);
-    Err(1)
 }
 
 /// Prints what an import did to each policy; returns whether any item failed.
@@ -142,60 +112,29 @@ pub fn print_policy_outcomes(shell: &mut Shell<'_>, outcomes: &[Outcome]) -> boo
 }
 
 /// `policy import [--remove-missing-policies]`.
-pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
-    let opts = [Opt::flag("remove-missing-policies", 'r')];
-    let p = match parse_opts(shell, spec, args, &opts) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let ctx = match shell.context() {
-        Ok(c) => c,
-        Err(f) => return shell.fail(f),
-    };
-    let policies = match read_policies(shell, &ctx) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    let p = shell.opts(spec, args, &[Opt::flag("remove-missing-policies", 'r')])?;
+    let ctx = shell.ctx()?;
+    let policies = read_policies(shell, &ctx)?;
     let cmd = Command::ImportPolicies {
         policies,
         remove_missing: p.has("remove-missing-policies"),
     };
-    match ctx.run(Actor::Import(ctx.user.clone()), &cmd) {
-        Ok(done) => {
-            if print_policy_outcomes(shell, &done.decision.outcomes) {
-                1
-            } else {
-                exit::OK
-            }
-        }
-        Err(RunError::Rejected(r)) => {
-            shell.err(&format!("{}\n", r.message));
-            1
-        }
-        Err(RunError::Failed(f)) => shell.fail(f),
-    }
+    let done = shell.commit(spec, &ctx, Actor::Import(ctx.user.clone()), &cmd)?;
+    let failed = print_policy_outcomes(shell, &done.decision.outcomes);
+    Ok(if failed { 1 } else { exit::OK })
 }
 
 /// `policy purge`: deletes every policy that no zone uses.
-pub fn purge(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i32 {
-    let ctx = match shell.context() {
-        Ok(c) => c,
-        Err(f) => return shell.fail(f),
-    };
-    match ctx.run(Actor::Operator(ctx.user.clone()), &Command::PurgePolicies) {
-        Ok(done) => {
-            shell.out("Purging policies\n");
-            for o in &done.decision.outcomes {
-                if let Outcome::PolicyPurged(p) = o {
-                    shell.out(&format!("No zones on policy {p}; purging...\n"));
-                }
-            }
-            exit::OK
+pub fn purge(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ran {
+    let ctx = shell.ctx()?;
+    let actor = Actor::Operator(ctx.user.clone());
+    let done = shell.commit(spec, &ctx, actor, &Command::PurgePolicies)?;
+    shell.out("Purging policies\n");
+    for o in &done.decision.outcomes {
+        if let Outcome::PolicyPurged(p) = o {
+            shell.out(&format!("No zones on policy {p}; purging...\n"));
         }
-        Err(RunError::Rejected(r)) => {
-            shell.err(&format!("{}\n", r.message));
-            1
-        }
-        Err(RunError::Failed(f)) => shell.fail(f),
     }
+    Ok(exit::OK)
 }

@@ -2,7 +2,7 @@
 //! `ods-enforcer-db-setup`, but it never erases an existing log).
 
 use super::table::CommandSpec;
-use super::{Shell, parse_opts};
+use super::{Exit, Ran, Shell};
 use crate::engine::{Failure, exit, system_now};
 use crate::getopt::Opt;
 use kasp_events::{Actor, ClockMode, EventLog, FORMAT, InstanceId, LogCreated, Timestamp};
@@ -18,37 +18,26 @@ fn random_instance() -> Result<InstanceId, Failure> {
     Ok(InstanceId(b))
 }
 
-pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
-    let opts = [Opt::value("simulated-time", 't')];
-    let p = match parse_opts(shell, spec, args, &opts) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    let p = shell.opts(spec, args, &[Opt::value("simulated-time", 't')])?;
     let clock = match p.value("simulated-time") {
         None => ClockMode::System,
-        Some(t) => match Timestamp::parse(t) {
-            Ok(start) => ClockMode::Simulated { start },
-            Err(e) => {
+        Some(t) => ClockMode::Simulated {
+            start: Timestamp::parse(t).map_err(|e| {
                 shell.err(&format!("error: {e}\n"));
-                return exit::USAGE;
-            }
+                Exit(exit::USAGE)
+            })?,
         },
     };
-    let ctx = match shell.context() {
-        Ok(c) => c,
-        Err(f) => return shell.fail(f),
-    };
+    let ctx = shell.ctx()?;
     let wd = Path::new(&ctx.conf.enforcer.working_directory);
     if !wd.is_dir() {
-        return shell.fail(Failure::env(format!(
+        return Err(shell.fail(Failure::env(format!(
             "the enforcer working directory {} does not exist or is not a directory",
             wd.display()
-        )));
+        ))));
     }
-    let instance = match random_instance() {
-        Ok(i) => i,
-        Err(f) => return shell.fail(f),
-    };
+    let instance = random_instance().map_err(|f| shell.fail(f))?;
     let at = match clock {
         ClockMode::Simulated { start } => start,
         ClockMode::System => system_now(),
@@ -59,24 +48,15 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
         clock,
     };
     let path = ctx.log_path();
-    match EventLog::create(
-        &path,
-        created,
-        at,
-        Actor::Operator(ctx.user.clone()),
-        &ctx.line,
-    ) {
-        Ok(_) => {
-            let clock_text = match clock {
-                ClockMode::System => "system clock".to_string(),
-                ClockMode::Simulated { start } => format!("simulated clock starting at {start}"),
-            };
-            shell.out(&format!(
-                "Created event log {} (instance {instance}, {clock_text}).\n",
-                path.display()
-            ));
-            exit::OK
-        }
-        Err(e) => shell.fail(e.into()),
-    }
+    let actor = Actor::Operator(ctx.user.clone());
+    EventLog::create(&path, created, at, actor, &ctx.line).map_err(|e| shell.fail(e.into()))?;
+    let clock_text = match clock {
+        ClockMode::System => "system clock".to_string(),
+        ClockMode::Simulated { start } => format!("simulated clock starting at {start}"),
+    };
+    shell.out(&format!(
+        "Created event log {} (instance {instance}, {clock_text}).\n",
+        path.display()
+    ));
+    Ok(exit::OK)
 }

@@ -2,13 +2,13 @@
 //! also the order of `help`. Usage blocks and help texts are OpenDNSSEC's, byte for
 //! byte (see `fixtures/ods-2.1.12/`); the texts live in `usage.rs`.
 
-use super::{Shell, help, log, policy, setup, zone, zonelist};
+use super::{Ran, Shell, help, log, policy, setup, zone, zonelist};
 use crate::commands::usage as u;
 
 /// How a command runs.
 #[derive(Clone, Copy, Debug)]
 pub enum Handler {
-    Run(fn(&mut Shell<'_>, &CommandSpec, &[String]) -> i32),
+    Run(fn(&mut Shell<'_>, &CommandSpec, &[String]) -> Ran),
     /// Not built yet; the text names the issue that brings it.
     NotYet(&'static str),
 }

@@ -4,9 +4,9 @@
 
 use super::policy::{print_policy_outcomes, read_policies};
 use super::table::CommandSpec;
-use super::{Shell, parse_opts};
+use super::{Exit, Ran, Shell};
 use crate::config::check_schema;
-use crate::engine::{Context, RunError, exit};
+use crate::engine::{Context, exit};
 use crate::files::{read_text, write_atomic};
 use crate::getopt::Opt;
 use crate::paths::check_input;
@@ -88,33 +88,21 @@ pub fn update_zonelist_file(
 }
 
 /// `zonelist export`.
-pub fn export(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i32 {
-    let ctx = match shell.context() {
-        Ok(c) => c,
-        Err(f) => return shell.fail(f),
-    };
-    let state = match ctx.load() {
-        Ok((_, s, _)) => s,
-        Err(f) => return shell.fail(f),
-    };
-    if export_to_file(shell, &ctx, &state) {
+pub fn export(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
+    let ctx = shell.ctx()?;
+    let state = shell.state(&ctx)?;
+    Ok(if export_to_file(shell, &ctx, &state) {
         exit::OK
     } else {
         1
-    }
+    })
 }
 
-/// Reads and validates a zonelist.xml; prints the reasons and OpenDNSSEC's message on failure.
-fn read_zonelist(shell: &mut Shell<'_>, file: &str) -> Result<Vec<ZoneConfig>, i32> {
-    let result = read_text(Path::new(file)).and_then(|text| {
-        check_schema(&text, file, Schema::Zonelist)?;
-        parse_zonelist(&text, file).map_err(|e| e.to_string())
-    });
-    result.map_err(|e| {
-        shell.err(&format!("{e}\n"));
-        shell.err("Unable to validate the zonelist XML!\n");
-        1
-    })
+/// Reads, validates and parses a zonelist.xml.
+fn load_zonelist(file: &str) -> Result<Vec<ZoneConfig>, String> {
+    let text = read_text(Path::new(file))?;
+    check_schema(&text, file, Schema::Zonelist)?;
+    parse_zonelist(&text, file).map_err(|e| e.to_string())
 }
 
 /// Prints what a zonelist import did; returns whether any item failed.
@@ -148,115 +136,66 @@ fn print_zone_outcomes(shell: &mut Shell<'_>, outcomes: &[Outcome]) -> bool {
     failed
 }
 
+/// The exit code after an import: 1 if an item failed or the internal zone list could
+/// not be rewritten.
+fn finish_import(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    done: &crate::engine::Committed,
+    failed: bool,
+) -> i32 {
+    let written = done.sealed.is_empty() || after_zone_change(shell, ctx, &done.state) == exit::OK;
+    if failed || !written { 1 } else { exit::OK }
+}
+
 /// `zonelist import [--remove-missing-zones] [--file <path>]`.
-pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> i32 {
+pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let opts = [
         Opt::flag("remove-missing-zones", 'r'),
         Opt::value("file", 'f'),
     ];
-    let p = match parse_opts(shell, spec, args, &opts) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let ctx = match shell.context() {
-        Ok(c) => c,
-        Err(f) => return shell.fail(f),
-    };
+    let p = shell.opts(spec, args, &opts)?;
+    let ctx = shell.ctx()?;
     let file = p
         .value("file")
         .map(str::to_string)
         .unwrap_or_else(|| ctx.conf.zonelist_file.clone());
-    let zones = match read_zonelist(shell, &file) {
-        Ok(z) => z,
-        Err(code) => return code,
-    };
+    let zones = load_zonelist(&file).map_err(|e| {
+        shell.err(&format!("{e}\n"));
+        shell.refuse("Unable to validate the zonelist XML!")
+    })?;
     let cmd = Command::ImportZonelist {
         zones,
         remove_missing: p.has("remove-missing-zones"),
     };
-    let done = match ctx.run(Actor::Import(ctx.user.clone()), &cmd) {
-        Ok(d) => d,
-        Err(RunError::Rejected(r)) => {
-            shell.err(&format!("{}\n", r.message));
-            return 1;
-        }
-        Err(RunError::Failed(f)) => return shell.fail(f),
-    };
+    let done = shell.commit(spec, &ctx, Actor::Import(ctx.user.clone()), &cmd)?;
     let failed = print_zone_outcomes(shell, &done.decision.outcomes);
-    let mut code = if failed { 1 } else { exit::OK };
-    if !done.sealed.is_empty() && after_zone_change(shell, &ctx, &done.state) != exit::OK {
-        code = 1;
-    }
-    code
+    Ok(finish_import(shell, &ctx, &done, failed))
+}
+
+/// OpenDNSSEC's `update all` failure line (stdout) for the first file that failed.
+fn inconsistent(shell: &mut Shell<'_>, file: &str) -> Exit {
+    shell.out(&format!(
+        "error: Unable to validate '{file}' consistency.\n"
+    ));
+    Exit(1)
 }
 
 /// `update all`: checks conf.xml, kasp.xml and zonelist.xml, then imports policies and
 /// zones (without removing anything) in one transaction.
-pub fn update_all(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> i32 {
-    let ctx = match shell.context() {
-        Ok(c) => c,
-        Err(f) => {
-            shell.err(&format!("{}\n", f.message));
-            let conf = shell.conf_path.display().to_string();
-            shell.out(&format!(
-                "error: Unable to validate '{conf}' consistency.\n"
-            ));
-            return 1;
-        }
-    };
-    let policies = match read_policies_quiet(shell, &ctx) {
-        Some(p) => p,
-        None => {
-            let f = ctx.conf.policy_file.clone();
-            shell.out(&format!("error: Unable to validate '{f}' consistency.\n"));
-            return 1;
-        }
-    };
+pub fn update_all(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ran {
+    let conf_file = shell.conf_path.display().to_string();
+    let ctx = shell.ctx().map_err(|_| inconsistent(shell, &conf_file))?;
+    let policy_file = ctx.conf.policy_file.clone();
+    let policies = read_policies(shell, &ctx).map_err(|_| inconsistent(shell, &policy_file))?;
     let file = ctx.conf.zonelist_file.clone();
-    let zones = match read_zonelist_quiet(shell, &file) {
-        Some(z) => z,
-        None => {
-            shell.out(&format!(
-                "error: Unable to validate '{file}' consistency.\n"
-            ));
-            return 1;
-        }
-    };
+    let zones = load_zonelist(&file).map_err(|e| {
+        shell.err(&format!("{e}\n"));
+        inconsistent(shell, &file)
+    })?;
     let cmd = Command::UpdateAll { policies, zones };
-    let done = match ctx.run(Actor::Import(ctx.user.clone()), &cmd) {
-        Ok(d) => d,
-        Err(RunError::Rejected(r)) => {
-            shell.err(&format!("{}\n", r.message));
-            shell.out(&format!(
-                "error: Unable to validate '{file}' consistency.\n"
-            ));
-            return 1;
-        }
-        Err(RunError::Failed(f)) => return shell.fail(f),
-    };
+    let done = shell.commit(spec, &ctx, Actor::Import(ctx.user.clone()), &cmd)?;
     let mut failed = print_policy_outcomes(shell, &done.decision.outcomes);
     failed |= print_zone_outcomes(shell, &done.decision.outcomes);
-    let mut code = if failed { 1 } else { exit::OK };
-    if !done.sealed.is_empty() && after_zone_change(shell, &ctx, &done.state) != exit::OK {
-        code = 1;
-    }
-    code
-}
-
-fn read_policies_quiet(shell: &mut Shell<'_>, ctx: &Context) -> Option<Vec<kasp_events::Policy>> {
-    read_policies(shell, ctx).ok()
-}
-
-fn read_zonelist_quiet(shell: &mut Shell<'_>, file: &str) -> Option<Vec<ZoneConfig>> {
-    let result = read_text(Path::new(file)).and_then(|text| {
-        check_schema(&text, file, Schema::Zonelist)?;
-        parse_zonelist(&text, file).map_err(|e| e.to_string())
-    });
-    match result {
-        Ok(z) => Some(z),
-        Err(e) => {
-            shell.err(&format!("{e}\n"));
-            None
-        }
-    }
+    Ok(finish_import(shell, &ctx, &done, failed))
 }
