@@ -8,9 +8,7 @@
 //! decision taken on a stale view.
 
 use crate::output::Sink;
-use kasp_events::{
-    Access, Actor, EventLog, Hash, LogError, NewEvent, Sealed, Seq, Timestamp, codec,
-};
+use kasp_events::{Access, Actor, EventLog, LogError, NewEvent, Sealed, Seq, Timestamp, codec};
 use kasp_projector::conf::Conf;
 use kasp_projector::decide::{Command, Decision, Rejection, decide};
 use kasp_projector::{PROJECTION_VERSION, State};
@@ -208,49 +206,7 @@ pub fn append_folding(
     })
 }
 
-/// Folds a log into state: the newest usable snapshot, then the records after it.
-/// Returns the state and the seq of the snapshot used (if any).
-pub fn fold(log: &EventLog) -> Result<(State, Option<Seq>), LogError> {
-    let mut state = State::default();
-    let mut from = Seq(0);
-    let mut used = None;
-    if let Some(snap) = log.latest_snapshot()?
-        && snap.version == PROJECTION_VERSION
-        && let Ok(s) = codec::decode_value::<State>(&snap.bytes)
-        && s.last_seq == Some(snap.seq)
-    {
-        state = s;
-        from = Seq(snap.seq.0 + 1);
-        used = Some(snap.seq);
-    }
-    // The records folded are checked against each other and the head as they go:
-    // a log whose chain is broken is refused, never silently used.
-    let path = log.path().to_path_buf();
-    let broken = |seq: Seq, why: &str| LogError::Corrupt {
-        path: path.clone(),
-        detail: format!("record {seq}: {why}; run 'ods-enforcer log verify'"),
-    };
-    let mut prev = if from.0 == 0 {
-        Some(Hash::GENESIS)
-    } else {
-        log.record_hash(Seq(from.0 - 1))?
-    };
-    log.for_each(from, |sealed| {
-        if prev != Some(sealed.record.prev) {
-            return Err(broken(sealed.record.seq, "the hash chain is broken"));
-        }
-        prev = Some(sealed.hash);
-        state.apply(&sealed.record);
-        Ok::<(), LogError>(())
-    })?;
-    if prev != Some(log.head().hash) || state.last_seq != Some(log.head().seq) {
-        return Err(broken(
-            log.head().seq,
-            "the stored head does not match the records",
-        ));
-    }
-    Ok((state, used))
-}
+pub use crate::fold::fold;
 
 /// The system clock, as enforcer time.
 pub fn system_now() -> Timestamp {

@@ -21,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod files;
+pub mod fold;
 pub mod getopt;
 pub mod output;
 pub mod paths;

@@ -10,7 +10,11 @@ pub const CONTEXT: &str = "kasp-ledger 2026-11-27 event log record v1";
 
 /// The chain hash of one stored record.
 pub fn hash_record(stored: &[u8]) -> Hash {
-    let mut h = blake3::Hasher::new_derive_key(CONTEXT);
+    // Deriving the context key costs a hash of its own; derive it once and clone.
+    static BASE: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+    let mut h = BASE
+        .get_or_init(|| blake3::Hasher::new_derive_key(CONTEXT))
+        .clone();
     h.update(stored);
     Hash(*h.finalize().as_bytes())
 }

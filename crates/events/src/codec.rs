@@ -24,6 +24,20 @@ struct StoredRecord {
     payload: Vec<u8>,
 }
 
+/// [`StoredRecord`] read without copying `kind` and `payload` (postcard writes a
+/// `String` like a `&str` and a `Vec<u8>` like a `&[u8]`, so the bytes are the same).
+#[derive(Debug, Deserialize)]
+struct StoredRecordRef<'a> {
+    seq: u64,
+    prev: [u8; 32],
+    at: i64,
+    actor: Actor,
+    cause: String,
+    kind: &'a str,
+    version: u16,
+    payload: &'a [u8],
+}
+
 /// Why bytes could not be turned into a record, or the reverse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
@@ -81,12 +95,12 @@ pub fn encode_record(record: &Record) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes stored bytes into a record.
 pub fn decode_record(bytes: &[u8]) -> Result<Record, CodecError> {
-    let (stored, rest): (StoredRecord, _) =
+    let (stored, rest): (StoredRecordRef<'_>, _) =
         postcard::take_from_bytes(bytes).map_err(|e| CodecError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
         return Err(CodecError::Trailing);
     }
-    let event = decode_event(&stored.kind, stored.version, &stored.payload)?;
+    let event = decode_event(stored.kind, stored.version, stored.payload)?;
     Ok(Record {
         seq: Seq(stored.seq),
         prev: Hash(stored.prev),

@@ -409,13 +409,10 @@ impl EventLog {
                 .map_err(|e| corrupt(p, format!("no events table ({e})")))
         })?;
         let mut rows = self.guard(|| table.range(from.0..).map_err(|e| io(p, e)))?;
-        while let Some((k, v)) = self.guard(|| {
-            rows.next()
-                .map(|row| row.map(|(k, v)| (k.value(), v.value().to_vec())))
-                .transpose()
-                .map_err(|e| io(p, e))
-        })? {
-            f(k, &v)?;
+        while let Some((k, v)) = self.guard(|| rows.next().transpose().map_err(|e| io(p, e)))? {
+            let key = k.value();
+            let bytes = self.guard(|| Ok(v.value()))?;
+            f(key, bytes)?;
         }
         Ok(())
     }

@@ -57,9 +57,20 @@ impl State {
         self.apply_event(&record.event, record.at);
     }
 
+    /// Folds one record, taking it (replay moves events instead of cloning them).
+    pub fn apply_owned(&mut self, record: Record) {
+        self.last_seq = Some(record.seq);
+        self.apply_event_owned(record.event, record.at);
+    }
+
     /// Folds one event that happened at `at` (also used by `decide` to look ahead
     /// within a compound command).
     pub fn apply_event(&mut self, event: &Event, at: Timestamp) {
+        self.apply_event_owned(event.clone(), at);
+    }
+
+    /// Folds one event, taking it.
+    pub fn apply_event_owned(&mut self, event: Event, at: Timestamp) {
         match event {
             Event::LogCreated(e) => {
                 self.instance = Some(e.instance);
@@ -71,7 +82,7 @@ impl State {
                     e.policy.name.clone(),
                     PolicyView {
                         id,
-                        policy: e.policy.clone(),
+                        policy: e.policy,
                         created: at,
                         updated: at,
                     },
@@ -79,7 +90,7 @@ impl State {
             }
             Event::PolicyUpdated(e) => {
                 if let Some(v) = self.policies.get_mut(&e.policy.name) {
-                    v.policy = e.policy.clone();
+                    v.policy = e.policy;
                     v.updated = at;
                 }
             }
@@ -92,7 +103,7 @@ impl State {
                     e.zone.name.key(),
                     ZoneView {
                         id,
-                        config: e.zone.clone(),
+                        config: e.zone,
                         next_change: if e.suspended {
                             None
                         } else {
@@ -104,12 +115,12 @@ impl State {
             }
             Event::ZoneUpdated(e) => {
                 if let Some(z) = self.zones.get_mut(&e.zone.name.key()) {
-                    z.config = e.zone.clone();
+                    z.config = e.zone;
                 }
             }
             Event::ZonePolicyChanged(e) => {
                 if let Some(z) = self.zones.get_mut(&e.zone.key()) {
-                    z.config.policy = e.to.clone();
+                    z.config.policy = e.to;
                 }
             }
             Event::ZoneDeleted(e) => {

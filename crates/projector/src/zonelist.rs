@@ -47,12 +47,14 @@ pub fn parse_zonelist(text: &str, file: &str) -> R<Vec<ZoneConfig>> {
     ctx.expect_root(root, "ZoneList")?;
     let mut seq = Seq::new(ctx, root, &[])?;
     let mut zones = Vec::new();
-    // Zone key → line of its first appearance.
-    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    // Zone key → byte offset of its first appearance. The line is only worked out for
+    // the error message: `text_pos_at` scans from the start of the text, so calling it
+    // per zone made large zone lists quadratic.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     while let Some(node) = seq.optional("Zone") {
         let zone = zone(ctx, node)?;
-        let line = doc.text_pos_at(node.range().start).row;
-        if let Some(first) = seen.get(&zone.name.key()) {
+        if let Some(&first) = seen.get(&zone.name.key()) {
+            let first = doc.text_pos_at(first).row;
             return Err(ctx.err(
                 node,
                 format!(
@@ -61,7 +63,7 @@ pub fn parse_zonelist(text: &str, file: &str) -> R<Vec<ZoneConfig>> {
                 ),
             ));
         }
-        seen.insert(zone.name.key(), line);
+        seen.insert(zone.name.key(), node.range().start);
         zones.push(zone);
     }
     seq.finish()?;
