@@ -26,6 +26,7 @@ pub enum IdError {
 /// checked to be a usable DNS name. Two names that differ only in letter case or a
 /// trailing dot name the same zone: see [`ZoneName::key`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ZoneName(String);
 
 impl ZoneName {
@@ -95,6 +96,7 @@ impl fmt::Display for ZoneName {
 
 /// A policy name as it appears in kasp.xml (`Policy@name`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct PolicyName(String);
 
 impl PolicyName {
@@ -181,5 +183,33 @@ mod tests {
         assert!(PolicyName::new("default").is_ok());
         assert!(PolicyName::new("").is_err());
         assert!(PolicyName::new("a b").is_err());
+    }
+}
+
+// Names are validated when decoded too (same bytes as a plain string on the wire), so a
+// record can never carry a name `new` would refuse.
+impl TryFrom<String> for ZoneName {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        ZoneName::new(&s)
+    }
+}
+
+impl From<ZoneName> for String {
+    fn from(z: ZoneName) -> String {
+        z.0
+    }
+}
+
+impl TryFrom<String> for PolicyName {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        PolicyName::new(&s)
+    }
+}
+
+impl From<PolicyName> for String {
+    fn from(p: PolicyName) -> String {
+        p.0
     }
 }
