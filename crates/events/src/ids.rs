@@ -143,6 +143,34 @@ impl fmt::Display for InstanceId {
     }
 }
 
+// Names are validated when decoded too (same bytes as a plain string on the wire), so a
+// record can never carry a name `new` would refuse.
+impl TryFrom<String> for ZoneName {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        ZoneName::new(&s)
+    }
+}
+
+impl From<ZoneName> for String {
+    fn from(z: ZoneName) -> String {
+        z.0
+    }
+}
+
+impl TryFrom<String> for PolicyName {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        PolicyName::new(&s)
+    }
+}
+
+impl From<PolicyName> for String {
+    fn from(p: PolicyName) -> String {
+        p.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,33 +211,5 @@ mod tests {
         assert!(PolicyName::new("default").is_ok());
         assert!(PolicyName::new("").is_err());
         assert!(PolicyName::new("a b").is_err());
-    }
-}
-
-// Names are validated when decoded too (same bytes as a plain string on the wire), so a
-// record can never carry a name `new` would refuse.
-impl TryFrom<String> for ZoneName {
-    type Error = IdError;
-    fn try_from(s: String) -> Result<Self, IdError> {
-        ZoneName::new(&s)
-    }
-}
-
-impl From<ZoneName> for String {
-    fn from(z: ZoneName) -> String {
-        z.0
-    }
-}
-
-impl TryFrom<String> for PolicyName {
-    type Error = IdError;
-    fn try_from(s: String) -> Result<Self, IdError> {
-        PolicyName::new(&s)
-    }
-}
-
-impl From<PolicyName> for String {
-    fn from(p: PolicyName) -> String {
-        p.0
     }
 }

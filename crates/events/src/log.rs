@@ -13,18 +13,22 @@
 //! are exclusive among writers. Both use redb's `SingleWriter` concurrency mode so
 //! readers can follow a running writer.
 
-use crate::chain::{VerifyError, hash_record, verify_records};
-use crate::codec::{CodecError, decode_record, encode_record, encode_value};
+use crate::chain::{hash_record, verify_records};
+use crate::codec::{decode_record, encode_record, encode_value};
 use crate::envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 use crate::event::{Event, LogCreated};
 use crate::ids::Seq;
 use crate::time::Timestamp;
 use redb::{
-    Builder, ConcurrencyMode, Database, DatabaseError, ReadOnlyDatabase, ReadTransaction,
-    ReadableDatabase, ReadableTable, TableDefinition,
+    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase,
+    ReadableTable, TableDefinition,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+
+mod errors;
+pub use errors::{LogError, VerifyOutcome};
+use errors::{catch, caught, corrupt, db_error, engine_failed, io};
 
 /// The log format this binary writes and the newest it can read.
 pub const FORMAT: u32 = 1;
@@ -35,35 +39,6 @@ const SNAPSHOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshots")
 
 /// How many snapshots are kept (older ones are removed when a new one is written).
 const KEEP_SNAPSHOTS: usize = 2;
-
-/// Why the log could not be used. Every variant leaves the file as it was.
-#[derive(Debug, thiserror::Error)]
-pub enum LogError {
-    #[error("no event log at {path}; run 'ods-enforcer setup' to create one")]
-    Missing { path: PathBuf },
-    #[error("an event log already exists at {path}; refusing to overwrite it")]
-    Exists { path: PathBuf },
-    #[error("the event log {path} is locked by another process (is ods-enforcerd running?)")]
-    Locked { path: PathBuf },
-    #[error(
-        "the event log {path} has format {found}, newer than this binary supports ({FORMAT}); \
-         use a newer kasp-ledger"
-    )]
-    TooNew { path: PathBuf, found: u32 },
-    #[error("the event log {path} is corrupted: {detail}")]
-    Corrupt { path: PathBuf, detail: String },
-    #[error(
-        "the event log {path} needs a repair (a writer was interrupted); \
-         open it for writing to repair it"
-    )]
-    NeedsRepair { path: PathBuf },
-    #[error("the event log {path} changed while this command ran; nothing was appended, try again")]
-    Conflict { path: PathBuf },
-    #[error("the event log {path} was opened read-only")]
-    ReadOnly { path: PathBuf },
-    #[error("cannot use the event log {path}: {detail}")]
-    Io { path: PathBuf, detail: String },
-}
 
 /// Which handle to open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -494,15 +469,6 @@ impl EventLog {
     }
 }
 
-/// What `verify` found: a broken chain (integrity), or a log it could not read.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyOutcome {
-    #[error(transparent)]
-    Broken(VerifyError),
-    #[error(transparent)]
-    Log(LogError),
-}
-
 fn encode_head(h: Head) -> Vec<u8> {
     let mut v = h.seq.0.to_le_bytes().to_vec();
     v.extend_from_slice(&h.hash.0);
@@ -532,90 +498,6 @@ impl Drop for EventLog {
             // Closing a damaged file can panic in redb too; the error was or will be
             // reported by the operation that found the damage.
             let _ = caught(|| drop(db));
-        }
-    }
-}
-
-/// Runs `f`, reporting a panic inside it as corruption.
-///
-/// redb 4.6 can panic on a damaged file (slice indexes out of range; in debug builds
-/// also a `debug_assert` where release builds return `Corrupted`). The read paths
-/// (`open`, `verify`, `for_each`, `latest_snapshot`) are what an operator runs on a
-/// damaged log, so there a panic becomes [`LogError::Corrupt`] instead of ending the
-/// process. `append` is not guarded: a panic inside a write transaction is left to
-/// redb. (The panic hook still prints the panic; with `panic = "abort"` nothing can
-/// be caught.)
-fn catch<T>(path: &Path, f: impl FnOnce() -> Result<T, LogError>) -> Result<T, LogError> {
-    caught(f).unwrap_or_else(|what| Err(engine_failed(path, &what)))
-}
-
-/// `f`'s result, or the message of its panic.
-fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".to_string())
-    })
-}
-
-fn engine_failed(path: &Path, what: &str) -> LogError {
-    corrupt(path, format!("the database engine failed on it ({what})"))
-}
-
-fn io(path: &Path, e: impl std::fmt::Display) -> LogError {
-    let detail = e.to_string();
-    if detail.contains("orrupt") {
-        return LogError::Corrupt {
-            path: path.to_path_buf(),
-            detail,
-        };
-    }
-    LogError::Io {
-        path: path.to_path_buf(),
-        detail,
-    }
-}
-
-fn corrupt(path: &Path, e: impl std::fmt::Display) -> LogError {
-    LogError::Corrupt {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    }
-}
-
-fn db_error(path: &Path, e: DatabaseError) -> LogError {
-    let path = path.to_path_buf();
-    match e {
-        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-            LogError::Locked { path }
-        }
-        DatabaseError::RepairAborted => LogError::NeedsRepair { path },
-        DatabaseError::UpgradeRequired(v) => LogError::Corrupt {
-            path,
-            detail: format!("unsupported redb file format {v}"),
-        },
-        DatabaseError::Storage(redb::StorageError::Io(e)) => LogError::Io {
-            path,
-            detail: e.to_string(),
-        },
-        other => {
-            let detail = other.to_string();
-            if detail.contains("orrupt") || detail.contains("invalid") {
-                LogError::Corrupt { path, detail }
-            } else {
-                LogError::Io { path, detail }
-            }
-        }
-    }
-}
-
-impl From<CodecError> for LogError {
-    fn from(e: CodecError) -> Self {
-        LogError::Corrupt {
-            path: PathBuf::new(),
-            detail: e.to_string(),
         }
     }
 }
