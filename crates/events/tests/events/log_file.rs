@@ -1,8 +1,7 @@
 //! `EventLog` on real files: create, open, append, conflicts, locks, snapshots.
 
-mod common;
 
-use common::{log_created, new_event};
+use crate::common::{log_created, new_event};
 use kasp_events::{
     Access, Actor, Event, EventLog, Head, LogError, Sealed, Seq, Snapshot, Timestamp,
 };

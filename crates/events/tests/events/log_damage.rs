@@ -1,9 +1,8 @@
 //! `EventLog` on files it did not write the way it expects: newer formats, garbage,
 //! flipped bytes, and a writer in another process.
 
-mod common;
 
-use common::{log_created, new_event};
+use crate::common::{log_created, new_event};
 use kasp_events::{Access, Actor, EventLog, FORMAT, LogError, Seq, Timestamp, VerifyOutcome};
 use redb::{Builder, ConcurrencyMode, TableDefinition};
 use std::io::{BufRead, BufReader, Write};
@@ -316,7 +315,7 @@ fn child_holds_writer() {
 /// Runs `child_holds_writer` in a child process and waits until it holds the log.
 fn spawn_writer(path: &Path) -> Child {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_holds_writer", "--nocapture"])
+        .args(["--exact", "log_damage::child_holds_writer", "--nocapture"])
         .env(CHILD_ENV, path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

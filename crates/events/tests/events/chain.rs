@@ -1,9 +1,8 @@
 //! The hash chain: a valid chain verifies, and any change to the stored bytes of record
 //! n is reported as record n, wherever in the record the change is.
 
-mod common;
 
-use common::{Chain, log_created, new_event};
+use crate::common::{Chain, log_created, new_event};
 use kasp_events::chain::{VerifyError, verify_records};
 use kasp_events::testgen::{arb_actor, arb_log_created, arb_new_event, arb_text, arb_timestamp};
 use kasp_events::{Actor, Hash, Head, Seq, Timestamp};

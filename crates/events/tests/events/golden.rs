@@ -7,9 +7,8 @@
 //! rewrites the lines of the current versions (for a new kind, version or sample) and
 //! keeps lines of older versions; run the whole file again afterwards.
 
-mod common;
 
-use common::{hex, policy, unhex, zone};
+use crate::common::{hex, policy, unhex, zone};
 use kasp_events::chain::hash_record;
 use kasp_events::codec::{decode_event, decode_record, encode_event, encode_record};
 use kasp_events::policy::{

@@ -1,7 +1,6 @@
 //! The codec: every event kind and every record survives encode then decode, and
 //! decoding refuses what it cannot account for.
 
-mod common;
 
 use kasp_events::codec::{
     CodecError, decode_event, decode_record, decode_value, encode_event, encode_record,
@@ -105,7 +104,7 @@ fn every_kind_roundtrips() {
 #[test]
 fn unknown_kind_or_version_is_reported() {
     let e = Event::ZoneDeleted(kasp_events::ZoneDeleted {
-        zone: common::zone("example.com"),
+        zone: crate::common::zone("example.com"),
     });
     let (kind, version, payload) = encode_event(&e).unwrap();
     assert_eq!(
