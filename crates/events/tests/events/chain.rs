@@ -1,7 +1,6 @@
 //! The hash chain: a valid chain verifies, and any change to the stored bytes of record
 //! n is reported as record n, wherever in the record the change is.
 
-
 use crate::common::{Chain, log_created, new_event};
 use kasp_events::chain::{VerifyError, verify_records};
 use kasp_events::testgen::{arb_actor, arb_log_created, arb_new_event, arb_text, arb_timestamp};

@@ -1,7 +1,6 @@
 //! The codec: every event kind and every record survives encode then decode, and
 //! decoding refuses what it cannot account for.
 
-
 use kasp_events::codec::{
     CodecError, decode_event, decode_record, decode_value, encode_event, encode_record,
     encode_value,

@@ -7,7 +7,6 @@
 //! rewrites the lines of the current versions (for a new kind, version or sample) and
 //! keeps lines of older versions; run the whole file again afterwards.
 
-
 use crate::common::{hex, policy, unhex, zone};
 use kasp_events::chain::hash_record;
 use kasp_events::codec::{decode_event, decode_record, encode_event, encode_record};

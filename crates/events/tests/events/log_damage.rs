@@ -1,7 +1,6 @@
 //! `EventLog` on files it did not write the way it expects: newer formats, garbage,
 //! flipped bytes, and a writer in another process.
 
-
 use crate::common::{log_created, new_event};
 use kasp_events::{Access, Actor, EventLog, FORMAT, LogError, Seq, Timestamp, VerifyOutcome};
 use redb::{Builder, ConcurrencyMode, TableDefinition};

@@ -1,6 +1,5 @@
 //! `EventLog` on real files: create, open, append, conflicts, locks, snapshots.
 
-
 use crate::common::{log_created, new_event};
 use kasp_events::{
     Access, Actor, Event, EventLog, Head, LogError, Sealed, Seq, Snapshot, Timestamp,
