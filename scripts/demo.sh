@@ -14,6 +14,9 @@ mkdir -p "$DEMO"/{enforcer,signconf,unsigned,signed,signer}
 sed "s#@DIR@#$DEMO#g" fixtures/demo/conf.xml.in > "$DEMO/conf.xml"
 cp fixtures/ods/kasp.xml "$DEMO/kasp.xml"
 cp fixtures/ods/zonelist.xml "$DEMO/zonelist.xml"
+for z in example.com example.net; do
+  printf '%s. 3600 IN SOA ns1.%s. hostmaster.%s. 1 3600 900 604800 3600\n' "$z" "$z" "$z" > "$DEMO/unsigned/$z"
+done
 run() { echo "\$ ods-enforcer $*"; "$ODS" -c "$DEMO/conf.xml" "$@"; echo; }
 run setup
 run policy import
