@@ -117,3 +117,67 @@ fn global_prefix(args: &[String]) -> usize {
     }
     args.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Captured;
+    use proptest::prelude::*;
+
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "zone",
+                "add",
+                "list",
+                "delete",
+                "policy",
+                "import",
+                "export",
+                "help",
+                "log",
+                "show",
+                "verify",
+                "key",
+                "--zone",
+                "-z",
+                "--policy",
+                "-p",
+                "--all",
+                "-a",
+                "--xml",
+                "--",
+                "-",
+                "--help",
+                "-c",
+                "-s",
+                "--config=",
+                "-V",
+                "--zo",
+                "setup",
+                "-t",
+                "update",
+                "all",
+                "zonelist",
+                "--file",
+                "set-policy",
+                "--since",
+            ])
+            .prop_map(str::to_string),
+            "\\PC{0,12}",
+        ]
+    }
+
+    proptest! {
+        /// No command line makes `ods-enforcer` panic (the configuration file does not
+        /// exist, so every command that gets past its option parsing stops there).
+        #[test]
+        fn any_command_line_is_answered(words in prop::collection::vec(word(), 0..8)) {
+            let mut args = vec!["-c".to_string(), "/nonexistent/kasp-ledger/conf.xml".to_string()];
+            args.extend(words);
+            let mut sink = Captured::default();
+            let code = run(&args, &mut sink);
+            prop_assert!((0..=255).contains(&code));
+        }
+    }
+}
