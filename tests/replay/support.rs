@@ -1,0 +1,184 @@
+//! A writer like the engine's (a real log in a temporary directory and the state
+//! folded while appending), the two ways of reading a log back, and the vocabulary.
+
+use kasp_cli::engine::{append_folding, fold};
+use kasp_events::{
+    Access, Actor, Adapter, ClockMode, Event, EventLog, FORMAT, InstanceId, LogCreated, LogError,
+    NewEvent, Policy, PolicyName, Seconds, Seq, Timestamp, ZoneConfig, ZoneName,
+};
+use kasp_projector::State;
+use kasp_projector::decide::{Command, decide};
+use kasp_projector::kasp::parse_kasp;
+use std::path::PathBuf;
+
+pub const KASP: &str = include_str!("../../fixtures/ods/kasp.xml");
+
+/// The log's creation time; commands run one second apart after it.
+pub const T0: Timestamp = Timestamp(1_735_689_600); // 2025-01-01T00:00:00Z
+
+// ---- a writer like the engine's ------------------------------------------------
+
+/// A log in a temporary directory and the state its writer folded while appending.
+pub struct Writer {
+    dir: tempfile::TempDir,
+    log: Option<EventLog>,
+    pub state: State,
+    /// The newest snapshot (what the engine's `fold` would have used).
+    pub snap: Option<Seq>,
+    pub now: Timestamp,
+}
+
+impl Writer {
+    pub fn new() -> Writer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let created = LogCreated {
+            format: FORMAT,
+            instance: InstanceId([7; 16]),
+            clock: ClockMode::Simulated { start: T0 },
+        };
+        let (log, sealed) = EventLog::create(
+            &dir.path().join("events.redb"),
+            created,
+            T0,
+            Actor::System,
+            "setup",
+        )
+        .expect("create the log");
+        let mut state = State::default();
+        state.apply(&sealed.record);
+        Writer {
+            dir,
+            log: Some(log),
+            state,
+            snap: None,
+            now: T0,
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("events.redb")
+    }
+
+    /// The read-write handle (reopened if it was closed for a reader).
+    pub fn log(&mut self) -> &mut EventLog {
+        let path = self.path();
+        self.log
+            .get_or_insert_with(|| EventLog::open(&path, Access::ReadWrite).expect("reopen"))
+    }
+
+    /// Closes the read-write handle so a reader can open the file.
+    pub fn close(&mut self) {
+        self.log = None;
+    }
+
+    pub fn tick(&mut self) -> Timestamp {
+        self.now = Timestamp(self.now.0 + 1);
+        self.now
+    }
+
+    /// Decides `command` against the folded state and appends its events as one batch
+    /// (nothing when refused or when nothing changes). Returns the events appended.
+    pub fn run(&mut self, command: &Command) -> Vec<Event> {
+        let now = self.tick();
+        match decide(&self.state, command, now) {
+            Ok(d) => {
+                self.append(now, d.events.clone());
+                d.events
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Appends events at `at` in one transaction through the engine.
+    pub fn append(&mut self, at: Timestamp, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let events = events.into_iter().map(|e| new_event(at, e)).collect();
+        let head = self.log().head();
+        let log = self.log.as_mut().expect("opened above");
+        append_folding(log, head, events, &mut self.state, self.snap).expect("append");
+        self.snap = log.latest_snapshot().expect("snapshot").map(|s| s.seq);
+    }
+
+    /// The log reopened read-only (the writer's handle is closed first).
+    pub fn reader(&mut self) -> EventLog {
+        self.close();
+        EventLog::open(&self.path(), Access::ReadOnly).expect("open read-only")
+    }
+}
+
+pub fn new_event(at: Timestamp, event: Event) -> NewEvent {
+    NewEvent {
+        at,
+        actor: Actor::Operator("tester".to_string()),
+        cause: "replay test".to_string(),
+        event,
+    }
+}
+
+/// Every record from seq 0 folded in order; snapshots are not looked at.
+pub fn full_replay(log: &EventLog) -> State {
+    let mut state = State::default();
+    log.for_each(Seq(0), |sealed| {
+        state.apply(&sealed.record);
+        Ok::<(), LogError>(())
+    })
+    .expect("replay");
+    state
+}
+
+/// `fold`, which may start from a snapshot.
+pub fn folded(log: &EventLog) -> (State, Option<Seq>) {
+    fold(log).expect("fold")
+}
+
+// ---- vocabulary ----------------------------------------------------------------
+
+pub fn pn(name: &str) -> PolicyName {
+    PolicyName::new(name).unwrap()
+}
+
+pub fn zn(name: &str) -> ZoneName {
+    ZoneName::new(name).unwrap()
+}
+
+pub fn stock() -> Vec<Policy> {
+    parse_kasp(KASP, "kasp.xml").expect("the stock kasp.xml parses")
+}
+
+pub fn policy(name: &str) -> Policy {
+    stock()
+        .into_iter()
+        .find(|p| p.name.as_str() == name)
+        .unwrap_or_else(|| panic!("no stock policy {name}"))
+}
+
+pub fn renamed(name: &str, new: &str) -> Policy {
+    let mut p = policy(name);
+    p.name = pn(new);
+    p
+}
+
+pub fn changed(mut p: Policy) -> Policy {
+    p.description = format!("{} (changed)", p.description);
+    p.signatures.resign = Seconds(p.signatures.resign.0 + 60);
+    p
+}
+
+pub fn zone(name: &ZoneName, policy: &str) -> ZoneConfig {
+    let key = name.key();
+    ZoneConfig {
+        name: name.clone(),
+        policy: pn(policy),
+        signconf_path: format!("/var/lib/opendnssec/signconf/{key}.xml"),
+        input: Adapter {
+            kind: "File".to_string(),
+            uri: format!("/var/lib/opendnssec/unsigned/{key}"),
+        },
+        output: Adapter {
+            kind: "DNS".to_string(),
+            uri: "/etc/opendnssec/addns.xml".to_string(),
+        },
+    }
+}
