@@ -11,7 +11,10 @@ ODS="$PWD/target/release/ods-enforcer"
 DEMO="$PWD/demo"
 rm -rf "$DEMO"
 mkdir -p "$DEMO"/{enforcer,signconf,unsigned,signed,signer}
-sed "s#@DIR@#$DEMO#g" fixtures/demo/conf.xml.in > "$DEMO/conf.xml"
+# A fresh random PIN per demo directory: no PIN is ever committed.
+PIN=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+sed -e "s#@DIR@#$DEMO#g" -e "s#@PIN@#$PIN#g" fixtures/demo/conf.xml.in > "$DEMO/conf.xml"
+chmod 600 "$DEMO/conf.xml"
 cp fixtures/ods/kasp.xml "$DEMO/kasp.xml"
 cp fixtures/ods/zonelist.xml "$DEMO/zonelist.xml"
 for z in example.com example.net; do

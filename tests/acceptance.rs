@@ -151,3 +151,27 @@ fn exports_validate_against_the_schemas() {
     let internal = std::fs::read_to_string(sb.path("enforcer/zones.xml")).unwrap();
     validate(&internal, "zones.xml", Schema::Zonelist).unwrap();
 }
+
+#[test]
+fn the_pin_never_reaches_the_log_or_the_output() {
+    let sb = Sandbox::with_log();
+    let mut seen = String::new();
+    for line in [
+        "policy import",
+        "zone add --zone example.com",
+        "zonelist export",
+        "log show",
+        "log export --jsonl",
+        "help",
+        "zone list",
+    ] {
+        let r = sb.ok(line);
+        seen.push_str(&r.out);
+        seen.push_str(&r.err);
+    }
+    let pin = "not-a-secret-test-pin";
+    assert!(std::fs::read_to_string(sb.conf()).unwrap().contains(pin));
+    assert!(!seen.contains(pin));
+    let log = sb.log_bytes();
+    assert!(!log.windows(pin.len()).any(|w| w == pin.as_bytes()));
+}

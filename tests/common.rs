@@ -30,7 +30,8 @@ impl Sandbox {
         }
         std::fs::write(
             root.join("conf.xml"),
-            CONF.replace("@DIR@", &root.display().to_string()),
+            CONF.replace("@DIR@", &root.display().to_string())
+                .replace("@PIN@", "not-a-secret-test-pin"),
         )
         .unwrap();
         std::fs::write(root.join("kasp.xml"), KASP).unwrap();

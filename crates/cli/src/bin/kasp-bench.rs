@@ -344,7 +344,12 @@ fn bench_project(dir: &Path, scale: u64, tb: &mut Table) -> Result<()> {
     let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let conf_in = std::fs::read_to_string(ws.join("fixtures/demo/conf.xml.in"))?;
     let conf = root.join("conf.xml");
-    std::fs::write(&conf, conf_in.replace("@DIR@", &root.display().to_string()))?;
+    std::fs::write(
+        &conf,
+        conf_in
+            .replace("@DIR@", &root.display().to_string())
+            .replace("@PIN@", "bench-pin"),
+    )?;
     std::fs::copy(ws.join("fixtures/ods/kasp.xml"), root.join("kasp.xml"))?;
     // One existing input file for every zone: no "does not exist" warning per zone.
     std::fs::write(root.join("unsigned/input.zone"), "")?;
