@@ -20,6 +20,8 @@ pub enum IdError {
     Zone { name: String, why: &'static str },
     #[error("invalid policy name '{name}': {why}")]
     Policy { name: String, why: &'static str },
+    #[error("invalid locator '{text}': {why}")]
+    Locator { text: String, why: &'static str },
 }
 
 /// A zone name exactly as the operator typed it (OpenDNSSEC stores names unchanged),
@@ -130,6 +132,47 @@ impl fmt::Display for PolicyName {
     }
 }
 
+/// An HSM key's locator: 16 random bytes, written as 32 lower-case hex digits, used as
+/// both CKA_ID (the bytes) and CKA_LABEL (the hex) — OpenDNSSEC's layout, so keys move
+/// between OpenDNSSEC and kasp-ledger unchanged. Persisted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Locator(pub [u8; 16]);
+
+impl Locator {
+    /// Parses 32 hex digits (either case).
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        let bad = |why| IdError::Locator {
+            text: text.to_string(),
+            why,
+        };
+        if text.len() != 32 {
+            return Err(bad("a locator has 32 hex digits"));
+        }
+        let mut b = [0u8; 16];
+        for (i, pair) in text.as_bytes().chunks(2).enumerate() {
+            let hex = std::str::from_utf8(pair).map_err(|_| bad("not hex"))?;
+            b[i] = u8::from_str_radix(hex, 16).map_err(|_| bad("not hex"))?;
+        }
+        Ok(Locator(b))
+    }
+
+    /// The CKA_ID bytes.
+    pub fn id(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Locator {
+    /// Lower-case hex, as OpenDNSSEC shows it (`CKA_ID:` in `key list`) and as CKA_LABEL.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(32);
+        for b in self.0 {
+            s.push_str(&format!("{b:02x}"));
+        }
+        f.pad(&s)
+    }
+}
+
 /// Random identity of one log, fixed at `setup`. Persisted in `LogCreated`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InstanceId(pub [u8; 16]);
@@ -204,6 +247,21 @@ mod tests {
             ZoneName::new("Example.COM.").unwrap().as_str(),
             "Example.COM."
         );
+    }
+
+    #[test]
+    fn locators() {
+        let l = Locator::parse("6f8a0c6b1d2e4f5a9b3c7d8e9f0a1b2c").unwrap();
+        assert_eq!(l.to_string(), "6f8a0c6b1d2e4f5a9b3c7d8e9f0a1b2c");
+        assert_eq!(Locator::parse("6F8A0C6B1D2E4F5A9B3C7D8E9F0A1B2C"), Ok(l));
+        for bad in [
+            "",
+            "6f8a",
+            "zz8a0c6b1d2e4f5a9b3c7d8e9f0a1b2c",
+            "é8a0c6b1d2e4f5a9b3c7d8e9f0a1b2",
+        ] {
+            assert!(Locator::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub mod zone;
 
 pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 pub use event::*;
-pub use ids::{IdError, InstanceId, PolicyName, Seq, ZoneName};
+pub use ids::{IdError, InstanceId, Locator, PolicyName, Seq, ZoneName};
 pub use log::{Access, EventLog, FORMAT, LogError, Snapshot, VerifyOutcome};
 pub use policy::{
     Denial, KeyRole, Keys, Nsec3, ParentTiming, Policy, PolicyKey, SerialKind, Signatures,
