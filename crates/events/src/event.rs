@@ -7,6 +7,10 @@
 //! A released (kind, version) is never edited; `fixtures/events.golden` guards them.
 
 use crate::ids::{InstanceId, PolicyName, ZoneName};
+use crate::key::{
+    BackupCommitted, BackupPrepared, BackupRolledBack, KeyGenerated, KeyGenerationAbandoned,
+    KeyGenerationStarted, RepositoriesConfigured,
+};
 use crate::policy::Policy;
 use crate::time::Timestamp;
 use crate::zone::ZoneConfig;
@@ -137,6 +141,13 @@ events! {
     ZoneUpdated = 1,
     ZonePolicyChanged = 1,
     ZoneDeleted = 1,
+    KeyGenerationStarted = 1,
+    KeyGenerated = 1,
+    KeyGenerationAbandoned = 1,
+    BackupPrepared = 1,
+    BackupCommitted = 1,
+    BackupRolledBack = 1,
+    RepositoriesConfigured = 1,
 }
 
 impl Event {
@@ -150,7 +161,14 @@ impl Event {
             Event::LogCreated(_)
             | Event::PolicyCreated(_)
             | Event::PolicyUpdated(_)
-            | Event::PolicyDeleted(_) => None,
+            | Event::PolicyDeleted(_)
+            | Event::KeyGenerationStarted(_)
+            | Event::KeyGenerated(_)
+            | Event::KeyGenerationAbandoned(_)
+            | Event::BackupPrepared(_)
+            | Event::BackupCommitted(_)
+            | Event::BackupRolledBack(_)
+            | Event::RepositoriesConfigured(_) => None,
         }
     }
 }
@@ -197,6 +215,56 @@ impl fmt::Display for Event {
                 e.zone, e.from, e.to
             ),
             Event::ZoneDeleted(e) => write!(f, "Zone {} deleted", e.zone),
+            Event::KeyGenerationStarted(e) => write!(
+                f,
+                "Generating {} {} key (algorithm {}, {} bits) for policy {} in repository {}",
+                e.spec.role.as_str(),
+                e.locator,
+                e.spec.algorithm,
+                e.spec.bits,
+                e.spec.policy,
+                e.spec.repository
+            ),
+            Event::KeyGenerated(e) => write!(
+                f,
+                "{} {} key {} (algorithm {}, {} bits) for policy {} in repository {}{}",
+                if e.adopted { "Adopted" } else { "Generated" },
+                e.spec.role.as_str(),
+                e.locator,
+                e.spec.algorithm,
+                e.spec.bits,
+                e.spec.policy,
+                e.spec.repository,
+                match e.backup {
+                    crate::key::BackupState::Required => ", backup required",
+                    _ => "",
+                }
+            ),
+            Event::KeyGenerationAbandoned(e) => {
+                write!(f, "Generation of key {} abandoned: {}", e.locator, e.reason)
+            }
+            Event::BackupPrepared(e) => backup_line(f, "flagged for backup", &e.repository, e.keys.len()),
+            Event::BackupCommitted(e) => backup_line(f, "marked backed up", &e.repository, e.keys.len()),
+            Event::BackupRolledBack(e) => {
+                backup_line(f, "unflagged for backup", &e.repository, e.keys.len())
+            }
+            Event::RepositoriesConfigured(e) => {
+                let names: Vec<&str> = e.repositories.iter().map(|r| r.name.as_str()).collect();
+                write!(f, "Repositories configured: {}", names.join(", "))
+            }
         }
+    }
+}
+
+fn backup_line(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    repository: &Option<String>,
+    keys: usize,
+) -> fmt::Result {
+    write!(f, "{keys} key(s) {what}")?;
+    match repository {
+        Some(r) => write!(f, " in repository {r}"),
+        None => write!(f, " in all repositories"),
     }
 }

@@ -23,6 +23,7 @@ pub mod codec;
 pub mod envelope;
 pub mod event;
 pub mod ids;
+pub mod key;
 pub mod log;
 pub mod policy;
 #[cfg(any(test, feature = "testgen"))]
@@ -33,6 +34,10 @@ pub mod zone;
 pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 pub use event::*;
 pub use ids::{IdError, InstanceId, Locator, PolicyName, Seq, ZoneName};
+pub use key::{
+    BackupCommitted, BackupPrepared, BackupRolledBack, BackupState, KeyGenerated,
+    KeyGenerationAbandoned, KeyGenerationStarted, KeySpec, RepositoriesConfigured, RepositoryInfo,
+};
 pub use log::{Access, EventLog, FORMAT, LogError, Snapshot, VerifyOutcome};
 pub use policy::{
     Denial, KeyRole, Keys, Nsec3, ParentTiming, Policy, PolicyKey, SerialKind, Signatures,

@@ -10,7 +10,11 @@ use crate::event::{
     ClockMode, Event, LogCreated, PolicyCreated, PolicyDeleted, PolicyUpdated, ZoneAdded,
     ZoneDeleted, ZonePolicyChanged, ZoneUpdated,
 };
-use crate::ids::{InstanceId, PolicyName, ZoneName};
+use crate::ids::{InstanceId, Locator, PolicyName, ZoneName};
+use crate::key::{
+    BackupCommitted, BackupPrepared, BackupRolledBack, BackupState, KeyGenerated,
+    KeyGenerationAbandoned, KeyGenerationStarted, KeySpec, RepositoriesConfigured, RepositoryInfo,
+};
 use crate::policy::{
     Denial, KeyRole, Keys, Nsec3, ParentTiming, Policy, PolicyKey, SerialKind, Signatures,
     ZoneTiming,
@@ -308,6 +312,42 @@ pub fn arb_event_of(kind: &str) -> BoxedStrategy<Event> {
         "ZoneDeleted" => arb_zone_name()
             .prop_map(|zone| ZoneDeleted { zone }.into())
             .boxed(),
+        "KeyGenerationStarted" => (arb_locator(), arb_key_spec())
+            .prop_map(|(locator, spec)| KeyGenerationStarted { locator, spec }.into())
+            .boxed(),
+        "KeyGenerated" => (
+            arb_locator(),
+            arb_key_spec(),
+            vec(any::<u8>(), 0..80),
+            arb_backup(),
+            any::<bool>(),
+        )
+            .prop_map(|(locator, spec, public_key, backup, adopted)| {
+                KeyGenerated {
+                    locator,
+                    spec,
+                    public_key,
+                    backup,
+                    adopted,
+                }
+                .into()
+            })
+            .boxed(),
+        "KeyGenerationAbandoned" => (arb_locator(), arb_text())
+            .prop_map(|(locator, reason)| KeyGenerationAbandoned { locator, reason }.into())
+            .boxed(),
+        "BackupPrepared" => (proptest::option::of(arb_text()), vec(arb_locator(), 0..4))
+            .prop_map(|(repository, keys)| BackupPrepared { repository, keys }.into())
+            .boxed(),
+        "BackupCommitted" => (proptest::option::of(arb_text()), vec(arb_locator(), 0..4))
+            .prop_map(|(repository, keys)| BackupCommitted { repository, keys }.into())
+            .boxed(),
+        "BackupRolledBack" => (proptest::option::of(arb_text()), vec(arb_locator(), 0..4))
+            .prop_map(|(repository, keys)| BackupRolledBack { repository, keys }.into())
+            .boxed(),
+        "RepositoriesConfigured" => vec(arb_repository(), 0..3)
+            .prop_map(|repositories| RepositoriesConfigured { repositories }.into())
+            .boxed(),
         other => panic!("testgen has no strategy for event kind {other}; add one"),
     }
 }
@@ -324,7 +364,14 @@ fn kinds_covered(e: &Event) {
         | Event::ZoneAdded(_)
         | Event::ZoneUpdated(_)
         | Event::ZonePolicyChanged(_)
-        | Event::ZoneDeleted(_) => {}
+        | Event::ZoneDeleted(_)
+        | Event::KeyGenerationStarted(_)
+        | Event::KeyGenerated(_)
+        | Event::KeyGenerationAbandoned(_)
+        | Event::BackupPrepared(_)
+        | Event::BackupCommitted(_)
+        | Event::BackupRolledBack(_)
+        | Event::RepositoriesConfigured(_) => {}
     }
 }
 
@@ -406,4 +453,52 @@ mod tests {
             prop_assert!(!matches!(e.event, Event::LogCreated(_)));
         }
     }
+}
+
+/// Any locator.
+pub fn arb_locator() -> impl Strategy<Value = Locator> {
+    any::<[u8; 16]>().prop_map(Locator)
+}
+
+/// Any backup state.
+pub fn arb_backup() -> impl Strategy<Value = BackupState> {
+    prop_oneof![
+        Just(BackupState::NotRequired),
+        Just(BackupState::Required),
+        Just(BackupState::Prepared),
+        Just(BackupState::Done),
+    ]
+}
+
+/// A key specification with a valid policy name.
+pub fn arb_key_spec() -> impl Strategy<Value = KeySpec> {
+    (arb_text(), arb_policy_name(), arb_role(), any::<u8>(), 0u32..8192).prop_map(
+        |(repository, policy, role, algorithm, bits)| KeySpec {
+            repository,
+            policy,
+            role,
+            algorithm,
+            bits,
+        },
+    )
+}
+
+/// A repository of conf.xml (without PIN).
+pub fn arb_repository() -> impl Strategy<Value = RepositoryInfo> {
+    (
+        arb_text(),
+        arb_text(),
+        arb_text(),
+        proptest::option::of(any::<u64>()),
+        any::<(bool, bool, bool)>(),
+    )
+        .prop_map(|(name, module, token_label, capacity, (rb, spk, ae))| RepositoryInfo {
+            name,
+            module,
+            token_label,
+            capacity,
+            require_backup: rb,
+            skip_public_key: spk,
+            allow_extraction: ae,
+        })
 }

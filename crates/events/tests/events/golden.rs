@@ -207,7 +207,62 @@ fn samples() -> Vec<Event> {
         }
         .into(),
         ZoneDeleted { zone: zone(".") }.into(),
+        KeyGenerationStarted {
+            locator: Locator([0x6f; 16]),
+            spec: key_spec(),
+        }
+        .into(),
+        KeyGenerated {
+            locator: Locator([0x6f; 16]),
+            spec: key_spec(),
+            public_key: vec![3, 1, 0, 1, 0xc0, 0xff, 0xee],
+            backup: BackupState::Required,
+            adopted: false,
+        }
+        .into(),
+        KeyGenerationAbandoned {
+            locator: Locator([0x01; 16]),
+            reason: "not found in the HSM after an interruption".to_string(),
+        }
+        .into(),
+        BackupPrepared {
+            repository: Some("SoftHSM".to_string()),
+            keys: vec![Locator([0x6f; 16])],
+        }
+        .into(),
+        BackupCommitted {
+            repository: None,
+            keys: vec![Locator([0x6f; 16]), Locator([0x02; 16])],
+        }
+        .into(),
+        BackupRolledBack {
+            repository: None,
+            keys: vec![],
+        }
+        .into(),
+        RepositoriesConfigured {
+            repositories: vec![RepositoryInfo {
+                name: "SoftHSM".to_string(),
+                module: "/usr/lib/softhsm/libsofthsm2.so".to_string(),
+                token_label: "OpenDNSSEC".to_string(),
+                capacity: Some(255),
+                require_backup: true,
+                skip_public_key: true,
+                allow_extraction: false,
+            }],
+        }
+        .into(),
     ]
+}
+
+fn key_spec() -> KeySpec {
+    KeySpec {
+        repository: "SoftHSM".to_string(),
+        policy: policy("default"),
+        role: KeyRole::Ksk,
+        algorithm: 8,
+        bits: 2048,
+    }
 }
 
 fn line(e: &Event) -> String {
