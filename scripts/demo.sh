@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: a project directory (./demo) with its own
-# conf.xml, kasp.xml and zonelist.xml, nothing outside it. Creates the event log,
-# imports the stock policies, adds a zone, lists policies and zones, shows the log
-# with its actors and verifies the hash chain.
+# conf.xml, kasp.xml, zonelist.xml and SoftHSM2 token, nothing outside it. Creates the
+# event log, imports the stock policies, adds zones (which fills the key pool in the
+# token), lists policies, zones and keys, shows the log with its actors and verifies
+# the hash chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -10,11 +11,17 @@ cargo build --release --locked -q --bin ods-enforcer
 ODS="$PWD/target/release/ods-enforcer"
 DEMO="$PWD/demo"
 rm -rf "$DEMO"
-mkdir -p "$DEMO"/{enforcer,signconf,unsigned,signed,signer}
+mkdir -p "$DEMO"/{enforcer,signconf,unsigned,signed,signer,tokens}
 # A fresh random PIN per demo directory: no PIN is ever committed.
 PIN=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 sed -e "s#@DIR@#$DEMO#g" -e "s#@PIN@#$PIN#g" fixtures/demo/conf.xml.in > "$DEMO/conf.xml"
 chmod 600 "$DEMO/conf.xml"
+# A SoftHSM2 token of the demo's own, repository "SoftHSM" of conf.xml.
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+  "$DEMO/tokens" > "$DEMO/softhsm2.conf"
+export SOFTHSM2_CONF="$DEMO/softhsm2.conf"
+softhsm2-util --init-token --free --label OpenDNSSEC --pin "$PIN" \
+  --so-pin "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" > /dev/null
 cp fixtures/ods/kasp.xml "$DEMO/kasp.xml"
 cp fixtures/ods/zonelist.xml "$DEMO/zonelist.xml"
 for z in example.com example.net; do
@@ -25,8 +32,9 @@ run setup
 run policy import
 run policy list
 run zone add --zone example.com --policy default
-run zone add --zone example.net --policy lab
+run zone add --zone example.net --policy default
 run zone list
+run backup list --repository SoftHSM
 run zonelist export
 run log show
 run log verify

@@ -3,9 +3,11 @@
 #   libxml2-dev    RelaxNG validation of kasp.xml/conf.xml/zonelist.xml (as OpenDNSSEC)
 #   libxml2-utils  xmllint, used by tests to validate exported XML independently
 #   pkg-config     locating libxml2 at build time
+#   softhsm2       PKCS#11 token the kasp-hsm tests create and use (libsofthsm2.so, softhsm2-util)
+#   bind9-utils    dnssec-dsfromkey, the independent DS oracle of the kasp-hsm tests
 set -euo pipefail
 need=()
-for p in libxml2-dev libxml2-utils pkg-config; do
+for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -18,11 +18,67 @@ pub struct Run {
 
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+    /// Environment for every run (SOFTHSM2_CONF when the sandbox has a token).
+    pub env: Vec<(String, String)>,
 }
 
+/// The PIN of sandbox tokens (also written into the sandbox conf.xml).
+pub const PIN: &str = "not-a-secret-test-pin";
+
 impl Sandbox {
-    /// A project directory with conf.xml, kasp.xml and zonelist.xml; no log yet.
+    /// A project directory with conf.xml (manual key generation), kasp.xml and
+    /// zonelist.xml; no log, no HSM token.
     pub fn new() -> Sandbox {
+        let sb = Sandbox::bare();
+        let conf = std::fs::read_to_string(sb.conf()).unwrap().replacen(
+            "<AutomaticKeyGenerationPeriod>",
+            "<ManualKeyGeneration/>\n\t\t<AutomaticKeyGenerationPeriod>",
+            1,
+        );
+        std::fs::write(sb.conf(), conf).unwrap();
+        sb
+    }
+
+    /// A sandbox with its own SoftHSM2 token (label OpenDNSSEC, PIN [`PIN`]) as
+    /// repository SoftHSM, automatic key generation, and a log at the simulated start.
+    pub fn with_token() -> Sandbox {
+        let mut sb = Sandbox::bare();
+        let tokens = sb.path("tokens");
+        std::fs::create_dir_all(&tokens).unwrap();
+        let softhsm_conf = sb.path("softhsm2.conf");
+        std::fs::write(
+            &softhsm_conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            ),
+        )
+        .unwrap();
+        sb.env = vec![("SOFTHSM2_CONF".into(), softhsm_conf.display().to_string())];
+        let out = Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &softhsm_conf)
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                "OpenDNSSEC",
+                "--pin",
+                PIN,
+            ])
+            .args(["--so-pin", "not-a-secret-so-pin"])
+            .output()
+            .expect("softhsm2-util (Debian package softhsm2)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = sb.run(&["setup", "--simulated-time", "2025-01-01T00:00:00Z"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        sb
+    }
+
+    fn bare() -> Sandbox {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         for d in ["enforcer", "signconf", "unsigned", "signed", "signer"] {
@@ -31,12 +87,12 @@ impl Sandbox {
         std::fs::write(
             root.join("conf.xml"),
             CONF.replace("@DIR@", &root.display().to_string())
-                .replace("@PIN@", "not-a-secret-test-pin"),
+                .replace("@PIN@", PIN),
         )
         .unwrap();
         std::fs::write(root.join("kasp.xml"), KASP).unwrap();
         std::fs::write(root.join("zonelist.xml"), ZONELIST).unwrap();
-        Sandbox { dir }
+        Sandbox { dir, env: vec![] }
     }
 
     /// A sandbox with a log created at the given simulated time.
@@ -78,6 +134,7 @@ impl Sandbox {
             .arg("-c")
             .arg(conf)
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .expect("run ods-enforcer");
         Run {

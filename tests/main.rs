@@ -4,5 +4,6 @@
 mod acceptance;
 mod bad_input;
 mod common;
+mod keys;
 mod ods_golden;
 mod replay;

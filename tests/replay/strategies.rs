@@ -84,7 +84,11 @@ pub fn arb_command() -> impl Strategy<Value = Command> {
             Command::ImportZonelist { zones, remove_missing }
         }),
         2 => (arb_policies(), arb_zonelist())
-            .prop_map(|(policies, zones)| Command::UpdateAll { policies, zones }),
+            .prop_map(|(policies, zones)| Command::UpdateAll {
+                policies,
+                zones,
+                repositories: vec![],
+            }),
     ]
 }
 

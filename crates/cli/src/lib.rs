@@ -23,6 +23,7 @@ pub mod engine;
 pub mod files;
 pub mod fold;
 pub mod getopt;
+pub mod keygen;
 pub mod output;
 pub mod paths;
 pub mod schema;

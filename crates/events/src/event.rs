@@ -217,7 +217,7 @@ impl fmt::Display for Event {
             Event::ZoneDeleted(e) => write!(f, "Zone {} deleted", e.zone),
             Event::KeyGenerationStarted(e) => write!(
                 f,
-                "Generating {} {} key (algorithm {}, {} bits) for policy {} in repository {}",
+                "Generating {} key {} (algorithm {}, {} bits) for policy {} in repository {}",
                 e.spec.role.as_str(),
                 e.locator,
                 e.spec.algorithm,
@@ -243,8 +243,12 @@ impl fmt::Display for Event {
             Event::KeyGenerationAbandoned(e) => {
                 write!(f, "Generation of key {} abandoned: {}", e.locator, e.reason)
             }
-            Event::BackupPrepared(e) => backup_line(f, "flagged for backup", &e.repository, e.keys.len()),
-            Event::BackupCommitted(e) => backup_line(f, "marked backed up", &e.repository, e.keys.len()),
+            Event::BackupPrepared(e) => {
+                backup_line(f, "flagged for backup", &e.repository, e.keys.len())
+            }
+            Event::BackupCommitted(e) => {
+                backup_line(f, "marked backed up", &e.repository, e.keys.len())
+            }
             Event::BackupRolledBack(e) => {
                 backup_line(f, "unflagged for backup", &e.repository, e.keys.len())
             }

@@ -406,6 +406,61 @@ pub fn arb_new_event() -> impl Strategy<Value = NewEvent> {
     )
 }
 
+/// Any locator.
+pub fn arb_locator() -> impl Strategy<Value = Locator> {
+    any::<[u8; 16]>().prop_map(Locator)
+}
+
+/// Any backup state.
+pub fn arb_backup() -> impl Strategy<Value = BackupState> {
+    prop_oneof![
+        Just(BackupState::NotRequired),
+        Just(BackupState::Required),
+        Just(BackupState::Prepared),
+        Just(BackupState::Done),
+    ]
+}
+
+/// A key specification with a valid policy name.
+pub fn arb_key_spec() -> impl Strategy<Value = KeySpec> {
+    (
+        arb_text(),
+        arb_policy_name(),
+        arb_role(),
+        any::<u8>(),
+        0u32..8192,
+    )
+        .prop_map(|(repository, policy, role, algorithm, bits)| KeySpec {
+            repository,
+            policy,
+            role,
+            algorithm,
+            bits,
+        })
+}
+
+/// A repository of conf.xml (without PIN).
+pub fn arb_repository() -> impl Strategy<Value = RepositoryInfo> {
+    (
+        arb_text(),
+        arb_text(),
+        arb_text(),
+        proptest::option::of(any::<u64>()),
+        any::<(bool, bool, bool)>(),
+    )
+        .prop_map(
+            |(name, module, token_label, capacity, (rb, spk, ae))| RepositoryInfo {
+                name,
+                module,
+                token_label,
+                capacity,
+                require_backup: rb,
+                skip_public_key: spk,
+                allow_extraction: ae,
+            },
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,52 +508,4 @@ mod tests {
             prop_assert!(!matches!(e.event, Event::LogCreated(_)));
         }
     }
-}
-
-/// Any locator.
-pub fn arb_locator() -> impl Strategy<Value = Locator> {
-    any::<[u8; 16]>().prop_map(Locator)
-}
-
-/// Any backup state.
-pub fn arb_backup() -> impl Strategy<Value = BackupState> {
-    prop_oneof![
-        Just(BackupState::NotRequired),
-        Just(BackupState::Required),
-        Just(BackupState::Prepared),
-        Just(BackupState::Done),
-    ]
-}
-
-/// A key specification with a valid policy name.
-pub fn arb_key_spec() -> impl Strategy<Value = KeySpec> {
-    (arb_text(), arb_policy_name(), arb_role(), any::<u8>(), 0u32..8192).prop_map(
-        |(repository, policy, role, algorithm, bits)| KeySpec {
-            repository,
-            policy,
-            role,
-            algorithm,
-            bits,
-        },
-    )
-}
-
-/// A repository of conf.xml (without PIN).
-pub fn arb_repository() -> impl Strategy<Value = RepositoryInfo> {
-    (
-        arb_text(),
-        arb_text(),
-        arb_text(),
-        proptest::option::of(any::<u64>()),
-        any::<(bool, bool, bool)>(),
-    )
-        .prop_map(|(name, module, token_label, capacity, (rb, spk, ae))| RepositoryInfo {
-            name,
-            module,
-            token_label,
-            capacity,
-            require_backup: rb,
-            skip_public_key: spk,
-            allow_extraction: ae,
-        })
 }

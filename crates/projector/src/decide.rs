@@ -4,10 +4,11 @@
 //! print in OpenDNSSEC's words), or a rejection carrying OpenDNSSEC's error text.
 //! A command that changes nothing returns no events, so nothing is appended.
 
+use crate::decide_keys::{KeyCommand, decide_keys};
 use crate::state::State;
 use kasp_events::{
-    Event, Policy, PolicyCreated, PolicyDeleted, PolicyName, PolicyUpdated, Timestamp, ZoneAdded,
-    ZoneConfig, ZoneDeleted, ZoneName, ZonePolicyChanged, ZoneUpdated,
+    Event, Policy, PolicyCreated, PolicyDeleted, PolicyName, PolicyUpdated, RepositoryInfo,
+    Timestamp, ZoneAdded, ZoneConfig, ZoneDeleted, ZoneName, ZonePolicyChanged, ZoneUpdated,
 };
 use std::collections::BTreeSet;
 
@@ -38,7 +39,11 @@ pub enum Command {
     UpdateAll {
         policies: Vec<Policy>,
         zones: Vec<ZoneConfig>,
+        /// The repositories of conf.xml (recorded when they changed).
+        repositories: Vec<RepositoryInfo>,
     },
+    /// Key material: generation, backup, repositories (see `decide_keys`).
+    Keys(KeyCommand),
 }
 
 /// What happened to one item.
@@ -67,6 +72,12 @@ pub enum Outcome {
     ZoneUnknownPolicy {
         zone: ZoneName,
         policy: PolicyName,
+    },
+    /// `backup prepare|commit|rollback` changed this many keys.
+    BackupChanged(usize),
+    /// Repositories recorded (or already as recorded).
+    RepositoriesRecorded {
+        changed: bool,
     },
 }
 
@@ -97,7 +108,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn refused(message: impl Into<String>) -> Self {
+    pub(crate) fn refused(message: impl Into<String>) -> Self {
         Rejection {
             message: message.into(),
             usage: false,
@@ -146,7 +157,11 @@ pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decisi
             zones,
             remove_missing,
         } => Ok(import_zonelist(state, zones, *remove_missing)),
-        Command::UpdateAll { policies, zones } => {
+        Command::UpdateAll {
+            policies,
+            zones,
+            repositories,
+        } => {
             let mut d = import_policies(state, policies, false);
             let mut ahead = state.clone();
             for e in &d.events {
@@ -155,8 +170,16 @@ pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decisi
             let z = import_zonelist(&ahead, zones, false);
             d.events.extend(z.events);
             d.outcomes.extend(z.outcomes);
+            let r = decide_keys(
+                state,
+                &KeyCommand::ConfigureRepositories {
+                    repositories: repositories.clone(),
+                },
+            )?;
+            d.events.extend(r.events);
             Ok(d)
         }
+        Command::Keys(k) => decide_keys(state, k),
     }
 }
 

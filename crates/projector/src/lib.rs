@@ -16,10 +16,13 @@
 
 pub mod conf;
 pub mod decide;
+pub mod decide_keys;
 pub mod duration;
+pub mod factory;
 pub mod kasp;
 pub mod kasp_export;
 pub mod kaspcheck;
+pub mod pool;
 pub mod state;
 pub mod xmlin;
 pub mod xmlout;

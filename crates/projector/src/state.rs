@@ -4,6 +4,7 @@
 //! before the event was appended) and never fails: an event that refers to something
 //! missing is a no-op for that part, so replay of any valid chain always completes.
 
+use crate::pool::KeyPool;
 use kasp_events::{
     ClockMode, Event, InstanceId, Policy, PolicyName, Record, Seq, Timestamp, ZoneConfig, ZoneName,
 };
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 1;
+pub const PROJECTION_VERSION: u32 = 2;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +48,8 @@ pub struct State {
     pub policies: BTreeMap<PolicyName, PolicyView>,
     /// Zones by [`ZoneName::key`].
     pub zones: BTreeMap<String, ZoneView>,
+    /// HSM keys, generations in flight, repositories.
+    pub pool: KeyPool,
     next_id: u64,
 }
 
@@ -126,6 +129,13 @@ impl State {
             Event::ZoneDeleted(e) => {
                 self.zones.remove(&e.zone.key());
             }
+            e @ (Event::KeyGenerationStarted(_)
+            | Event::KeyGenerated(_)
+            | Event::KeyGenerationAbandoned(_)
+            | Event::BackupPrepared(_)
+            | Event::BackupCommitted(_)
+            | Event::BackupRolledBack(_)
+            | Event::RepositoriesConfigured(_)) => self.pool.apply(e, at),
         }
     }
 

@@ -8,6 +8,8 @@
 //! of every failure they return, so a handler is a straight line of `?`s.
 
 mod help;
+mod hsm;
+mod keys;
 mod log;
 mod ods_usage;
 mod policy;

@@ -120,8 +120,12 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
         policies,
         remove_missing: p.has("remove-missing-policies"),
     };
-    let done = shell.commit(spec, &ctx, Actor::Import(ctx.user.clone()), &cmd)?;
+    let actor = Actor::Import(ctx.user.clone());
+    let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let failed = print_policy_outcomes(shell, &done.decision.outcomes);
+    if !done.sealed.is_empty() {
+        super::keys::automatic_top_up(shell, &ctx, &done.state, &actor);
+    }
     Ok(if failed { 1 } else { exit::OK })
 }
 

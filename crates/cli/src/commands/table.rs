@@ -2,7 +2,7 @@
 //! also the order of `help`. Usage blocks and help texts are OpenDNSSEC's, byte for
 //! byte (see `fixtures/ods-2.1.12/`); the texts live in `usage.rs`.
 
-use super::{Ran, Shell, help, log, policy, setup, zone, zonelist};
+use super::{Ran, Shell, help, hsm, keys, log, policy, setup, zone, zonelist};
 use crate::commands::usage as u;
 
 /// How a command runs.
@@ -55,7 +55,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         u::UPDATE_REPOSITORYLIST,
         Some(u::UPDATE_REPOSITORYLIST_HELP),
         50,
-        Handler::NotYet(HSM)
+        Handler::Run(hsm::update)
     ),
     cmd!(
         "repository list",
@@ -63,7 +63,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         u::REPOSITORY_LIST,
         Some(u::REPOSITORY_LIST_HELP),
         50,
-        Handler::NotYet(HSM)
+        Handler::Run(hsm::list)
     ),
     cmd!(
         "update all",
@@ -223,7 +223,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         u::KEY_GENERATE,
         Some(u::KEY_GENERATE_HELP),
         6,
-        Handler::NotYet(HSM)
+        Handler::Run(keys::generate_cmd)
     ),
     cmd!(
         "key purge",
@@ -255,7 +255,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         u::BACKUP,
         Some(u::BACKUP_HELP),
         4,
-        Handler::NotYet(HSM)
+        Handler::Run(hsm::backup)
     ),
     cmd!(
         "enforce",

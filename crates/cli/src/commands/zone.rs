@@ -1,5 +1,6 @@
 //! `zone list`, `zone add`, `zone delete`, `zone set-policy`.
 
+use super::keys::automatic_top_up;
 use super::table::CommandSpec;
 use super::zonelist::{after_zone_change, export_to_file, update_zonelist_file};
 use super::{Ran, Shell};
@@ -128,12 +129,17 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         zone: zone.clone(),
         suspended: p.has("suspend"),
     };
-    let done = shell.commit(spec, &ctx, Actor::Operator(ctx.user.clone()), &cmd)?;
+    let actor = Actor::Operator(ctx.user.clone());
+    let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     shell.out(&format!("Zone {} added successfully\n", zone.name));
     if p.has("xml") {
         update_zonelist_file(shell, &ctx, |zones| zones.push(zone.clone()));
     }
-    Ok(after_zone_change(shell, &ctx, &done.state))
+    let code = after_zone_change(shell, &ctx, &done.state);
+    if !p.has("suspend") {
+        automatic_top_up(shell, &ctx, &done.state, &actor);
+    }
+    Ok(code)
 }
 
 /// `zone delete --zone <zone> | --all [--xml]`.

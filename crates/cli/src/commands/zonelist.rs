@@ -2,6 +2,8 @@
 //! zone command keeps current: the operator's `ZoneListFile` (with `--xml`) and the
 //! internal `<WorkingDirectory>/zones.xml` the signer reads.
 
+use super::hsm::repository_infos;
+use super::keys::automatic_top_up;
 use super::policy::{print_policy_outcomes, read_policies};
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
@@ -168,9 +170,14 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
         zones,
         remove_missing: p.has("remove-missing-zones"),
     };
-    let done = shell.commit(spec, &ctx, Actor::Import(ctx.user.clone()), &cmd)?;
+    let actor = Actor::Import(ctx.user.clone());
+    let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let failed = print_zone_outcomes(shell, &done.decision.outcomes);
-    Ok(finish_import(shell, &ctx, &done, failed))
+    let code = finish_import(shell, &ctx, &done, failed);
+    if !done.sealed.is_empty() {
+        automatic_top_up(shell, &ctx, &done.state, &actor);
+    }
+    Ok(code)
 }
 
 /// OpenDNSSEC's `update all` failure line (stdout) for the first file that failed.
@@ -193,9 +200,18 @@ pub fn update_all(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -
         shell.err(&format!("{e}\n"));
         inconsistent(shell, &file)
     })?;
-    let cmd = Command::UpdateAll { policies, zones };
-    let done = shell.commit(spec, &ctx, Actor::Import(ctx.user.clone()), &cmd)?;
+    let cmd = Command::UpdateAll {
+        policies,
+        zones,
+        repositories: repository_infos(&ctx),
+    };
+    let actor = Actor::Import(ctx.user.clone());
+    let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let mut failed = print_policy_outcomes(shell, &done.decision.outcomes);
     failed |= print_zone_outcomes(shell, &done.decision.outcomes);
-    Ok(finish_import(shell, &ctx, &done, failed))
+    let code = finish_import(shell, &ctx, &done, failed);
+    if !done.sealed.is_empty() {
+        automatic_top_up(shell, &ctx, &done.state, &actor);
+    }
+    Ok(code)
 }

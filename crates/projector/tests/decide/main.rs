@@ -6,6 +6,7 @@
 //! command in the other modules.
 
 mod given;
+mod keys;
 mod policies;
 mod props;
 mod state;

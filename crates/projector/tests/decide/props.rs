@@ -87,7 +87,11 @@ fn arb_command() -> impl Strategy<Value = Command> {
             Command::ImportZonelist { zones, remove_missing }
         }),
         2 => (arb_policies(), arb_zonelist())
-            .prop_map(|(policies, zones)| Command::UpdateAll { policies, zones }),
+            .prop_map(|(policies, zones)| Command::UpdateAll {
+                policies,
+                zones,
+                repositories: vec![],
+            }),
     ]
 }
 
@@ -117,7 +121,7 @@ proptest! {
                 Command::ImportZonelist { zones, remove_missing: false } => {
                     prop_assert_eq!(d.outcomes.len(), zones.len());
                 }
-                Command::UpdateAll { policies, zones } => {
+                Command::UpdateAll { policies, zones, .. } => {
                     prop_assert_eq!(d.outcomes.len(), policies.len() + zones.len());
                 }
                 _ => {}

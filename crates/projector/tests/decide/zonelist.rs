@@ -219,6 +219,7 @@ fn update_all_zones_see_policies_created_by_the_same_command() {
                 zone("example.net", "default"),
                 zone("example.org", "nosuch"),
             ],
+            repositories: vec![],
         },
     );
     let mut expected = stock_imported();
@@ -252,6 +253,7 @@ fn update_all_removes_nothing_and_is_idempotent() {
     let command = Command::UpdateAll {
         policies: vec![policy("default"), changed("lab")],
         zones: vec![zone("new.example", "lab")],
+        repositories: vec![],
     };
     let d = accepted(&state, command.clone());
     assert_eq!(

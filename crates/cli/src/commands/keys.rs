@@ -1,0 +1,88 @@
+//! `key generate`, and the key-pool top-up that zone and policy changes trigger.
+
+use super::table::CommandSpec;
+use super::{Exit, Ran, Shell};
+use crate::engine::{Context, exit};
+use crate::getopt::Opt;
+use crate::keygen::generate;
+use kasp_events::{Actor, PolicyName, Seconds};
+use kasp_projector::State;
+use kasp_projector::duration::parse_seconds;
+use kasp_projector::factory::plan;
+
+/// `key generate (--policy P | --all) [--duration D]`: pre-generates the keys the
+/// policies need for D (default `AutomaticKeyGenerationPeriod`). OpenDNSSEC schedules a
+/// task and says so; kasp-ledger generates before it answers, with the same text.
+pub fn generate_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    let opts = [
+        Opt::value("duration", 'd'),
+        Opt::value("policy", 'p'),
+        Opt::flag("all", 'a'),
+    ];
+    let p = shell.opts(spec, args, &opts)?;
+    let ctx = shell.ctx()?;
+    let duration = match p.value("duration") {
+        None => ctx.conf.enforcer.automatic_key_generation_period,
+        Some(d) => match parse_seconds(d) {
+            Ok(s) if s.0 > 0 => s,
+            _ => return Err(shell.refuse("Error parsing the specified duration!")),
+        },
+    };
+    let state = shell.state(&ctx)?;
+    let policies: Vec<PolicyName> = if p.has("all") {
+        state
+            .policies_in_order()
+            .into_iter()
+            .map(|v| v.policy.name.clone())
+            .collect()
+    } else if let Some(name) = p.value("policy") {
+        match PolicyName::new(name)
+            .ok()
+            .filter(|n| state.policies.contains_key(n))
+        {
+            Some(n) => vec![n],
+            None => return Err(shell.refuse(&format!("Unable to find policy {name}!"))),
+        }
+    } else {
+        return Err(shell.refuse("Either --all or --policy needs to be given!"));
+    };
+    shell.out("Key generation task scheduled.\n");
+    let actor = Actor::Operator(ctx.user.clone());
+    top_up(shell, &ctx, &state, &policies, duration, &actor)?;
+    Ok(exit::OK)
+}
+
+/// Generates the keys `policies` miss for `duration`, telling the operator what it does.
+pub fn top_up(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    state: &State,
+    policies: &[PolicyName],
+    duration: Seconds,
+    actor: &Actor,
+) -> Result<usize, Exit> {
+    let needs = plan(state, policies, duration);
+    generate(shell, ctx, state, &needs, actor)
+}
+
+/// After a command changed zones or policies: top up the pool of the policies zones
+/// use, unless key generation is manual. A failure is reported as a warning — the
+/// command itself went through — and the pool is topped up by the next run.
+pub fn automatic_top_up(shell: &mut Shell<'_>, ctx: &Context, state: &State, actor: &Actor) {
+    if ctx.conf.enforcer.manual_key_generation {
+        return;
+    }
+    let policies: Vec<PolicyName> = state
+        .policies_in_order()
+        .into_iter()
+        .map(|v| v.policy.name.clone())
+        .filter(|p| state.zones_using(p) > 0)
+        .collect();
+    let duration = ctx.conf.enforcer.automatic_key_generation_period;
+    if top_up(shell, ctx, state, &policies, duration, actor).is_err() {
+        shell.err(
+            "WARNING: key generation did not complete; the key pool will be topped up \
+             by the next 'key generate' or enforcer run.\n",
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! Key generation as an effect: open the repositories, then for each key the factory's
+//! plan asks for, record the intent (`KeyGenerationStarted`), ask the HSM, and record
+//! the outcome (`KeyGenerated` after the key exists, or `KeyGenerationAbandoned`).
+//!
+//! Crash safety: a generation whose outcome was never recorded (the process died
+//! between the HSM call and the append) is resolved before anything else: if the HSM
+//! has a key under the recorded locator it is adopted, otherwise the intent is
+//! recorded as abandoned. A key is never made twice for one intent, and no key the HSM
+//! holds is forgotten by the log.
+
+use crate::commands::{Exit, Shell};
+use crate::engine::{Context, Failure};
+use kasp_events::{Actor, KeySpec, Locator};
+use kasp_hsm::{Algorithm, HsmError, HsmThread, KeyStore, RepositoryConfig, Secret, Timeouts};
+use kasp_projector::State;
+use kasp_projector::decide::Command;
+use kasp_projector::decide_keys::KeyCommand;
+use kasp_projector::factory::KeyNeed;
+use std::collections::BTreeMap;
+
+/// The repository settings of conf.xml, as kasp-hsm takes them.
+pub fn repository_config(ctx: &Context, name: &str) -> Result<RepositoryConfig, Failure> {
+    let r = ctx.conf.repository(name).ok_or_else(|| {
+        Failure::env(format!(
+            "repository {name} is not configured in {}",
+            ctx.conf_path.display()
+        ))
+    })?;
+    Ok(RepositoryConfig {
+        name: r.name.clone(),
+        module: r.module.clone().into(),
+        token_label: r.token_label.clone(),
+        pin: r.pin.as_ref().map(|p| Secret::new(p.expose())),
+        capacity: r.capacity,
+        require_backup: r.require_backup,
+        skip_public_key: r.skip_public_key,
+        allow_extraction: r.allow_extraction,
+    })
+}
+
+/// An HSM failure as the shell reports it (environment, exit 4).
+pub fn hsm_failure(e: &HsmError) -> Failure {
+    Failure::env(e.to_string())
+}
+
+/// Open repositories, each on its own thread.
+#[derive(Default)]
+pub struct Repositories {
+    /// Store, RequireBackup, Capacity.
+    stores: BTreeMap<String, (HsmThread, bool, Option<u64>)>,
+}
+
+impl std::fmt::Debug for Repositories {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.stores.keys()).finish()
+    }
+}
+
+impl Repositories {
+    /// The store of a repository, opening it on first use.
+    pub fn get(&mut self, ctx: &Context, name: &str) -> Result<&mut HsmThread, Failure> {
+        if !self.stores.contains_key(name) {
+            let config = repository_config(ctx, name)?;
+            let (require_backup, capacity) = (config.require_backup, config.capacity);
+            let store =
+                HsmThread::open(config, Timeouts::default()).map_err(|e| hsm_failure(&e))?;
+            self.stores
+                .insert(name.to_string(), (store, require_backup, capacity));
+        }
+        Ok(&mut self.stores.get_mut(name).expect("inserted above").0)
+    }
+
+    /// Whether a repository (already opened) requires backups.
+    fn requires_backup(&self, name: &str) -> bool {
+        self.stores.get(name).is_some_and(|(_, rb, _)| *rb)
+    }
+
+    /// A repository's Capacity (already opened).
+    fn capacity(&self, name: &str) -> Option<u64> {
+        self.stores.get(name).and_then(|(_, _, c)| *c)
+    }
+}
+
+/// Records one decided key command; failures are printed.
+fn record(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    actor: &Actor,
+    command: KeyCommand,
+) -> Result<State, Exit> {
+    match ctx.run(actor.clone(), &Command::Keys(command)) {
+        Ok(done) => Ok(done.state),
+        Err(crate::engine::RunError::Rejected(r)) => Err(shell.refuse(&r.message)),
+        Err(crate::engine::RunError::Failed(f)) => Err(shell.fail(f)),
+    }
+}
+
+/// Resolves generations left without an outcome by an interrupted run.
+pub fn resolve_pending(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    state: &State,
+    repos: &mut Repositories,
+    actor: &Actor,
+) -> Result<(), Exit> {
+    let pending: Vec<(Locator, KeySpec)> = state
+        .pool
+        .pending
+        .values()
+        .map(|p| (p.locator, p.spec.clone()))
+        .collect();
+    for (locator, spec) in pending {
+        let store = repos
+            .get(ctx, &spec.repository)
+            .map_err(|f| shell.fail(f))?;
+        let found = store
+            .exists(&locator)
+            .map_err(|e| shell.fail(hsm_failure(&e)))?;
+        let command = if found {
+            let algorithm =
+                Algorithm::from_number(spec.algorithm).map_err(|e| shell.fail(hsm_failure(&e)))?;
+            let public_key = store
+                .public_key(&locator, algorithm)
+                .map_err(|e| shell.fail(hsm_failure(&e)))?;
+            shell.err(&format!(
+                "Adopted key {locator} from an interrupted generation ({} for policy {})\n",
+                spec.role.as_str(),
+                spec.policy
+            ));
+            KeyCommand::Generated {
+                locator,
+                public_key,
+                require_backup: repos.requires_backup(&spec.repository),
+                adopted: true,
+            }
+        } else {
+            shell.err(&format!(
+                "Key {locator} of an interrupted generation is not in repository {}; \
+                 recorded as abandoned\n",
+                spec.repository
+            ));
+            KeyCommand::Abandon {
+                locator,
+                reason: "not found in the HSM after an interrupted generation".to_string(),
+            }
+        };
+        record(shell, ctx, actor, command)?;
+    }
+    Ok(())
+}
+
+/// Generates what `needs` are missing. Returns how many keys were made.
+pub fn generate(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    state: &State,
+    needs: &[KeyNeed],
+    actor: &Actor,
+) -> Result<usize, Exit> {
+    let mut repos = Repositories::default();
+    resolve_pending(shell, ctx, state, &mut repos, actor)?;
+    let mut made = 0;
+    for need in needs.iter().filter(|n| n.missing() > 0) {
+        let spec = &need.spec;
+        let algorithm =
+            Algorithm::from_number(spec.algorithm).map_err(|e| shell.fail(hsm_failure(&e)))?;
+        let store = repos
+            .get(ctx, &spec.repository)
+            .map_err(|f| shell.fail(f))?;
+        // Refuse before recording anything when the token cannot hold the keys.
+        let held = store.count().map_err(|e| shell.fail(hsm_failure(&e)))?;
+        if let Some(capacity) = repos.capacity(&spec.repository)
+            && (held + need.missing()) as u64 > capacity
+        {
+            let e = HsmError::CapacityReached {
+                repository: spec.repository.clone(),
+                capacity,
+            };
+            return Err(shell.fail(hsm_failure(&e)));
+        }
+        let store = repos
+            .get(ctx, &spec.repository)
+            .map_err(|f| shell.fail(f))?;
+        // All intents of this need in one transaction, then one outcome per key.
+        let mut keys = Vec::with_capacity(need.missing());
+        for _ in 0..need.missing() {
+            let locator = store
+                .random_locator()
+                .map_err(|e| shell.fail(hsm_failure(&e)))?;
+            keys.push((locator, spec.clone()));
+        }
+        shell.err(&format!(
+            "{} new {}(s) ({} bits, algorithm {}) need to be created for policy {} in repository {}.\n",
+            keys.len(),
+            spec.role.as_str(),
+            spec.bits,
+            spec.algorithm,
+            spec.policy,
+            spec.repository
+        ));
+        record(
+            shell,
+            ctx,
+            actor,
+            KeyCommand::StartGeneration { keys: keys.clone() },
+        )?;
+        let require_backup = repos.requires_backup(&spec.repository);
+        for (i, (locator, _)) in keys.iter().enumerate() {
+            let store = repos
+                .get(ctx, &spec.repository)
+                .map_err(|f| shell.fail(f))?;
+            match store.generate(locator, algorithm, spec.bits) {
+                Ok(public_key) => {
+                    record(
+                        shell,
+                        ctx,
+                        actor,
+                        KeyCommand::Generated {
+                            locator: *locator,
+                            public_key,
+                            require_backup,
+                            adopted: false,
+                        },
+                    )?;
+                    made += 1;
+                    if keys.len() >= 10 && (i + 1) % 10 == 0 {
+                        shell.err(&format!("  {}/{} generated\n", i + 1, keys.len()));
+                    }
+                }
+                Err(e) => {
+                    // A call that timed out may still have made the key: its intent stays
+                    // open and is resolved (adopted or abandoned) by the next run. Keys
+                    // never asked for are abandoned now.
+                    let asked = if matches!(e, HsmError::Timeout { .. }) {
+                        i + 1
+                    } else {
+                        i
+                    };
+                    for (rest, _) in &keys[asked..] {
+                        let reason = if *rest == *locator {
+                            e.to_string()
+                        } else {
+                            format!("not attempted after an earlier failure: {e}")
+                        };
+                        record(
+                            shell,
+                            ctx,
+                            actor,
+                            KeyCommand::Abandon {
+                                locator: *rest,
+                                reason,
+                            },
+                        )?;
+                    }
+                    return Err(shell.fail(hsm_failure(&e)));
+                }
+            }
+        }
+    }
+    Ok(made)
+}

@@ -1,0 +1,115 @@
+//! Generate, find, read and sign with every supported algorithm; signatures checked
+//! outside the HSM. Also the generation timings the benchmark starts from.
+
+use std::time::{Duration, Instant};
+
+use kasp_hsm::{Algorithm, HsmError, HsmThread, KeyStore, Timeouts};
+
+use crate::common::{open, verify};
+
+const DATA: &[u8] = b"\x00\x30\x08\x02\x00\x00\x0e\x10 the RRSIG RDATA prefix and an RRset";
+
+/// Generates, then checks exists, list, public_key and a verified signature. Returns
+/// `false` when the token does not support the algorithm.
+fn round_trip(store: &mut impl KeyStore, algorithm: Algorithm, bits: u32) -> bool {
+    let locator = store.random_locator().unwrap();
+    assert!(!store.exists(&locator).unwrap());
+    let public = match store.generate(&locator, algorithm, bits) {
+        Ok(public) => public,
+        Err(HsmError::AlgorithmUnsupported { algorithm: a, .. }) if a == algorithm => {
+            return false;
+        }
+        Err(e) => panic!("{algorithm}: {e}"),
+    };
+    assert!(store.exists(&locator).unwrap());
+    assert!(store.list().unwrap().contains(&locator));
+    assert_eq!(store.public_key(&locator, algorithm).unwrap(), public);
+    match algorithm.curve_public_key_len() {
+        Some(len) => assert_eq!(public.len(), len, "{algorithm}"),
+        None => {
+            let (e, n) = crate::common::split_rfc3110(&public);
+            assert_eq!(e, [1, 0, 1], "exponent 65537");
+            assert_eq!(n.len() * 8, bits as usize, "{algorithm} modulus size");
+        }
+    }
+    let sig = store.sign(&locator, algorithm, DATA).unwrap();
+    let how = verify(algorithm, &public, DATA, &sig);
+    eprintln!(
+        "{algorithm} {bits}: signature of {} bytes verified by {how}",
+        sig.len()
+    );
+    true
+}
+
+#[test]
+fn rsa_algorithms_generate_and_sign() {
+    let mut store = open("keys-rsa");
+    for number in [5, 7, 8, 10] {
+        for bits in [1024, 2048] {
+            let algorithm = Algorithm::from_number(number).unwrap();
+            assert!(round_trip(&mut store, algorithm, bits), "{algorithm}");
+        }
+    }
+    assert_eq!(store.count().unwrap(), 8);
+}
+
+#[test]
+fn curve_algorithms_generate_and_sign() {
+    let mut store = open("keys-curve");
+    for number in [13, 14, 15] {
+        let algorithm = Algorithm::from_number(number).unwrap();
+        assert!(round_trip(&mut store, algorithm, 0), "{algorithm}");
+    }
+    // Ed448 either works (verified signature) or is refused cleanly.
+    if !round_trip(&mut store, Algorithm::Ed448, 0) {
+        eprintln!("Ed448: refused by the token as AlgorithmUnsupported");
+    }
+}
+
+#[test]
+fn hsm_thread_runs_a_real_store() {
+    let mut thread = HsmThread::open(crate::common::config("thread"), Timeouts::default()).unwrap();
+    assert!(round_trip(&mut thread, Algorithm::EcdsaP256Sha256, 0));
+    assert!(round_trip(&mut thread, Algorithm::RsaSha256, 1024));
+    assert_eq!(thread.count().unwrap(), 2);
+}
+
+/// Not an assertion but a measurement: generation times for the later benchmark
+/// (`cargo test -p kasp-hsm --test hsm timings -- --nocapture`).
+#[test]
+fn generation_timings() {
+    let mut store = open("timings");
+    let cases: [(Algorithm, u32, usize); 6] = [
+        (Algorithm::RsaSha256, 1024, 3),
+        (Algorithm::RsaSha256, 2048, 3),
+        (Algorithm::EcdsaP256Sha256, 0, 5),
+        (Algorithm::EcdsaP384Sha384, 0, 5),
+        (Algorithm::Ed25519, 0, 5),
+        (Algorithm::Ed448, 0, 5),
+    ];
+    for (algorithm, bits, n) in cases {
+        let mut times = Vec::new();
+        for _ in 0..n {
+            let locator = store.random_locator().unwrap();
+            let start = Instant::now();
+            match store.generate(&locator, algorithm, bits) {
+                Ok(_) => times.push(start.elapsed()),
+                Err(HsmError::AlgorithmUnsupported { .. }) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        if times.is_empty() {
+            eprintln!("timing {algorithm} {bits}: unsupported");
+            continue;
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let avg = times.iter().sum::<Duration>() / times.len() as u32;
+        eprintln!(
+            "timing {algorithm} {bits}: n={} avg {:.1} ms, min {:.1}, max {:.1}",
+            times.len(),
+            ms(avg),
+            ms(*times.iter().min().unwrap()),
+            ms(*times.iter().max().unwrap())
+        );
+    }
+}
