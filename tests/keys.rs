@@ -313,3 +313,37 @@ fn an_interrupted_generation_is_adopted_or_abandoned_never_repeated() {
     let r = sb.ok("key generate --policy default --duration P1Y");
     assert!(!r.err.contains("interrupted"), "{r:?}");
 }
+
+#[test]
+fn an_algorithm_the_token_refuses_is_reported_before_anything_is_recorded() {
+    let sb = Sandbox::with_token();
+    // kaspcheck only warns below 1024 bits; SoftHSM generates 512 to 16384.
+    let zsk = "<Algorithm length=\"1024\">8</Algorithm>";
+    let kasp = std::fs::read_to_string(sb.path("kasp.xml")).unwrap();
+    assert!(kasp.contains(zsk));
+    std::fs::write(
+        sb.path("kasp.xml"),
+        kasp.replacen(zsk, "<Algorithm length=\"256\">8</Algorithm>", 1),
+    )
+    .unwrap();
+    sb.ok("policy import");
+    // The zone goes in; its automatic top-up fails with a warning after the KSKs.
+    let r = sb.ok("zone add --zone example.com --policy default");
+    assert!(
+        r.err.contains("WARNING: key generation did not complete"),
+        "{r:?}"
+    );
+    assert!(r.err.contains("8 (RSASHA256)"), "{r:?}");
+    let log = sb.ok("log show").out;
+    assert!(!log.contains("ZSK"), "no ZSK intent recorded: {log}");
+    let r = refused(
+        &sb,
+        "key generate --policy default --duration P1Y",
+        4,
+        "does not support algorithm 8 (RSASHA256)",
+    );
+    assert!(r.err.contains("repository SoftHSM"), "{r:?}");
+    assert!(r.err.contains("256 bits"), "{r:?}");
+    assert!(r.err.contains("512 to 16384 bits"), "{r:?}");
+    assert!(!sb.ok("log show").out.contains("abandoned"));
+}

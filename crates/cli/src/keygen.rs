@@ -181,6 +181,10 @@ pub fn generate(
         let store = repos
             .get(ctx, &spec.repository)
             .map_err(|f| shell.fail(f))?;
+        // Likewise when the token cannot make keys of this algorithm and size.
+        store
+            .check_support(algorithm, spec.bits)
+            .map_err(|e| shell.fail(hsm_failure(&e)))?;
         // All intents of this need in one transaction, then one outcome per key.
         let mut keys = Vec::with_capacity(need.missing());
         for _ in 0..need.missing() {

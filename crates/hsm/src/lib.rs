@@ -12,11 +12,12 @@
 //!   `<AllowExtraction/>`; with `<SkipPublicKey/>` an RSA public key lives only as a
 //!   session object, while EC and EdDSA public keys stay on the token, as in libhsm.
 //!
-//! The crate offers the [`KeyStore`] trait (random locator, generate, exists, public
-//! key, sign, destroy, list, count), its cryptoki implementation [`Pkcs11Store`],
-//! [`HsmThread`] which runs any store on its own thread behind per-call timeouts, the
-//! supported [`Algorithm`]s, and in [`dnssec`] the pure functions for the DNSKEY
-//! public-key field, DNSKEY RDATA, key tag, DS digest and their zone-file text.
+//! The crate offers the [`KeyStore`] trait (random locator, check support, generate,
+//! exists, public key, sign, destroy, list, count), its cryptoki implementation
+//! [`Pkcs11Store`], [`HsmThread`] which runs any store on its own thread behind
+//! per-call timeouts, the supported [`Algorithm`]s, and in [`dnssec`] the pure
+//! functions for the DNSKEY public-key field, DNSKEY RDATA, key tag, DS digest and
+//! their zone-file text.
 //!
 //! Invariants:
 //! * PINs never leave this crate except into the PKCS#11 login call: [`Secret`] prints

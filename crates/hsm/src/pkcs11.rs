@@ -18,11 +18,14 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
+use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::mechanism::MechanismType;
+use cryptoki::mechanism::{MechanismInfo, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
+use cryptoki::slot::Slot;
 use kasp_events::Locator;
 
 use crate::algorithm::Algorithm;
@@ -38,6 +41,9 @@ pub struct Pkcs11Store {
     skip_public_key: bool,
     allow_extraction: bool,
     mechanisms: Vec<MechanismType>,
+    /// The module context and slot, for `C_GetMechanismInfo`.
+    ctx: Arc<Pkcs11>,
+    slot: Slot,
     handles: HashMap<Locator, ObjectHandle>,
     /// Private keys on the token as last counted, kept up to date by this store's own
     /// generate and destroy, so Capacity costs one token-wide search per session.
@@ -60,13 +66,20 @@ impl Pkcs11Store {
     /// reference.
     pub fn open(config: impl Borrow<RepositoryConfig>) -> Result<Pkcs11Store, HsmError> {
         let config = config.borrow();
-        let (session, mechanisms) = token::login(config)?;
+        let token::LoggedIn {
+            session,
+            mechanisms,
+            ctx,
+            slot,
+        } = token::login(config)?;
         Ok(Pkcs11Store {
             repository: config.name.clone(),
             capacity: config.capacity,
             skip_public_key: config.skip_public_key,
             allow_extraction: config.allow_extraction,
             mechanisms,
+            ctx,
+            slot,
             handles: HashMap::new(),
             key_count: None,
             session,
@@ -193,10 +206,32 @@ impl Pkcs11Store {
         }
     }
 
-    fn unsupported(&self, algorithm: Algorithm) -> HsmError {
+    fn unsupported(&self, algorithm: Algorithm, detail: impl Into<String>) -> HsmError {
         HsmError::AlgorithmUnsupported {
             repository: self.repository.clone(),
             algorithm,
+            detail: detail.into(),
+        }
+    }
+
+    /// `C_GetMechanismInfo` of a mechanism `algorithm` needs; refused as unsupported
+    /// when the token does not list it.
+    fn mechanism_info(
+        &self,
+        algorithm: Algorithm,
+        mechanism: MechanismType,
+    ) -> Result<MechanismInfo, HsmError> {
+        if !self.mechanisms.contains(&mechanism) {
+            return Err(
+                self.unsupported(algorithm, format!("no {mechanism} in its mechanism list"))
+            );
+        }
+        match self.ctx.get_mechanism_info(self.slot, mechanism) {
+            Ok(info) => Ok(info),
+            Err(CkError::Pkcs11(RvError::MechanismInvalid, _)) => {
+                Err(self.unsupported(algorithm, format!("no {mechanism} in its mechanism list")))
+            }
+            Err(e) => Err(self.fail("check algorithm support")(e)),
         }
     }
 }
@@ -244,14 +279,7 @@ impl KeyStore for Pkcs11Store {
             token_public,
             self.allow_extraction,
         );
-        let sign_type = token::sign_mechanism(algorithm).mechanism_type();
-        if !self
-            .mechanisms
-            .contains(&template.mechanism.mechanism_type())
-            || !self.mechanisms.contains(&sign_type)
-        {
-            return Err(self.unsupported(algorithm));
-        }
+        self.check_support(algorithm, bits)?;
         let (pub_h, priv_h) = match self.session.generate_key_pair(
             &template.mechanism,
             &template.public,
@@ -259,13 +287,20 @@ impl KeyStore for Pkcs11Store {
         ) {
             Ok(pair) => pair,
             Err(CkError::Pkcs11(
-                RvError::MechanismInvalid
+                rv @ (RvError::MechanismInvalid
                 | RvError::CurveNotSupported
-                | RvError::DomainParamsInvalid,
-                _,
-            )) => return Err(self.unsupported(algorithm)),
-            Err(CkError::Pkcs11(RvError::AttributeValueInvalid, _)) if !algorithm.is_rsa() => {
-                return Err(self.unsupported(algorithm));
+                | RvError::DomainParamsInvalid),
+                function,
+            )) => {
+                return Err(self.unsupported(algorithm, format!("C_{function:?} returned {rv:?}")));
+            }
+            Err(CkError::Pkcs11(rv @ RvError::AttributeValueInvalid, function))
+                if !algorithm.is_rsa() =>
+            {
+                return Err(self.unsupported(
+                    algorithm,
+                    format!("C_{function:?} returned {rv:?} (the curve is probably not supported)"),
+                ));
             }
             Err(e) => return Err(self.fail("generate")(e)),
         };
@@ -287,6 +322,44 @@ impl KeyStore for Pkcs11Store {
         self.handles.insert(*locator, priv_h);
         self.key_count = Some(held + 1);
         key
+    }
+
+    fn check_support(&mut self, algorithm: Algorithm, bits: u32) -> Result<(), HsmError> {
+        let generate = token::key_pair_mechanism(algorithm).mechanism_type();
+        let sign = token::sign_mechanism(algorithm).mechanism_type();
+        let generate_info = self.mechanism_info(algorithm, generate)?;
+        if !generate_info.generate_key_pair() {
+            return Err(self.unsupported(
+                algorithm,
+                format!("its {generate} cannot generate key pairs"),
+            ));
+        }
+        let sign_info = self.mechanism_info(algorithm, sign)?;
+        if !sign_info.sign() {
+            return Err(self.unsupported(algorithm, format!("its {sign} cannot sign")));
+        }
+        if algorithm.is_rsa() {
+            // Sizes are in bits for RSA; a maximum of 0 is read as "no stated limit".
+            let bits_usize = bits as usize;
+            for (mechanism, info) in [(generate, &generate_info), (sign, &sign_info)] {
+                let (min, max) = (info.min_key_size(), info.max_key_size());
+                if bits_usize < min || (max != 0 && bits_usize > max) {
+                    let range = if max == 0 {
+                        format!("at least {min} bits")
+                    } else {
+                        format!("{min} to {max} bits")
+                    };
+                    return Err(self.unsupported(
+                        algorithm,
+                        format!(
+                            "RSA keys of {bits} bits are outside the sizes its {mechanism} \
+                             supports ({range})"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn exists(&mut self, locator: &Locator) -> Result<bool, HsmError> {

@@ -83,13 +83,16 @@ pub enum HsmError {
         /// Its mnemonic when it is a retired algorithm, else `unknown`.
         name: &'static str,
     },
-    /// The token lacks the mechanism or curve the algorithm needs.
-    #[error("repository {repository}: the token does not support algorithm {algorithm}")]
+    /// The token lacks the mechanism, curve or key size the algorithm needs.
+    #[error("repository {repository}: the token does not support algorithm {algorithm}: {detail}")]
     AlgorithmUnsupported {
         /// Repository name.
         repository: String,
         /// The algorithm asked for.
         algorithm: Algorithm,
+        /// What the token lacks: a mechanism, the curve, or (RSA) the key size, with
+        /// the range of sizes it supports.
+        detail: String,
     },
     /// No private key with this CKA_ID on the token.
     #[error("repository {repository}: no key with locator {locator}")]
@@ -158,6 +161,13 @@ pub trait KeyStore {
         algorithm: Algorithm,
         bits: u32,
     ) -> Result<Vec<u8>, HsmError>;
+
+    /// Whether the token can generate and sign with `algorithm` keys of `bits` (the RSA
+    /// modulus size; ignored for the curve algorithms), asked of the token's mechanism
+    /// list and `C_GetMechanismInfo` without generating anything. Refuses with
+    /// [`HsmError::AlgorithmUnsupported`]. A curve the mechanism cannot handle may still
+    /// only show at `generate`.
+    fn check_support(&mut self, algorithm: Algorithm, bits: u32) -> Result<(), HsmError>;
 
     /// Whether a private key with CKA_ID = `locator` exists.
     fn exists(&mut self, locator: &Locator) -> Result<bool, HsmError>;

@@ -31,8 +31,18 @@ use crate::store::HsmError;
 /// Loaded and initialised modules, by canonical path.
 static MODULES: OnceLock<Mutex<HashMap<PathBuf, Arc<Pkcs11>>>> = OnceLock::new();
 
+/// A logged-in RW session on a token, with what is needed to ask about its mechanisms.
+pub(crate) struct LoggedIn {
+    pub session: Session,
+    /// The token's mechanism list (`C_GetMechanismList`), read at login.
+    pub mechanisms: Vec<MechanismType>,
+    /// The module's context and the token's slot, for `C_GetMechanismInfo`.
+    pub ctx: Arc<Pkcs11>,
+    pub slot: Slot,
+}
+
 /// A logged-in RW session on the repository's token, with the token's mechanisms.
-pub(crate) fn login(config: &RepositoryConfig) -> Result<(Session, Vec<MechanismType>), HsmError> {
+pub(crate) fn login(config: &RepositoryConfig) -> Result<LoggedIn, HsmError> {
     let repository = &config.name;
     let ctx = module(config)?;
     let slot = find_token(&ctx, config)?;
@@ -47,7 +57,12 @@ pub(crate) fn login(config: &RepositoryConfig) -> Result<(Session, Vec<Mechanism
     let auth: AuthPin = pin.expose().to_string().into();
     match session.login(UserType::User, Some(&auth)) {
         // Login state is per token and process: another store may have logged in.
-        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok((session, mechanisms)),
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(LoggedIn {
+            session,
+            mechanisms,
+            ctx,
+            slot,
+        }),
         Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _)) => {
             Err(HsmError::WrongPin {
                 repository: repository.clone(),
@@ -140,6 +155,15 @@ pub(crate) fn sign_mechanism(algorithm: Algorithm) -> Mechanism<'static> {
     }
 }
 
+/// The key-pair generation mechanism of an algorithm's family.
+pub(crate) fn key_pair_mechanism(algorithm: Algorithm) -> Mechanism<'static> {
+    match algorithm.family() {
+        KeyFamily::Rsa => Mechanism::RsaPkcsKeyPairGen,
+        KeyFamily::Ecdsa { .. } => Mechanism::EccKeyPairGen,
+        KeyFamily::EdDsa { .. } => Mechanism::EccEdwardsKeyPairGen,
+    }
+}
+
 /// A key pair to generate: mechanism and the two templates.
 pub(crate) struct KeyPairTemplate {
     pub mechanism: Mechanism<'static>,
@@ -168,21 +192,16 @@ pub(crate) fn key_pair_template(
         Attribute::Wrap(false),
         Attribute::Token(token_public),
     ];
-    let mechanism = match algorithm.family() {
+    match algorithm.family() {
         KeyFamily::Rsa => {
             public.push(Attribute::ModulusBits(u64::from(bits).into()));
             public.push(Attribute::PublicExponent(vec![1, 0, 1]));
-            Mechanism::RsaPkcsKeyPairGen
         }
-        KeyFamily::Ecdsa { ec_params } => {
+        KeyFamily::Ecdsa { ec_params } | KeyFamily::EdDsa { ec_params } => {
             public.insert(0, Attribute::EcParams(ec_params.to_vec()));
-            Mechanism::EccKeyPairGen
         }
-        KeyFamily::EdDsa { ec_params } => {
-            public.insert(0, Attribute::EcParams(ec_params.to_vec()));
-            Mechanism::EccEdwardsKeyPairGen
-        }
-    };
+    }
+    let mechanism = key_pair_mechanism(algorithm);
     let private = vec![
         Attribute::Label(label),
         Attribute::Id(id),

@@ -201,6 +201,12 @@ impl KeyStore for HsmThread {
         })
     }
 
+    fn check_support(&mut self, algorithm: Algorithm, bits: u32) -> Result<(), HsmError> {
+        self.call("check algorithm support", self.timeouts.call, move |s| {
+            s.check_support(algorithm, bits)
+        })
+    }
+
     fn exists(&mut self, locator: &Locator) -> Result<bool, HsmError> {
         let l = *locator;
         self.call("exists", self.timeouts.call, move |s| s.exists(&l))
@@ -263,6 +269,16 @@ mod tests {
             self.keys.insert(*l, a);
             Ok(vec![a.number()])
         }
+        fn check_support(&mut self, a: Algorithm, bits: u32) -> Result<(), HsmError> {
+            if a.is_rsa() && bits < 1024 {
+                return Err(HsmError::AlgorithmUnsupported {
+                    repository: "fake".into(),
+                    algorithm: a,
+                    detail: format!("{bits} bits"),
+                });
+            }
+            Ok(())
+        }
         fn exists(&mut self, l: &Locator) -> Result<bool, HsmError> {
             Ok(self.keys.contains_key(l))
         }
@@ -311,6 +327,11 @@ mod tests {
         let (_hold, release) = mpsc::channel();
         let mut t = fake(release);
         let l = t.random_locator().unwrap();
+        t.check_support(Algorithm::Ed25519, 0).unwrap();
+        assert!(matches!(
+            t.check_support(Algorithm::RsaSha256, 512),
+            Err(HsmError::AlgorithmUnsupported { .. })
+        ));
         assert_eq!(t.generate(&l, Algorithm::Ed25519, 0).unwrap(), vec![15]);
         assert!(t.exists(&l).unwrap());
         assert_eq!(t.list().unwrap(), vec![l]);

@@ -34,6 +34,8 @@ const TOKENS: &[&str] = &[
     "destroy",
     "thread",
     "timings",
+    "support",
+    "support-rsa",
 ];
 
 struct Setup {

@@ -74,6 +74,71 @@ fn hsm_thread_runs_a_real_store() {
     assert_eq!(thread.count().unwrap(), 2);
 }
 
+#[test]
+fn check_support_accepts_what_the_token_can_do() {
+    let mut store = open("support");
+    for algorithm in Algorithm::ALL {
+        let bits = if algorithm.is_rsa() { 2048 } else { 0 };
+        store
+            .check_support(algorithm, bits)
+            .unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+    }
+    for bits in [1024, 4096] {
+        store.check_support(Algorithm::RsaSha256, bits).unwrap();
+    }
+    // Through the thread, with the same answer.
+    let mut thread =
+        HsmThread::open(crate::common::config("support"), Timeouts::default()).unwrap();
+    thread.check_support(Algorithm::Ed25519, 0).unwrap();
+    thread.check_support(Algorithm::RsaSha512, 2048).unwrap();
+    // Nothing was generated.
+    assert_eq!(store.count().unwrap(), 0);
+}
+
+#[test]
+fn check_support_refuses_rsa_sizes_outside_the_token_range() {
+    let mut store = open("support-rsa");
+    // SoftHSM 2.6.1 reports 512 to 16384 bits for CKM_RSA_PKCS_KEY_PAIR_GEN.
+    for bits in [0, 256, 32768] {
+        for algorithm in [
+            Algorithm::RsaSha1,
+            Algorithm::RsaSha256,
+            Algorithm::RsaSha512,
+        ] {
+            let e = store.check_support(algorithm, bits).unwrap_err();
+            match &e {
+                HsmError::AlgorithmUnsupported {
+                    repository,
+                    algorithm: a,
+                    ..
+                } => {
+                    assert_eq!(repository, "repo-support-rsa");
+                    assert_eq!(*a, algorithm);
+                }
+                other => panic!("{algorithm} {bits}: {other:?}"),
+            }
+            let text = e.to_string();
+            eprintln!("{text}");
+            assert!(text.contains("repo-support-rsa"), "{text}");
+            assert!(text.contains(&algorithm.to_string()), "{text}");
+            assert!(text.contains(&format!("{bits} bits")), "{text}");
+            assert!(text.contains(" to "), "names the supported range: {text}");
+        }
+    }
+    // generate refuses the same way, before asking the token for a key.
+    let locator = store.random_locator().unwrap();
+    assert!(matches!(
+        store.generate(&locator, Algorithm::RsaSha256, 256),
+        Err(HsmError::AlgorithmUnsupported { .. })
+    ));
+    // The curve algorithms ignore bits.
+    store
+        .check_support(Algorithm::EcdsaP256Sha256, 256)
+        .unwrap();
+    store.check_support(Algorithm::Ed448, 32768).unwrap();
+    assert_eq!(store.count().unwrap(), 0);
+}
+
 /// Not an assertion but a measurement: generation times for the later benchmark
 /// (`cargo test -p kasp-hsm --test hsm timings -- --nocapture`).
 #[test]
