@@ -209,24 +209,22 @@ pub fn generate(
             KeyCommand::StartGeneration { keys: keys.clone() },
         )?;
         let require_backup = repos.requires_backup(&spec.repository);
+        // The outcomes of the batch are recorded together, after the HSM calls: a run
+        // that dies in between leaves intents that the next run adopts or abandons.
+        let mut outcomes = Vec::with_capacity(keys.len());
+        let mut failure = None;
         for (i, (locator, _)) in keys.iter().enumerate() {
             let store = repos
                 .get(ctx, &spec.repository)
                 .map_err(|f| shell.fail(f))?;
             match store.generate(locator, algorithm, spec.bits) {
                 Ok(public_key) => {
-                    record(
-                        shell,
-                        ctx,
-                        actor,
-                        KeyCommand::Generated {
-                            locator: *locator,
-                            public_key,
-                            require_backup,
-                            adopted: false,
-                        },
-                    )?;
-                    made += 1;
+                    outcomes.push(KeyCommand::Generated {
+                        locator: *locator,
+                        public_key,
+                        require_backup,
+                        adopted: false,
+                    });
                     if keys.len() >= 10 && (i + 1) % 10 == 0 {
                         shell.err(&format!("  {}/{} generated\n", i + 1, keys.len()));
                     }
@@ -241,24 +239,28 @@ pub fn generate(
                         i
                     };
                     for (rest, _) in &keys[asked..] {
-                        let reason = if *rest == *locator {
+                        let reason = if rest == locator {
                             e.to_string()
                         } else {
                             format!("not attempted after an earlier failure: {e}")
                         };
-                        record(
-                            shell,
-                            ctx,
-                            actor,
-                            KeyCommand::Abandon {
-                                locator: *rest,
-                                reason,
-                            },
-                        )?;
+                        outcomes.push(KeyCommand::Abandon {
+                            locator: *rest,
+                            reason,
+                        });
                     }
-                    return Err(shell.fail(hsm_failure(&e)));
+                    failure = Some(e);
+                    break;
                 }
             }
+        }
+        made += outcomes
+            .iter()
+            .filter(|o| matches!(o, KeyCommand::Generated { .. }))
+            .count();
+        record(shell, ctx, actor, KeyCommand::Batch(outcomes))?;
+        if let Some(e) = failure {
+            return Err(shell.fail(hsm_failure(&e)));
         }
     }
     Ok(made)

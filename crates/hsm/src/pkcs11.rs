@@ -48,6 +48,10 @@ pub struct Pkcs11Store {
     /// Private keys on the token as last counted, kept up to date by this store's own
     /// generate and destroy, so Capacity costs one token-wide search per session.
     key_count: Option<usize>,
+    /// Locators this store drew from the token's random generator and has not used
+    /// yet: `generate` needs no token search (linear in the object count) to know they
+    /// are free. Any other locator is searched for first.
+    fresh: std::collections::HashSet<Locator>,
     session: Session,
 }
 
@@ -82,6 +86,7 @@ impl Pkcs11Store {
             slot,
             handles: HashMap::new(),
             key_count: None,
+            fresh: std::collections::HashSet::new(),
             session,
         })
     }
@@ -243,8 +248,11 @@ impl KeyStore for Pkcs11Store {
             .generate_random_slice(&mut id)
             .map_err(self.fail("random"))?;
         // 2^-128 odds of a clash are not worth a token search per key (linear in the
-        // object count); `generate` refuses an existing CKA_ID anyway.
-        Ok(Locator(id))
+        // object count): `generate` trusts a locator drawn here, and searches for any
+        // other before using it.
+        let locator = Locator(id);
+        self.fresh.insert(locator);
+        Ok(locator)
     }
 
     fn generate(
@@ -253,7 +261,8 @@ impl KeyStore for Pkcs11Store {
         algorithm: Algorithm,
         bits: u32,
     ) -> Result<Vec<u8>, HsmError> {
-        if self.exists(locator)? {
+        let drawn_here = self.fresh.remove(locator);
+        if !drawn_here && self.exists(locator)? {
             return Err(HsmError::KeyExists {
                 repository: self.repository.clone(),
                 locator: *locator,

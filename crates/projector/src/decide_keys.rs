@@ -43,6 +43,9 @@ pub enum KeyCommand {
     },
     /// `update repositorylist` / `update all`: the repositories of conf.xml.
     ConfigureRepositories { repositories: Vec<RepositoryInfo> },
+    /// Several of the above decided in order and appended in one transaction (e.g. the
+    /// outcomes of one batch of generations).
+    Batch(Vec<KeyCommand>),
 }
 
 /// Decides a key-material command.
@@ -85,6 +88,20 @@ pub fn decide_keys(state: &State, command: &KeyCommand) -> Result<Decision, Reje
             }))
         }
         KeyCommand::Backup { action, repository } => backup(state, *action, repository),
+        KeyCommand::Batch(commands) => {
+            let mut ahead = state.clone();
+            let mut all = Decision::default();
+            for c in commands {
+                let d = decide_keys(&ahead, c)?;
+                for e in &d.events {
+                    // Times do not matter to these rules; the log stamps the real time.
+                    ahead.apply_event(e, kasp_events::Timestamp(0));
+                }
+                all.events.extend(d.events);
+                all.outcomes.extend(d.outcomes);
+            }
+            Ok(all)
+        }
         KeyCommand::ConfigureRepositories { repositories } => {
             if &state.pool.repositories == repositories {
                 return Ok(Decision {

@@ -235,3 +235,47 @@ fn backup_of_an_unknown_repository_is_refused() {
     );
     assert!(text.contains("NoSuchHSM"), "{text}");
 }
+
+#[test]
+fn a_batch_of_outcomes_is_decided_in_order() {
+    let state = given_zones(&[("example.com", "default")]);
+    let (a, b) = (Locator([1; 16]), Locator([2; 16]));
+    let d = accepted(
+        &state,
+        keys(KeyCommand::StartGeneration {
+            keys: vec![(a, spec(KeyRole::Zsk, 1024)), (b, spec(KeyRole::Zsk, 1024))],
+        }),
+    );
+    let state = then_state(&state, &d);
+    let d = accepted(
+        &state,
+        keys(KeyCommand::Batch(vec![
+            KeyCommand::Generated {
+                locator: a,
+                public_key: vec![1],
+                require_backup: false,
+                adopted: false,
+            },
+            KeyCommand::Abandon {
+                locator: b,
+                reason: "capacity".into(),
+            },
+        ])),
+    );
+    assert!(matches!(
+        d.events.as_slice(),
+        [Event::KeyGenerated(_), Event::KeyGenerationAbandoned(_)]
+    ));
+    let state = then_state(&state, &d);
+    assert!(state.pool.pending.is_empty());
+    assert_eq!(state.pool.keys.len(), 1);
+    // A batch is all or nothing: one bad item refuses the whole batch.
+    let text = refused(
+        &state,
+        keys(KeyCommand::Batch(vec![KeyCommand::Abandon {
+            locator: a,
+            reason: "again".into(),
+        }])),
+    );
+    assert!(text.contains("no generation"), "{text}");
+}
