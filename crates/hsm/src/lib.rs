@@ -50,4 +50,5 @@ pub use kasp_events::Locator;
 pub use pkcs11::Pkcs11Store;
 pub use repository::{RepositoryConfig, Secret};
 pub use store::{HsmError, KeyStore};
+pub use token::{KeyPairTemplate, key_pair_template};
 pub use worker::{HsmThread, Timeouts};

@@ -165,15 +165,17 @@ pub(crate) fn key_pair_mechanism(algorithm: Algorithm) -> Mechanism<'static> {
 }
 
 /// A key pair to generate: mechanism and the two templates.
-pub(crate) struct KeyPairTemplate {
+#[derive(Debug)]
+pub struct KeyPairTemplate {
     pub mechanism: Mechanism<'static>,
     pub public: Vec<Attribute>,
     pub private: Vec<Attribute>,
 }
 
 /// OpenDNSSEC's templates for a key pair named `locator`. `token_public` false makes the
-/// public key a session object (SkipPublicKey, RSA only).
-pub(crate) fn key_pair_template(
+/// public key a session object (SkipPublicKey, RSA only). Public so that a benchmark can
+/// ask the token for exactly the key pairs the store asks for.
+pub fn key_pair_template(
     locator: &Locator,
     algorithm: Algorithm,
     bits: u32,

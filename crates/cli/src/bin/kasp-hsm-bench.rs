@@ -35,8 +35,7 @@
 use anyhow::{Context as _, Result, bail, ensure};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use kasp_cli::engine::system_now;
@@ -45,7 +44,7 @@ use kasp_events::{
     KeyGenerationStarted, KeyRole, KeySpec, LogCreated, NewEvent, PolicyName,
 };
 use kasp_hsm::{
-    Algorithm, HsmThread, KeyFamily, KeyStore, Locator, RepositoryConfig, Secret, Timeouts,
+    Algorithm, HsmThread, KeyStore, Locator, RepositoryConfig, Secret, Timeouts, key_pair_template,
 };
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -253,48 +252,9 @@ impl Raw {
         algorithm: Algorithm,
         bits: u32,
     ) -> Result<(ObjectHandle, ObjectHandle)> {
-        let label = hex(id).into_bytes();
-        let key_type = match algorithm.family() {
-            KeyFamily::Rsa => KeyType::RSA,
-            KeyFamily::Ecdsa { .. } => KeyType::EC,
-            KeyFamily::EdDsa { .. } => KeyType::EC_EDWARDS,
-        };
-        let mut public = vec![
-            Attribute::Label(label.clone()),
-            Attribute::Id(id.to_vec()),
-            Attribute::KeyType(key_type),
-            Attribute::Verify(true),
-            Attribute::Encrypt(false),
-            Attribute::Wrap(false),
-            Attribute::Token(true),
-        ];
-        let mechanism = match algorithm.family() {
-            KeyFamily::Rsa => {
-                public.push(Attribute::ModulusBits(u64::from(bits).into()));
-                public.push(Attribute::PublicExponent(vec![1, 0, 1]));
-                Mechanism::RsaPkcsKeyPairGen
-            }
-            KeyFamily::Ecdsa { ec_params } => {
-                public.insert(0, Attribute::EcParams(ec_params.to_vec()));
-                Mechanism::EccKeyPairGen
-            }
-            KeyFamily::EdDsa { ec_params } => {
-                public.insert(0, Attribute::EcParams(ec_params.to_vec()));
-                Mechanism::EccEdwardsKeyPairGen
-            }
-        };
-        let private = [
-            Attribute::Label(label),
-            Attribute::Id(id.to_vec()),
-            Attribute::KeyType(key_type),
-            Attribute::Sign(true),
-            Attribute::Decrypt(false),
-            Attribute::Unwrap(false),
-            Attribute::Sensitive(true),
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Extractable(false),
-        ];
+        // Exactly the templates `Pkcs11Store::generate` uses (OpenDNSSEC's layout).
+        let t = key_pair_template(&Locator(*id), algorithm, bits, true, false);
+        let (mechanism, public, private) = (t.mechanism, t.public, t.private);
         Ok(self
             .session
             .generate_key_pair(&mechanism, &public, &private)?)
