@@ -1,7 +1,7 @@
 //! Bad input: each case gets a clear message and its documented exit code, and the
 //! log stays byte-for-byte as it was.
 
-use crate::common::{KASP, Run, Sandbox};
+use crate::common::{KASP, Sandbox, refused};
 
 /// A sandbox with the stock policies and one zone.
 fn populated() -> Sandbox {
@@ -9,19 +9,6 @@ fn populated() -> Sandbox {
     sb.ok("policy import");
     sb.ok("zone add --zone example.com");
     sb
-}
-
-/// Runs `line`, checks exit code and message, and that the log did not change.
-fn refused(sb: &Sandbox, line: &str, code: i32, needle: &str) -> Run {
-    let before = sb.log_bytes();
-    let r = sb.sh(line);
-    assert_eq!(r.code, code, "{line}: {r:?}");
-    assert!(
-        r.err.contains(needle) || r.out.contains(needle),
-        "{line}: expected {needle:?} in {r:?}"
-    );
-    assert!(before == sb.log_bytes(), "{line} changed the log");
-    r
 }
 
 fn with_kasp(sb: &Sandbox, text: &str) {

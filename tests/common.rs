@@ -157,3 +157,21 @@ impl Sandbox {
         r
     }
 }
+
+/// Runs `line` and checks that it was refused: the exit code, a message containing
+/// `needle`, the log byte-for-byte unchanged, and no PIN in the output.
+pub fn refused(sb: &Sandbox, line: &str, code: i32, needle: &str) -> Run {
+    let before = sb.log_bytes();
+    let r = sb.sh(line);
+    assert_eq!(r.code, code, "{line}: {r:?}");
+    assert!(
+        r.err.contains(needle) || r.out.contains(needle),
+        "{line}: expected {needle:?} in {r:?}"
+    );
+    assert!(before == sb.log_bytes(), "{line} changed the log");
+    assert!(
+        !r.out.contains(PIN) && !r.err.contains(PIN),
+        "{line} printed the PIN"
+    );
+    r
+}

@@ -1,27 +1,11 @@
 //! Key material against a real SoftHSM2 token made by each test: the key pool, backup
 //! states, crash-safe generation, and the HSM fault cases.
 
-use crate::common::{PIN, Run, Sandbox};
+use crate::common::{PIN, Sandbox, refused};
 use kasp_events::{
     Access, Actor, EventLog, KeyGenerationStarted, KeyRole, KeySpec, Locator, NewEvent, PolicyName,
     Timestamp,
 };
-
-fn refused(sb: &Sandbox, line: &str, code: i32, needle: &str) -> Run {
-    let before = sb.log_bytes();
-    let r = sb.sh(line);
-    assert_eq!(r.code, code, "{line}: {r:?}");
-    assert!(
-        r.err.contains(needle) || r.out.contains(needle),
-        "{line}: {r:?}"
-    );
-    assert!(before == sb.log_bytes(), "{line} changed the log");
-    assert!(
-        !r.out.contains(PIN) && !r.err.contains(PIN),
-        "the PIN was printed"
-    );
-    r
-}
 
 /// Rows of `backup list` (stdout; the header goes to stderr, as in OpenDNSSEC).
 fn backup_rows(sb: &Sandbox) -> Vec<String> {
