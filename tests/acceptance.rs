@@ -38,11 +38,12 @@ fn foundation_acceptance() {
          lab                             Quick turnaround policy for lab work            \n"
     );
     let r = sb.ok("log verify");
-    assert!(r.out.contains("verified: 4 records"), "{r:?}");
-    assert!(r.out.contains("Head: seq 3 hash "), "{r:?}");
+    // LogCreated, two policies, the default policy's first NSEC3 salt, the zone.
+    assert!(r.out.contains("verified: 5 records"), "{r:?}");
+    assert!(r.out.contains("Head: seq 4 hash "), "{r:?}");
     let r = sb.ok("log show");
     let lines: Vec<&str> = r.out.lines().collect();
-    assert_eq!(lines.len(), 4, "{r:?}");
+    assert_eq!(lines.len(), 5, "{r:?}");
     let user = kasp_cli::actor::current_user();
     assert!(
         lines[0].contains(&format!("operator:{user}")) && lines[0].contains("Event log created")
@@ -50,9 +51,10 @@ fn foundation_acceptance() {
     assert!(
         lines[1].contains(&format!("import:{user}")) && lines[1].contains("Policy default created")
     );
-    assert!(lines[3].contains(&format!("operator:{user}")));
-    assert!(lines[3].contains("\"zone add --zone example.com --policy default\""));
-    assert!(lines[3].contains("Zone example.com added with policy default"));
+    assert!(lines[3].contains(&format!("import:{user}")) && lines[3].contains("resalted"));
+    assert!(lines[4].contains(&format!("operator:{user}")));
+    assert!(lines[4].contains("\"zone add --zone example.com --policy default\""));
+    assert!(lines[4].contains("Zone example.com added with policy default"));
 
     // Corrupt one byte of a stored record in the file.
     let mut bytes = sb.log_bytes();
@@ -65,7 +67,7 @@ fn foundation_acceptance() {
     std::fs::write(sb.log_path(), &bytes).unwrap();
     let r = sb.sh("log verify");
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(r.err.contains("at record 3"), "{r:?}");
+    assert!(r.err.contains("at record 4"), "{r:?}");
     // Other commands refuse the tampered log too.
     let r = sb.sh("zone list");
     assert_eq!(r.code, 3, "{r:?}");
@@ -83,7 +85,7 @@ fn import_that_changes_nothing_appends_nothing() {
     );
     assert_eq!(before, sb.log_bytes());
     let r = sb.ok("log verify");
-    assert!(r.out.contains("3 records"), "{r:?}");
+    assert!(r.out.contains("4 records"), "{r:?}");
 }
 
 #[test]
@@ -106,10 +108,11 @@ fn log_show_filters_and_json() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 5);
+    assert_eq!(lines.len(), 6);
     assert_eq!(lines[0]["kind"], "LogCreated");
     assert_eq!(lines[1]["prev"], lines[0]["hash"]);
-    assert_eq!(lines[4]["event"]["zone"]["name"], "example.net");
+    assert_eq!(lines[3]["kind"], "SaltChanged");
+    assert_eq!(lines[5]["event"]["zone"]["name"], "example.net");
 }
 
 #[test]
@@ -174,4 +177,33 @@ fn the_pin_never_reaches_the_log_or_the_output() {
     assert!(!seen.contains(pin));
     let log = sb.log_bytes();
     assert!(!log.windows(pin.len()).any(|w| w == pin.as_bytes()));
+}
+
+#[test]
+fn nsec3_policies_get_a_salt_on_import_and_on_policy_resalt() {
+    let sb = Sandbox::with_log();
+    sb.ok("policy import");
+    let salts = |sb: &Sandbox| -> Vec<String> {
+        sb.ok("log show")
+            .out
+            .lines()
+            .filter(|l| l.contains("resalted"))
+            .map(str::to_string)
+            .collect()
+    };
+    let first = salts(&sb);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].contains("Policy default resalted (salt "),
+        "{first:?}"
+    );
+    // An import that changes nothing draws no salt.
+    sb.ok("policy import");
+    assert_eq!(salts(&sb).len(), 1);
+    // policy resalt: silent, exit 0, a new salt for every NSEC3 policy.
+    let r = sb.ok("policy resalt");
+    assert_eq!((r.out.as_str(), r.err.as_str()), ("", ""));
+    let all = salts(&sb);
+    assert_eq!(all.len(), 2);
+    assert_ne!(all[0].rsplit(' ').next(), all[1].rsplit(' ').next());
 }

@@ -305,7 +305,7 @@ fn tampered_record_in_a_long_log() {
     ));
     assert_eq!(r.code, 0, "{}", r.err);
     assert_eq!(sb.ok("zone list").out.lines().count(), 6003);
-    // Flip a byte of record 3003 (zone z3000) wherever redb keeps a copy of it.
+    // Flip a byte of record 3004 (zone z3000) wherever redb keeps a copy of it.
     let mut bytes = sb.log_bytes();
     let needle = b"unsigned/z3000";
     let mut hits = 0;
@@ -320,7 +320,7 @@ fn tampered_record_in_a_long_log() {
     std::fs::write(sb.log_path(), &bytes).unwrap();
     let r = sb.sh("log verify");
     assert_eq!(r.code, 3, "{}", r.err);
-    assert!(r.err.contains("at record 3003"), "{}", r.err);
+    assert!(r.err.contains("at record 3004"), "{}", r.err);
     // Drop the snapshots so commands replay the whole log (through the pipeline).
     {
         let db = redb::Builder::new()
@@ -334,5 +334,5 @@ fn tampered_record_in_a_long_log() {
     }
     let r = sb.sh("zone list");
     assert_eq!(r.code, 3, "{}", r.err);
-    assert!(r.err.contains("record 3003"), "{}", r.err);
+    assert!(r.err.contains("record 3004"), "{}", r.err);
 }

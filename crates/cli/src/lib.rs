@@ -26,4 +26,5 @@ pub mod getopt;
 pub mod keygen;
 pub mod output;
 pub mod paths;
+pub mod random;
 pub mod schema;

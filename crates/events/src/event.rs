@@ -47,6 +47,14 @@ pub struct PolicyUpdated {
     pub policy: Policy,
 }
 
+/// A policy got a new NSEC3 salt (`policy resalt`, or its `Resalt` period passed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaltChanged {
+    pub policy: PolicyName,
+    /// Lower-case hex of `Salt@length` random bytes (empty for length 0).
+    pub salt: String,
+}
+
 /// A policy was removed (`policy purge`, `policy import -r`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyDeleted {
@@ -148,6 +156,7 @@ events! {
     BackupCommitted = 1,
     BackupRolledBack = 1,
     RepositoriesConfigured = 1,
+    SaltChanged = 1,
 }
 
 impl Event {
@@ -168,7 +177,8 @@ impl Event {
             | Event::BackupPrepared(_)
             | Event::BackupCommitted(_)
             | Event::BackupRolledBack(_)
-            | Event::RepositoriesConfigured(_) => None,
+            | Event::RepositoriesConfigured(_)
+            | Event::SaltChanged(_) => None,
         }
     }
 }
@@ -252,6 +262,7 @@ impl fmt::Display for Event {
             Event::BackupRolledBack(e) => {
                 backup_line(f, "unflagged for backup", &e.repository, e.keys.len())
             }
+            Event::SaltChanged(e) => write!(f, "Policy {} resalted (salt {})", e.policy, e.salt),
             Event::RepositoriesConfigured(e) => {
                 let names: Vec<&str> = e.repositories.iter().map(|r| r.name.as_str()).collect();
                 write!(f, "Repositories configured: {}", names.join(", "))

@@ -7,8 +7,8 @@
 
 use crate::envelope::{Actor, NewEvent};
 use crate::event::{
-    ClockMode, Event, LogCreated, PolicyCreated, PolicyDeleted, PolicyUpdated, ZoneAdded,
-    ZoneDeleted, ZonePolicyChanged, ZoneUpdated,
+    ClockMode, Event, LogCreated, PolicyCreated, PolicyDeleted, PolicyUpdated, SaltChanged,
+    ZoneAdded, ZoneDeleted, ZonePolicyChanged, ZoneUpdated,
 };
 use crate::ids::{InstanceId, Locator, PolicyName, ZoneName};
 use crate::key::{
@@ -348,6 +348,9 @@ pub fn arb_event_of(kind: &str) -> BoxedStrategy<Event> {
         "RepositoriesConfigured" => vec(arb_repository(), 0..3)
             .prop_map(|repositories| RepositoriesConfigured { repositories }.into())
             .boxed(),
+        "SaltChanged" => (arb_policy_name(), "[0-9a-f]{0,16}")
+            .prop_map(|(policy, salt)| SaltChanged { policy, salt }.into())
+            .boxed(),
         other => panic!("testgen has no strategy for event kind {other}; add one"),
     }
 }
@@ -371,7 +374,8 @@ fn kinds_covered(e: &Event) {
         | Event::BackupPrepared(_)
         | Event::BackupCommitted(_)
         | Event::BackupRolledBack(_)
-        | Event::RepositoriesConfigured(_) => {}
+        | Event::RepositoriesConfigured(_)
+        | Event::SaltChanged(_) => {}
     }
 }
 

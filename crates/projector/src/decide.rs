@@ -44,6 +44,8 @@ pub enum Command {
     },
     /// Key material: generation, backup, repositories (see `decide_keys`).
     Keys(KeyCommand),
+    /// New NSEC3 salts the shell drew for the policies `resalt::due_for_salt` named.
+    Resalt { salts: Vec<(PolicyName, String)> },
 }
 
 /// What happened to one item.
@@ -180,6 +182,7 @@ pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decisi
             Ok(d)
         }
         Command::Keys(k) => decide_keys(state, k),
+        Command::Resalt { salts } => crate::resalt::decide_resalt(state, salts),
     }
 }
 

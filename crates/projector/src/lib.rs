@@ -23,6 +23,7 @@ pub mod kasp;
 pub mod kasp_export;
 pub mod kaspcheck;
 pub mod pool;
+pub mod resalt;
 pub mod state;
 pub mod xmlin;
 pub mod xmlout;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 2;
+pub const PROJECTION_VERSION: u32 = 3;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,9 @@ pub struct PolicyView {
     pub policy: Policy,
     pub created: Timestamp,
     pub updated: Timestamp,
+    /// The current NSEC3 salt (lower-case hex) and when it was set; `None` until the
+    /// first resalt.
+    pub salt: Option<(String, Timestamp)>,
 }
 
 /// A zone as the views hold it.
@@ -88,6 +91,7 @@ impl State {
                         policy: e.policy,
                         created: at,
                         updated: at,
+                        salt: None,
                     },
                 );
             }
@@ -95,6 +99,11 @@ impl State {
                 if let Some(v) = self.policies.get_mut(&e.policy.name) {
                     v.policy = e.policy;
                     v.updated = at;
+                }
+            }
+            Event::SaltChanged(e) => {
+                if let Some(v) = self.policies.get_mut(&e.policy) {
+                    v.salt = Some((e.salt, at));
                 }
             }
             Event::PolicyDeleted(e) => {

@@ -124,9 +124,49 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let failed = print_policy_outcomes(shell, &done.decision.outcomes);
     if !done.sealed.is_empty() {
+        // OpenDNSSEC schedules a resalt after an import: new NSEC3 policies get their
+        // first salt at once.
+        resalt(shell, spec, &ctx, &done.state, false, &actor)?;
         super::keys::automatic_top_up(shell, &ctx, &done.state, &actor);
     }
     Ok(if failed { 1 } else { exit::OK })
+}
+
+/// Draws and records new NSEC3 salts for the policies that need one at `now` (all NSEC3
+/// policies when `forced`). Prints nothing, as OpenDNSSEC's resalt task.
+pub fn resalt(
+    shell: &mut Shell<'_>,
+    spec: &CommandSpec,
+    ctx: &Context,
+    state: &kasp_projector::State,
+    forced: bool,
+    actor: &Actor,
+) -> Result<(), Exit> {
+    let now = state.now(crate::engine::system_now());
+    let mut salts = Vec::new();
+    for (policy, length) in kasp_projector::resalt::due_for_salt(state, now, forced) {
+        let salt = crate::random::hex(usize::from(length)).map_err(|f| shell.fail(f))?;
+        salts.push((policy, salt));
+    }
+    if !salts.is_empty() {
+        shell.commit(spec, ctx, actor.clone(), &Command::Resalt { salts })?;
+    }
+    Ok(())
+}
+
+/// `policy resalt`: a new salt for every NSEC3 policy, now.
+pub fn resalt_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ran {
+    let ctx = shell.ctx()?;
+    let state = shell.state(&ctx)?;
+    resalt(
+        shell,
+        spec,
+        &ctx,
+        &state,
+        true,
+        &Actor::Operator(ctx.user.clone()),
+    )?;
+    Ok(exit::OK)
 }
 
 /// `policy purge`: deletes every policy that no zone uses.

@@ -6,16 +6,14 @@ use super::{Exit, Ran, Shell};
 use crate::engine::{Failure, exit, system_now};
 use crate::getopt::Opt;
 use kasp_events::{Actor, ClockMode, EventLog, FORMAT, InstanceId, LogCreated, Timestamp};
-use std::io::Read;
 use std::path::Path;
 
 /// 16 random bytes from the kernel.
 fn random_instance() -> Result<InstanceId, Failure> {
-    let mut b = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .map_err(|e| Failure::env(format!("cannot read /dev/urandom: {e}")))?;
-    Ok(InstanceId(b))
+    let b = crate::random::bytes(16)?;
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&b);
+    Ok(InstanceId(id))
 }
 
 pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {

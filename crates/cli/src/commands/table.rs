@@ -111,7 +111,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         u::POLICY_RESALT,
         Some(u::POLICY_RESALT_HELP),
         50,
-        Handler::NotYet(ENFORCER)
+        Handler::Run(policy::resalt_cmd)
     ),
     cmd!(
         "zone list",

@@ -211,6 +211,7 @@ pub fn update_all(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -
     failed |= print_zone_outcomes(shell, &done.decision.outcomes);
     let code = finish_import(shell, &ctx, &done, failed);
     if !done.sealed.is_empty() {
+        super::policy::resalt(shell, spec, &ctx, &done.state, false, &actor)?;
         automatic_top_up(shell, &ctx, &done.state, &actor);
     }
     Ok(code)

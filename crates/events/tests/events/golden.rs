@@ -240,6 +240,11 @@ fn samples() -> Vec<Event> {
             keys: vec![],
         }
         .into(),
+        SaltChanged {
+            policy: policy("default"),
+            salt: "a1b2c3d4e5f60718".to_string(),
+        }
+        .into(),
         RepositoriesConfigured {
             repositories: vec![RepositoryInfo {
                 name: "SoftHSM".to_string(),

@@ -9,6 +9,7 @@ mod given;
 mod keys;
 mod policies;
 mod props;
+mod resalt;
 mod state;
 mod zonelist;
 mod zones;
