@@ -18,6 +18,7 @@ pub mod conf;
 pub mod decide;
 pub mod decide_keys;
 pub mod duration;
+pub mod enforcer;
 pub mod factory;
 pub mod kasp;
 pub mod kasp_export;

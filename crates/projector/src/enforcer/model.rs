@@ -1,0 +1,188 @@
+//! The state machine's view of one zone — spec `state-machine.md` §1.3 (zone TTL
+//! windows), §1.4 (key_data), §1.5 (key_state) and §1.6 (key_dependency).
+//!
+//! Only the fields `updateZone` reads or writes are modelled; mapping events to this
+//! model is the caller's business.
+
+use super::record::{Record, RecordState, RecordType, Records};
+use super::timing::TtlWindows;
+use kasp_events::{KeyRole, Seconds, Timestamp};
+
+/// Identity of a key within a zone. Keys are evaluated in [`ZoneModel::keys`] order,
+/// which must be creation order (§4.3, Q9); the id itself carries no order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(pub u64);
+
+/// Whether a role includes the KSK function (KSK or CSK).
+pub fn has_ksk(role: KeyRole) -> bool {
+    matches!(role, KeyRole::Ksk | KeyRole::Csk)
+}
+
+/// Whether a role includes the ZSK function (ZSK or CSK).
+pub fn has_zsk(role: KeyRole) -> bool {
+    matches!(role, KeyRole::Zsk | KeyRole::Csk)
+}
+
+/// `key_data.ds_at_parent` of OpenDNSSEC 2.1 (§1.4; no `gone` in 2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DsAtParent {
+    /// Not at the parent (also the result of `ds-gone` in 2.1, Q12).
+    Unsubmitted,
+    /// The enforcer asks for submission.
+    Submit,
+    /// Submission was sent.
+    Submitted,
+    /// The operator confirmed the DS is at the parent (`ds-seen`).
+    Seen,
+    /// The enforcer asks for withdrawal.
+    Retract,
+    /// Withdrawal was sent.
+    Retracted,
+}
+
+impl DsAtParent {
+    /// OpenDNSSEC's text for the value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DsAtParent::Unsubmitted => "unsubmitted",
+            DsAtParent::Submit => "submit",
+            DsAtParent::Submitted => "submitted",
+            DsAtParent::Seen => "seen",
+            DsAtParent::Retract => "retract",
+            DsAtParent::Retracted => "retracted",
+        }
+    }
+}
+
+/// One key as used by one zone (§1.4 key_data with its four §1.5 key_states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyModel {
+    /// Identity within the zone.
+    pub id: KeyId,
+    /// KSK, ZSK or CSK.
+    pub role: KeyRole,
+    /// DNSSEC algorithm number.
+    pub algorithm: u8,
+    /// Creation time of this key for the zone.
+    pub inception: Timestamp,
+    /// The goal: `true` = bring in, `false` = take out (§4.1).
+    pub introducing: bool,
+    /// DS state at the parent as far as the operator told us (§1.4, §7).
+    pub ds_at_parent: DsAtParent,
+    /// The HSM key still waits for a backup (BACKUP_REQUIRED or BACKUP_REQUESTED):
+    /// no record may become omnipresent (§4.4 gate 6, Q20).
+    pub backup_pending: bool,
+    /// DS, DNSKEY, RRSIGDNSKEY and RRSIG.
+    pub records: Records,
+}
+
+impl KeyModel {
+    /// A new key with the initial record states of §1.5: DS and RRSIGDNSKEY hidden iff
+    /// the role has the KSK bit, RRSIG hidden iff it has the ZSK bit, DNSKEY always
+    /// hidden, all others NA. `minimize` is the policy key's bit set (RRSIG 1, DNSKEY 2,
+    /// DS 4), frozen per record; `ttls` is the zone TTL per type at `created`
+    /// ([`TtlWindows::ttl`]) in [`RecordType::ALL`] order. The key starts introducing,
+    /// unsubmitted and without pending backup.
+    pub fn new(
+        id: KeyId,
+        role: KeyRole,
+        algorithm: u8,
+        minimize: u8,
+        created: Timestamp,
+        ttls: [Seconds; 4],
+    ) -> KeyModel {
+        let ksk = has_ksk(role);
+        let zsk = has_zsk(role);
+        let state = |applies: bool| {
+            if applies {
+                RecordState::Hidden
+            } else {
+                RecordState::Na
+            }
+        };
+        let rec = |t: RecordType, applies: bool, bit: u8| Record {
+            state: state(applies),
+            last_change: created,
+            ttl: ttls[t.index()],
+            minimize: minimize & bit != 0,
+        };
+        KeyModel {
+            id,
+            role,
+            algorithm,
+            inception: created,
+            introducing: true,
+            ds_at_parent: DsAtParent::Unsubmitted,
+            backup_pending: false,
+            records: Records([
+                rec(RecordType::Ds, ksk, 4),
+                rec(RecordType::Dnskey, true, 2),
+                rec(RecordType::RrsigDnskey, ksk, 0),
+                rec(RecordType::Rrsig, zsk, 1),
+            ]),
+        }
+    }
+
+    /// The state of one record.
+    pub fn state(&self, t: RecordType) -> RecordState {
+        self.records.state(t)
+    }
+}
+
+/// A successor relation (§1.6): `to` succeeds `from` for record type `record`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dependency {
+    /// The predecessor (old key).
+    pub from: KeyId,
+    /// The successor (new key).
+    pub to: KeyId,
+    /// The record type of the relation.
+    pub record: RecordType,
+}
+
+/// Everything `updateZone` reads and writes for one zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneModel {
+    /// The zone's keys in creation order (§4.3).
+    pub keys: Vec<KeyModel>,
+    /// Dependency rows in insertion order; duplicates allowed as in 2.1 (Q18).
+    pub dependencies: Vec<Dependency>,
+    /// `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` (§1.3, §4.2).
+    pub ttl_windows: TtlWindows,
+}
+
+impl ZoneModel {
+    /// The key with id `id`, if any.
+    pub fn key(&self, id: KeyId) -> Option<&KeyModel> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RecordState::*;
+
+    fn states(role: KeyRole) -> [RecordState; 4] {
+        KeyModel::new(KeyId(1), role, 8, 0, Timestamp(0), [Seconds(0); 4])
+            .records
+            .states()
+    }
+
+    #[test]
+    fn initial_states_follow_the_role() {
+        assert_eq!(states(KeyRole::Ksk), [Hidden, Hidden, Hidden, Na]);
+        assert_eq!(states(KeyRole::Zsk), [Na, Hidden, Na, Hidden]);
+        assert_eq!(states(KeyRole::Csk), [Hidden, Hidden, Hidden, Hidden]);
+    }
+
+    #[test]
+    fn minimize_bits_are_split_per_record() {
+        let k = KeyModel::new(KeyId(1), KeyRole::Csk, 8, 5, Timestamp(0), [Seconds(0); 4]);
+        let m: Vec<bool> = k.records.0.iter().map(|r| r.minimize).collect();
+        assert_eq!(m, [true, false, false, true]);
+        let k = KeyModel::new(KeyId(1), KeyRole::Csk, 8, 7, Timestamp(0), [Seconds(0); 4]);
+        let m: Vec<bool> = k.records.0.iter().map(|r| r.minimize).collect();
+        assert_eq!(m, [true, true, false, true], "RRSIGDNSKEY never minimizes");
+    }
+}

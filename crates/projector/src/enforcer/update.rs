@@ -1,0 +1,285 @@
+//! `updateZone`, the state machine proper — spec `state-machine.md` §4.3 (iteration
+//! order and fixpoint), §4.4 (gates in order), §4.6 (policyApproval), §4.9 (wake-up
+//! time), §4.10 (DS side effects) and §4.11 (markSuccessors); the rules come from
+//! [`super::rules`] (§4.7), the times from [`super::timing`] (§4.2, §4.8).
+//!
+//! OpenDNSSEC 2.1 semantics, including two quirks kept on purpose (Q17): policyApproval
+//! sees the dependency rows as they were when the run started, and the overlay flag
+//! left by the last rule call is reused by the next policyApproval and by the
+//! smooth-rollover test.
+
+use super::model::{Dependency, DsAtParent, KeyId, KeyModel, ZoneModel, has_ksk, has_zsk};
+use super::record::{RecordState, RecordType};
+use super::rules::{Eval, RuleKey, dnssec_approval};
+use super::timing::min_transition_time;
+use RecordState::{Hidden, Na, Omnipresent as O, Rumoured as R, Unretentive as U};
+use kasp_events::{Policy, Timestamp};
+
+/// One committed record transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The key.
+    pub key: KeyId,
+    /// The record.
+    pub record: RecordType,
+    /// State before.
+    pub from: RecordState,
+    /// State after.
+    pub to: RecordState,
+    /// `ds_at_parent` change made with a DS transition (§4.10), as (before, after).
+    pub ds_at_parent: Option<(DsAtParent, DsAtParent)>,
+}
+
+/// The result of one `updateZone` run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateOutcome {
+    /// Committed transitions in commit order.
+    pub transitions: Vec<Transition>,
+    /// Earliest time a record that passed the approval gates may move (§4.9); `None`
+    /// when nothing waits for time (operator-gated or rule-blocked records do not
+    /// count, Q5).
+    pub next_wakeup: Option<Timestamp>,
+    /// The zone after the run: states, last changes and TTLs, `ds_at_parent`,
+    /// dependency rows and refreshed TTL windows.
+    pub zone: ZoneModel,
+}
+
+/// Runs the state machine on `zone` at `now` until no record can move (§4.3).
+/// Keys are evaluated in `zone.keys` order, records in DS, DNSKEY, RRSIGDNSKEY, RRSIG
+/// order; every transition is visible to later evaluations. A policy without keys
+/// allows the zone to go unsigned (rule 1 is skipped, Q29).
+pub fn update_zone(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> UpdateOutcome {
+    let mut zone = zone.clone();
+    zone.ttl_windows = zone.ttl_windows.refreshed(policy, now);
+    let mut run = Run {
+        policy,
+        now,
+        allow_unsigned: policy.keys.keys.is_empty(),
+        policy_deps: zone.dependencies.clone(),
+        pretend: false,
+        next_wakeup: None,
+        transitions: Vec::new(),
+    };
+    loop {
+        let mut changed = false;
+        for k in 0..zone.keys.len() {
+            for t in RecordType::ALL {
+                changed |= run.evaluate(&mut zone, k, t);
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    UpdateOutcome {
+        transitions: run.transitions,
+        next_wakeup: run.next_wakeup,
+        zone,
+    }
+}
+
+/// State carried through one run.
+struct Run<'p> {
+    policy: &'p Policy,
+    now: Timestamp,
+    allow_unsigned: bool,
+    /// Dependency rows at the start of the run, as policyApproval sees them (Q17).
+    policy_deps: Vec<Dependency>,
+    /// The overlay flag left by the last rule call (§4.5, Q17).
+    pretend: bool,
+    next_wakeup: Option<Timestamp>,
+    transitions: Vec<Transition>,
+}
+
+fn rule_keys(zone: &ZoneModel) -> Vec<RuleKey> {
+    zone.keys
+        .iter()
+        .map(|k| RuleKey {
+            id: k.id,
+            algorithm: k.algorithm,
+            states: k.records.states(),
+        })
+        .collect()
+}
+
+impl Run<'_> {
+    fn wake(&mut self, at: Timestamp) {
+        self.next_wakeup = Some(self.next_wakeup.map_or(at, |w| w.min(at)));
+    }
+
+    /// §4.4 for record `t` of key number `k`; true when a transition was committed.
+    fn evaluate(&mut self, zone: &mut ZoneModel, k: usize, t: RecordType) -> bool {
+        let key = zone.keys[k];
+        let from = key.state(t);
+        let next = from.desired(key.introducing);
+        // 1. Stable.
+        if next == from {
+            return false;
+        }
+        // 2. DS user gate: no wake-up, the operator's command re-triggers the zone.
+        if t == RecordType::Ds
+            && ((next == O && key.ds_at_parent != DsAtParent::Seen)
+                || (next == Hidden && key.ds_at_parent != DsAtParent::Unsubmitted))
+        {
+            return false;
+        }
+        let keys = rule_keys(zone);
+        let ev = Eval {
+            keys: &keys,
+            deps: &self.policy_deps,
+            subject: k,
+            record: t,
+            next,
+            pretend: self.pretend,
+        };
+        // 3. policyApproval (stale dependency rows, stale overlay flag).
+        if !policy_approval(&ev, &key, t, next) {
+            return false;
+        }
+        // 4. dnssecApproval (current dependency rows).
+        let ev = Eval {
+            deps: &zone.dependencies,
+            ..ev
+        };
+        let (ok, pretend) = dnssec_approval(ev, self.allow_unsigned);
+        self.pretend = pretend;
+        if !ok {
+            return false;
+        }
+        // 5. Timing, with the smooth-rollover extra for RRSIG (§4.8).
+        let ev = ev.with_pretend(self.pretend);
+        let smooth = t == RecordType::Rrsig
+            && key.state(RecordType::Dnskey) == O
+            && ((next == O && ev.exists_signer(O, U))
+                || (next == Hidden && ev.exists_signer(O, R)));
+        let ttl = zone.ttl_windows.ttl(self.policy, t, self.now);
+        let rec = key.records.get(t);
+        let at = min_transition_time(self.policy, t, next, rec.last_change, ttl, smooth);
+        if at > self.now {
+            self.wake(at);
+            return false;
+        }
+        // 6. Backup gate: retry in 60 s.
+        if next == O && key.backup_pending {
+            self.wake(self.now.plus(kasp_events::Seconds(60)));
+            return false;
+        }
+        // 7. DS side effects.
+        let ds_change = if t == RecordType::Ds {
+            ds_side_effect(key.ds_at_parent, next).map(|to| (key.ds_at_parent, to))
+        } else {
+            None
+        };
+        // 8. Commit and markSuccessors.
+        let stored = &mut zone.keys[k];
+        if let Some((_, to)) = ds_change {
+            stored.ds_at_parent = to;
+        }
+        let r = stored.records.get_mut(t);
+        r.state = next;
+        r.last_change = self.now;
+        r.ttl = ttl;
+        let new_deps = mark_successors(ev, &key, t, next);
+        if next == O {
+            zone.dependencies
+                .retain(|d| !(d.to == key.id && d.record == t));
+        }
+        zone.dependencies.extend(new_deps);
+        self.transitions.push(Transition {
+            key: key.id,
+            record: t,
+            from,
+            to: next,
+            ds_at_parent: ds_change,
+        });
+        true
+    }
+}
+
+/// §4.6 `E:policyApproval`: the roll type's ordering of moves into rumoured. The key's
+/// own states are read as stored; the "good key" searches go through `ev`.
+pub fn policy_approval(ev: &Eval<'_>, key: &KeyModel, t: RecordType, next: RecordState) -> bool {
+    if next != R {
+        return true;
+    }
+    let rec = key.records.get(t);
+    let own = |t: RecordType| key.state(t);
+    match t {
+        RecordType::Ds => !(rec.minimize && own(RecordType::Dnskey) != O),
+        RecordType::Dnskey => {
+            !rec.minimize
+                || (has_zsk(key.role) && matches!(own(RecordType::Rrsig), O | Na))
+                || (has_ksk(key.role) && matches!(own(RecordType::Ds), O | Na))
+                || !ev.good_ksk()
+        }
+        RecordType::RrsigDnskey => own(RecordType::Dnskey) != Hidden,
+        RecordType::Rrsig => !rec.minimize || own(RecordType::Dnskey) == O || !ev.good_zsk(),
+    }
+}
+
+/// §4.10: the `ds_at_parent` a DS moving to `next` asks for, if it changes.
+pub fn ds_side_effect(current: DsAtParent, next: RecordState) -> Option<DsAtParent> {
+    use DsAtParent::*;
+    match (next, current) {
+        (R, Retract) => Some(Submitted),
+        (R, Unsubmitted | Retracted) => Some(Submit),
+        (U, Submit) => Some(Unsubmitted),
+        (U, Submitted | Seen) => Some(Retract),
+        _ => None,
+    }
+}
+
+/// §4.11 `E:markSuccessors` (insertions): after key `key` moved record `t` to
+/// unretentive, every potential successor gets a dependency row from `key`, provided
+/// `key` can be succeeded for `t` (DS/RRSIG: own DNSKEY omnipresent; DNSKEY: own DS or
+/// RRSIG omnipresent; RRSIGDNSKEY: never). Deletions on omnipresent are the caller's.
+fn mark_successors(
+    ev: Eval<'_>,
+    key: &KeyModel,
+    t: RecordType,
+    next: RecordState,
+) -> Vec<Dependency> {
+    let successable = next == U
+        && match t {
+            RecordType::Ds | RecordType::Rrsig => key.state(RecordType::Dnskey) == O,
+            RecordType::Dnskey => {
+                key.state(RecordType::Ds) == O || key.state(RecordType::Rrsig) == O
+            }
+            RecordType::RrsigDnskey => false,
+        };
+    if !successable {
+        return Vec::new();
+    }
+    (0..ev.keys.len())
+        .filter(|&s| ev.potential(s, ev.subject, t))
+        .map(|s| Dependency {
+            from: key.id,
+            to: ev.keys[s].id,
+            record: t,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ds_side_effects_of_4_10() {
+        use DsAtParent::*;
+        assert_eq!(ds_side_effect(Unsubmitted, R), Some(Submit));
+        assert_eq!(ds_side_effect(Retracted, R), Some(Submit));
+        assert_eq!(ds_side_effect(Retract, R), Some(Submitted));
+        for s in [Seen, Submit, Submitted] {
+            assert_eq!(ds_side_effect(s, R), None);
+        }
+        assert_eq!(ds_side_effect(Submit, U), Some(Unsubmitted));
+        assert_eq!(ds_side_effect(Submitted, U), Some(Retract));
+        assert_eq!(ds_side_effect(Seen, U), Some(Retract));
+        for s in [Unsubmitted, Retract, Retracted] {
+            assert_eq!(ds_side_effect(s, U), None);
+        }
+        assert_eq!(ds_side_effect(Seen, O), None);
+        assert_eq!(ds_side_effect(Unsubmitted, Hidden), None);
+    }
+}
