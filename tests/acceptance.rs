@@ -207,3 +207,45 @@ fn nsec3_policies_get_a_salt_on_import_and_on_policy_resalt() {
     assert_eq!(all.len(), 2);
     assert_ne!(all[0].rsplit(' ').next(), all[1].rsplit(' ').next());
 }
+
+/// Every shape the signconf renderer produces validates against OpenDNSSEC's
+/// signconf.rng (the signer checks it before using the file).
+#[test]
+fn rendered_signconfs_validate_against_the_schema() {
+    use kasp_cli::schema::{Schema, validate};
+    use kasp_events::{Denial, KeyRole, Locator, Seconds, ZoneName};
+    use kasp_projector::signconf::{SignconfKey, render_signconf};
+    let policies = kasp_projector::kasp::parse_kasp(crate::common::KASP, "kasp.xml").unwrap();
+    let key = |role, n: u8| SignconfKey {
+        role,
+        algorithm: 13,
+        locator: Locator([n; 16]),
+        active_ksk: n.is_multiple_of(2),
+        active_zsk: n.is_multiple_of(3),
+        publish: !n.is_multiple_of(5),
+    };
+    let keys = [
+        key(KeyRole::Ksk, 2),
+        key(KeyRole::Zsk, 3),
+        key(KeyRole::Csk, 6),
+        key(KeyRole::Zsk, 5),
+    ];
+    let zone = ZoneName::new("example.com").unwrap();
+    for mut p in policies {
+        for variant in 0..3 {
+            if variant == 1 {
+                p.passthrough = true;
+                p.signatures.validity_keyset = Seconds(3600);
+                p.signatures.max_zone_ttl = Seconds(0);
+                if let Denial::Nsec3(n) = &mut p.denial {
+                    n.opt_out = true;
+                    n.ttl = Seconds(300);
+                }
+            }
+            let keys = if variant == 2 { &keys[..0] } else { &keys[..] };
+            let xml = render_signconf(&zone, &p, Some("a1b2c3d4"), keys);
+            validate(&xml, "signconf.xml", Schema::Signconf)
+                .unwrap_or_else(|e| panic!("{} variant {variant}: {e:?}\n{xml}", p.name));
+        }
+    }
+}

@@ -25,6 +25,7 @@ pub mod kasp_export;
 pub mod kaspcheck;
 pub mod pool;
 pub mod resalt;
+pub mod signconf;
 pub mod state;
 pub mod xmlin;
 pub mod xmlout;
