@@ -27,4 +27,5 @@ pub mod keygen;
 pub mod output;
 pub mod paths;
 pub mod random;
+pub mod scenario;
 pub mod schema;

@@ -1,0 +1,265 @@
+//! The conformance scenario language (shared/conformance/README.md, "Scenario
+//! language"): one step per line, `#` comments, `#@` directives. This module only
+//! parses; the runner that executes steps against a sandbox comes with the enforcer.
+
+use kasp_events::Seconds;
+
+/// A point in scenario time for `leap-until-time` and `restart-at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// `+90d`, `+12h`, `+30m`, `+45s` or plain seconds: after the scenario's start.
+    After(Seconds),
+    /// `@1735689600`: an absolute epoch time.
+    At(i64),
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// An `ods-enforcer` command line (placeholders not yet expanded).
+    Command(String),
+    /// `leap [N]`.
+    Leap(u32),
+    /// `leap-until-time <when>`.
+    LeapUntilTime(When),
+    /// `leap-until [max=M] [!] <regex>`: until `key list --verbose` matches (or, with
+    /// `!`, no longer matches) the extended regular expression.
+    LeapUntil {
+        max: Option<u32>,
+        negate: bool,
+        pattern: String,
+    },
+    /// `restart-at <when>`.
+    RestartAt(When),
+    /// `snapshot`.
+    Snapshot,
+    /// `kasp <file>`: replace the sandbox kasp.xml (a `policy import` follows).
+    Kasp(String),
+    /// `zonelist-file <file>`: replace the sandbox zonelist.xml (a `zonelist import` follows).
+    ZonelistFile(String),
+    /// `auto-ds on|off`.
+    AutoDs(bool),
+}
+
+/// A parsed scenario: its directives and steps (with their line numbers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scenario {
+    /// `#@kasp <file>`, relative to the scenario file.
+    pub kasp: Option<String>,
+    /// `#@conf <Element> [value]`, in order.
+    pub conf: Vec<(String, Option<String>)>,
+    /// `#@trace hsm`.
+    pub trace_hsm: bool,
+    pub steps: Vec<(u32, Step)>,
+}
+
+/// A line the parser refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: u32,
+    pub message: String,
+}
+
+/// Parses `+90d` / `+12h` / `+30m` / `+45s` / `+3600` / `@epoch`.
+pub fn parse_when(text: &str) -> Option<When> {
+    if let Some(epoch) = text.strip_prefix('@') {
+        return epoch.parse().ok().map(When::At);
+    }
+    let rel = text.strip_prefix('+')?;
+    let (digits, unit) = match rel.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&rel[..i], Some(c)),
+        _ => (rel, None),
+    };
+    let n: u32 = digits.parse().ok()?;
+    let factor = match unit {
+        None | Some('s') => 1,
+        Some('m') => 60,
+        Some('h') => 3600,
+        Some('d') => 86_400,
+        Some(_) => return None,
+    };
+    n.checked_mul(factor).map(|s| When::After(Seconds(s)))
+}
+
+/// Parses a scenario; `file` is used in messages only.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let mut sc = Scenario::default();
+    for (i, raw) in text.lines().enumerate() {
+        let line = (i + 1) as u32;
+        let err = |message: String| ScenarioError {
+            file: file.to_string(),
+            line,
+            message,
+        };
+        let l = raw.trim();
+        if let Some(d) = l.strip_prefix("#@") {
+            let mut words = d.split_whitespace();
+            match words.next() {
+                Some("kasp") => {
+                    sc.kasp = Some(
+                        words
+                            .next()
+                            .ok_or_else(|| err("#@kasp needs a file".into()))?
+                            .to_string(),
+                    )
+                }
+                Some("conf") => {
+                    let element = words
+                        .next()
+                        .ok_or_else(|| err("#@conf needs an element".into()))?;
+                    let value = words.collect::<Vec<_>>().join(" ");
+                    sc.conf
+                        .push((element.to_string(), (!value.is_empty()).then_some(value)));
+                }
+                Some("trace") => sc.trace_hsm = words.any(|w| w == "hsm"),
+                other => return Err(err(format!("unknown directive #@{}", other.unwrap_or("")))),
+            }
+            continue;
+        }
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let (word, rest) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+        let rest = rest.trim();
+        let step = match word {
+            "leap" if rest.is_empty() => Step::Leap(1),
+            "leap" => Step::Leap(
+                rest.parse()
+                    .map_err(|_| err(format!("leap: bad count '{rest}'")))?,
+            ),
+            "leap-until-time" => Step::LeapUntilTime(
+                parse_when(rest).ok_or_else(|| err(format!("bad time '{rest}'")))?,
+            ),
+            "restart-at" => {
+                Step::RestartAt(parse_when(rest).ok_or_else(|| err(format!("bad time '{rest}'")))?)
+            }
+            "leap-until" => {
+                let mut pattern = rest;
+                let mut max = None;
+                if let Some(m) = pattern.strip_prefix("max=") {
+                    let (n, tail) = m.split_once(char::is_whitespace).unwrap_or((m, ""));
+                    max = Some(n.parse().map_err(|_| err(format!("bad max '{n}'")))?);
+                    pattern = tail.trim_start();
+                }
+                let negate = pattern.starts_with("! ");
+                if negate {
+                    pattern = pattern[2..].trim_start();
+                }
+                if pattern.is_empty() {
+                    return Err(err("leap-until needs a pattern".into()));
+                }
+                Step::LeapUntil {
+                    max,
+                    negate,
+                    pattern: pattern.to_string(),
+                }
+            }
+            "snapshot" => Step::Snapshot,
+            "kasp" if !rest.is_empty() => Step::Kasp(rest.to_string()),
+            "zonelist-file" if !rest.is_empty() => Step::ZonelistFile(rest.to_string()),
+            "auto-ds" => match rest {
+                "on" => Step::AutoDs(true),
+                "off" => Step::AutoDs(false),
+                _ => return Err(err(format!("auto-ds takes on or off, not '{rest}'"))),
+            },
+            _ => Step::Command(l.to_string()),
+        };
+        sc.steps.push((line, step));
+    }
+    Ok(sc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_when("+180d"), Some(When::After(Seconds(15_552_000))));
+        assert_eq!(parse_when("+12h"), Some(When::After(Seconds(43_200))));
+        assert_eq!(parse_when("+3600"), Some(When::After(Seconds(3600))));
+        assert_eq!(parse_when("@1735689600"), Some(When::At(1_735_689_600)));
+        for bad in ["", "+", "90d", "+9x", "+d", "@x", "+99999999999d"] {
+            assert_eq!(parse_when(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn steps_and_directives() {
+        let sc = parse(
+            "# comment\n#@kasp ../kasp/default.xml\n#@conf AutomaticKeyGenerationPeriod P1D\n\
+             #@conf ManualKeyGeneration\n#@trace hsm\n\
+             zone add --zone example.com --policy default\nleap\nleap 3\n\
+             leap-until waiting for ds-seen\nleap-until max=20 ! ready\n\
+             leap-until-time +90d\nrestart-at +45d\nsnapshot\nauto-ds on\nkasp other.xml\n",
+            "t.scn",
+        )
+        .unwrap();
+        assert_eq!(sc.kasp.as_deref(), Some("../kasp/default.xml"));
+        assert_eq!(
+            sc.conf,
+            vec![
+                (
+                    "AutomaticKeyGenerationPeriod".to_string(),
+                    Some("P1D".to_string())
+                ),
+                ("ManualKeyGeneration".to_string(), None)
+            ]
+        );
+        assert!(sc.trace_hsm);
+        let steps: Vec<Step> = sc.steps.into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            steps,
+            vec![
+                Step::Command("zone add --zone example.com --policy default".into()),
+                Step::Leap(1),
+                Step::Leap(3),
+                Step::LeapUntil {
+                    max: None,
+                    negate: false,
+                    pattern: "waiting for ds-seen".into()
+                },
+                Step::LeapUntil {
+                    max: Some(20),
+                    negate: true,
+                    pattern: "ready".into()
+                },
+                Step::LeapUntilTime(When::After(Seconds(90 * 86_400))),
+                Step::RestartAt(When::After(Seconds(45 * 86_400))),
+                Step::Snapshot,
+                Step::AutoDs(true),
+                Step::Kasp("other.xml".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("leap\nleap x\n", "t.scn").unwrap_err();
+        assert_eq!(e.to_string(), "t.scn:2: leap: bad count 'x'");
+        assert!(parse("#@bogus\n", "t.scn").is_err());
+        assert!(parse("leap-until-time soon\n", "t.scn").is_err());
+        assert!(parse("leap-until max=3\n", "t.scn").is_err());
+    }
+
+    /// Every scenario of the conformance suite parses.
+    #[test]
+    fn the_conformance_scenarios_parse() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/conformance/scenarios"
+        );
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let sc = parse(&text, &path.display().to_string()).unwrap();
+            assert!(sc.kasp.is_some(), "{}", path.display());
+            assert!(!sc.steps.is_empty());
+            n += 1;
+        }
+        assert_eq!(n, 8);
+    }
+}
