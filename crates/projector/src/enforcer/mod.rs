@@ -6,27 +6,39 @@
 //! ([`rules`], §4.7) and timing ([`timing`], §4.2/§4.8) are pure functions over it, and
 //! [`update::update_zone`] runs the fixpoint of §4.3–4.4 (with §4.6, §4.9–4.11).
 //!
-//! Status (issue 4, in progress): complete and tested as a pure function, not yet fed
-//! from the event log nor wired into a `plan`; no command uses it yet.
+//! Around it, as pure functions too: [`policy::update_policy`] (§3, key creation,
+//! retirement and rollover triggers, key material through a [`policy::KeySource`]),
+//! [`purge::dead_keys`] (§5) and [`run::run_zone`] (§2, one enforcer run per zone).
 //!
-//! Not here (the caller's job): key creation and retirement (§3, updatePolicy), purge
-//! and its dependency clean-up (§5), DS operator commands and tasks (§7), flags and
-//! signconf (§6), scheduling of the next run beyond the state machine's own wake-up.
+//! Status (issue 4, in progress): complete and tested as pure functions, not yet fed
+//! from the event log nor wired into a `plan`; no command uses them yet.
+//!
+//! Not here (the caller's job): DS operator commands and tasks (§7), flags and
+//! signconf (§6), manual `key purge`, the task scheduler itself.
 //!
 //! Tests: unit tests per file; `tests.rs` replays the §12.3 timeline against the golden
-//! trace `a-default-zsk-rollover`; `roll_tests.rs` checks every roll type of §13;
-//! `mechanisms_tests.rs` replays the whole §13 verification trace (four zones,
-//! overlapping rollovers) snapshot by snapshot.
+//! trace `a-default-zsk-rollover`; `policy_tests.rs` checks §3; `run_tests.rs` runs
+//! [`run::run_zone`] against the same trace from `zone add` to T+180d;
+//! `roll_tests.rs` checks every roll type of §13; `mechanisms_tests.rs` replays the
+//! whole §13 verification trace (four zones, overlapping rollovers) snapshot by
+//! snapshot.
 
 pub mod model;
+pub mod policy;
+pub mod purge;
 pub mod record;
 pub mod rules;
+pub mod run;
 pub mod timing;
 pub mod update;
 
 #[cfg(test)]
 mod mechanisms_tests;
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod roll_tests;
+#[cfg(test)]
+mod run_tests;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,11 @@ use kasp_events::{KeyRole, Seconds, Timestamp};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KeyId(pub u64);
 
+/// Identity of an `hsm_key` row (key material, §1.7); several zones may share one
+/// under a ShareKeys policy (§9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HsmKeyId(pub u64);
+
 /// Whether a role includes the KSK function (KSK or CSK).
 pub fn has_ksk(role: KeyRole) -> bool {
     matches!(role, KeyRole::Ksk | KeyRole::Csk)
@@ -72,6 +77,18 @@ pub struct KeyModel {
     /// The HSM key still waits for a backup (BACKUP_REQUIRED or BACKUP_REQUESTED):
     /// no record may become omnipresent (§4.4 gate 6, Q20).
     pub backup_pending: bool,
+    /// The key material (`key_data.hsm_key_id`); `None` = no hsm key, which §3 step A
+    /// treats as an orphan.
+    pub hsm: Option<HsmKeyId>,
+    /// `key_data.keytag` (§1.4), as computed when the key was created.
+    pub key_tag: u16,
+    /// `key_data.minimize`, the policy key's bit set frozen at creation (§1.4).
+    pub minimize: u8,
+    /// Whether the four key_state rows exist (§1.5: created lazily by `updateZone`).
+    /// `false` only for a key made by updatePolicy in a run that ended before the state
+    /// machine ran (§2 step 4, Q4); [`records`](Self::records) is then meaningless
+    /// until [`super::update::update_zone`] creates the states at its `now`.
+    pub states_created: bool,
     /// DS, DNSKEY, RRSIGDNSKEY and RRSIG.
     pub records: Records,
 }
@@ -82,7 +99,7 @@ impl KeyModel {
     /// hidden, all others NA. `minimize` is the policy key's bit set (RRSIG 1, DNSKEY 2,
     /// DS 4), frozen per record; `ttls` is the zone TTL per type at `created`
     /// ([`TtlWindows::ttl`]) in [`RecordType::ALL`] order. The key starts introducing,
-    /// unsubmitted and without pending backup.
+    /// unsubmitted and without pending backup, with no key material and key tag 0.
     pub fn new(
         id: KeyId,
         role: KeyRole,
@@ -114,12 +131,34 @@ impl KeyModel {
             introducing: true,
             ds_at_parent: DsAtParent::Unsubmitted,
             backup_pending: false,
+            hsm: None,
+            key_tag: 0,
+            minimize,
+            states_created: true,
             records: Records([
                 rec(RecordType::Ds, ksk, 4),
                 rec(RecordType::Dnskey, true, 2),
                 rec(RecordType::RrsigDnskey, ksk, 0),
                 rec(RecordType::Rrsig, zsk, 1),
             ]),
+        }
+    }
+
+    /// This key with its four key states (re)created at `created` as
+    /// [`KeyModel::new`] does, from the key's frozen `minimize`.
+    pub fn with_initial_states(self, created: Timestamp, ttls: [Seconds; 4]) -> Self {
+        let fresh = KeyModel::new(
+            self.id,
+            self.role,
+            self.algorithm,
+            self.minimize,
+            created,
+            ttls,
+        );
+        KeyModel {
+            states_created: true,
+            records: fresh.records,
+            ..self
         }
     }
 
@@ -149,9 +188,55 @@ pub struct ZoneModel {
     pub dependencies: Vec<Dependency>,
     /// `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` (§1.3, §4.2).
     pub ttl_windows: TtlWindows,
+    /// `roll_<role>_now`, set by `key rollover` (§1.3, §8), cleared by updatePolicy (§3).
+    pub roll_now: PerRole<bool>,
+    /// `next_<role>_roll` (§1.3): the informational next automatic roll; `None` = 0.
+    pub next_roll: PerRole<Option<Timestamp>>,
+}
+
+/// One value per key role, as the zone's `*_ksk_*`, `*_zsk_*`, `*_csk_*` columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PerRole<T> {
+    /// The KSK value.
+    pub ksk: T,
+    /// The ZSK value.
+    pub zsk: T,
+    /// The CSK value.
+    pub csk: T,
+}
+
+impl<T: Copy> PerRole<T> {
+    /// The value for `role`.
+    pub fn get(&self, role: KeyRole) -> T {
+        match role {
+            KeyRole::Ksk => self.ksk,
+            KeyRole::Zsk => self.zsk,
+            KeyRole::Csk => self.csk,
+        }
+    }
+
+    /// Sets the value for `role`.
+    pub fn set(&mut self, role: KeyRole, value: T) {
+        match role {
+            KeyRole::Ksk => self.ksk = value,
+            KeyRole::Zsk => self.zsk = value,
+            KeyRole::Csk => self.csk = value,
+        }
+    }
 }
 
 impl ZoneModel {
+    /// A zone without keys, dependencies, open TTL windows or roll requests.
+    pub fn empty() -> ZoneModel {
+        ZoneModel {
+            keys: Vec::new(),
+            dependencies: Vec::new(),
+            ttl_windows: TtlWindows::UNSET,
+            roll_now: PerRole::default(),
+            next_roll: PerRole::default(),
+        }
+    }
+
     /// The key with id `id`, if any.
     pub fn key(&self, id: KeyId) -> Option<&KeyModel> {
         self.keys.iter().find(|k| k.id == id)

@@ -78,7 +78,6 @@ pub(crate) fn default_policy() -> Policy {
 
 use super::model::{Dependency, DsAtParent, KeyId, KeyModel, ZoneModel};
 use super::record::{RecordState, RecordType};
-use super::timing::TtlWindows;
 use super::update::{UpdateOutcome, update_zone};
 use kasp_events::Timestamp;
 
@@ -107,11 +106,7 @@ impl Sim {
     pub(crate) fn new() -> Sim {
         Sim {
             policy: default_policy(),
-            zone: ZoneModel {
-                keys: Vec::new(),
-                dependencies: Vec::new(),
-                ttl_windows: TtlWindows::UNSET,
-            },
+            zone: ZoneModel::empty(),
             next_id: 1,
         }
     }

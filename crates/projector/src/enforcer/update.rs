@@ -45,12 +45,18 @@ pub struct UpdateOutcome {
 }
 
 /// Runs the state machine on `zone` at `now` until no record can move (§4.3).
+/// Keys without key states get their initial ones first (§1.5, at `now` with the
+/// refreshed windows' TTLs).
 /// Keys are evaluated in `zone.keys` order, records in DS, DNSKEY, RRSIGDNSKEY, RRSIG
 /// order; every transition is visible to later evaluations. A policy without keys
 /// allows the zone to go unsigned (rule 1 is skipped, Q29).
 pub fn update_zone(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> UpdateOutcome {
     let mut zone = zone.clone();
     zone.ttl_windows = zone.ttl_windows.refreshed(policy, now);
+    let ttls = RecordType::ALL.map(|t| zone.ttl_windows.ttl(policy, t, now));
+    for key in zone.keys.iter_mut().filter(|k| !k.states_created) {
+        *key = key.with_initial_states(now, ttls);
+    }
     let mut run = Run {
         policy,
         now,
