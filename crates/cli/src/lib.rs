@@ -19,6 +19,7 @@ pub mod actor;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod dshook;
 pub mod engine;
 pub mod files;
 pub mod fold;
