@@ -13,16 +13,22 @@
 //! Status (issue 4, in progress): complete and tested as pure functions, not yet fed
 //! from the event log nor wired into a `plan`; no command uses them yet.
 //!
-//! Not here (the caller's job): DS operator commands and tasks (§7), flags and
-//! signconf (§6), manual `key purge`, the task scheduler itself.
+//! Read-outs over the model: [`flags`] (§6, publish/active flags and the signconf key
+//! list) and [`keylist`] (§11, human key state and the `key list` formats).
+//!
+//! Not here (the caller's job): DS operator commands and tasks (§7), writing the
+//! signconf, manual `key purge`, the task scheduler itself.
 //!
 //! Tests: unit tests per file; `tests.rs` replays the §12.3 timeline against the golden
 //! trace `a-default-zsk-rollover`; `policy_tests.rs` checks §3; `run_tests.rs` runs
 //! [`run::run_zone`] against the same trace from `zone add` to T+180d;
-//! `roll_tests.rs` checks every roll type of §13; `mechanisms_tests.rs` replays the
+//! `roll_tests.rs` checks every roll type of §13; `keylist_tests.rs` renders `key list`
+//! against captured 2.1.12 output; `mechanisms_tests.rs` replays the
 //! whole §13 verification trace (four zones, overlapping rollovers) snapshot by
 //! snapshot.
 
+pub mod flags;
+pub mod keylist;
 pub mod model;
 pub mod policy;
 pub mod purge;
@@ -32,6 +38,8 @@ pub mod run;
 pub mod timing;
 pub mod update;
 
+#[cfg(test)]
+mod keylist_tests;
 #[cfg(test)]
 mod mechanisms_tests;
 #[cfg(test)]
