@@ -16,8 +16,11 @@
 //! Read-outs over the model: [`flags`] (§6, publish/active flags and the signconf key
 //! list) and [`keylist`] (§11, human key state and the `key list` formats).
 //!
-//! Not here (the caller's job): DS operator commands and tasks (§7), writing the
-//! signconf, manual `key purge`, the task scheduler itself.
+//! DS commands and tasks (§7) as pure decisions: [`ds`] (which keys change
+//! `ds_at_parent`, the command's exact output and exit status, the keys due for the
+//! automatic submit/retract tasks); running the hooks is the caller's job.
+//!
+//! Not here (the caller's job): writing the signconf, manual `key purge`, the task scheduler itself.
 //!
 //! Tests: unit tests per file; `tests.rs` replays the §12.3 timeline against the golden
 //! trace `a-default-zsk-rollover`; `policy_tests.rs` checks §3; `run_tests.rs` runs
@@ -27,6 +30,7 @@
 //! whole §13 verification trace (four zones, overlapping rollovers) snapshot by
 //! snapshot.
 
+pub mod ds;
 pub mod flags;
 pub mod keylist;
 pub mod model;
@@ -38,6 +42,8 @@ pub mod run;
 pub mod timing;
 pub mod update;
 
+#[cfg(test)]
+mod ds_tests;
 #[cfg(test)]
 mod keylist_tests;
 #[cfg(test)]
