@@ -72,11 +72,11 @@ pub fn automatic_top_up(shell: &mut Shell<'_>, ctx: &Context, state: &State, act
     if ctx.conf.enforcer.manual_key_generation {
         return;
     }
+    // The factory's plan skips policies no zone uses.
     let policies: Vec<PolicyName> = state
         .policies_in_order()
         .into_iter()
         .map(|v| v.policy.name.clone())
-        .filter(|p| state.zones_using(p) > 0)
         .collect();
     let duration = ctx.conf.enforcer.automatic_key_generation_period;
     if top_up(shell, ctx, state, &policies, duration, actor).is_err() {
