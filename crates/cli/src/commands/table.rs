@@ -33,355 +33,66 @@ const HSM: &str = "the HSM issue";
 const ENFORCER: &str = "the enforcer issue";
 const DAEMON: &str = "the daemon issue";
 
+/// One listed entry: name, words, usage, help, NARGV, handler.
 macro_rules! cmd {
     ($name:expr, [$($w:expr),*], $usage:expr, $help:expr, $nargv:expr, $h:expr) => {
-        CommandSpec { name: $name, words: &[$($w),*], usage: $usage, help: $help, nargv: $nargv, listed: true, handler: $h }
+        CommandSpec { name: $name, words: &[$($w),*], usage: $usage, help: Some($help), nargv: $nargv, listed: true, handler: $h }
+    };
+}
+
+/// An entry `help` does not list (`time leap`, and the other words `ctrl` claims).
+macro_rules! hidden {
+    ($name:expr, [$($w:expr),*], $usage:expr, $help:expr, $nargv:expr, $h:expr) => {
+        CommandSpec { listed: false, ..cmd!($name, [$($w),*], $usage, $help, $nargv, $h) }
     };
 }
 
 /// Every command, in OpenDNSSEC's table order, plus kasp-ledger's own at the end.
+#[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!(
-        "update conf",
-        ["update", "conf"],
-        u::UPDATE_CONF,
-        Some(u::UPDATE_CONF_HELP),
-        50,
-        Handler::NotYet(DAEMON)
-    ),
-    cmd!(
-        "update repositorylist",
-        ["update", "repositorylist"],
-        u::UPDATE_REPOSITORYLIST,
-        Some(u::UPDATE_REPOSITORYLIST_HELP),
-        50,
-        Handler::Run(hsm::update)
-    ),
-    cmd!(
-        "repository list",
-        ["repository", "list"],
-        u::REPOSITORY_LIST,
-        Some(u::REPOSITORY_LIST_HELP),
-        50,
-        Handler::Run(hsm::list)
-    ),
-    cmd!(
-        "update all",
-        ["update", "all"],
-        u::UPDATE_ALL,
-        Some(u::UPDATE_ALL_HELP),
-        50,
-        Handler::Run(zonelist::update_all)
-    ),
-    cmd!(
-        "policy list",
-        ["policy", "list"],
-        u::POLICY_LIST,
-        Some(u::POLICY_LIST_HELP),
-        50,
-        Handler::Run(policy::list)
-    ),
-    cmd!(
-        "policy export",
-        ["policy", "export"],
-        u::POLICY_EXPORT,
-        Some(u::POLICY_EXPORT_HELP),
-        4,
-        Handler::Run(policy::export)
-    ),
-    cmd!(
-        "policy import",
-        ["policy", "import"],
-        u::POLICY_IMPORT,
-        Some(u::POLICY_IMPORT_HELP),
-        3,
-        Handler::Run(policy::import)
-    ),
-    cmd!(
-        "policy purge",
-        ["policy", "purge"],
-        u::POLICY_PURGE,
-        Some(u::POLICY_PURGE_HELP),
-        50,
-        Handler::Run(policy::purge)
-    ),
-    cmd!(
-        "policy resalt",
-        ["policy", "resalt"],
-        u::POLICY_RESALT,
-        Some(u::POLICY_RESALT_HELP),
-        50,
-        Handler::Run(policy::resalt_cmd)
-    ),
-    cmd!(
-        "zone list",
-        ["zone", "list"],
-        u::ZONE_LIST,
-        Some(u::ZONE_LIST_HELP),
-        50,
-        Handler::Run(zone::list)
-    ),
-    cmd!(
-        "zone add",
-        ["zone", "add"],
-        u::ZONE_ADD,
-        Some(u::ZONE_ADD_HELP),
-        18,
-        Handler::Run(zone::add)
-    ),
-    cmd!(
-        "zone delete",
-        ["zone", "delete"],
-        u::ZONE_DELETE,
-        Some(u::ZONE_DELETE_HELP),
-        6,
-        Handler::Run(zone::delete)
-    ),
-    cmd!(
-        "zone set-policy",
-        ["zone", "set-policy"],
-        u::ZONE_SET_POLICY,
-        Some(u::ZONE_SET_POLICY_HELP),
-        18,
-        Handler::Run(zone::set_policy)
-    ),
-    cmd!(
-        "zonelist export",
-        ["zonelist", "export"],
-        u::ZONELIST_EXPORT,
-        Some(u::ZONELIST_EXPORT_HELP),
-        50,
-        Handler::Run(zonelist::export)
-    ),
-    cmd!(
-        "zonelist import",
-        ["zonelist", "import"],
-        u::ZONELIST_IMPORT,
-        Some(u::ZONELIST_IMPORT_HELP),
-        5,
-        Handler::Run(zonelist::import)
-    ),
-    cmd!(
-        "key list",
-        ["key", "list"],
-        u::KEY_LIST,
-        Some(u::KEY_LIST_HELP),
-        12,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "key export",
-        ["key", "export"],
-        u::KEY_EXPORT,
-        Some(u::KEY_EXPORT_HELP),
-        11,
-        Handler::NotYet(HSM)
-    ),
-    cmd!(
-        "key import",
-        ["key", "import"],
-        u::KEY_IMPORT,
-        Some(u::KEY_IMPORT_HELP),
-        18,
-        Handler::NotYet(HSM)
-    ),
-    cmd!(
-        "key ds-submit",
-        ["key", "ds-submit"],
-        u::KEY_DS_SUBMIT,
-        Some(u::KEY_DS_SUBMIT_HELP),
-        6,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "key ds-seen",
-        ["key", "ds-seen"],
-        u::KEY_DS_SEEN,
-        Some(u::KEY_DS_SEEN_HELP),
-        6,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "key ds-retract",
-        ["key", "ds-retract"],
-        u::KEY_DS_RETRACT,
-        Some(u::KEY_DS_RETRACT_HELP),
-        6,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "key ds-gone",
-        ["key", "ds-gone"],
-        u::KEY_DS_GONE,
-        Some(u::KEY_DS_GONE_HELP),
-        6,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "key generate",
-        ["key", "generate"],
-        u::KEY_GENERATE,
-        Some(u::KEY_GENERATE_HELP),
-        6,
-        Handler::Run(keys::generate_cmd)
-    ),
-    cmd!(
-        "key purge",
-        ["key", "purge"],
-        u::KEY_PURGE,
-        Some(u::KEY_PURGE_HELP),
-        4,
-        Handler::NotYet(HSM)
-    ),
-    cmd!(
-        "key rollover",
-        ["key", "rollover"],
-        u::KEY_ROLLOVER,
-        Some(u::KEY_ROLLOVER_HELP),
-        6,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "rollover list",
-        ["rollover", "list"],
-        u::ROLLOVER_LIST,
-        Some(u::ROLLOVER_LIST_HELP),
-        4,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "backup",
-        ["backup"],
-        u::BACKUP,
-        Some(u::BACKUP_HELP),
-        4,
-        Handler::Run(hsm::backup)
-    ),
-    cmd!(
-        "enforce",
-        ["enforce"],
-        u::ENFORCE,
-        Some(u::ENFORCE_HELP),
-        4,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "signconf",
-        ["signconf"],
-        u::SIGNCONF,
-        Some(u::SIGNCONF_HELP),
-        50,
-        Handler::NotYet(ENFORCER)
-    ),
-    cmd!(
-        "queue",
-        ["queue"],
-        u::QUEUE,
-        Some(u::QUEUE_HELP),
-        50,
-        Handler::NotYet(DAEMON)
-    ),
-    cmd!(
-        "flush",
-        ["flush"],
-        u::FLUSH,
-        Some(u::FLUSH_HELP),
-        50,
-        Handler::NotYet(DAEMON)
-    ),
-    CommandSpec {
-        name: "time leap",
-        words: &["time", "leap"],
-        usage: u::TIME_LEAP,
-        help: Some(u::TIME_LEAP_HELP),
-        nargv: 5,
-        listed: false,
-        handler: Handler::NotYet(DAEMON),
-    },
-    cmd!(
-        "ctrl",
-        ["start"],
-        u::CTRL,
-        Some(u::CTRL_HELP),
-        50,
-        Handler::NotYet(DAEMON)
-    ),
-    CommandSpec {
-        name: "ctrl",
-        words: &["running"],
-        usage: u::CTRL,
-        help: Some(u::CTRL_HELP),
-        nargv: 50,
-        listed: false,
-        handler: Handler::NotYet(DAEMON),
-    },
-    CommandSpec {
-        name: "ctrl",
-        words: &["reload"],
-        usage: u::CTRL,
-        help: Some(u::CTRL_HELP),
-        nargv: 50,
-        listed: false,
-        handler: Handler::NotYet(DAEMON),
-    },
-    CommandSpec {
-        name: "ctrl",
-        words: &["stop"],
-        usage: u::CTRL,
-        help: Some(u::CTRL_HELP),
-        nargv: 50,
-        listed: false,
-        handler: Handler::NotYet(DAEMON),
-    },
-    cmd!(
-        "verbosity",
-        ["verbosity"],
-        u::VERBOSITY,
-        Some(u::VERBOSITY_HELP),
-        2,
-        Handler::NotYet(DAEMON)
-    ),
-    cmd!(
-        "help",
-        ["help"],
-        u::HELP,
-        Some(u::HELP_HELP),
-        50,
-        Handler::Run(help::run)
-    ),
+    cmd!("update conf", ["update", "conf"], u::UPDATE_CONF, u::UPDATE_CONF_HELP, 50, Handler::NotYet(DAEMON)),
+    cmd!("update repositorylist", ["update", "repositorylist"], u::UPDATE_REPOSITORYLIST, u::UPDATE_REPOSITORYLIST_HELP, 50, Handler::Run(hsm::update)),
+    cmd!("repository list", ["repository", "list"], u::REPOSITORY_LIST, u::REPOSITORY_LIST_HELP, 50, Handler::Run(hsm::list)),
+    cmd!("update all", ["update", "all"], u::UPDATE_ALL, u::UPDATE_ALL_HELP, 50, Handler::Run(zonelist::update_all)),
+    cmd!("policy list", ["policy", "list"], u::POLICY_LIST, u::POLICY_LIST_HELP, 50, Handler::Run(policy::list)),
+    cmd!("policy export", ["policy", "export"], u::POLICY_EXPORT, u::POLICY_EXPORT_HELP, 4, Handler::Run(policy::export)),
+    cmd!("policy import", ["policy", "import"], u::POLICY_IMPORT, u::POLICY_IMPORT_HELP, 3, Handler::Run(policy::import)),
+    cmd!("policy purge", ["policy", "purge"], u::POLICY_PURGE, u::POLICY_PURGE_HELP, 50, Handler::Run(policy::purge)),
+    cmd!("policy resalt", ["policy", "resalt"], u::POLICY_RESALT, u::POLICY_RESALT_HELP, 50, Handler::Run(policy::resalt_cmd)),
+    cmd!("zone list", ["zone", "list"], u::ZONE_LIST, u::ZONE_LIST_HELP, 50, Handler::Run(zone::list)),
+    cmd!("zone add", ["zone", "add"], u::ZONE_ADD, u::ZONE_ADD_HELP, 18, Handler::Run(zone::add)),
+    cmd!("zone delete", ["zone", "delete"], u::ZONE_DELETE, u::ZONE_DELETE_HELP, 6, Handler::Run(zone::delete)),
+    cmd!("zone set-policy", ["zone", "set-policy"], u::ZONE_SET_POLICY, u::ZONE_SET_POLICY_HELP, 18, Handler::Run(zone::set_policy)),
+    cmd!("zonelist export", ["zonelist", "export"], u::ZONELIST_EXPORT, u::ZONELIST_EXPORT_HELP, 50, Handler::Run(zonelist::export)),
+    cmd!("zonelist import", ["zonelist", "import"], u::ZONELIST_IMPORT, u::ZONELIST_IMPORT_HELP, 5, Handler::Run(zonelist::import)),
+    cmd!("key list", ["key", "list"], u::KEY_LIST, u::KEY_LIST_HELP, 12, Handler::NotYet(ENFORCER)),
+    cmd!("key export", ["key", "export"], u::KEY_EXPORT, u::KEY_EXPORT_HELP, 11, Handler::NotYet(HSM)),
+    cmd!("key import", ["key", "import"], u::KEY_IMPORT, u::KEY_IMPORT_HELP, 18, Handler::NotYet(HSM)),
+    cmd!("key ds-submit", ["key", "ds-submit"], u::KEY_DS_SUBMIT, u::KEY_DS_SUBMIT_HELP, 6, Handler::NotYet(ENFORCER)),
+    cmd!("key ds-seen", ["key", "ds-seen"], u::KEY_DS_SEEN, u::KEY_DS_SEEN_HELP, 6, Handler::NotYet(ENFORCER)),
+    cmd!("key ds-retract", ["key", "ds-retract"], u::KEY_DS_RETRACT, u::KEY_DS_RETRACT_HELP, 6, Handler::NotYet(ENFORCER)),
+    cmd!("key ds-gone", ["key", "ds-gone"], u::KEY_DS_GONE, u::KEY_DS_GONE_HELP, 6, Handler::NotYet(ENFORCER)),
+    cmd!("key generate", ["key", "generate"], u::KEY_GENERATE, u::KEY_GENERATE_HELP, 6, Handler::Run(keys::generate_cmd)),
+    cmd!("key purge", ["key", "purge"], u::KEY_PURGE, u::KEY_PURGE_HELP, 4, Handler::NotYet(HSM)),
+    cmd!("key rollover", ["key", "rollover"], u::KEY_ROLLOVER, u::KEY_ROLLOVER_HELP, 6, Handler::NotYet(ENFORCER)),
+    cmd!("rollover list", ["rollover", "list"], u::ROLLOVER_LIST, u::ROLLOVER_LIST_HELP, 4, Handler::NotYet(ENFORCER)),
+    cmd!("backup", ["backup"], u::BACKUP, u::BACKUP_HELP, 4, Handler::Run(hsm::backup)),
+    cmd!("enforce", ["enforce"], u::ENFORCE, u::ENFORCE_HELP, 4, Handler::NotYet(ENFORCER)),
+    cmd!("signconf", ["signconf"], u::SIGNCONF, u::SIGNCONF_HELP, 50, Handler::NotYet(ENFORCER)),
+    cmd!("queue", ["queue"], u::QUEUE, u::QUEUE_HELP, 50, Handler::NotYet(DAEMON)),
+    cmd!("flush", ["flush"], u::FLUSH, u::FLUSH_HELP, 50, Handler::NotYet(DAEMON)),
+    hidden!("time leap", ["time", "leap"], u::TIME_LEAP, u::TIME_LEAP_HELP, 5, Handler::NotYet(DAEMON)),
+    cmd!("ctrl", ["start"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
+    hidden!("ctrl", ["running"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
+    hidden!("ctrl", ["reload"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
+    hidden!("ctrl", ["stop"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
+    cmd!("verbosity", ["verbosity"], u::VERBOSITY, u::VERBOSITY_HELP, 2, Handler::NotYet(DAEMON)),
+    cmd!("help", ["help"], u::HELP, u::HELP_HELP, 50, Handler::Run(help::run)),
     // kasp-ledger's own commands.
-    cmd!(
-        "setup",
-        ["setup"],
-        u::SETUP,
-        Some(u::SETUP_HELP),
-        4,
-        Handler::Run(setup::run)
-    ),
-    cmd!(
-        "log verify",
-        ["log", "verify"],
-        u::LOG_VERIFY,
-        Some(u::LOG_VERIFY_HELP),
-        3,
-        Handler::Run(log::verify)
-    ),
-    cmd!(
-        "log show",
-        ["log", "show"],
-        u::LOG_SHOW,
-        Some(u::LOG_SHOW_HELP),
-        10,
-        Handler::Run(log::show)
-    ),
-    cmd!(
-        "log export",
-        ["log", "export"],
-        u::LOG_EXPORT,
-        Some(u::LOG_EXPORT_HELP),
-        3,
-        Handler::Run(log::export)
-    ),
+    cmd!("setup", ["setup"], u::SETUP, u::SETUP_HELP, 4, Handler::Run(setup::run)),
+    cmd!("log verify", ["log", "verify"], u::LOG_VERIFY, u::LOG_VERIFY_HELP, 3, Handler::Run(log::verify)),
+    cmd!("log show", ["log", "show"], u::LOG_SHOW, u::LOG_SHOW_HELP, 10, Handler::Run(log::show)),
+    cmd!("log export", ["log", "export"], u::LOG_EXPORT, u::LOG_EXPORT_HELP, 3, Handler::Run(log::export)),
 ];
 
 /// The entry for a command line, and how many words named it.
