@@ -16,9 +16,10 @@ use kasp_cli::engine::SNAPSHOT_EVERY;
 use kasp_events::Seq;
 use kasp_projector::PROJECTION_VERSION;
 use kasp_projector::decide::Command;
+use kasp_projector::testgen::{arb_command, stock};
 use proptest::prelude::*;
-use strategies::{arb_bulk, arb_command, writer_past_a_snapshot};
-use support::{Writer, folded, full_replay, stock};
+use strategies::{arb_bulk, writer_past_a_snapshot};
+use support::{Writer, folded, full_replay};
 
 // ---- (b) replay equals the state folded while appending ------------------------
 

@@ -3,9 +3,10 @@
 //! replaces an ignored one at the next append.
 
 use super::strategies::{Bulk, writer_past_a_snapshot};
-use super::support::{Writer, folded, full_replay, new_event, zn, zone};
+use super::support::{Writer, folded, full_replay, new_event};
 use kasp_cli::engine::append_folding;
 use kasp_events::{Access, Event, EventLog, Seq, Timestamp, codec};
+use kasp_projector::testgen::zone;
 use kasp_projector::{PROJECTION_VERSION, State};
 
 /// Appends `events` (one batch) with a snapshot of our own making, and keeps the
@@ -43,7 +44,7 @@ fn misleading(seq: Seq) -> Vec<u8> {
 fn small_batch(name: &str) -> Vec<Event> {
     vec![
         kasp_events::ZoneAdded {
-            zone: zone(&zn(name), "default"),
+            zone: zone(name, "default"),
             suspended: false,
         }
         .into(),

@@ -3,15 +3,12 @@
 
 use kasp_cli::engine::{append_folding, fold};
 use kasp_events::{
-    Access, Actor, Adapter, ClockMode, Event, EventLog, FORMAT, InstanceId, LogCreated, LogError,
-    NewEvent, Policy, PolicyName, Seconds, Seq, Timestamp, ZoneConfig, ZoneName,
+    Access, Actor, ClockMode, Event, EventLog, FORMAT, InstanceId, LogCreated, LogError, NewEvent,
+    Seq, Timestamp,
 };
 use kasp_projector::State;
 use kasp_projector::decide::{Command, decide};
-use kasp_projector::kasp::parse_kasp;
 use std::path::PathBuf;
-
-pub const KASP: &str = include_str!("../../fixtures/ods/kasp.xml");
 
 /// The log's creation time; commands run one second apart after it.
 pub const T0: Timestamp = Timestamp(1_735_689_600); // 2025-01-01T00:00:00Z
@@ -131,54 +128,4 @@ pub fn full_replay(log: &EventLog) -> State {
 /// `fold`, which may start from a snapshot.
 pub fn folded(log: &EventLog) -> (State, Option<Seq>) {
     fold(log).expect("fold")
-}
-
-// ---- vocabulary ----------------------------------------------------------------
-
-pub fn pn(name: &str) -> PolicyName {
-    PolicyName::new(name).unwrap()
-}
-
-pub fn zn(name: &str) -> ZoneName {
-    ZoneName::new(name).unwrap()
-}
-
-pub fn stock() -> Vec<Policy> {
-    parse_kasp(KASP, "kasp.xml").expect("the stock kasp.xml parses")
-}
-
-pub fn policy(name: &str) -> Policy {
-    stock()
-        .into_iter()
-        .find(|p| p.name.as_str() == name)
-        .unwrap_or_else(|| panic!("no stock policy {name}"))
-}
-
-pub fn renamed(name: &str, new: &str) -> Policy {
-    let mut p = policy(name);
-    p.name = pn(new);
-    p
-}
-
-pub fn changed(mut p: Policy) -> Policy {
-    p.description = format!("{} (changed)", p.description);
-    p.signatures.resign = Seconds(p.signatures.resign.0 + 60);
-    p
-}
-
-pub fn zone(name: &ZoneName, policy: &str) -> ZoneConfig {
-    let key = name.key();
-    ZoneConfig {
-        name: name.clone(),
-        policy: pn(policy),
-        signconf_path: format!("/var/lib/opendnssec/signconf/{key}.xml"),
-        input: Adapter {
-            kind: "File".to_string(),
-            uri: format!("/var/lib/opendnssec/unsigned/{key}"),
-        },
-        output: Adapter {
-            kind: "DNS".to_string(),
-            uri: "/etc/opendnssec/addns.xml".to_string(),
-        },
-    }
 }

@@ -27,6 +27,8 @@ pub mod pool;
 pub mod resalt;
 pub mod signconf;
 pub mod state;
+#[cfg(feature = "testgen")]
+pub mod testgen;
 pub mod xmlin;
 pub mod xmlout;
 pub mod zonelist;

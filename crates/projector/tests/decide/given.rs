@@ -3,14 +3,13 @@
 //! commands decided at `NOW`.
 
 use kasp_events::{
-    Adapter, Event, Policy, PolicyCreated, PolicyDeleted, PolicyName, PolicyUpdated, Seconds,
-    Timestamp, ZoneAdded, ZoneConfig, ZoneDeleted, ZoneName,
+    Event, Policy, PolicyCreated, PolicyDeleted, PolicyUpdated, Timestamp, ZoneAdded, ZoneConfig,
+    ZoneDeleted,
 };
 use kasp_projector::State;
 use kasp_projector::decide::{Command, Decision, Rejection, decide};
-use kasp_projector::kasp::parse_kasp;
 
-pub const KASP: &str = include_str!("../../../../fixtures/ods/kasp.xml");
+pub use kasp_projector::testgen::{changed_policy, pn, policy, renamed, stock, zn, zone};
 
 /// When the `given` events happened (one second apart from here).
 pub const T0: Timestamp = Timestamp(1_735_689_600); // 2025-01-01T00:00:00Z
@@ -19,62 +18,9 @@ pub const NOW: Timestamp = Timestamp(1_735_776_000); // 2025-01-02T00:00:00Z
 
 // ---- vocabulary ----------------------------------------------------------------
 
-pub fn pn(name: &str) -> PolicyName {
-    PolicyName::new(name).unwrap()
-}
-
-pub fn zn(name: &str) -> ZoneName {
-    ZoneName::new(name).unwrap()
-}
-
-/// The policies of the stock kasp.xml (`default`, `lab`), in file order.
-pub fn stock() -> Vec<Policy> {
-    parse_kasp(KASP, "kasp.xml").expect("the stock kasp.xml parses")
-}
-
-/// One stock policy by name.
-pub fn policy(name: &str) -> Policy {
-    stock()
-        .into_iter()
-        .find(|p| p.name.as_str() == name)
-        .unwrap_or_else(|| panic!("no stock policy {name}"))
-}
-
-/// A stock policy under another name.
-pub fn renamed(name: &str, new: &str) -> Policy {
-    let mut p = policy(name);
-    p.name = pn(new);
-    p
-}
-
 /// A stock policy with two fields changed.
 pub fn changed(name: &str) -> Policy {
     changed_policy(policy(name))
-}
-
-pub fn changed_policy(mut p: Policy) -> Policy {
-    p.description = format!("{} (changed)", p.description);
-    p.signatures.resign = Seconds(p.signatures.resign.0 + 60);
-    p
-}
-
-/// A zone as `zone add` would configure it; the paths use the lookup key, so two
-/// spellings of one name give the same configuration apart from the name.
-pub fn zone(name: &str, policy: &str) -> ZoneConfig {
-    let key = zn(name).key();
-    ZoneConfig {
-        name: zn(name),
-        policy: pn(policy),
-        signconf_path: format!("/var/lib/opendnssec/signconf/{key}.xml"),
-        input: Adapter {
-            kind: "File".to_string(),
-            uri: format!("/var/lib/opendnssec/unsigned/{key}"),
-        },
-        output: Adapter {
-            kind: "File".to_string(),
-            uri: format!("/var/lib/opendnssec/signed/{key}"),
-        },
-    }
 }
 
 pub fn policy_created(p: Policy) -> Event {
