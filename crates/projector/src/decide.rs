@@ -231,18 +231,24 @@ fn purge_policies(state: &State) -> Decision {
     d
 }
 
-fn add_zone(state: &State, zone: &ZoneConfig, suspended: bool) -> Result<Decision, Rejection> {
-    if state.zone(&zone.name).is_some() {
+/// Whether a zone of this name can be added with this policy. `zone add` asks before
+/// it prints anything (OpenDNSSEC reports these errors first); `decide` asks again.
+pub fn can_add_zone(state: &State, name: &ZoneName, policy: &PolicyName) -> Result<(), Rejection> {
+    if state.zone(name).is_some() {
         return Err(Rejection::refused(
             "Unable to add zone, zone already exists!",
         ));
     }
-    if !state.policies.contains_key(&zone.policy) {
+    if !state.policies.contains_key(policy) {
         return Err(Rejection::refused(format!(
-            "Unable to find policy {} needed for adding the zone!",
-            zone.policy
+            "Unable to find policy {policy} needed for adding the zone!"
         )));
     }
+    Ok(())
+}
+
+fn add_zone(state: &State, zone: &ZoneConfig, suspended: bool) -> Result<Decision, Rejection> {
+    can_add_zone(state, &zone.name, &zone.policy)?;
     Ok(Decision {
         events: vec![
             ZoneAdded {

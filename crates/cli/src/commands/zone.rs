@@ -8,7 +8,7 @@ use crate::engine::{exit, system_now};
 use crate::getopt::Opt;
 use crate::paths::{Paths, check_input, check_output, retire_signconf};
 use kasp_events::{Actor, Adapter, PolicyName, ZoneConfig, ZoneName};
-use kasp_projector::decide::{Command, Outcome};
+use kasp_projector::decide::{Command, Outcome, can_add_zone};
 
 /// `zone list`.
 pub fn list(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
@@ -81,12 +81,7 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let unknown_policy = format!("Unable to find policy {policy_text} needed for adding the zone!");
     let policy = PolicyName::new(policy_text).map_err(|_| shell.refuse(&unknown_policy))?;
     let state = shell.state(&ctx)?;
-    if state.zone(&name).is_some() {
-        return Err(shell.refuse("Unable to add zone, zone already exists!"));
-    }
-    if !state.policies.contains_key(&policy) {
-        return Err(shell.refuse(&unknown_policy));
-    }
+    can_add_zone(&state, &name, &policy).map_err(|r| shell.refuse(&r.message))?;
     let paths = Paths::new(&ctx);
     let in_type_text = p.value("in-type").unwrap_or("File");
     let in_type = adapter_type(in_type_text).ok_or_else(|| {
