@@ -21,15 +21,15 @@ fn foundation_acceptance() {
             "input is set to {root}/unsigned/example.com. \noutput is set to {root}/signed/example.com. \nZone example.com added successfully\n"
         )
     );
+    // The zone ran at once; without key material (manual key generation, empty pool)
+    // it retries a minute later (state-machine.md §3 step 5).
     let r = sb.ok("zone list");
-    assert_eq!(
-        r.out,
-        format!(
-            "Database set to: {root}/enforcer/events.redb\nZones:\n\
-             Zone:                           Policy:       Next change:               Signer Configuration:             \n\
-             example.com                     default       as soon as possible        {root}/signconf/example.com.xml\n"
-        )
-    );
+    let lines: Vec<&str> = r.out.lines().collect();
+    assert_eq!(lines.len(), 4, "{r:?}");
+    assert_eq!(lines[0], format!("Database set to: {root}/enforcer/events.redb"));
+    assert!(lines[3].starts_with("example.com                     default       "), "{r:?}");
+    assert!(!lines[3].contains("as soon as possible"), "{r:?}");
+    assert!(lines[3].ends_with(&format!("{root}/signconf/example.com.xml")), "{r:?}");
     let r = sb.ok("policy list");
     assert_eq!(
         r.out,
@@ -38,12 +38,13 @@ fn foundation_acceptance() {
          lab                             Quick turnaround policy for lab work            \n"
     );
     let r = sb.ok("log verify");
-    // LogCreated, two policies, the default policy's first NSEC3 salt, the zone.
-    assert!(r.out.contains("verified: 5 records"), "{r:?}");
-    assert!(r.out.contains("Head: seq 4 hash "), "{r:?}");
+    // LogCreated, two policies, the default policy's first NSEC3 salt, the zone, its
+    // first enforcer run.
+    assert!(r.out.contains("verified: 6 records"), "{r:?}");
+    assert!(r.out.contains("Head: seq 5 hash "), "{r:?}");
     let r = sb.ok("log show");
     let lines: Vec<&str> = r.out.lines().collect();
-    assert_eq!(lines.len(), 5, "{r:?}");
+    assert_eq!(lines.len(), 6, "{r:?}");
     let user = kasp_cli::actor::current_user();
     assert!(
         lines[0].contains(&format!("operator:{user}")) && lines[0].contains("Event log created")
@@ -55,6 +56,7 @@ fn foundation_acceptance() {
     assert!(lines[4].contains(&format!("operator:{user}")));
     assert!(lines[4].contains("\"zone add --zone example.com --policy default\""));
     assert!(lines[4].contains("Zone example.com added with policy default"));
+    assert!(lines[5].contains("Zone example.com enforced"), "{r:?}");
 
     // Corrupt one byte of a stored record in the file.
     let mut bytes = sb.log_bytes();
@@ -94,8 +96,10 @@ fn log_show_filters_and_json() {
     sb.ok("policy import");
     sb.ok("zone add --zone example.com");
     sb.ok("zone add --zone example.net --policy lab");
+    // Added, then its first enforcer run.
     let r = sb.ok("log show --zone example.net");
-    assert_eq!(r.out.lines().count(), 1, "{r:?}");
+    assert_eq!(r.out.lines().count(), 2, "{r:?}");
+    assert!(r.out.contains("Zone example.net enforced"), "{r:?}");
     let r = sb.ok("log show --json --since 2025-01-01T00:00:00Z");
     for line in r.out.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -108,11 +112,12 @@ fn log_show_filters_and_json() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 8);
     assert_eq!(lines[0]["kind"], "LogCreated");
     assert_eq!(lines[1]["prev"], lines[0]["hash"]);
     assert_eq!(lines[3]["kind"], "SaltChanged");
-    assert_eq!(lines[5]["event"]["zone"]["name"], "example.net");
+    assert_eq!(lines[5]["kind"], "ZoneEnforced");
+    assert_eq!(lines[6]["event"]["zone"]["name"], "example.net");
 }
 
 #[test]

@@ -27,22 +27,23 @@ fn zone_add_fills_the_pool_and_key_generate_tops_it_up() {
     // No zones yet: nothing to generate.
     assert!(backup_rows(&sb).is_empty());
     sb.ok("zone add --zone example.com --policy default");
-    // default: KSK P1Y -> 1 key, ZSK P90D -> 5 keys for one year.
+    // default: KSK P1Y -> 1 key, ZSK P90D -> 5 keys for one year; the zone's first
+    // enforce run then takes one KSK and one ZSK, which are replaced at once.
     let rows = backup_rows(&sb);
-    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert_eq!(rows.len(), 8, "{rows:?}");
     assert!(
         rows.iter()
             .all(|r| r.contains("SoftHSM") && r.contains("Not Required"))
     );
     let r = sb.ok("key generate --duration P1Y --policy default");
     assert_eq!(r.out, "Key generation task scheduled.\n");
-    assert_eq!(backup_rows(&sb).len(), 6);
+    assert_eq!(backup_rows(&sb).len(), 8);
     sb.ok("key generate --duration P2Y --all");
-    // Two years: KSK 2, ZSK ceil(730/90) = 9.
-    assert_eq!(backup_rows(&sb).len(), 11);
+    // Two years of unused keys: KSK 2, ZSK ceil(730/90) = 9, besides the 2 in use.
+    assert_eq!(backup_rows(&sb).len(), 13);
     let log = sb.ok("log show").out;
-    assert_eq!(log.matches("Generated KSK key").count(), 2, "{log}");
-    assert_eq!(log.matches("Generated ZSK key").count(), 9, "{log}");
+    assert_eq!(log.matches("Generated KSK key").count(), 3, "{log}");
+    assert_eq!(log.matches("Generated ZSK key").count(), 10, "{log}");
     sb.ok("log verify");
 }
 
@@ -90,12 +91,12 @@ fn backup_workflow() {
     assert!(backup_rows(&sb).iter().all(|r| r.contains("Required")));
     assert_eq!(
         sb.ok("backup prepare --repository SoftHSM").out,
-        "info: keys flagged for backup: 6\n"
+        "info: keys flagged for backup: 8\n"
     );
     assert!(backup_rows(&sb).iter().all(|r| r.contains("Prepared")));
     assert_eq!(
         sb.ok("backup rollback --repository SoftHSM").out,
-        "info: keys unflagged for backup: 6\n"
+        "info: keys unflagged for backup: 8\n"
     );
     assert!(
         backup_rows(&sb)
@@ -105,7 +106,7 @@ fn backup_workflow() {
     sb.ok("backup prepare");
     assert_eq!(
         sb.ok("backup commit").out,
-        "info: keys marked backup done: 6\n"
+        "info: keys marked backup done: 8\n"
     );
     assert!(backup_rows(&sb).iter().all(|r| r.contains("Done")));
     assert_eq!(

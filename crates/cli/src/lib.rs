@@ -20,6 +20,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod dshook;
+pub mod effects;
 pub mod engine;
 pub mod files;
 pub mod fold;

@@ -6,6 +6,10 @@
 //! upcaster in [`crate::codec`], while old records keep their old bytes.
 //! A released (kind, version) is never edited; `fixtures/events.golden` guards them.
 
+use crate::enforcement::{
+    ClockAdvanced, DsHookFailed, DsStateChanged, EnforceRequested, KeyMaterialDeleted, KeysPurged,
+    RolloverRequested, SignconfWritten, ZoneEnforced,
+};
 use crate::ids::{InstanceId, PolicyName, ZoneName};
 use crate::key::{
     BackupCommitted, BackupPrepared, BackupRolledBack, KeyGenerated, KeyGenerationAbandoned,
@@ -157,6 +161,15 @@ events! {
     BackupRolledBack = 1,
     RepositoriesConfigured = 1,
     SaltChanged = 1,
+    ZoneEnforced = 1,
+    DsStateChanged = 1,
+    DsHookFailed = 1,
+    RolloverRequested = 1,
+    EnforceRequested = 1,
+    SignconfWritten = 1,
+    KeyMaterialDeleted = 1,
+    KeysPurged = 1,
+    ClockAdvanced = 1,
 }
 
 impl Event {
@@ -167,7 +180,16 @@ impl Event {
             Event::ZoneUpdated(e) => Some(&e.zone.name),
             Event::ZonePolicyChanged(e) => Some(&e.zone),
             Event::ZoneDeleted(e) => Some(&e.zone),
-            Event::LogCreated(_)
+            Event::ZoneEnforced(e) => Some(&e.zone),
+            Event::DsStateChanged(e) => Some(&e.zone),
+            Event::DsHookFailed(e) => Some(&e.zone),
+            Event::RolloverRequested(e) => Some(&e.zone),
+            Event::SignconfWritten(e) => Some(&e.zone),
+            Event::KeysPurged(e) => Some(&e.zone),
+            Event::EnforceRequested(_)
+            | Event::KeyMaterialDeleted(_)
+            | Event::ClockAdvanced(_)
+            | Event::LogCreated(_)
             | Event::PolicyCreated(_)
             | Event::PolicyUpdated(_)
             | Event::PolicyDeleted(_)
@@ -263,6 +285,64 @@ impl fmt::Display for Event {
                 backup_line(f, "unflagged for backup", &e.repository, e.keys.len())
             }
             Event::SaltChanged(e) => write!(f, "Policy {} resalted (salt {})", e.policy, e.salt),
+            Event::ZoneEnforced(e) => crate::enforcement_text::zone_enforced(f, e),
+            Event::DsStateChanged(e) => write!(
+                f,
+                "Zone {} key {}: DS {} -> {} ({}{})",
+                e.zone,
+                e.key,
+                e.from.as_str(),
+                e.to.as_str(),
+                match e.trigger {
+                    crate::enforcement::DsTrigger::Command => "operator command",
+                    crate::enforcement::DsTrigger::Task => "DS task",
+                },
+                match &e.hook {
+                    Some(h) => format!(", ran {h}"),
+                    None => String::new(),
+                }
+            ),
+            Event::DsHookFailed(e) => write!(
+                f,
+                "Zone {} key {}: DS {} hook failed ({}); retry at {}",
+                e.zone, e.key, e.hook, e.message, e.retry_at
+            ),
+            Event::RolloverRequested(e) => {
+                let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
+                write!(
+                    f,
+                    "Zone {} rollover requested for {}",
+                    e.zone,
+                    roles.join(", ")
+                )
+            }
+            Event::EnforceRequested(e) => match &e.zones {
+                None => write!(f, "Enforce requested for all zones"),
+                Some(z) => {
+                    let names: Vec<&str> = z.iter().map(|z| z.as_str()).collect();
+                    write!(f, "Enforce requested for {}", names.join(", "))
+                }
+            },
+            Event::SignconfWritten(e) => {
+                write!(
+                    f,
+                    "Zone {} signconf written to {} ({})",
+                    e.zone, e.path, e.digest
+                )?;
+                match &e.notify {
+                    Ok(()) => write!(f, ", signer notified"),
+                    Err(m) => write!(f, ", signer notify failed: {m}"),
+                }
+            }
+            Event::KeyMaterialDeleted(e) => {
+                let l: Vec<String> = e.locators.iter().map(|l| l.to_string()).collect();
+                write!(f, "Key material deleted from the HSM: {}", l.join(", "))
+            }
+            Event::KeysPurged(e) => {
+                let k: Vec<String> = e.keys.iter().map(|k| k.to_string()).collect();
+                write!(f, "Zone {} keys purged: {}", e.zone, k.join(", "))
+            }
+            Event::ClockAdvanced(e) => write!(f, "Clock moved from {} to {}", e.from, e.to),
             Event::RepositoriesConfigured(e) => {
                 let names: Vec<&str> = e.repositories.iter().map(|r| r.name.as_str()).collect();
                 write!(f, "Repositories configured: {}", names.join(", "))

@@ -43,7 +43,7 @@ impl BackupState {
 }
 
 /// What a key is made for: its policy key's parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct KeySpec {
     pub repository: String,
     pub policy: PolicyName,

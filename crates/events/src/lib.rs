@@ -20,17 +20,27 @@
 
 pub mod chain;
 pub mod codec;
+pub mod enforcement;
+mod enforcement_text;
 pub mod envelope;
 pub mod event;
 pub mod ids;
 pub mod key;
+pub mod keystate;
 pub mod log;
 pub mod policy;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;
+#[cfg(any(test, feature = "testgen"))]
+mod testgen_enforce;
 pub mod time;
 pub mod zone;
 
+pub use enforcement::{
+    ClockAdvanced, DsHookFailed, DsStateChanged, DsTrigger, EnforceRequested, KeyDependency,
+    KeyMaterialDeleted, KeysPurged, NewZoneKey, RecordTransition, RolloverRequested,
+    SignconfWritten, StateMachineRun, TransitionRule, ZoneEnforced,
+};
 pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 pub use event::*;
 pub use ids::{IdError, InstanceId, Locator, PolicyName, Seq, ZoneName};
@@ -38,6 +48,7 @@ pub use key::{
     BackupCommitted, BackupPrepared, BackupRolledBack, BackupState, KeyGenerated,
     KeyGenerationAbandoned, KeyGenerationStarted, KeySpec, RepositoriesConfigured, RepositoryInfo,
 };
+pub use keystate::{DsAtParent, KeyId, RecordState, RecordType};
 pub use log::{Access, EventLog, FORMAT, LogError, Snapshot, VerifyOutcome};
 pub use policy::{
     Denial, KeyRole, Keys, Nsec3, ParentTiming, Policy, PolicyKey, SerialKind, Signatures,

@@ -83,7 +83,7 @@ pub fn arb_actor() -> impl Strategy<Value = Actor> {
     ]
 }
 
-fn arb_role() -> impl Strategy<Value = KeyRole> {
+pub fn arb_role() -> impl Strategy<Value = KeyRole> {
     prop_oneof![Just(KeyRole::Ksk), Just(KeyRole::Zsk), Just(KeyRole::Csk)]
 }
 
@@ -351,7 +351,10 @@ pub fn arb_event_of(kind: &str) -> BoxedStrategy<Event> {
         "SaltChanged" => (arb_policy_name(), "[0-9a-f]{0,16}")
             .prop_map(|(policy, salt)| SaltChanged { policy, salt }.into())
             .boxed(),
-        other => panic!("testgen has no strategy for event kind {other}; add one"),
+        other => match crate::testgen_enforce::arb_enforcer_event_of(other) {
+            Some(s) => s,
+            None => panic!("testgen has no strategy for event kind {other}; add one"),
+        },
     }
 }
 
@@ -375,7 +378,16 @@ fn kinds_covered(e: &Event) {
         | Event::BackupCommitted(_)
         | Event::BackupRolledBack(_)
         | Event::RepositoriesConfigured(_)
-        | Event::SaltChanged(_) => {}
+        | Event::SaltChanged(_)
+        | Event::ZoneEnforced(_)
+        | Event::DsStateChanged(_)
+        | Event::DsHookFailed(_)
+        | Event::RolloverRequested(_)
+        | Event::EnforceRequested(_)
+        | Event::SignconfWritten(_)
+        | Event::KeyMaterialDeleted(_)
+        | Event::KeysPurged(_)
+        | Event::ClockAdvanced(_) => {}
     }
 }
 

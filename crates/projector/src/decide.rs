@@ -46,6 +46,8 @@ pub enum Command {
     Keys(KeyCommand),
     /// New NSEC3 salts the shell drew for the policies `resalt::due_for_salt` named.
     Resalt { salts: Vec<(PolicyName, String)> },
+    /// Enforcer commands and the scheduler (see `decide_enforce`).
+    Enforcer(crate::decide_enforce::EnforcerCommand),
 }
 
 /// What happened to one item.
@@ -183,6 +185,7 @@ pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decisi
         }
         Command::Keys(k) => decide_keys(state, k),
         Command::Resalt { salts } => crate::resalt::decide_resalt(state, salts),
+        Command::Enforcer(c) => crate::decide_enforce::decide_enforcer(state, c, now),
     }
 }
 

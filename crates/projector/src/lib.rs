@@ -16,8 +16,11 @@
 
 pub mod conf;
 pub mod decide;
+pub mod decide_enforce;
 pub mod decide_keys;
 pub mod duration;
+mod enforce_apply;
+pub mod enforce_plan;
 pub mod enforcer;
 pub mod factory;
 pub mod kasp;

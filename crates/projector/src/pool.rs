@@ -5,7 +5,7 @@ use kasp_events::{
     BackupState, Event, KeySpec, Locator, PolicyName, RepositoryInfo, Seconds, Timestamp,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How an HSM key is used (OpenDNSSEC's `hsmKey.state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,6 +23,8 @@ pub enum HsmKeyUse {
 /// One HSM key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HsmKeyView {
+    /// The pool's own id of the key (`hsm_key.id`), in order of generation.
+    pub id: u64,
     pub locator: Locator,
     pub spec: KeySpec,
     /// The DNSKEY public-key field.
@@ -31,6 +33,10 @@ pub struct HsmKeyView {
     pub usage: HsmKeyUse,
     /// When the key was generated (enforcer time).
     pub inception: Timestamp,
+    /// How many keys of zones use this material.
+    pub refs: u32,
+    /// An enforcer run decided to remove it from the HSM; not yet confirmed.
+    pub destroying: bool,
 }
 
 /// A generation that was started and has no outcome yet.
@@ -47,6 +53,11 @@ pub struct KeyPool {
     pub keys: BTreeMap<Locator, HsmKeyView>,
     pub pending: BTreeMap<Locator, PendingKey>,
     pub repositories: Vec<RepositoryInfo>,
+    /// Pool id → locator.
+    pub by_id: BTreeMap<u64, Locator>,
+    /// Unused keys per spec, by pool id (allocation takes the first).
+    pub unused: BTreeMap<KeySpec, BTreeSet<u64>>,
+    next_id: u64,
 }
 
 impl KeyPool {
@@ -65,9 +76,19 @@ impl KeyPool {
             }
             Event::KeyGenerated(e) => {
                 self.pending.remove(&e.locator);
+                if self.keys.contains_key(&e.locator) {
+                    return;
+                }
+                self.next_id += 1;
+                let id = self.next_id;
+                self.by_id.insert(id, e.locator);
+                self.unused.entry(e.spec.clone()).or_default().insert(id);
                 self.keys.insert(
                     e.locator,
                     HsmKeyView {
+                        id,
+                        refs: 0,
+                        destroying: false,
                         locator: e.locator,
                         spec: e.spec,
                         public_key: e.public_key,
@@ -86,6 +107,83 @@ impl KeyPool {
             Event::RepositoriesConfigured(e) => self.repositories = e.repositories,
             _ => {}
         }
+    }
+
+    /// The key with pool id `id`.
+    pub fn by_id(&self, id: u64) -> Option<&HsmKeyView> {
+        self.by_id.get(&id).and_then(|l| self.keys.get(l))
+    }
+
+    /// A zone key now uses `locator` (`hsm_key_factory_get_key` / reuse, §9).
+    pub fn take(&mut self, locator: &Locator, shared: bool) {
+        if let Some(k) = self.keys.get_mut(locator) {
+            k.refs += 1;
+            if k.usage == HsmKeyUse::Unused {
+                if let Some(set) = self.unused.get_mut(&k.spec) {
+                    set.remove(&k.id);
+                }
+                k.usage = if shared {
+                    HsmKeyUse::Shared
+                } else {
+                    HsmKeyUse::Private
+                };
+            }
+        }
+    }
+
+    /// A zone key stopped using `locator` (purge, zone delete); the material goes to
+    /// DELETE when no zone key uses it any more. Returns whether it did.
+    pub fn drop_ref(&mut self, locator: &Locator) -> bool {
+        match self.keys.get_mut(locator) {
+            Some(k) => {
+                k.refs = k.refs.saturating_sub(1);
+                if k.refs == 0 {
+                    k.usage = HsmKeyUse::Delete;
+                }
+                k.refs == 0
+            }
+            None => false,
+        }
+    }
+
+    /// Marks material an enforcer run will remove from the HSM.
+    pub fn mark_destroying(&mut self, locators: &[Locator]) {
+        for l in locators {
+            if let Some(k) = self.keys.get_mut(l) {
+                k.destroying = true;
+            }
+        }
+    }
+
+    /// The HSM confirmed the removal.
+    pub fn remove(&mut self, locators: &[Locator]) {
+        for l in locators {
+            if let Some(k) = self.keys.remove(l) {
+                self.by_id.remove(&k.id);
+                if let Some(set) = self.unused.get_mut(&k.spec) {
+                    set.remove(&k.id);
+                }
+            }
+        }
+    }
+
+    /// Unreferenced DELETE material not yet being destroyed (what
+    /// `hsm_key_factory_delete_key` removes, §5), in pool order.
+    pub fn deletable(&self) -> Vec<&HsmKeyView> {
+        let mut v: Vec<&HsmKeyView> = self
+            .keys
+            .values()
+            .filter(|k| k.usage == HsmKeyUse::Delete && k.refs == 0 && !k.destroying)
+            .collect();
+        v.sort_by_key(|k| k.id);
+        v
+    }
+
+    /// Material an enforcer run decided to destroy and the HSM has not confirmed.
+    pub fn destroying(&self) -> Vec<Locator> {
+        let mut v: Vec<&HsmKeyView> = self.keys.values().filter(|k| k.destroying).collect();
+        v.sort_by_key(|k| k.id);
+        v.into_iter().map(|k| k.locator).collect()
     }
 
     fn set_backup(&mut self, keys: &[Locator], to: BackupState) {
@@ -109,10 +207,7 @@ impl KeyPool {
 
     /// Unused keys that fit a policy key (same policy, role, algorithm, bits, repository).
     pub fn unused_matching(&self, spec: &KeySpec) -> usize {
-        self.keys
-            .values()
-            .filter(|k| k.usage == HsmKeyUse::Unused && &k.spec == spec)
-            .count()
+        self.unused.get(spec).map_or(0, |s| s.len())
     }
 
     /// Keys of a policy (any state).

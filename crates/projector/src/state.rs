@@ -4,6 +4,7 @@
 //! before the event was appended) and never fails: an event that refers to something
 //! missing is a no-op for that part, so replay of any valid chain always completes.
 
+use crate::enforcer::model::ZoneModel;
 use crate::pool::KeyPool;
 use kasp_events::{
     ClockMode, Event, InstanceId, Policy, PolicyName, Record, Seq, Timestamp, ZoneConfig, ZoneName,
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 3;
+pub const PROJECTION_VERSION: u32 = 4;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +39,14 @@ pub struct ZoneView {
     /// (a suspended zone). `Some(Timestamp(0))` means as soon as possible.
     pub next_change: Option<Timestamp>,
     pub added: Timestamp,
+    /// The zone's keys as the state machine sees them (§1.3–1.6).
+    pub model: ZoneModel,
+    /// The signconf must be (re)written (`signconf_needs_writing`).
+    pub signconf_needed: bool,
+    /// A failed DS hook is retried at this time.
+    pub ds_retry: Option<Timestamp>,
+    /// Consecutive DS hook failures (for the retry back-off).
+    pub ds_failures: u32,
 }
 
 /// Everything the enforcer knows, folded from the log.
@@ -53,7 +62,11 @@ pub struct State {
     pub zones: BTreeMap<String, ZoneView>,
     /// HSM keys, generations in flight, repositories.
     pub pool: KeyPool,
+    /// The simulated clock, once `time leap` moved it.
+    pub clock_now: Option<Timestamp>,
     next_id: u64,
+    /// Next free zone key id.
+    pub(crate) next_key_id: u64,
 }
 
 impl State {
@@ -96,12 +109,14 @@ impl State {
                 );
             }
             Event::PolicyUpdated(e) => {
+                self.mark_signconf(&e.policy.name);
                 if let Some(v) = self.policies.get_mut(&e.policy.name) {
                     v.policy = e.policy;
                     v.updated = at;
                 }
             }
             Event::SaltChanged(e) => {
+                self.mark_signconf(&e.policy);
                 if let Some(v) = self.policies.get_mut(&e.policy) {
                     v.salt = Some((e.salt, at));
                 }
@@ -122,6 +137,10 @@ impl State {
                             Some(Timestamp(0))
                         },
                         added: at,
+                        model: ZoneModel::empty(),
+                        signconf_needed: false,
+                        ds_retry: None,
+                        ds_failures: 0,
                     },
                 );
             }
@@ -136,8 +155,19 @@ impl State {
                 }
             }
             Event::ZoneDeleted(e) => {
-                self.zones.remove(&e.zone.key());
+                if let Some(z) = self.zones.remove(&e.zone.key()) {
+                    self.release_keys(&z.model);
+                }
             }
+            e @ (Event::ZoneEnforced(_)
+            | Event::DsStateChanged(_)
+            | Event::DsHookFailed(_)
+            | Event::RolloverRequested(_)
+            | Event::EnforceRequested(_)
+            | Event::SignconfWritten(_)
+            | Event::KeyMaterialDeleted(_)
+            | Event::KeysPurged(_)
+            | Event::ClockAdvanced(_)) => self.apply_enforcer(e, at),
             e @ (Event::KeyGenerationStarted(_)
             | Event::KeyGenerated(_)
             | Event::KeyGenerationAbandoned(_)
@@ -184,8 +214,35 @@ impl State {
     /// one, else the given system time.
     pub fn now(&self, system: Timestamp) -> Timestamp {
         match self.clock {
-            Some(ClockMode::Simulated { start }) => start,
+            Some(ClockMode::Simulated { start }) => self.clock_now.unwrap_or(start),
             _ => system,
+        }
+    }
+
+    /// Whether the log runs on a simulated clock.
+    pub fn simulated(&self) -> bool {
+        matches!(self.clock, Some(ClockMode::Simulated { .. }))
+    }
+
+    /// The zone with state key `key` (lower-case name), mutably.
+    pub(crate) fn zone_mut(&mut self, name: &ZoneName) -> Option<&mut ZoneView> {
+        self.zones.get_mut(&name.key())
+    }
+
+    fn mark_signconf(&mut self, policy: &PolicyName) {
+        for z in self.zones.values_mut() {
+            if &z.config.policy == policy {
+                z.signconf_needed = true;
+            }
+        }
+    }
+
+    /// Drops the references of a removed zone's keys to their material (§8).
+    fn release_keys(&mut self, model: &ZoneModel) {
+        for k in &model.keys {
+            if let Some(l) = k.hsm.and_then(|h| self.pool.by_id.get(&h.0).copied()) {
+                self.pool.drop_ref(&l);
+            }
         }
     }
 }

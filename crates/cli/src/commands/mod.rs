@@ -7,12 +7,16 @@
 //! when they stopped early after printing why. The [`Shell`] helpers print the message
 //! of every failure they return, so a handler is a straight line of `?`s.
 
+mod ds;
+mod enforce;
 mod help;
 mod hsm;
+mod keylist;
 mod keys;
 mod log;
 mod ods_usage;
 mod policy;
+mod rollover;
 mod setup;
 pub(crate) mod table;
 pub(crate) mod usage;

@@ -124,10 +124,9 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let failed = print_policy_outcomes(shell, &done.decision.outcomes);
     if !done.sealed.is_empty() {
-        // OpenDNSSEC schedules a resalt after an import: new NSEC3 policies get their
-        // first salt at once.
-        resalt(shell, spec, &ctx, &done.state, false, &actor)?;
-        super::keys::automatic_top_up(shell, &ctx, &done.state, &actor);
+        // OpenDNSSEC schedules key generation and a resalt after an import (new NSEC3
+        // policies get their first salt at once) and flushes every zone.
+        super::enforce::flush_and_run(shell, &ctx, &actor, None)?;
     }
     Ok(if failed { 1 } else { exit::OK })
 }

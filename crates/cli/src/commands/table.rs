@@ -2,7 +2,9 @@
 //! also the order of `help`. Usage blocks and help texts are OpenDNSSEC's, byte for
 //! byte (see `fixtures/ods-2.1.12/`); the texts live in `usage.rs`.
 
-use super::{Ran, Shell, help, hsm, keys, log, policy, setup, zone, zonelist};
+use super::{
+    Ran, Shell, ds, enforce, help, hsm, keylist, keys, log, policy, rollover, setup, zone, zonelist,
+};
 use crate::commands::usage as u;
 
 /// How a command runs.
@@ -30,7 +32,6 @@ pub struct CommandSpec {
 }
 
 const HSM: &str = "the HSM issue";
-const ENFORCER: &str = "the enforcer issue";
 const DAEMON: &str = "the daemon issue";
 
 /// One listed entry: name, words, usage, help, NARGV, handler.
@@ -65,23 +66,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("zone set-policy", ["zone", "set-policy"], u::ZONE_SET_POLICY, u::ZONE_SET_POLICY_HELP, 18, Handler::Run(zone::set_policy)),
     cmd!("zonelist export", ["zonelist", "export"], u::ZONELIST_EXPORT, u::ZONELIST_EXPORT_HELP, 50, Handler::Run(zonelist::export)),
     cmd!("zonelist import", ["zonelist", "import"], u::ZONELIST_IMPORT, u::ZONELIST_IMPORT_HELP, 5, Handler::Run(zonelist::import)),
-    cmd!("key list", ["key", "list"], u::KEY_LIST, u::KEY_LIST_HELP, 12, Handler::NotYet(ENFORCER)),
+    cmd!("key list", ["key", "list"], u::KEY_LIST, u::KEY_LIST_HELP, 12, Handler::Run(keylist::list)),
     cmd!("key export", ["key", "export"], u::KEY_EXPORT, u::KEY_EXPORT_HELP, 11, Handler::NotYet(HSM)),
     cmd!("key import", ["key", "import"], u::KEY_IMPORT, u::KEY_IMPORT_HELP, 18, Handler::NotYet(HSM)),
-    cmd!("key ds-submit", ["key", "ds-submit"], u::KEY_DS_SUBMIT, u::KEY_DS_SUBMIT_HELP, 6, Handler::NotYet(ENFORCER)),
-    cmd!("key ds-seen", ["key", "ds-seen"], u::KEY_DS_SEEN, u::KEY_DS_SEEN_HELP, 6, Handler::NotYet(ENFORCER)),
-    cmd!("key ds-retract", ["key", "ds-retract"], u::KEY_DS_RETRACT, u::KEY_DS_RETRACT_HELP, 6, Handler::NotYet(ENFORCER)),
-    cmd!("key ds-gone", ["key", "ds-gone"], u::KEY_DS_GONE, u::KEY_DS_GONE_HELP, 6, Handler::NotYet(ENFORCER)),
+    cmd!("key ds-submit", ["key", "ds-submit"], u::KEY_DS_SUBMIT, u::KEY_DS_SUBMIT_HELP, 6, Handler::Run(ds::submit)),
+    cmd!("key ds-seen", ["key", "ds-seen"], u::KEY_DS_SEEN, u::KEY_DS_SEEN_HELP, 6, Handler::Run(ds::seen)),
+    cmd!("key ds-retract", ["key", "ds-retract"], u::KEY_DS_RETRACT, u::KEY_DS_RETRACT_HELP, 6, Handler::Run(ds::retract)),
+    cmd!("key ds-gone", ["key", "ds-gone"], u::KEY_DS_GONE, u::KEY_DS_GONE_HELP, 6, Handler::Run(ds::gone)),
     cmd!("key generate", ["key", "generate"], u::KEY_GENERATE, u::KEY_GENERATE_HELP, 6, Handler::Run(keys::generate_cmd)),
-    cmd!("key purge", ["key", "purge"], u::KEY_PURGE, u::KEY_PURGE_HELP, 4, Handler::NotYet(HSM)),
-    cmd!("key rollover", ["key", "rollover"], u::KEY_ROLLOVER, u::KEY_ROLLOVER_HELP, 6, Handler::NotYet(ENFORCER)),
-    cmd!("rollover list", ["rollover", "list"], u::ROLLOVER_LIST, u::ROLLOVER_LIST_HELP, 4, Handler::NotYet(ENFORCER)),
+    cmd!("key purge", ["key", "purge"], u::KEY_PURGE, u::KEY_PURGE_HELP, 4, Handler::Run(rollover::purge)),
+    cmd!("key rollover", ["key", "rollover"], u::KEY_ROLLOVER, u::KEY_ROLLOVER_HELP, 6, Handler::Run(rollover::rollover)),
+    cmd!("rollover list", ["rollover", "list"], u::ROLLOVER_LIST, u::ROLLOVER_LIST_HELP, 4, Handler::Run(keylist::rollover_list)),
     cmd!("backup", ["backup"], u::BACKUP, u::BACKUP_HELP, 4, Handler::Run(hsm::backup)),
-    cmd!("enforce", ["enforce"], u::ENFORCE, u::ENFORCE_HELP, 4, Handler::NotYet(ENFORCER)),
-    cmd!("signconf", ["signconf"], u::SIGNCONF, u::SIGNCONF_HELP, 50, Handler::NotYet(ENFORCER)),
-    cmd!("queue", ["queue"], u::QUEUE, u::QUEUE_HELP, 50, Handler::NotYet(DAEMON)),
+    cmd!("enforce", ["enforce"], u::ENFORCE, u::ENFORCE_HELP, 4, Handler::Run(enforce::enforce_cmd)),
+    cmd!("signconf", ["signconf"], u::SIGNCONF, u::SIGNCONF_HELP, 50, Handler::Run(enforce::signconf_cmd)),
+    cmd!("queue", ["queue"], u::QUEUE, u::QUEUE_HELP, 50, Handler::Run(enforce::queue_cmd)),
     cmd!("flush", ["flush"], u::FLUSH, u::FLUSH_HELP, 50, Handler::NotYet(DAEMON)),
-    hidden!("time leap", ["time", "leap"], u::TIME_LEAP, u::TIME_LEAP_HELP, 5, Handler::NotYet(DAEMON)),
+    hidden!("time leap", ["time", "leap"], u::TIME_LEAP, u::TIME_LEAP_HELP, 5, Handler::Run(enforce::time_leap_cmd)),
     cmd!("ctrl", ["start"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
     hidden!("ctrl", ["running"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
     hidden!("ctrl", ["reload"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),

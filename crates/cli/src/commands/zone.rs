@@ -1,6 +1,5 @@
 //! `zone list`, `zone add`, `zone delete`, `zone set-policy`.
 
-use super::keys::automatic_top_up;
 use super::table::CommandSpec;
 use super::zonelist::{after_zone_change, export_to_file, update_zonelist_file};
 use super::{Ran, Shell};
@@ -132,7 +131,7 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     }
     let code = after_zone_change(shell, &ctx, &done.state);
     if !p.has("suspend") {
-        automatic_top_up(shell, &ctx, &done.state, &actor);
+        super::enforce::run_due(shell, &ctx, &actor)?;
     }
     Ok(code)
 }

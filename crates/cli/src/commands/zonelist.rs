@@ -3,7 +3,6 @@
 //! internal `<WorkingDirectory>/zones.xml` the signer reads.
 
 use super::hsm::repository_infos;
-use super::keys::automatic_top_up;
 use super::policy::{print_policy_outcomes, read_policies};
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
@@ -175,7 +174,7 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let failed = print_zone_outcomes(shell, &done.decision.outcomes);
     let code = finish_import(shell, &ctx, &done, failed);
     if !done.sealed.is_empty() {
-        automatic_top_up(shell, &ctx, &done.state, &actor);
+        super::enforce::flush_and_run(shell, &ctx, &actor, None)?;
     }
     Ok(code)
 }
@@ -211,8 +210,7 @@ pub fn update_all(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -
     failed |= print_zone_outcomes(shell, &done.decision.outcomes);
     let code = finish_import(shell, &ctx, &done, failed);
     if !done.sealed.is_empty() {
-        super::policy::resalt(shell, spec, &ctx, &done.state, false, &actor)?;
-        automatic_top_up(shell, &ctx, &done.state, &actor);
+        super::enforce::flush_and_run(shell, &ctx, &actor, None)?;
     }
     Ok(code)
 }

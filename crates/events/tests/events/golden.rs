@@ -257,6 +257,100 @@ fn samples() -> Vec<Event> {
             }],
         }
         .into(),
+        ZoneEnforced {
+            zone: zone("example.com"),
+            new_keys: vec![NewZoneKey {
+                id: KeyId(7),
+                locator: Locator([0x11; 16]),
+                role: KeyRole::Zsk,
+                algorithm: 8,
+                key_tag: 31342,
+                minimize: 1,
+                shared: false,
+            }],
+            retired: vec![KeyId(3)],
+            next_roll: [Some(Timestamp(1_767_225_600)), None, None],
+            roll_cleared: vec![KeyRole::Zsk],
+            state_machine: Some(StateMachineRun {
+                ttl_windows: [Timestamp(1_735_693_200); 3],
+                created_states: vec![KeyId(7)],
+                initial_ttls: [Seconds(3600), Seconds(3600), Seconds(3600), Seconds(86400)],
+                transitions: vec![RecordTransition {
+                    key: KeyId(3),
+                    record: RecordType::Rrsig,
+                    from: RecordState::Omnipresent,
+                    to: RecordState::Unretentive,
+                    rule: TransitionRule {
+                        earliest: Timestamp(1_735_689_600),
+                        ttl: Seconds(86400),
+                        smooth: true,
+                        unsigned: false,
+                    },
+                    ds_at_parent: Some((DsAtParent::Seen, DsAtParent::Retract)),
+                    successors: vec![KeyId(7)],
+                }],
+            }),
+            purged: vec![KeyId(1)],
+            purged_dependencies: vec![KeyDependency {
+                from: KeyId(1),
+                to: KeyId(3),
+                record: RecordType::Dnskey,
+            }],
+            released: vec![Locator([0x22; 16])],
+            destroyed: vec![Locator([0x22; 16]), Locator([0x33; 16])],
+            signconf_needed: true,
+            next_change: Some(Timestamp(1_735_740_000)),
+        }
+        .into(),
+        DsStateChanged {
+            zone: zone("example.com"),
+            key: KeyId(3),
+            from: DsAtParent::Submit,
+            to: DsAtParent::Submitted,
+            trigger: DsTrigger::Task,
+            hook: Some("/usr/local/bin/ds-submit".to_string()),
+        }
+        .into(),
+        DsHookFailed {
+            zone: zone("example.com"),
+            key: KeyId(3),
+            hook: "submit".to_string(),
+            message: "exit status 1".to_string(),
+            retry_at: Timestamp(1_735_689_660),
+        }
+        .into(),
+        RolloverRequested {
+            zone: zone("example.com"),
+            roles: vec![KeyRole::Ksk, KeyRole::Csk],
+        }
+        .into(),
+        EnforceRequested {
+            zones: Some(vec![zone("example.com")]),
+        }
+        .into(),
+        SignconfWritten {
+            zone: zone("example.com"),
+            path: "/var/lib/opendnssec/signconf/example.com.xml".to_string(),
+            digest: "ab".repeat(32),
+            notify: Err("ods-signer: exit status 1".to_string()),
+        }
+        .into(),
+        KeyMaterialDeleted {
+            locators: vec![Locator([0x22; 16])],
+        }
+        .into(),
+        KeysPurged {
+            zone: zone("example.com"),
+            keys: vec![KeyId(1)],
+            released: vec![],
+            policy: Some(policy("default")),
+        }
+        .into(),
+        ClockAdvanced {
+            from: Timestamp(1_735_689_600),
+            to: Timestamp(1_735_740_000),
+        }
+        .into(),
     ]
 }
 

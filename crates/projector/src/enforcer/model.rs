@@ -10,12 +10,13 @@ use kasp_events::{KeyRole, Seconds, Timestamp};
 
 /// Identity of a key within a zone. Keys are evaluated in [`ZoneModel::keys`] order,
 /// which must be creation order (§4.3, Q9); the id itself carries no order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyId(pub u64);
+pub use kasp_events::KeyId;
 
 /// Identity of an `hsm_key` row (key material, §1.7); several zones may share one
 /// under a ShareKeys policy (§9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct HsmKeyId(pub u64);
 
 /// Whether a role includes the KSK function (KSK or CSK).
@@ -28,39 +29,10 @@ pub fn has_zsk(role: KeyRole) -> bool {
     matches!(role, KeyRole::Zsk | KeyRole::Csk)
 }
 
-/// `key_data.ds_at_parent` of OpenDNSSEC 2.1 (§1.4; no `gone` in 2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DsAtParent {
-    /// Not at the parent (also the result of `ds-gone` in 2.1, Q12).
-    Unsubmitted,
-    /// The enforcer asks for submission.
-    Submit,
-    /// Submission was sent.
-    Submitted,
-    /// The operator confirmed the DS is at the parent (`ds-seen`).
-    Seen,
-    /// The enforcer asks for withdrawal.
-    Retract,
-    /// Withdrawal was sent.
-    Retracted,
-}
-
-impl DsAtParent {
-    /// OpenDNSSEC's text for the value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DsAtParent::Unsubmitted => "unsubmitted",
-            DsAtParent::Submit => "submit",
-            DsAtParent::Submitted => "submitted",
-            DsAtParent::Seen => "seen",
-            DsAtParent::Retract => "retract",
-            DsAtParent::Retracted => "retracted",
-        }
-    }
-}
+pub use kasp_events::DsAtParent;
 
 /// One key as used by one zone (§1.4 key_data with its four §1.5 key_states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyModel {
     /// Identity within the zone.
     pub id: KeyId,
@@ -169,7 +141,9 @@ impl KeyModel {
 }
 
 /// A successor relation (§1.6): `to` succeeds `from` for record type `record`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Dependency {
     /// The predecessor (old key).
     pub from: KeyId,
@@ -180,7 +154,7 @@ pub struct Dependency {
 }
 
 /// Everything `updateZone` reads and writes for one zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZoneModel {
     /// The zone's keys in creation order (§4.3).
     pub keys: Vec<KeyModel>,
@@ -195,7 +169,7 @@ pub struct ZoneModel {
 }
 
 /// One value per key role, as the zone's `*_ksk_*`, `*_zsk_*`, `*_csk_*` columns.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PerRole<T> {
     /// The KSK value.
     pub ksk: T,

@@ -6,96 +6,10 @@
 
 use kasp_events::{Seconds, Timestamp};
 
-/// One of the four records the enforcer tracks per key (§1.5 `key_state.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RecordType {
-    /// The DS record at the parent.
-    Ds,
-    /// The DNSKEY record in the zone.
-    Dnskey,
-    /// The signature over the DNSKEY RRset made by this key.
-    RrsigDnskey,
-    /// The signatures over the zone data made by this key.
-    Rrsig,
-}
-
-impl RecordType {
-    /// All types in OpenDNSSEC 2.1's evaluation order (§4.3).
-    pub const ALL: [RecordType; 4] = [
-        RecordType::Ds,
-        RecordType::Dnskey,
-        RecordType::RrsigDnskey,
-        RecordType::Rrsig,
-    ];
-
-    /// Position of this type in [`RecordType::ALL`] and in [`Records`].
-    pub fn index(self) -> usize {
-        match self {
-            RecordType::Ds => 0,
-            RecordType::Dnskey => 1,
-            RecordType::RrsigDnskey => 2,
-            RecordType::Rrsig => 3,
-        }
-    }
-
-    /// OpenDNSSEC's name of the type (`key list -d` column headers).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordType::Ds => "DS",
-            RecordType::Dnskey => "DNSKEY",
-            RecordType::RrsigDnskey => "RRSIGDNSKEY",
-            RecordType::Rrsig => "RRSIG",
-        }
-    }
-}
-
-/// State of one record (§1.5 `key_state.state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RecordState {
-    /// Not published anywhere (caches may still hold nothing).
-    Hidden,
-    /// Being introduced; not yet in every cache.
-    Rumoured,
-    /// Everywhere.
-    Omnipresent,
-    /// Being withdrawn; still in some caches.
-    Unretentive,
-    /// The record does not apply to the key's role.
-    Na,
-}
-
-impl RecordState {
-    /// OpenDNSSEC's text for the state (`hidden`, `rumoured`, …, `NA`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordState::Hidden => "hidden",
-            RecordState::Rumoured => "rumoured",
-            RecordState::Omnipresent => "omnipresent",
-            RecordState::Unretentive => "unretentive",
-            RecordState::Na => "NA",
-        }
-    }
-
-    /// The desired next state given the key's goal (§4.1, `E:getDesiredState`).
-    /// Equal to `self` when the record is stable.
-    pub fn desired(self, introducing: bool) -> RecordState {
-        use RecordState::*;
-        match (self, introducing) {
-            (Hidden, true) => Rumoured,
-            (Hidden, false) => Hidden,
-            (Rumoured, true) => Omnipresent,
-            (Rumoured, false) => Unretentive,
-            (Omnipresent, true) => Omnipresent,
-            (Omnipresent, false) => Unretentive,
-            (Unretentive, true) => Rumoured,
-            (Unretentive, false) => Hidden,
-            (Na, _) => Na,
-        }
-    }
-}
+pub use kasp_events::{RecordState, RecordType};
 
 /// One record of a key: its state and the bookkeeping of its last change (§1.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     /// Current state.
     pub state: RecordState,
@@ -109,7 +23,7 @@ pub struct Record {
 }
 
 /// The four records of a key, indexed by [`RecordType`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Records(pub [Record; 4]);
 
 impl Records {

@@ -8,7 +8,7 @@ use kasp_events::{Denial, Policy, Seconds, Timestamp};
 
 /// The zone's TTL windows `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` (§1.3, §4.2): until
 /// these times a larger TTL from before a policy change is still honoured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TtlWindows {
     /// `ttl_end_ds`.
     pub ds: Timestamp,

@@ -13,10 +13,10 @@ use super::record::{RecordState, RecordType};
 use super::rules::{Eval, RuleKey, dnssec_approval};
 use super::timing::min_transition_time;
 use RecordState::{Hidden, Na, Omnipresent as O, Rumoured as R, Unretentive as U};
-use kasp_events::{Policy, Timestamp};
+use kasp_events::{Policy, Seconds, Timestamp};
 
 /// One committed record transition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     /// The key.
     pub key: KeyId,
@@ -28,6 +28,13 @@ pub struct Transition {
     pub to: RecordState,
     /// `ds_at_parent` change made with a DS transition (§4.10), as (before, after).
     pub ds_at_parent: Option<(DsAtParent, DsAtParent)>,
+    /// The rule that allowed it: the earliest time §4.8 gave, with the TTL it used
+    /// and whether the smooth-rollover extra applied.
+    pub earliest: Timestamp,
+    pub ttl: Seconds,
+    pub smooth: bool,
+    /// Dependency rows created by markSuccessors (§4.11), their successor keys.
+    pub successors: Vec<KeyId>,
 }
 
 /// The result of one `updateZone` run.
@@ -190,6 +197,7 @@ impl Run<'_> {
             zone.dependencies
                 .retain(|d| !(d.to == key.id && d.record == t));
         }
+        let successors = new_deps.iter().map(|d| d.to).collect();
         zone.dependencies.extend(new_deps);
         self.transitions.push(Transition {
             key: key.id,
@@ -197,6 +205,10 @@ impl Run<'_> {
             from,
             to: next,
             ds_at_parent: ds_change,
+            earliest: at,
+            ttl,
+            smooth,
+            successors,
         });
         true
     }

@@ -1,0 +1,170 @@
+//! `key ds-submit | ds-seen | ds-retract | ds-gone`: the operator tells the enforcer
+//! what happened at the parent (state-machine.md §7, cli-reference §2.6). The decision
+//! (which keys, the exact text, the exit code) is the projector's `ds_command`; this
+//! file runs the hooks of ds-submit / ds-retract, records the changes, and runs the
+//! zones again.
+//!
+//! Difference from OpenDNSSEC 2.1: a hook that fails leaves its key where it was (the
+//! failure is printed and recorded); a hook that is not configured still lets the
+//! operator's command move the key, as the operator vouches for the parent.
+
+use super::table::CommandSpec;
+use super::{Exit, Ran, Shell, enforce};
+use crate::dshook::HookOutcome;
+use crate::effects::{retry_after, run_hook};
+use crate::engine::system_now;
+use crate::getopt::Opt;
+use kasp_events::{Actor, DsHookFailed, DsStateChanged, DsTrigger, Event, ZoneName};
+use kasp_projector::decide_enforce::EnforcerCommand;
+use kasp_projector::enforcer::ds::{
+    DsArgs, DsCommand, DsHook, DsStatus, DsWorld, DsZone, ds_command,
+};
+use kasp_projector::enforcer::model::HsmKeyId;
+
+fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsCommand) -> Ran {
+    let opts = [
+        Opt::value("zone", 'z'),
+        Opt::value("cka_id", 'k'),
+        Opt::value("keytag", 'x'),
+        Opt::flag("all", 'a'),
+    ];
+    let p = shell.opts(spec, args, &opts)?;
+    let ctx = shell.ctx()?;
+    let actor = Actor::Operator(ctx.user.clone());
+    let state = shell.state(&ctx)?;
+    let zones: Vec<DsZone<'_>> = state
+        .zones_in_order()
+        .into_iter()
+        .map(|z| DsZone {
+            name: z.config.name.as_str(),
+            model: &z.model,
+        })
+        .collect();
+    let locator_text: Vec<(HsmKeyId, String)> = state
+        .pool
+        .by_id
+        .iter()
+        .map(|(id, l)| (HsmKeyId(*id), l.to_string()))
+        .collect();
+    let locators: Vec<(HsmKeyId, &str)> =
+        locator_text.iter().map(|(h, l)| (*h, l.as_str())).collect();
+    let world = DsWorld {
+        zones: &zones,
+        locators: &locators,
+    };
+    let ds_args = DsArgs {
+        zone: p.value("zone"),
+        cka_id: p.value("cka_id"),
+        keytag: p.value("keytag"),
+        all: p.has("all"),
+    };
+    let result = ds_command(cmd, &ds_args, &world);
+    let now = state.now(system_now());
+    let mut events: Vec<Event> = Vec::new();
+    let mut failed = 0;
+    for change in &result.changes {
+        let Ok(zone_name) = ZoneName::new(&change.zone) else {
+            continue;
+        };
+        let Some(zone) = state.zone(&zone_name) else {
+            continue;
+        };
+        let Some(key) = zone.model.key(change.key) else {
+            continue;
+        };
+        let mut hook_ran = None;
+        if let Some(hook) = change.hook {
+            let (command, verb, element) = match hook {
+                DsHook::Submit => (
+                    ctx.conf.enforcer.ds_submit_command.as_deref(),
+                    "submited",
+                    "Submit",
+                ),
+                DsHook::Retract => (
+                    ctx.conf.enforcer.ds_retract_command.as_deref(),
+                    "retracted",
+                    "Retract",
+                ),
+            };
+            match run_hook(&state, zone, key, command) {
+                HookOutcome::Ok => {
+                    let c = command.unwrap_or_default();
+                    shell.out(&format!("key {verb} to {c}\n"));
+                    hook_ran = Some(c.to_string());
+                }
+                HookOutcome::NotConfigured => {
+                    shell.out(&format!(
+                        "error: No \"DelegationSigner{element}Command\" configured.\n"
+                    ));
+                }
+                HookOutcome::Failed { reason } => {
+                    shell.out(&format!("error: {reason}\n"));
+                    failed += 1;
+                    events.push(
+                        DsHookFailed {
+                            zone: zone_name.clone(),
+                            key: change.key,
+                            hook: element.to_ascii_lowercase(),
+                            message: reason,
+                            retry_at: retry_after(now, zone.ds_failures),
+                        }
+                        .into(),
+                    );
+                    continue;
+                }
+            }
+        }
+        events.push(
+            DsStateChanged {
+                zone: zone_name,
+                key: change.key,
+                from: change.from,
+                to: change.to,
+                trigger: DsTrigger::Command,
+                hook: hook_ran,
+            }
+            .into(),
+        );
+    }
+    let mut stdout = result.stdout.clone();
+    if failed > 0 {
+        let n = result.changes.len();
+        stdout = stdout.replace(
+            &format!("{n} KSKs changed."),
+            &format!("{} KSKs changed.", n - failed),
+        );
+    }
+    shell.out(&stdout);
+    shell.err(&result.stderr);
+    let changed = !events.is_empty();
+    if changed {
+        enforce::record(shell, &ctx, &actor, EnforcerCommand::Record { events })?;
+    }
+    match result.status {
+        DsStatus::SyntaxError => Err(Exit(super::syntax_error(shell, spec))),
+        DsStatus::Exit(code) => {
+            if result.flush_all {
+                enforce::flush_and_run(shell, &ctx, &actor, None)?;
+            } else if changed {
+                enforce::run_due(shell, &ctx, &actor)?;
+            }
+            Ok(i32::from(code))
+        }
+    }
+}
+
+pub fn submit(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    run(shell, spec, args, DsCommand::Submit)
+}
+
+pub fn seen(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    run(shell, spec, args, DsCommand::Seen)
+}
+
+pub fn retract(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    run(shell, spec, args, DsCommand::Retract)
+}
+
+pub fn gone(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    run(shell, spec, args, DsCommand::Gone)
+}

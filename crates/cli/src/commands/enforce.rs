@@ -1,0 +1,326 @@
+//! The enforcer's scheduler as the command line runs it, and its commands: `enforce`,
+//! `signconf`, `queue`, `time leap`.
+//!
+//! [`run_due`] is what OpenDNSSEC's worker threads do with the task queue, done at
+//! once at the end of every command that changes what is due: record the decisions of
+//! every due task (NSEC3 salts, enforcer runs), then carry out their effects and record
+//! those (key material destroyed, signconf files and the signer notify, the DS hook
+//! tasks); a DS change makes its zone due again at the same time, so this repeats until
+//! nothing is left to do at `now`.
+
+use super::table::CommandSpec;
+use super::{Exit, Ran, Shell, keys};
+use crate::effects::{destroy_material, ds_tasks, write_signconf};
+use crate::engine::{Context, RunError, exit, system_now};
+use crate::getopt::Opt;
+use kasp_events::{Actor, Event, PolicyName, Timestamp, ZoneName};
+use kasp_projector::State;
+use kasp_projector::decide::Command;
+use kasp_projector::decide_enforce::EnforcerCommand;
+use kasp_projector::enforce_plan::PlanConf;
+use kasp_projector::resalt::due_for_salt;
+
+/// At most this many decide/effect rounds per call (a DS change re-runs its zone).
+const MAX_ROUNDS: usize = 8;
+
+/// Decides and records an enforcer command; failures are printed.
+pub fn record(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    actor: &Actor,
+    command: EnforcerCommand,
+) -> Result<State, Exit> {
+    match ctx.run(actor.clone(), &Command::Enforcer(command)) {
+        Ok(done) => Ok(done.state),
+        Err(RunError::Rejected(r)) => Err(shell.refuse(&r.message)),
+        Err(RunError::Failed(f)) => Err(shell.fail(f)),
+    }
+}
+
+fn plan_conf(ctx: &Context) -> PlanConf {
+    PlanConf {
+        rollover_notification: ctx.conf.enforcer.rollover_notification.unwrap_or_default(),
+    }
+}
+
+/// Random salts for every NSEC3 policy (the decision uses those that are due).
+fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyName, String)>, Exit> {
+    let mut salts = Vec::new();
+    for (policy, length) in due_for_salt(state, Timestamp(i64::MAX), true) {
+        let salt = crate::random::hex(usize::from(length)).map_err(|f| shell.fail(f))?;
+        salts.push((policy, salt));
+    }
+    Ok(salts)
+}
+
+/// Runs every task due now and its effects (see the module text). Problems with
+/// effects are printed as warnings: the decisions stay recorded and the effects are
+/// retried by the next run.
+pub fn run_due(shell: &mut Shell<'_>, ctx: &Context, actor: &Actor) -> Result<State, Exit> {
+    let mut state = shell.state(ctx)?;
+    // Key material first, as OpenDNSSEC generates it before the enforce task runs.
+    keys::automatic_top_up(shell, ctx, &state, actor);
+    for _ in 0..MAX_ROUNDS {
+        let salts = draw_salts(shell, &state)?;
+        let conf = plan_conf(ctx);
+        state = record(shell, ctx, actor, EnforcerCommand::RunDue { salts, conf })?;
+        let now = state.now(system_now());
+        let mut facts: Vec<Event> = Vec::new();
+        let (deleted, errors) = destroy_material(ctx, &state);
+        facts.extend(deleted);
+        for e in errors {
+            shell.err(&format!("warning: {e}\n"));
+        }
+        for zone in state.zones_in_order() {
+            if zone.signconf_needed {
+                match write_signconf(&state, zone) {
+                    Ok(e) => facts.push(e),
+                    Err(e) => shell.err(&format!("warning: {e}\n")),
+                }
+            }
+        }
+        let ds = ds_tasks(ctx, &state, now);
+        let again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
+        facts.extend(ds);
+        if facts.is_empty() {
+            break;
+        }
+        state = record(shell, ctx, actor, EnforcerCommand::Record { events: facts })?;
+        if !again {
+            break;
+        }
+    }
+    keys::automatic_top_up(shell, ctx, &state, actor);
+    Ok(state)
+}
+
+/// Flushes `zones` (all when `None`) and runs what is due.
+pub fn flush_and_run(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    actor: &Actor,
+    zones: Option<Vec<ZoneName>>,
+) -> Result<State, Exit> {
+    record(shell, ctx, actor, EnforcerCommand::Flush { zones })?;
+    run_due(shell, ctx, actor)
+}
+
+/// `enforce [--zone Z]`: runs the zone (all zones) now. No output.
+pub fn enforce_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    let p = shell.opts(spec, args, &[Opt::value("zone", 'z')])?;
+    let ctx = shell.ctx()?;
+    let actor = Actor::Operator(ctx.user.clone());
+    // OpenDNSSEC does not check the name; an unknown zone flushes nothing.
+    let zones = p
+        .value("zone")
+        .map(|z| ZoneName::new(z).map(|z| vec![z]).unwrap_or_default());
+    flush_and_run(shell, &ctx, &actor, zones)?;
+    Ok(exit::OK)
+}
+
+/// `signconf`: writes the signconf of every zone now. No output.
+pub fn signconf_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
+    let ctx = shell.ctx()?;
+    let actor = Actor::Operator(ctx.user.clone());
+    let state = shell.state(&ctx)?;
+    let mut facts = Vec::new();
+    for zone in state.zones_in_order() {
+        match write_signconf(&state, zone) {
+            Ok(e) => facts.push(e),
+            Err(e) => shell.err(&format!("warning: {e}\n")),
+        }
+    }
+    if !facts.is_empty() {
+        record(
+            shell,
+            &ctx,
+            &actor,
+            EnforcerCommand::Record { events: facts },
+        )?;
+    }
+    Ok(exit::OK)
+}
+
+/// One scheduled task: when, what, whose.
+struct Task {
+    at: Timestamp,
+    what: &'static str,
+    owner: String,
+}
+
+/// The task queue as OpenDNSSEC's scheduler would hold it.
+fn tasks(state: &State) -> Vec<Task> {
+    let mut v = Vec::new();
+    for z in state.zones_in_order() {
+        if let Some(at) = z.next_change {
+            v.push(Task {
+                at,
+                what: "enforce",
+                owner: z.config.name.to_string(),
+            });
+        }
+        if let Some(at) = z.ds_retry {
+            v.push(Task {
+                at,
+                what: "ds-submit",
+                owner: z.config.name.to_string(),
+            });
+        }
+    }
+    for p in state.policies_in_order() {
+        if let Some(at) = kasp_projector::resalt::next_resalt(p) {
+            v.push(Task {
+                at,
+                what: "resalt",
+                owner: p.policy.name.to_string(),
+            });
+        }
+    }
+    v.sort_by_key(|t| t.at);
+    v
+}
+
+/// The time of the next task, if any.
+pub fn next_task(state: &State) -> Option<Timestamp> {
+    tasks(state).first().map(|t| t.at)
+}
+
+fn count_line(n: usize) -> String {
+    if n == 1 {
+        "There is 1 task scheduled.\n".to_string()
+    } else {
+        format!("There are {n} tasks scheduled.\n")
+    }
+}
+
+/// `queue`: the scheduled tasks, in OpenDNSSEC's words.
+pub fn queue_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
+    let ctx = shell.ctx()?;
+    let state = shell.state(&ctx)?;
+    let now = state.now(system_now());
+    let tasks = tasks(&state);
+    shell.out("All worker threads idle.\n");
+    shell.out(&count_line(tasks.len()));
+    shell.out(&format!(
+        "It is now {} ({} seconds since epoch)\n",
+        now.ctime(),
+        now.0
+    ));
+    if let Some(first) = tasks.first() {
+        if first.at > now {
+            shell.out(&format!(
+                "Next task scheduled {} ({} seconds since epoch)\n",
+                first.at.ctime(),
+                first.at.0
+            ));
+        } else {
+            shell.out("Next task scheduled immediately\n");
+        }
+    }
+    for t in &tasks {
+        let at = t.at.max(now);
+        shell.out(&format!(
+            "On {} I will {} zone {}\n",
+            at.ctime(),
+            t.what,
+            t.owner
+        ));
+    }
+    Ok(exit::OK)
+}
+
+/// `time leap [--time YYYY-MM-DD-HH:MM:SS]`: on a log with a simulated clock, moves the
+/// clock to the next task (or to the given time) and runs what is due then.
+pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    let p = shell.opts(
+        spec,
+        args,
+        &[Opt::value("time", 't'), Opt::flag("attach", 'a')],
+    )?;
+    let ctx = shell.ctx()?;
+    let actor = Actor::Operator(ctx.user.clone());
+    let state = shell.state(&ctx)?;
+    if !state.simulated() {
+        return Err(shell.refuse(
+            "time leap is only available on a log with a simulated clock \
+             (ods-enforcer setup --simulated-time); this log follows the system clock",
+        ));
+    }
+    let now = state.now(system_now());
+    let target = match p.value("time") {
+        Some(t) => match parse_leap_time(t) {
+            Some(ts) => {
+                shell.out(&format!("Using {t} parameter value as time to leap to\n"));
+                Some(ts)
+            }
+            None => {
+                shell.err(&format!(
+                    "Time leap: Error - could not convert '{t}' to a time. \
+                     Format is YYYY-MM-DD-HH:MM:SS \n"
+                ));
+                return Err(Exit(super::syntax_error(shell, spec)));
+            }
+        },
+        None => next_task(&state),
+    };
+    let tasks = tasks(&state).len();
+    shell.out(&count_line(tasks));
+    shell.out(&format!(
+        "It is now       {} ({} seconds since epoch)\n",
+        now.ctime(),
+        now.0
+    ));
+    let Some(to) = target else {
+        shell.out("No tasks in queue. Not able to leap.\n");
+        return Ok(exit::OK);
+    };
+    let to = to.max(now);
+    shell.out(&format!(
+        "Leaping to time {} ({} seconds since epoch)\n",
+        to.ctime(),
+        to.0
+    ));
+    record(shell, &ctx, &actor, EnforcerCommand::Leap { to })?;
+    shell.out("Waking up workers\n");
+    run_due(shell, &ctx, &actor)?;
+    Ok(exit::OK)
+}
+
+/// `YYYY-MM-DD-HH:MM:SS` (UTC).
+fn parse_leap_time(text: &str) -> Option<Timestamp> {
+    let b = text.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'-'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| text.get(r)?.parse::<u32>().ok();
+    Timestamp::from_civil(
+        i64::from(n(0..4)?),
+        n(5..7)?,
+        n(8..10)?,
+        n(11..13)?,
+        n(14..16)?,
+        n(17..19)?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leap_times_parse_strictly() {
+        assert_eq!(
+            parse_leap_time("2025-01-01-14:00:00"),
+            Some(Timestamp(1_735_689_600 + 50_400))
+        );
+        for bad in ["2025-01-01 14:00:00", "2025-13-01-00:00:00", "tomorrow", ""] {
+            assert_eq!(parse_leap_time(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The side effects of enforcer decisions, each carried out first and recorded after:
+//! signconf files (written atomically, checked against signconf.rng, followed by the
+//! signer notify command) → `SignconfWritten`; key material no zone uses any more
+//! destroyed in the HSM → `KeyMaterialDeleted`; the automatic ds-submit / ds-retract
+//! tasks running the DS hooks → `DsStateChanged` or, when the hook failed or is not
+//! configured, `DsHookFailed` with a retry time (OpenDNSSEC 2.1 moves the key on
+//! regardless; see the README's differences).
+//!
+//! A failure leaves the state as it was (the signconf stays "needed", the material
+//! "destroying", the key in submit/retract), so the next run retries it.
+
+use crate::dshook::{HookOutcome, run_ds_hook};
+use crate::engine::Context;
+use crate::files::write_atomic;
+use crate::keygen::Repositories;
+use crate::schema::{Schema, validate};
+use kasp_events::{
+    DsAtParent, DsHookFailed, DsStateChanged, DsTrigger, Event, KeyMaterialDeleted, Locator,
+    RecordType, SignconfWritten, Timestamp,
+};
+use kasp_hsm::KeyStore;
+use kasp_projector::State;
+use kasp_projector::enforcer::flags::signconf_keys;
+use kasp_projector::signconf::render_signconf;
+use kasp_projector::state::ZoneView;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the signer notify command may take.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The signconf XML of a zone as the state says it should be.
+pub fn signconf_text(state: &State, zone: &ZoneView) -> Option<String> {
+    let view = state.policies.get(&zone.config.policy)?;
+    let keys = signconf_keys(&zone.model, |k| {
+        k.hsm
+            .and_then(|h| state.pool.by_id.get(&h.0).copied())
+            .unwrap_or(Locator([0; 16]))
+    });
+    let salt = view.salt.as_ref().map(|(s, _)| s.as_str());
+    Some(render_signconf(
+        &zone.config.name,
+        &view.policy,
+        salt,
+        &keys,
+    ))
+}
+
+/// Writes the signconf of `zone` and notifies the signer; the event to record, or
+/// why nothing was written.
+pub fn write_signconf(state: &State, zone: &ZoneView) -> Result<Event, String> {
+    let name = &zone.config.name;
+    let text = signconf_text(state, zone)
+        .ok_or_else(|| format!("zone {name}: policy {} not found", zone.config.policy))?;
+    let path = &zone.config.signconf_path;
+    if let Err(errors) = validate(&text, path, Schema::Signconf) {
+        let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
+        return Err(format!("signconf for {name} fails signconf.rng: {first}"));
+    }
+    write_atomic(Path::new(path), &text)?;
+    Ok(SignconfWritten {
+        zone: name.clone(),
+        path: path.clone(),
+        digest: blake3::hash(text.as_bytes()).to_hex().to_string(),
+        notify: notify_signer(name.as_str()),
+    }
+    .into())
+}
+
+/// `ods-signer update <zone>` (the program is looked up on PATH; environment
+/// variable `KASP_SIGNER_COMMAND` names another one), with a time limit.
+pub fn notify_signer(zone: &str) -> Result<(), String> {
+    let program = std::env::var("KASP_SIGNER_COMMAND").unwrap_or_else(|_| "ods-signer".into());
+    let mut child = Command::new(&program)
+        .arg("update")
+        .arg(zone)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {}", crate::files::io_text(&e)))?;
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("{program} update {zone}: {status}")),
+            Ok(None) if start.elapsed() > NOTIFY_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{program} update {zone}: timed out"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("{program}: {e}")),
+        }
+    }
+}
+
+/// Destroys the material enforcer runs marked for destruction; the event for what
+/// the HSM removed, and the failures.
+pub fn destroy_material(ctx: &Context, state: &State) -> (Option<Event>, Vec<String>) {
+    destroy(ctx, state, state.pool.destroying())
+}
+
+/// Destroys every unused material in DELETE state (`key purge --delete`).
+pub fn destroy_now(ctx: &Context, state: &State) -> (Option<Event>, Vec<String>) {
+    let mut all = state.pool.destroying();
+    all.extend(state.pool.deletable().into_iter().map(|k| k.locator));
+    destroy(ctx, state, all)
+}
+
+fn destroy(ctx: &Context, state: &State, locators: Vec<Locator>) -> (Option<Event>, Vec<String>) {
+    let mut repos = Repositories::default();
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    for locator in locators {
+        let Some(key) = state.pool.keys.get(&locator) else {
+            continue;
+        };
+        let result = repos
+            .get(ctx, &key.spec.repository)
+            .map_err(|f| f.message)
+            .and_then(|hsm| hsm.destroy(&locator).map_err(|e| e.to_string()));
+        match result {
+            Ok(()) => done.push(locator),
+            Err(e) => errors.push(format!("cannot delete key {locator} from the HSM: {e}")),
+        }
+    }
+    let event = (!done.is_empty()).then(|| KeyMaterialDeleted { locators: done }.into());
+    (event, errors)
+}
+
+/// The retry time after `failures` consecutive hook failures: one minute, doubling,
+/// at most a day.
+pub fn retry_after(now: Timestamp, failures: u32) -> Timestamp {
+    let delay = 60u32.saturating_mul(1 << failures.min(11)).min(86_400);
+    now.plus(kasp_events::Seconds(delay))
+}
+
+/// The automatic ds-submit / ds-retract tasks of every zone with keys in SUBMIT or
+/// RETRACT whose retry time has come.
+pub fn ds_tasks(ctx: &Context, state: &State, now: Timestamp) -> Vec<Event> {
+    let mut events = Vec::new();
+    for zone in state.zones_in_order() {
+        if zone.ds_retry.is_some_and(|t| t > now) {
+            continue;
+        }
+        for key in &zone.model.keys {
+            let (hook, command, to) = match key.ds_at_parent {
+                DsAtParent::Submit => (
+                    "submit",
+                    ctx.conf.enforcer.ds_submit_command.as_deref(),
+                    DsAtParent::Submitted,
+                ),
+                DsAtParent::Retract => (
+                    "retract",
+                    ctx.conf.enforcer.ds_retract_command.as_deref(),
+                    DsAtParent::Retracted,
+                ),
+                _ => continue,
+            };
+            let outcome = run_hook(state, zone, key, command);
+            events.push(match outcome {
+                HookOutcome::Ok => DsStateChanged {
+                    zone: zone.config.name.clone(),
+                    key: key.id,
+                    from: key.ds_at_parent,
+                    to,
+                    trigger: DsTrigger::Task,
+                    hook: command.map(str::to_string),
+                }
+                .into(),
+                HookOutcome::NotConfigured | HookOutcome::Failed { .. } => {
+                    let message = match outcome {
+                        HookOutcome::Failed { reason } => reason,
+                        _ => format!(
+                            "No \"DelegationSigner{}Command\" configured.",
+                            if hook == "submit" {
+                                "Submit"
+                            } else {
+                                "Retract"
+                            }
+                        ),
+                    };
+                    DsHookFailed {
+                        zone: zone.config.name.clone(),
+                        key: key.id,
+                        hook: hook.to_string(),
+                        message,
+                        retry_at: retry_after(now, zone.ds_failures),
+                    }
+                    .into()
+                }
+            });
+        }
+    }
+    events
+}
+
+/// Runs a DS hook for one key of `zone` (its DNSKEY with the DNSKEY record's TTL).
+pub fn run_hook(
+    state: &State,
+    zone: &ZoneView,
+    key: &kasp_projector::enforcer::model::KeyModel,
+    command: Option<&str>,
+) -> HookOutcome {
+    let Some(material) = key.hsm.and_then(|h| state.pool.by_id(h.0)) else {
+        return HookOutcome::Failed {
+            reason: format!("key {} has no key material", key.id),
+        };
+    };
+    let owner = format!("{}.", zone.config.name.as_str().trim_end_matches('.'));
+    run_ds_hook(
+        command,
+        &owner,
+        key.records.get(RecordType::Dnskey).ttl.0,
+        key.algorithm,
+        &material.public_key,
+        &material.locator,
+    )
+}

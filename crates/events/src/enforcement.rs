@@ -1,0 +1,192 @@
+//! Enforcer events: what one enforcer run decided for a zone, what operators and the
+//! DS tasks changed at the parent, and the side effects the enforcer carried out
+//! (signconf written, key material destroyed, clock moved). Persisted.
+//!
+//! A run is recorded as one [`ZoneEnforced`] holding every decision of the run in the
+//! order OpenDNSSEC 2.1 makes them (state-machine.md §2): policy step (new and retired
+//! keys, roll times), state machine (TTL windows, key states created, each record
+//! transition with the rule that allowed it), purge, next wake-up. Replaying it only
+//! copies these facts; the state machine never runs again on replay.
+
+use crate::ids::{Locator, PolicyName, ZoneName};
+use crate::keystate::{DsAtParent, KeyId, RecordState, RecordType};
+use crate::policy::KeyRole;
+use crate::time::{Seconds, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// A key the policy step created for the zone (§3 step 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewZoneKey {
+    pub id: KeyId,
+    /// The key material (`hsm_key.locator`).
+    pub locator: Locator,
+    pub role: KeyRole,
+    pub algorithm: u8,
+    pub key_tag: u16,
+    /// The policy key's minimize bits, frozen (§1.4).
+    pub minimize: u8,
+    /// Whether the material is shared between zones (ShareKeys policy, §9).
+    pub shared: bool,
+}
+
+/// A successor relation (§1.6): `to` succeeds `from` for `record`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyDependency {
+    pub from: KeyId,
+    pub to: KeyId,
+    pub record: RecordType,
+}
+
+/// Why the state machine let a record move (§4.4): the roll type's ordering and the
+/// three DNSSEC validity rules held after the move, and the timing formula of §4.8
+/// allowed it from `earliest` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRule {
+    /// The earliest time §4.8 allowed for the move (≤ the time of the run).
+    pub earliest: Timestamp,
+    /// The TTL the timing used (`E:getZoneTTL`).
+    pub ttl: Seconds,
+    /// The smooth-rollover extra of §4.8 applied (RRSIG during a ZSK roll).
+    pub smooth: bool,
+    /// The policy has no keys: the zone may go unsigned, rule 1 was not required.
+    pub unsigned: bool,
+}
+
+/// One committed record transition (§4.4 step 8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordTransition {
+    pub key: KeyId,
+    pub record: RecordType,
+    pub from: RecordState,
+    pub to: RecordState,
+    pub rule: TransitionRule,
+    /// `ds_at_parent` change made with a DS transition (§4.10), as (before, after).
+    pub ds_at_parent: Option<(DsAtParent, DsAtParent)>,
+    /// Dependency rows created from this key by markSuccessors (§4.11), their `to`.
+    pub successors: Vec<KeyId>,
+}
+
+/// The state machine part of a run (§4): absent when the run ended early.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateMachineRun {
+    /// `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` after the run (§4.2).
+    pub ttl_windows: [Timestamp; 3],
+    /// Keys whose four key states were created in this run (§1.5), with the zone TTL
+    /// per record type (DS, DNSKEY, RRSIGDNSKEY, RRSIG) they were created with.
+    pub created_states: Vec<KeyId>,
+    pub initial_ttls: [Seconds; 4],
+    /// Committed transitions in commit order.
+    pub transitions: Vec<RecordTransition>,
+}
+
+/// One enforcer run for one zone (state-machine.md §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneEnforced {
+    pub zone: ZoneName,
+    /// Policy step: keys created, in creation order.
+    pub new_keys: Vec<NewZoneKey>,
+    /// Policy step: keys whose goal became "remove".
+    pub retired: Vec<KeyId>,
+    /// `next_<role>_roll` after the run (KSK, ZSK, CSK; `None` = 0).
+    pub next_roll: [Option<Timestamp>; 3],
+    /// Roles whose `roll_<role>_now` request was served and cleared.
+    pub roll_cleared: Vec<KeyRole>,
+    /// The state machine's decisions; `None` when the purge destroyed key material and
+    /// the run ended at once (Q4), or for a passthrough policy.
+    pub state_machine: Option<StateMachineRun>,
+    /// Purge: dead keys removed from the zone, and dependency rows deleted with them.
+    pub purged: Vec<KeyId>,
+    pub purged_dependencies: Vec<KeyDependency>,
+    /// Key material no key of any zone uses any more (`hsm_key` → DELETE).
+    pub released: Vec<Locator>,
+    /// Unused DELETE material this run removes from the HSM (§5; when not empty the
+    /// run ended before the state machine, Q4). Destroyed after the record, see
+    /// [`KeyMaterialDeleted`].
+    pub destroyed: Vec<Locator>,
+    /// The signconf must be (re)written.
+    pub signconf_needed: bool,
+    /// The zone's next run; `None` = not rescheduled.
+    pub next_change: Option<Timestamp>,
+}
+
+/// Who moved `ds_at_parent` (§7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DsTrigger {
+    /// `key ds-submit|ds-seen|ds-retract|ds-gone`.
+    Command,
+    /// The automatic ds-submit / ds-retract task after an enforcer run.
+    Task,
+}
+
+/// `ds_at_parent` of one key changed by a DS command or task (§7); the DS record's
+/// last change is the time of this event. The zone runs again at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DsStateChanged {
+    pub zone: ZoneName,
+    pub key: KeyId,
+    pub from: DsAtParent,
+    pub to: DsAtParent,
+    pub trigger: DsTrigger,
+    /// The hook command that ran successfully for this change, if one was configured.
+    pub hook: Option<String>,
+}
+
+/// A DS submit or retract hook failed (or is not configured); the key keeps its
+/// state and the task is retried at `retry_at`. Unlike OpenDNSSEC 2.1, which moves
+/// the key on regardless.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DsHookFailed {
+    pub zone: ZoneName,
+    pub key: KeyId,
+    /// `submit` or `retract`.
+    pub hook: String,
+    pub message: String,
+    pub retry_at: Timestamp,
+}
+
+/// `key rollover`: the zone's `roll_<role>_now` flags were set; the zone runs at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloverRequested {
+    pub zone: ZoneName,
+    pub roles: Vec<KeyRole>,
+}
+
+/// `enforce` and the commands that flush zones: these zones run at once
+/// (`None` = every zone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnforceRequested {
+    pub zones: Option<Vec<ZoneName>>,
+}
+
+/// The zone's signconf was written (atomically) at `path`, after which the signer
+/// notify command ran with `notify` as its outcome (`Err` = its failure message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignconfWritten {
+    pub zone: ZoneName,
+    pub path: String,
+    /// blake3 of the bytes written, hex.
+    pub digest: String,
+    pub notify: Result<(), String>,
+}
+
+/// Key material was destroyed in the HSM after no zone used it any more (§5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMaterialDeleted {
+    pub locators: Vec<Locator>,
+}
+
+/// `key purge`: dead keys removed from zones on the operator's request (§5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysPurged {
+    pub zone: ZoneName,
+    pub keys: Vec<KeyId>,
+    pub released: Vec<Locator>,
+    pub policy: Option<PolicyName>,
+}
+
+/// `time leap` on a log with a simulated clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockAdvanced {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}

@@ -1,0 +1,94 @@
+//! Decisions of the enforcer commands and of the scheduler: run what is due
+//! ([`crate::enforce_plan`] plus due NSEC3 salts), flush zones (`enforce`), request
+//! rollovers (`key rollover`), move a simulated clock (`time leap`), and record the
+//! outcome of side effects the shell carried out (signconf written, key material
+//! destroyed, DS hooks). Pure.
+
+use crate::decide::{Decision, Rejection};
+use crate::enforce_plan::{PlanConf, plan};
+use crate::resalt::{decide_resalt, due_for_salt};
+use crate::state::State;
+use kasp_events::{
+    ClockAdvanced, EnforceRequested, Event, KeyRole, PolicyName, RolloverRequested, Timestamp,
+    ZoneName,
+};
+
+/// What the enforcer is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnforcerCommand {
+    /// Run what is due at `now`: a new salt for every NSEC3 policy whose resalt time
+    /// has come (`salts` holds random salts the shell drew for every NSEC3 policy;
+    /// only the due ones are used) and the enforcer runs of the due zones.
+    RunDue {
+        salts: Vec<(PolicyName, String)>,
+        conf: PlanConf,
+    },
+    /// `enforce [--zone Z]` and the commands that flush zones: run them at once.
+    Flush { zones: Option<Vec<ZoneName>> },
+    /// `key rollover`: set the roll flags of `roles` on each zone.
+    Rollover {
+        zones: Vec<ZoneName>,
+        roles: Vec<KeyRole>,
+    },
+    /// `time leap`: move the simulated clock to `to`.
+    Leap { to: Timestamp },
+    /// Facts of side effects already carried out (events recorded after their I/O).
+    Record { events: Vec<Event> },
+}
+
+/// Decides an [`EnforcerCommand`] at `now`.
+pub fn decide_enforcer(
+    state: &State,
+    command: &EnforcerCommand,
+    now: Timestamp,
+) -> Result<Decision, Rejection> {
+    let mut d = Decision::default();
+    match command {
+        EnforcerCommand::RunDue { salts, conf } => {
+            let due: Vec<(PolicyName, String)> = due_for_salt(state, now, false)
+                .into_iter()
+                .filter_map(|(p, _)| salts.iter().find(|(n, _)| *n == p).cloned())
+                .collect();
+            d.events = decide_resalt(state, &due)?.events;
+            d.events.extend(plan(state, now, *conf));
+        }
+        EnforcerCommand::Flush { zones } => {
+            let any = match zones {
+                None => state.zones.values().any(|z| z.next_change.is_some()),
+                Some(z) => !z.is_empty(),
+            };
+            if any {
+                d.events.push(
+                    EnforceRequested {
+                        zones: zones.clone(),
+                    }
+                    .into(),
+                );
+            }
+        }
+        EnforcerCommand::Rollover { zones, roles } => {
+            for zone in zones {
+                d.events.push(
+                    RolloverRequested {
+                        zone: zone.clone(),
+                        roles: roles.clone(),
+                    }
+                    .into(),
+                );
+            }
+        }
+        EnforcerCommand::Leap { to } => {
+            if !state.simulated() {
+                return Err(Rejection::refused(
+                    "time leap is only available on a log with a simulated clock \
+                     (ods-enforcer setup --simulated-time); this log follows the system clock",
+                ));
+            }
+            if *to > now {
+                d.events.push(ClockAdvanced { from: now, to: *to }.into());
+            }
+        }
+        EnforcerCommand::Record { events } => d.events = events.clone(),
+    }
+    Ok(d)
+}

@@ -1,0 +1,374 @@
+//! `plan(state, now)`: the enforcer runs that are due, as events (state-machine.md §2).
+//!
+//! Every zone whose next run has come is run once at `now` ([`run_zone`]) in the
+//! order of its due time (then zone age), against the key pool as the earlier runs of
+//! the same plan left it, so two zones never get the same unused key. Each run is one
+//! [`ZoneEnforced`] event, or nothing when it would change nothing at all — so planning
+//! twice at the same time without new events in between appends nothing.
+//!
+//! Pure: no clock, no I/O. The caller appends the events and then carries out their
+//! effects (signconf, key material destruction, DS hooks).
+
+use crate::enforce_apply::next_roll_array;
+use crate::enforcer::model::{HsmKeyId, KeyId, ZoneModel, has_ksk};
+use crate::enforcer::policy::{Allocated, KeySource, Material};
+use crate::enforcer::record::RecordType;
+use crate::enforcer::run::{KeyStore, RunOutcome, run_zone};
+use crate::pool::{HsmKeyUse, HsmKeyView, KeyPool};
+use crate::state::{State, ZoneView};
+use kasp_events::{
+    Event, KeyDependency, KeySpec, Locator, NewZoneKey, Policy, PolicyKey, RecordTransition,
+    Seconds, StateMachineRun, Timestamp, TransitionRule, ZoneEnforced,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// conf.xml settings a run reads (§1.8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanConf {
+    /// `Enforcer/RolloverNotification` (0 when absent).
+    pub rollover_notification: Seconds,
+}
+
+/// The zones due at `now`, in run order.
+pub fn due_zones(state: &State, now: Timestamp) -> Vec<&ZoneView> {
+    let mut due: Vec<&ZoneView> = state
+        .zones
+        .values()
+        .filter(|z| z.next_change.is_some_and(|t| t <= now))
+        .collect();
+    due.sort_by_key(|z| (z.next_change, z.id));
+    due
+}
+
+/// One planned run: the event and the outcome it records (for tests and reports).
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    pub event: Option<ZoneEnforced>,
+    pub outcome: RunOutcome,
+}
+
+/// The events of every run due at `now`.
+pub fn plan(state: &State, now: Timestamp, conf: PlanConf) -> Vec<Event> {
+    plan_runs(state, now, conf)
+        .into_iter()
+        .filter_map(|r| r.event.map(Event::ZoneEnforced))
+        .collect()
+}
+
+/// [`plan`] with the outcome of every run.
+pub fn plan_runs(state: &State, now: Timestamp, conf: PlanConf) -> Vec<PlannedRun> {
+    let mut store = PlanStore::new(&state.pool, state.next_key_id);
+    let mut runs = Vec::new();
+    for zone in due_zones(state, now) {
+        let Some(view) = state.policies.get(&zone.config.policy) else {
+            continue;
+        };
+        store.policy = Some(view.policy.name.clone());
+        let model = with_backup(&zone.model, &state.pool);
+        let first_key = store.next_key;
+        store.released.clear();
+        store.destroyed.clear();
+        let outcome = run_zone(
+            &model,
+            &view.policy,
+            now,
+            conf.rollover_notification,
+            &mut store,
+        );
+        let event = to_event(zone, &model, &view.policy, &outcome, &store, now, first_key);
+        runs.push(PlannedRun { event, outcome });
+    }
+    runs
+}
+
+/// The zone's keys with their backup gate from the pool (§4.4 gate 6).
+fn with_backup(model: &ZoneModel, pool: &KeyPool) -> ZoneModel {
+    let mut m = model.clone();
+    for k in m.keys.iter_mut() {
+        k.backup_pending = k
+            .hsm
+            .and_then(|h| pool.by_id(h.0))
+            .is_some_and(|v| !v.backup.usable());
+    }
+    m
+}
+
+fn to_event(
+    zone: &ZoneView,
+    before: &ZoneModel,
+    policy: &Policy,
+    out: &RunOutcome,
+    store: &PlanStore<'_>,
+    now: Timestamp,
+    first_key: u64,
+) -> Option<ZoneEnforced> {
+    let new_keys: Vec<NewZoneKey> = out
+        .policy
+        .iter()
+        .flat_map(|p| p.new_keys.iter())
+        .filter_map(|k| {
+            let locator = store.locator(k.hsm?)?;
+            Some(NewZoneKey {
+                id: k.id,
+                locator,
+                role: k.role,
+                algorithm: k.algorithm,
+                key_tag: k.key_tag,
+                minimize: k.minimize,
+                shared: policy.keys.share_keys,
+            })
+        })
+        .collect();
+    debug_assert!(new_keys.iter().all(|k| k.id.0 >= first_key));
+    let retired = out
+        .policy
+        .as_ref()
+        .map(|p| p.retired.clone())
+        .unwrap_or_default();
+    let state_machine = (out.policy.is_some() && out.hsm_deleted == 0).then(|| {
+        let created_states: Vec<KeyId> = before
+            .keys
+            .iter()
+            .filter(|k| !k.states_created)
+            .map(|k| k.id)
+            .chain(new_keys.iter().map(|k| k.id))
+            .collect();
+        let w = out.zone.ttl_windows;
+        StateMachineRun {
+            ttl_windows: [w.ds, w.dnskey, w.rrsig],
+            created_states,
+            initial_ttls: RecordType::ALL.map(|t| w.ttl(policy, t, now)),
+            transitions: out
+                .transitions
+                .iter()
+                .map(|t| RecordTransition {
+                    key: t.key,
+                    record: t.record,
+                    from: t.from,
+                    to: t.to,
+                    rule: TransitionRule {
+                        earliest: t.earliest,
+                        ttl: t.ttl,
+                        smooth: t.smooth,
+                        unsigned: policy.keys.keys.is_empty(),
+                    },
+                    ds_at_parent: t.ds_at_parent,
+                    successors: t.successors.clone(),
+                })
+                .collect(),
+        }
+    });
+    let (purged, purged_dependencies) = match &out.purge {
+        Some(p) => (
+            p.removed.clone(),
+            p.removed_dependencies
+                .iter()
+                .map(|d| KeyDependency {
+                    from: d.from,
+                    to: d.to,
+                    record: d.record,
+                })
+                .collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let signconf_needed = policy.passthrough
+        || state_machine.as_ref().is_some_and(|sm| {
+            !sm.created_states.is_empty()
+                || !sm.transitions.is_empty()
+                || policy.keys.keys.is_empty()
+        });
+    let event = ZoneEnforced {
+        zone: zone.config.name.clone(),
+        new_keys,
+        retired,
+        next_roll: next_roll_array(&out.zone),
+        roll_cleared: out
+            .policy
+            .as_ref()
+            .map(|p| p.cleared_roll.clone())
+            .unwrap_or_default(),
+        state_machine,
+        purged,
+        purged_dependencies,
+        released: store.released.clone(),
+        destroyed: store.destroyed.clone(),
+        signconf_needed,
+        next_change: out.next_wakeup,
+    };
+    let unchanged = out.zone == *before
+        && event.new_keys.is_empty()
+        && event.purged.is_empty()
+        && event.destroyed.is_empty()
+        && !signconf_needed
+        && zone.next_change == out.next_wakeup;
+    (!unchanged).then_some(event)
+}
+
+/// The key pool as the runs of one plan see it: the folded pool plus what earlier
+/// runs of the plan took, released and destroyed.
+struct PlanStore<'a> {
+    pool: &'a KeyPool,
+    policy: Option<kasp_events::PolicyName>,
+    taken: BTreeMap<u64, bool>,
+    refs: BTreeMap<u64, i64>,
+    gone: BTreeSet<u64>,
+    next_key: u64,
+    /// Of the current run.
+    released: Vec<Locator>,
+    destroyed: Vec<Locator>,
+}
+
+impl<'a> PlanStore<'a> {
+    fn new(pool: &'a KeyPool, next_key: u64) -> Self {
+        PlanStore {
+            pool,
+            policy: None,
+            taken: BTreeMap::new(),
+            refs: BTreeMap::new(),
+            gone: BTreeSet::new(),
+            next_key: next_key.max(1),
+            released: Vec::new(),
+            destroyed: Vec::new(),
+        }
+    }
+
+    fn locator(&self, hsm: HsmKeyId) -> Option<Locator> {
+        self.pool.by_id.get(&hsm.0).copied()
+    }
+
+    fn view(&self, hsm: HsmKeyId) -> Option<&'a HsmKeyView> {
+        if self.gone.contains(&hsm.0) {
+            return None;
+        }
+        self.pool.by_id(hsm.0)
+    }
+
+    fn usage(&self, k: &HsmKeyView) -> HsmKeyUse {
+        match self.taken.get(&k.id) {
+            Some(true) => HsmKeyUse::Shared,
+            Some(false) => HsmKeyUse::Private,
+            None if self.refs_of(k) == 0 && k.usage != HsmKeyUse::Unused => HsmKeyUse::Delete,
+            None => k.usage,
+        }
+    }
+
+    fn refs_of(&self, k: &HsmKeyView) -> i64 {
+        i64::from(k.refs) + self.refs.get(&k.id).copied().unwrap_or(0)
+    }
+
+    fn allocated(&self, k: &HsmKeyView, role: kasp_events::KeyRole) -> Allocated {
+        let flags = if has_ksk(role) { 257 } else { 256 };
+        Allocated {
+            hsm: HsmKeyId(k.id),
+            key_tag: key_tag(flags, k.spec.algorithm, &k.public_key),
+        }
+    }
+
+    fn spec(&self, pk: &PolicyKey) -> Option<KeySpec> {
+        Some(KeySpec {
+            repository: pk.repository.clone(),
+            policy: self.policy.clone()?,
+            role: pk.role,
+            algorithm: pk.algorithm,
+            bits: pk.bits,
+        })
+    }
+}
+
+impl KeySource for PlanStore<'_> {
+    fn material(&self, hsm: HsmKeyId) -> Option<Material> {
+        self.view(hsm).map(|k| Material {
+            algorithm: k.spec.algorithm,
+            bits: k.spec.bits,
+            repository: k.spec.repository.clone(),
+        })
+    }
+
+    fn reusable_shared(&self, pk: &PolicyKey, used: &[HsmKeyId]) -> Option<Allocated> {
+        let policy = self.policy.as_ref()?;
+        let covers =
+            |have: kasp_events::KeyRole| have == pk.role || have == kasp_events::KeyRole::Csk;
+        self.pool
+            .keys
+            .values()
+            .filter(|k| {
+                &k.spec.policy == policy
+                    && k.spec.algorithm == pk.algorithm
+                    && k.spec.bits == pk.bits
+                    && k.spec.repository == pk.repository
+                    && covers(k.spec.role)
+                    && !self.gone.contains(&k.id)
+                    && matches!(self.usage(k), HsmKeyUse::Private | HsmKeyUse::Shared)
+                    && !used.contains(&HsmKeyId(k.id))
+            })
+            .max_by_key(|k| (k.inception, k.id))
+            .map(|k| self.allocated(k, pk.role))
+    }
+
+    fn allocate(&mut self, pk: &PolicyKey, shared: bool) -> Option<Allocated> {
+        let spec = self.spec(pk)?;
+        let id = self
+            .pool
+            .unused
+            .get(&spec)?
+            .iter()
+            .copied()
+            .find(|id| !self.taken.contains_key(id))?;
+        self.taken.insert(id, shared);
+        *self.refs.entry(id).or_default() += 1;
+        let k = self.pool.by_id(id)?;
+        Some(self.allocated(k, pk.role))
+    }
+
+    fn new_key_id(&mut self) -> KeyId {
+        let id = KeyId(self.next_key);
+        self.next_key += 1;
+        id
+    }
+}
+
+impl KeyStore for PlanStore<'_> {
+    fn release_and_delete(&mut self, released: &[HsmKeyId]) -> usize {
+        for h in released {
+            let Some(k) = self.view(*h) else { continue };
+            *self.refs.entry(k.id).or_default() -= 1;
+            if self.refs_of(k) <= 0 {
+                self.released.push(k.locator);
+            }
+        }
+        let mut doomed: Vec<&HsmKeyView> = self
+            .pool
+            .keys
+            .values()
+            .filter(|k| {
+                !k.destroying
+                    && !self.gone.contains(&k.id)
+                    && !self.taken.contains_key(&k.id)
+                    && self.refs_of(k) <= 0
+                    && (k.usage == HsmKeyUse::Delete || self.released.contains(&k.locator))
+            })
+            .collect();
+        doomed.sort_by_key(|k| k.id);
+        for k in &doomed {
+            self.gone.insert(k.id);
+            self.destroyed.push(k.locator);
+        }
+        doomed.len()
+    }
+}
+
+/// RFC 4034 appendix B key tag of the DNSKEY (`flags`, protocol 3, `algorithm`, key).
+pub fn key_tag(flags: u16, algorithm: u8, public_key: &[u8]) -> u16 {
+    let head = [(flags >> 8) as u8, flags as u8, 3, algorithm];
+    let mut acc: u32 = 0;
+    for (i, b) in head.iter().chain(public_key).enumerate() {
+        acc += if i % 2 == 0 {
+            u32::from(*b) << 8
+        } else {
+            u32::from(*b)
+        };
+    }
+    acc += (acc >> 16) & 0xffff;
+    (acc & 0xffff) as u16
+}
