@@ -10,6 +10,7 @@ mod keys;
 mod policies;
 mod props;
 mod resalt;
+mod safety;
 mod state;
 mod zonelist;
 mod zones;
