@@ -69,6 +69,8 @@ pub fn rollover(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> R
             Some(n) => Target::Zone(n),
             None => {
                 shell.out(&format!("zone {z} not found\n"));
+                // OpenDNSSEC flushes every zone after the attempt, failed or not.
+                enforce::flush_and_run(shell, &ctx, &actor, None)?;
                 return Ok(1);
             }
         }
@@ -150,8 +152,10 @@ pub fn purge(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran 
         }
     };
     if let (true, Some(pn)) = (zones.is_empty(), &policy_name) {
+        // OpenDNSSEC stops here: no HSM clean-up either.
         shell.out(&format!("No zones on policy {pn}\n"));
         shell.out("No keys to purge\n");
+        return Ok(exit::OK);
     }
     let mut events: Vec<Event> = Vec::new();
     let mut refs: BTreeMap<Locator, u32> = BTreeMap::new();
