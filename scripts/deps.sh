@@ -5,9 +5,10 @@
 #   pkg-config     locating libxml2 at build time
 #   softhsm2       PKCS#11 token the kasp-hsm tests create and use (libsofthsm2.so, softhsm2-util)
 #   bind9-utils    dnssec-dsfromkey, the independent DS oracle of the kasp-hsm tests
+#   python3        the conformance normalizer (fixtures/conformance/normalize.py)
 set -euo pipefail
 need=()
-for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils; do
+for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

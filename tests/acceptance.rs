@@ -26,10 +26,19 @@ fn foundation_acceptance() {
     let r = sb.ok("zone list");
     let lines: Vec<&str> = r.out.lines().collect();
     assert_eq!(lines.len(), 4, "{r:?}");
-    assert_eq!(lines[0], format!("Database set to: {root}/enforcer/events.redb"));
-    assert!(lines[3].starts_with("example.com                     default       "), "{r:?}");
+    assert_eq!(
+        lines[0],
+        format!("Database set to: {root}/enforcer/events.redb")
+    );
+    assert!(
+        lines[3].starts_with("example.com                     default       "),
+        "{r:?}"
+    );
     assert!(!lines[3].contains("as soon as possible"), "{r:?}");
-    assert!(lines[3].ends_with(&format!("{root}/signconf/example.com.xml")), "{r:?}");
+    assert!(
+        lines[3].ends_with(&format!("{root}/signconf/example.com.xml")),
+        "{r:?}"
+    );
     let r = sb.ok("policy list");
     assert_eq!(
         r.out,

@@ -4,6 +4,7 @@
 mod acceptance;
 mod bad_input;
 mod common;
+mod conformance;
 mod keys;
 mod ods_golden;
 mod replay;

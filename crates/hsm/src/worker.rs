@@ -61,6 +61,21 @@ pub struct HsmThread {
     timeouts: Timeouts,
     /// `None` once the thread was abandoned after a timeout or died.
     jobs: Option<mpsc::Sender<Job>>,
+    /// The thread, joined on drop so that the store is closed (C_Finalize) before the
+    /// process exits: a library still running in another thread while the process
+    /// tears down crashes (seen with SoftHSM). `None` once a call timed out: a hung
+    /// thread is left behind rather than waited for.
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for HsmThread {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread's loop; it then drops (closes) the store.
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl HsmThread {
@@ -89,7 +104,7 @@ impl HsmThread {
         let repository = repository.into();
         let (jobs, inbox) = mpsc::channel::<Job>();
         let (ready_tx, ready) = mpsc::sync_channel::<Result<(), HsmError>>(1);
-        thread::Builder::new()
+        let handle = thread::Builder::new()
             .name(format!("hsm-{repository}"))
             .spawn(move || {
                 let mut store = match open() {
@@ -116,8 +131,12 @@ impl HsmThread {
                 repository,
                 timeouts,
                 jobs: Some(jobs),
+                thread: Some(handle),
             }),
-            Ok(Err(e)) => Err(e),
+            Ok(Err(e)) => {
+                let _ = handle.join();
+                Err(e)
+            }
             Err(RecvTimeoutError::Timeout) => Err(HsmError::Timeout {
                 repository,
                 op: "open",
@@ -163,6 +182,8 @@ impl HsmThread {
             Ok(result) => result,
             Err(RecvTimeoutError::Timeout) => {
                 self.jobs = None;
+                // Hung in the library: never wait for it.
+                self.thread = None;
                 Err(HsmError::Timeout {
                     repository: self.repository.clone(),
                     op,

@@ -1,0 +1,167 @@
+//! Conformance with OpenDNSSEC 2.1.12: each scenario of fixtures/conformance/scenarios
+//! is run by `scripts/run-scenario` (with the binaries cargo built for this test) and
+//! its trace-cli.txt must equal fixtures/conformance/golden/<scenario>/trace-cli.txt,
+//! the `#` header lines aside. A failure shows the first differing lines as a
+//! unified-style hunk.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Lines of context around a difference.
+const CONTEXT: usize = 3;
+/// How far ahead the diff looks for the two traces to agree again.
+const RESYNC_WINDOW: usize = 120;
+/// At most this many lines per side in a hunk.
+const MAX_HUNK_LINES: usize = 40;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs one scenario and compares its trace with the golden one.
+fn conformance(name: &str) {
+    let out = tempfile::tempdir().expect("tempdir");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_kasp-scenario"))
+        .parent()
+        .expect("binary directory");
+    assert_eq!(
+        Some(bin_dir),
+        Path::new(env!("CARGO_BIN_EXE_ods-enforcer")).parent(),
+        "ods-enforcer and kasp-scenario must be in one directory (KASP_BIN_DIR)"
+    );
+    let scenario = repo().join(format!("fixtures/conformance/scenarios/{name}.scn"));
+    let run = Command::new(repo().join("scripts/run-scenario"))
+        .env("KASP_BIN_DIR", bin_dir)
+        .arg(&scenario)
+        .arg(out.path())
+        .output()
+        .expect("run scripts/run-scenario");
+    let runner = format!(
+        "runner exit {:?}, stderr:\n{}",
+        run.status.code(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let ours = std::fs::read_to_string(out.path().join("trace-cli.txt"))
+        .unwrap_or_else(|e| panic!("{name}: no trace-cli.txt ({e}); {runner}"));
+    let golden_path = repo().join(format!("fixtures/conformance/golden/{name}/trace-cli.txt"));
+    let golden = std::fs::read_to_string(&golden_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", golden_path.display()));
+    if let Some(hunk) = first_difference(&body(&golden), &body(&ours)) {
+        panic!(
+            "{name}: trace-cli.txt differs from the golden one (- golden, + ours; line numbers without the # header)\n{hunk}\n{runner}"
+        );
+    }
+    assert!(run.status.success(), "{name}: traces equal, but {runner}");
+}
+
+/// The trace without its `#` header lines.
+fn body(trace: &str) -> Vec<&str> {
+    trace.lines().filter(|l| !l.starts_with('#')).collect()
+}
+
+/// The first place where `a` and `b` differ, as a unified-style hunk; `None` when equal.
+fn first_difference(a: &[&str], b: &[&str]) -> Option<String> {
+    let i = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if i == a.len() && i == b.len() {
+        return None;
+    }
+    let (p, q) = resync(a, b, i).unwrap_or((
+        (a.len() - i).min(MAX_HUNK_LINES),
+        (b.len() - i).min(MAX_HUNK_LINES),
+    ));
+    let from = i.saturating_sub(CONTEXT);
+    let after = (a.len() - i - p).min(b.len() - i - q).min(CONTEXT);
+    let mut hunk = format!(
+        "@@ -{},{} +{},{} @@\n",
+        from + 1,
+        i - from + p + after,
+        from + 1,
+        i - from + q + after
+    );
+    let mut push = |mark: char, lines: &[&str]| {
+        for l in lines.iter().take(MAX_HUNK_LINES) {
+            hunk.push(mark);
+            hunk.push_str(l);
+            hunk.push('\n');
+        }
+        if lines.len() > MAX_HUNK_LINES {
+            hunk.push_str(&format!("{mark}… {} more\n", lines.len() - MAX_HUNK_LINES));
+        }
+    };
+    push(' ', &a[from..i]);
+    push('-', &a[i..i + p]);
+    push('+', &b[i..i + q]);
+    push(' ', &a[i + p..i + p + after]);
+    Some(hunk)
+}
+
+/// The fewest lines (p of `a`, q of `b`) to skip from `i` so that the rest agrees for
+/// [`CONTEXT`] lines (or to both ends).
+fn resync(a: &[&str], b: &[&str], i: usize) -> Option<(usize, usize)> {
+    (1..=RESYNC_WINDOW).find_map(|d| {
+        (0..=d)
+            .map(|p| (p, d - p))
+            .find(|&(p, q)| match (a.get(i + p..), b.get(i + q..)) {
+                (Some(ra), Some(rb)) => {
+                    let n = ra.len().min(rb.len()).min(CONTEXT);
+                    (n > 0 || (ra.is_empty() && rb.is_empty())) && ra[..n] == rb[..n]
+                }
+                _ => false,
+            })
+    })
+}
+
+#[test]
+fn the_diff_shows_the_first_difference() {
+    let a = ["S 1", "K a", "K b", "S 2", "K c", "S 3"];
+    let b = ["S 1", "K a", "K x", "S 2", "K c", "S 3"];
+    assert_eq!(first_difference(&a, &a), None);
+    assert_eq!(
+        first_difference(&a, &b).unwrap(),
+        "@@ -1,6 +1,6 @@\n S 1\n K a\n-K b\n+K x\n S 2\n K c\n S 3\n"
+    );
+    assert_eq!(
+        first_difference(&a, &a[..4]).unwrap(),
+        "@@ -2,5 +2,3 @@\n K a\n K b\n S 2\n-K c\n-S 3\n"
+    );
+}
+
+#[test]
+fn a_default_zsk_rollover() {
+    conformance("a-default-zsk-rollover");
+}
+
+#[test]
+fn b_ksk_rollover() {
+    conformance("b-ksk-rollover");
+}
+
+#[test]
+fn c_manual_zsk_rollover() {
+    conformance("c-manual-zsk-rollover");
+}
+
+#[test]
+fn d_lab_nsec() {
+    conformance("d-lab-nsec");
+}
+
+#[test]
+fn e_csk_prepublication() {
+    conformance("e-csk-prepublication");
+}
+
+#[test]
+fn f_shared_keys() {
+    conformance("f-shared-keys");
+}
+
+#[test]
+fn g_zone_delete() {
+    conformance("g-zone-delete");
+}
+
+#[test]
+fn h_ecdsa_doublesig() {
+    conformance("h-ecdsa-doublesig");
+}
