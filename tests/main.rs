@@ -5,6 +5,7 @@ mod acceptance;
 mod bad_input;
 mod common;
 mod conformance;
+mod enforcer;
 mod keys;
 mod ods_golden;
 mod replay;

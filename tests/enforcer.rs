@@ -1,0 +1,247 @@
+//! The enforcer end to end with a real SoftHSM2 token and a simulated clock: the
+//! signconf it writes (checked with xmllint against signconf.rng), the signer's zone
+//! list, the signer notify, DS hooks that fail and are retried, and the refusals of
+//! the enforcer commands (exit code, message, log untouched).
+
+use crate::common::{Sandbox, refused};
+use std::process::Command;
+
+/// A token sandbox whose signer notify runs `notify` (a program).
+fn sandbox(notify: &str) -> Sandbox {
+    let mut sb = Sandbox::with_token();
+    sb.env.push(("KASP_SIGNER_COMMAND".into(), notify.into()));
+    sb
+}
+
+/// Sets `<Element>value</Element>` in conf.xml's `<Enforcer>` (before
+/// AutomaticKeyGenerationPeriod, as conf.rng orders them).
+fn conf_element(sb: &Sandbox, xml: &str) {
+    let conf = std::fs::read_to_string(sb.conf()).unwrap();
+    let conf = conf.replacen(
+        "<AutomaticKeyGenerationPeriod>",
+        &format!("{xml}\n\t\t<AutomaticKeyGenerationPeriod>"),
+        1,
+    );
+    std::fs::write(sb.conf(), conf).unwrap();
+}
+
+fn script(sb: &Sandbox, name: &str, body: &str) -> String {
+    let path = sb.path(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let mut perm = std::fs::metadata(&path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&path, perm).unwrap();
+    path.display().to_string()
+}
+
+fn xmllint(schema: &str, file: &std::path::Path) -> std::process::Output {
+    Command::new("xmllint")
+        .args(["--noout", "--relaxng", schema])
+        .arg(file)
+        .output()
+        .expect("xmllint (Debian package libxml2-utils)")
+}
+
+#[test]
+fn signconf_is_written_valid_and_announced() {
+    let mut sb = sandbox("/bin/true");
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com --policy default");
+    let signconf = sb.path("signconf/example.com.xml");
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/signconf.rng");
+    let v = xmllint(schema, &signconf);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    let text = std::fs::read_to_string(&signconf).unwrap();
+    assert_eq!(text.matches("<Key>").count(), 2, "{text}");
+    // The signer's zone list names the zone and its signconf.
+    let zones = std::fs::read_to_string(sb.path("enforcer/zones.xml")).unwrap();
+    assert!(zones.contains("example.com") && zones.contains("signconf/example.com.xml"));
+    let log = sb.ok("log show --zone example.com").out;
+    assert!(log.contains("signconf written to"), "{log}");
+    assert!(log.contains("signer notified"), "{log}");
+    // `signconf` rewrites it on request; a failing notify is recorded, not fatal.
+    sb.env.retain(|(k, _)| k != "KASP_SIGNER_COMMAND");
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/false".into()));
+    sb.ok("signconf");
+    let log = sb.ok("log show --zone example.com").out;
+    assert!(log.contains("signer notify failed"), "{log}");
+}
+
+#[test]
+fn a_failing_ds_hook_keeps_the_key_and_is_retried() {
+    let sb = sandbox("/bin/true");
+    let calls = sb.path("ds-calls.log").display().to_string();
+    let hook = script(&sb, "submit", &format!("cat >> {calls}; exit 1"));
+    conf_element(
+        &sb,
+        &format!("<DelegationSignerSubmitCommand>{hook}</DelegationSignerSubmitCommand>"),
+    );
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com --policy default");
+    // 14 h: DNSKEYs omnipresent; 36 h: the DS goes rumoured and the submit task runs.
+    sb.ok("time leap");
+    sb.ok("time leap");
+    let keys = sb.ok("key list --verbose").out;
+    assert!(keys.contains("waiting for ds-submit"), "{keys}");
+    let log = sb.ok("log show").out;
+    assert!(log.contains("DS submit hook failed"), "{log}");
+    let queue = sb.ok("queue").out;
+    assert!(
+        queue.contains("I will ds-submit zone example.com"),
+        "{queue}"
+    );
+    assert!(
+        std::fs::read_to_string(&calls)
+            .unwrap()
+            .contains("DNSKEY 257")
+    );
+    // The hook recovers: the retry moves the key on.
+    script(&sb, "submit", &format!("cat >> {calls}; exit 0"));
+    sb.ok("time leap");
+    let keys = sb.ok("key list --verbose").out;
+    assert!(keys.contains("waiting for ds-seen"), "{keys}");
+    let log = sb.ok("log show").out;
+    assert!(
+        log.contains("DS submit -> submitted (DS task, ran "),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_missing_ds_hook_is_recorded_and_the_operator_can_vouch() {
+    let sb = sandbox("/bin/true");
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com --policy default");
+    sb.ok("time leap");
+    sb.ok("time leap");
+    let log = sb.ok("log show").out;
+    assert!(
+        log.contains("No \"DelegationSignerSubmitCommand\" configured."),
+        "{log}"
+    );
+    let tag = key_tag(&sb, "KSK");
+    let r = sb.ok(&format!("key ds-submit --zone example.com --keytag {tag}"));
+    assert_eq!(
+        r.out,
+        "error: No \"DelegationSignerSubmitCommand\" configured.\n1 KSK matches found.\n1 KSKs changed.\n"
+    );
+    assert!(
+        sb.ok("key list --verbose")
+            .out
+            .contains("waiting for ds-seen")
+    );
+    let r = sb.ok(&format!("key ds-seen --zone example.com --keytag {tag}"));
+    assert_eq!(r.out, "1 KSK matches found.\n1 KSKs changed.\n");
+    let r = sb.sh(&format!("key ds-seen --zone example.com --keytag {tag}"));
+    assert_eq!(r.code, 11, "{r:?}");
+}
+
+fn key_tag(sb: &Sandbox, role: &str) -> String {
+    let list = sb.ok("key list --verbose --parsable").out;
+    list.lines()
+        .map(|l| l.split(';').collect::<Vec<_>>())
+        .find(|f| f.len() == 9 && f[1] == role)
+        .map(|f| f[8].to_string())
+        .expect("key in list")
+}
+
+#[test]
+fn enforcer_commands_refuse_bad_input_and_leave_the_log_alone() {
+    let sb = sandbox("/bin/true");
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com --policy default");
+    refused(
+        &sb,
+        "time leap --time tomorrow",
+        255,
+        "could not convert 'tomorrow'",
+    );
+    refused(
+        &sb,
+        "key ds-seen --zone nosuch.example --keytag 1",
+        255,
+        "Unable to find a zone named",
+    );
+    refused(
+        &sb,
+        "key ds-seen --zone example.com",
+        255,
+        "expected --zone and either",
+    );
+    refused(
+        &sb,
+        "key ds-seen --zone example.com --keytag 70000",
+        1,
+        "for --keytag is invalid",
+    );
+    refused(
+        &sb,
+        "key ds-gone --zone example.com --cka_id 00",
+        255,
+        "CKA_ID 00 can not be found!",
+    );
+    refused(
+        &sb,
+        "key rollover --policy nosuch",
+        255,
+        "unknown policy nosuch",
+    );
+    refused(
+        &sb,
+        "key rollover --zone example.com --keytype XSK",
+        1,
+        "given keytype \"XSK\" invalid",
+    );
+    refused(
+        &sb,
+        "key rollover",
+        255,
+        "expected either --zone <zone> or --policy <policy> option",
+    );
+    refused(
+        &sb,
+        "rollover list --zone nosuch.example",
+        1,
+        "zone 'nosuch.example' not found",
+    );
+    refused(
+        &sb,
+        "key list --keystate active --all",
+        255,
+        "cannot be given together",
+    );
+    refused(&sb, "key purge", 255, "expected either --zone or --policy");
+    refused(
+        &sb,
+        "key purge --zone nosuch.example",
+        255,
+        "unknown zone nosuch.example",
+    );
+    refused(&sb, "enforce --bogus", 255, "unknown arguments");
+}
+
+#[test]
+fn time_leap_needs_a_simulated_clock() {
+    let sb = Sandbox::new();
+    sb.ok("setup");
+    refused(&sb, "time leap", 1, "simulated clock");
+}
+
+#[test]
+fn key_rollover_rolls_and_rollover_list_shows_it() {
+    let sb = sandbox("/bin/true");
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com --policy default");
+    let r = sb.ok("key rollover --zone example.com --keytype ZSK");
+    assert_eq!(r.out, "rolling ZSK for zone example.com\n");
+    let keys = sb.ok("key list --debug").out;
+    assert_eq!(keys.matches("ZSK").count(), 2, "{keys}");
+    let r = sb.ok("rollover list --zone example.com");
+    assert!(
+        r.out
+            .starts_with("Keys:\nZone:                           Keytype: Rollover expected:")
+    );
+    let r = sb.ok("key rollover --policy lab");
+    assert_eq!(r.out, "No zones on policy lab\nNo keys to be rolled\n");
+}
