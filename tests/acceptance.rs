@@ -61,11 +61,15 @@ fn foundation_acceptance() {
     assert!(
         lines[1].contains(&format!("import:{user}")) && lines[1].contains("Policy default created")
     );
-    assert!(lines[3].contains(&format!("import:{user}")) && lines[3].contains("resalted"));
+    // The first salt and the zone's first run are the scheduler's decisions, caused by
+    // the import and by zone add.
+    assert!(lines[3].contains("scheduler") && lines[3].contains("resalted"));
+    assert!(lines[3].contains("\"policy import\""));
     assert!(lines[4].contains(&format!("operator:{user}")));
     assert!(lines[4].contains("\"zone add --zone example.com --policy default\""));
     assert!(lines[4].contains("Zone example.com added with policy default"));
     assert!(lines[5].contains("Zone example.com enforced"), "{r:?}");
+    assert!(lines[5].contains("scheduler"), "{r:?}");
 
     // Corrupt one byte of a stored record in the file.
     let mut bytes = sb.log_bytes();

@@ -55,11 +55,14 @@ fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyName, S
 
 /// Runs every task due now and its effects (see the module text). Problems with
 /// effects are printed as warnings: the decisions stay recorded and the effects are
-/// retried by the next run.
-pub fn run_due(shell: &mut Shell<'_>, ctx: &Context, actor: &Actor) -> Result<State, Exit> {
+/// retried by the next run. The scheduler's decisions and their effects are recorded
+/// with the actor `scheduler` and the triggering command line as their cause; key
+/// generation keeps the operator's name, as for `zone add`.
+pub fn run_due(shell: &mut Shell<'_>, ctx: &Context, operator: &Actor) -> Result<State, Exit> {
+    let actor = &Actor::Scheduler;
     let mut state = shell.state(ctx)?;
     // Key material first, as OpenDNSSEC generates it before the enforce task runs.
-    keys::automatic_top_up(shell, ctx, &state, actor);
+    keys::automatic_top_up(shell, ctx, &state, operator);
     for _ in 0..MAX_ROUNDS {
         let salts = draw_salts(shell, &state)?;
         let conf = plan_conf(ctx);
@@ -90,7 +93,7 @@ pub fn run_due(shell: &mut Shell<'_>, ctx: &Context, actor: &Actor) -> Result<St
             break;
         }
     }
-    keys::automatic_top_up(shell, ctx, &state, actor);
+    keys::automatic_top_up(shell, ctx, &state, operator);
     Ok(state)
 }
 
