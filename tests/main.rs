@@ -6,6 +6,7 @@ mod bad_input;
 mod common;
 mod conformance;
 mod enforcer;
+mod keyio;
 mod keys;
 mod ods_golden;
 mod replay;

@@ -190,3 +190,36 @@ pub struct ClockAdvanced {
     pub from: Timestamp,
     pub to: Timestamp,
 }
+
+/// `key import`: key material made outside the enforcer, found in its repository, was
+/// added to a zone as a key in the record states of the operator's human state
+/// (state-machine.md §11, `keystate_import_cmd.c`). The material joins the pool as used
+/// by this zone. Recorded after the HSM confirmed the key; the zone runs at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyImported {
+    pub zone: ZoneName,
+    /// The zone key's fresh id.
+    pub key: KeyId,
+    /// The key material (`--cka_id`).
+    pub locator: Locator,
+    pub role: KeyRole,
+    pub algorithm: u8,
+    /// `--bits` as given (not checked against the key).
+    pub bits: u32,
+    pub repository: String,
+    /// The zone's policy when imported (the material's `hsm_key.policy`).
+    pub policy: PolicyName,
+    pub key_tag: u16,
+    /// The policy key's minimize bits, frozen (§1.4); 0 when the policy had none.
+    pub minimize: u8,
+    /// DS, DNSKEY, RRSIGDNSKEY, RRSIG.
+    pub states: [RecordState; 4],
+    /// The TTL of each record, from the policy, in the same order.
+    pub ttls: [Seconds; 4],
+    pub ds_at_parent: DsAtParent,
+    pub introducing: bool,
+    /// `--inception_time`: the key's inception and every record's last change.
+    pub inception: Timestamp,
+    /// The DNSKEY public-key field read from the HSM.
+    pub public_key: Vec<u8>,
+}

@@ -1,6 +1,6 @@
-//! The one-line operator text of a [`ZoneEnforced`] event (`log show`).
+//! The one-line operator text of the larger enforcer events (`log show`).
 
-use crate::enforcement::ZoneEnforced;
+use crate::enforcement::{KeyImported, ZoneEnforced};
 use std::fmt;
 
 pub(crate) fn zone_enforced(f: &mut fmt::Formatter<'_>, e: &ZoneEnforced) -> fmt::Result {
@@ -39,4 +39,29 @@ pub(crate) fn zone_enforced(f: &mut fmt::Formatter<'_>, e: &ZoneEnforced) -> fmt
         Some(t) => write!(f, "; next run {t}"),
         None => write!(f, "; not rescheduled"),
     }
+}
+
+pub(crate) fn key_imported(f: &mut fmt::Formatter<'_>, e: &KeyImported) -> fmt::Result {
+    let [ds, dnskey, rrsig_dnskey, rrsig] = e.states.map(|s| s.as_str());
+    write!(
+        f,
+        "Zone {} key {} imported: {} {} (algorithm {}, {} bits, keytag {}) from repository {}; \
+         DS {ds}, DNSKEY {dnskey}, RRSIGDNSKEY {rrsig_dnskey}, RRSIG {rrsig}; DS at parent {}; \
+         {}; inception {}",
+        e.zone,
+        e.key,
+        e.role.as_str(),
+        e.locator,
+        e.algorithm,
+        e.bits,
+        e.key_tag,
+        e.repository,
+        e.ds_at_parent.as_str(),
+        if e.introducing {
+            "introducing"
+        } else {
+            "retiring"
+        },
+        e.inception
+    )
 }

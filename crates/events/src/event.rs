@@ -7,8 +7,8 @@
 //! A released (kind, version) is never edited; `fixtures/events.golden` guards them.
 
 use crate::enforcement::{
-    ClockAdvanced, DsHookFailed, DsStateChanged, EnforceRequested, KeyMaterialDeleted, KeysPurged,
-    RolloverRequested, SignconfWritten, ZoneEnforced,
+    ClockAdvanced, DsHookFailed, DsStateChanged, EnforceRequested, KeyImported, KeyMaterialDeleted,
+    KeysPurged, RolloverRequested, SignconfWritten, ZoneEnforced,
 };
 use crate::ids::{InstanceId, PolicyName, ZoneName};
 use crate::key::{
@@ -170,6 +170,7 @@ events! {
     KeyMaterialDeleted = 1,
     KeysPurged = 1,
     ClockAdvanced = 1,
+    KeyImported = 1,
 }
 
 impl Event {
@@ -186,6 +187,7 @@ impl Event {
             Event::RolloverRequested(e) => Some(&e.zone),
             Event::SignconfWritten(e) => Some(&e.zone),
             Event::KeysPurged(e) => Some(&e.zone),
+            Event::KeyImported(e) => Some(&e.zone),
             Event::EnforceRequested(_)
             | Event::KeyMaterialDeleted(_)
             | Event::ClockAdvanced(_)
@@ -343,6 +345,7 @@ impl fmt::Display for Event {
                 write!(f, "Zone {} keys purged: {}", e.zone, k.join(", "))
             }
             Event::ClockAdvanced(e) => write!(f, "Clock moved from {} to {}", e.from, e.to),
+            Event::KeyImported(e) => crate::enforcement_text::key_imported(f, e),
             Event::RepositoriesConfigured(e) => {
                 let names: Vec<&str> = e.repositories.iter().map(|r| r.name.as_str()).collect();
                 write!(f, "Repositories configured: {}", names.join(", "))

@@ -38,7 +38,7 @@ pub mod zone;
 
 pub use enforcement::{
     ClockAdvanced, DsHookFailed, DsStateChanged, DsTrigger, EnforceRequested, KeyDependency,
-    KeyMaterialDeleted, KeysPurged, NewZoneKey, RecordTransition, RolloverRequested,
+    KeyImported, KeyMaterialDeleted, KeysPurged, NewZoneKey, RecordTransition, RolloverRequested,
     SignconfWritten, StateMachineRun, TransitionRule, ZoneEnforced,
 };
 pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};

@@ -387,7 +387,8 @@ fn kinds_covered(e: &Event) {
         | Event::SignconfWritten(_)
         | Event::KeyMaterialDeleted(_)
         | Event::KeysPurged(_)
-        | Event::ClockAdvanced(_) => {}
+        | Event::ClockAdvanced(_)
+        | Event::KeyImported(_) => {}
     }
 }
 

@@ -169,6 +169,50 @@ fn arb_zone_enforced() -> impl Strategy<Value = ZoneEnforced> {
         )
 }
 
+fn arb_key_imported() -> impl Strategy<Value = KeyImported> {
+    (
+        (arb_zone_name(), arb_key_id(), arb_locator(), arb_role()),
+        (any::<u8>(), 0u32..8192, arb_text(), arb_policy_name()),
+        (
+            any::<u16>(),
+            0u8..8,
+            [arb_state(), arb_state(), arb_state(), arb_state()],
+        ),
+        [arb_seconds(), arb_seconds(), arb_seconds(), arb_seconds()],
+        (arb_ds(), any::<bool>(), arb_timestamp()),
+        vec(any::<u8>(), 0..80),
+    )
+        .prop_map(
+            |(
+                (zone, key, locator, role),
+                (algorithm, bits, repository, policy),
+                (key_tag, minimize, states),
+                ttls,
+                (ds_at_parent, introducing, inception),
+                public_key,
+            )| {
+                KeyImported {
+                    zone,
+                    key,
+                    locator,
+                    role,
+                    algorithm,
+                    bits,
+                    repository,
+                    policy,
+                    key_tag,
+                    minimize,
+                    states,
+                    ttls,
+                    ds_at_parent,
+                    introducing,
+                    inception,
+                    public_key,
+                }
+            },
+        )
+}
+
 /// A strategy for an enforcer event kind; `None` for other kinds.
 pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> {
     Some(match kind {
@@ -254,6 +298,7 @@ pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
         "ClockAdvanced" => (arb_timestamp(), arb_timestamp())
             .prop_map(|(from, to)| ClockAdvanced { from, to }.into())
             .boxed(),
+        "KeyImported" => arb_key_imported().prop_map(Event::from).boxed(),
         _ => return None,
     })
 }

@@ -6,7 +6,9 @@ use crate::enforcer::model::{Dependency, HsmKeyId, KeyModel, PerRole, ZoneModel}
 use crate::enforcer::record::{RecordState, RecordType};
 use crate::enforcer::timing::TtlWindows;
 use crate::state::State;
-use kasp_events::{Event, KeyRole, Seconds, StateMachineRun, Timestamp, ZoneEnforced};
+use kasp_events::{
+    Event, KeyImported, KeyRole, KeySpec, Seconds, StateMachineRun, Timestamp, ZoneEnforced,
+};
 
 impl State {
     /// Applies one enforcer event (see [`State::apply_event`]).
@@ -70,6 +72,7 @@ impl State {
                 self.drop_refs(&dropped);
             }
             Event::ClockAdvanced(e) => self.clock_now = Some(e.to),
+            Event::KeyImported(e) => self.apply_imported(e),
             _ => {}
         }
     }
@@ -78,6 +81,43 @@ impl State {
         for h in hsm {
             if let Some(l) = self.pool.by_id.get(&h.0).copied() {
                 self.pool.drop_ref(&l);
+            }
+        }
+    }
+
+    /// `key import`: the key joins the zone with its record states created (all last
+    /// changed at the inception), its material joins the pool as used, and the zone
+    /// runs at once (unless suspended) and needs a new signconf. A key id the zone
+    /// already has changes nothing.
+    fn apply_imported(&mut self, e: KeyImported) {
+        let Some(zone) = self.zones.get(&e.zone.key()) else {
+            return;
+        };
+        if zone.model.key(e.key).is_some() {
+            return;
+        }
+        let spec = KeySpec {
+            repository: e.repository,
+            policy: e.policy,
+            role: e.role,
+            algorithm: e.algorithm,
+            bits: e.bits,
+        };
+        let pool_id = self.pool.adopt(e.locator, spec, e.public_key, e.inception);
+        let mut key = KeyModel::new(e.key, e.role, e.algorithm, e.minimize, e.inception, e.ttls);
+        for (record, state) in key.records.0.iter_mut().zip(e.states) {
+            record.state = state;
+        }
+        key.introducing = e.introducing;
+        key.ds_at_parent = e.ds_at_parent;
+        key.hsm = Some(HsmKeyId(pool_id));
+        key.key_tag = e.key_tag;
+        self.next_key_id = self.next_key_id.max(e.key.0 + 1);
+        if let Some(z) = self.zones.get_mut(&e.zone.key()) {
+            z.model.keys.push(key);
+            z.signconf_needed = true;
+            if z.next_change.is_some() {
+                z.next_change = Some(Timestamp(0));
             }
         }
     }
@@ -187,4 +227,112 @@ fn apply_state_machine(model: &mut ZoneModel, sm: &StateMachineRun, at: Timestam
 /// The `next_<role>_roll` values of a zone as an event carries them.
 pub fn next_roll_array(model: &ZoneModel) -> [Option<Timestamp>; 3] {
     [KeyRole::Ksk, KeyRole::Zsk, KeyRole::Csk].map(|r| model.next_roll.get(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pool::HsmKeyUse;
+    use crate::state::State;
+    use kasp_events::{
+        Adapter, DsAtParent, Event, KeyId, KeyImported, KeyRole, Locator, PolicyName, RecordState,
+        Seconds, Timestamp, ZoneAdded, ZoneConfig, ZoneName,
+    };
+
+    fn zone_added(suspended: bool) -> Event {
+        let adapter = Adapter {
+            kind: "File".into(),
+            uri: "/dev/null".into(),
+        };
+        ZoneAdded {
+            zone: ZoneConfig {
+                name: ZoneName::new("example.com").unwrap(),
+                policy: PolicyName::new("default").unwrap(),
+                signconf_path: "/tmp/example.com.xml".into(),
+                input: adapter.clone(),
+                output: adapter,
+            },
+            suspended,
+        }
+        .into()
+    }
+
+    fn imported(key: u64) -> Event {
+        use RecordState::*;
+        KeyImported {
+            zone: ZoneName::new("EXAMPLE.com.").unwrap(),
+            key: KeyId(key),
+            locator: Locator([7; 16]),
+            role: KeyRole::Ksk,
+            algorithm: 8,
+            bits: 2048,
+            repository: "SoftHSM".into(),
+            policy: PolicyName::new("default").unwrap(),
+            key_tag: 4711,
+            minimize: 4,
+            states: [Rumoured, Omnipresent, Omnipresent, Na],
+            ttls: [Seconds(1), Seconds(2), Seconds(3), Seconds(4)],
+            ds_at_parent: DsAtParent::Submit,
+            introducing: true,
+            inception: Timestamp(1000),
+            public_key: vec![3, 1, 0, 1, 9],
+        }
+        .into()
+    }
+
+    #[test]
+    fn an_imported_key_joins_the_zone_and_the_pool() {
+        let mut s = State::default();
+        s.apply_event(&zone_added(false), Timestamp(5));
+        s.apply_event(&imported(5), Timestamp(2000));
+        let z = s.zone(&ZoneName::new("example.com").unwrap()).unwrap();
+        assert!(z.signconf_needed);
+        assert_eq!(z.next_change, Some(Timestamp(0)));
+        let [k] = &z.model.keys[..] else {
+            panic!("{:?}", z.model.keys)
+        };
+        assert!(k.states_created && k.introducing);
+        assert_eq!(k.inception, Timestamp(1000));
+        assert_eq!(k.key_tag, 4711);
+        assert_eq!(k.ds_at_parent, DsAtParent::Submit);
+        let r = k.records.0;
+        assert_eq!(
+            r.map(|r| r.state),
+            [
+                RecordState::Rumoured,
+                RecordState::Omnipresent,
+                RecordState::Omnipresent,
+                RecordState::Na
+            ]
+        );
+        assert_eq!(r.map(|r| r.ttl.0), [1, 2, 3, 4]);
+        assert!(r.iter().all(|r| r.last_change == Timestamp(1000)));
+        assert_eq!(r.map(|r| r.minimize), [true, false, false, false]);
+        let m = s.pool.by_id(k.hsm.unwrap().0).unwrap();
+        assert_eq!((m.usage, m.refs), (HsmKeyUse::Private, 1));
+        assert_eq!(m.public_key, [3, 1, 0, 1, 9]);
+        assert_eq!(m.inception, Timestamp(1000));
+        assert_eq!(s.pool.unused_matching(&m.spec), 0);
+        assert_eq!(s.next_key_id(), KeyId(6));
+        // The same key id again changes nothing.
+        let before = s.clone();
+        s.apply_event(&imported(5), Timestamp(3000));
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn a_suspended_zone_stays_suspended() {
+        let mut s = State::default();
+        s.apply_event(&zone_added(true), Timestamp(5));
+        s.apply_event(&imported(1), Timestamp(6));
+        let z = s.zone(&ZoneName::new("example.com").unwrap()).unwrap();
+        assert_eq!(z.next_change, None);
+        assert_eq!(z.model.keys.len(), 1);
+    }
+
+    #[test]
+    fn an_import_into_an_unknown_zone_changes_nothing() {
+        let mut s = State::default();
+        s.apply_event(&imported(1), Timestamp(6));
+        assert_eq!(s, State::default());
+    }
 }

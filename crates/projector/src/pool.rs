@@ -131,6 +131,42 @@ impl KeyPool {
         }
     }
 
+    /// Material made outside the pool that a zone key uses from now on (`key import`):
+    /// added as used by one zone (PRIVATE, no backup needed) under a new pool id, or,
+    /// when the pool already knows the locator, taken like a pool key. Returns the
+    /// material's pool id.
+    pub fn adopt(
+        &mut self,
+        locator: Locator,
+        spec: KeySpec,
+        public_key: Vec<u8>,
+        inception: Timestamp,
+    ) -> u64 {
+        if let Some(k) = self.keys.get(&locator) {
+            let id = k.id;
+            self.take(&locator, false);
+            return id;
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.by_id.insert(id, locator);
+        self.keys.insert(
+            locator,
+            HsmKeyView {
+                id,
+                locator,
+                spec,
+                public_key,
+                backup: BackupState::NotRequired,
+                usage: HsmKeyUse::Private,
+                inception,
+                refs: 1,
+                destroying: false,
+            },
+        );
+        id
+    }
+
     /// A zone key stopped using `locator` (purge, zone delete); the material goes to
     /// DELETE when no zone key uses it any more. Returns whether it did.
     pub fn drop_ref(&mut self, locator: &Locator) -> bool {

@@ -167,6 +167,7 @@ impl State {
             | Event::SignconfWritten(_)
             | Event::KeyMaterialDeleted(_)
             | Event::KeysPurged(_)
+            | Event::KeyImported(_)
             | Event::ClockAdvanced(_)) => self.apply_enforcer(e, at),
             e @ (Event::KeyGenerationStarted(_)
             | Event::KeyGenerated(_)
@@ -181,6 +182,11 @@ impl State {
     fn take_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// The id the next new zone key gets (what an enforcer run would take next).
+    pub fn next_key_id(&self) -> kasp_events::KeyId {
+        kasp_events::KeyId(self.next_key_id.max(1))
     }
 
     /// The zone with this name (letter case and a trailing dot do not matter).

@@ -163,11 +163,18 @@ fn tasks(state: &State) -> Vec<Task> {
             });
         }
         if let Some(at) = z.ds_retry {
-            v.push(Task {
-                at,
-                what: "ds-submit",
-                owner: z.config.name.to_string(),
-            });
+            for (state, what) in [
+                (kasp_events::DsAtParent::Submit, "ds-submit"),
+                (kasp_events::DsAtParent::Retract, "ds-retract"),
+            ] {
+                if z.model.keys.iter().any(|k| k.ds_at_parent == state) {
+                    v.push(Task {
+                        at,
+                        what,
+                        owner: z.config.name.to_string(),
+                    });
+                }
+            }
         }
     }
     for p in state.policies_in_order() {

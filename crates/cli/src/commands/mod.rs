@@ -11,6 +11,7 @@ mod ds;
 mod enforce;
 mod help;
 mod hsm;
+mod keyio;
 mod keylist;
 mod keys;
 mod log;

@@ -3,7 +3,8 @@
 //! byte (see `fixtures/ods-2.1.12/`); the texts live in `usage.rs`.
 
 use super::{
-    Ran, Shell, ds, enforce, help, hsm, keylist, keys, log, policy, rollover, setup, zone, zonelist,
+    Ran, Shell, ds, enforce, help, hsm, keyio, keylist, keys, log, policy, rollover, setup, zone,
+    zonelist,
 };
 use crate::commands::usage as u;
 
@@ -31,7 +32,6 @@ pub struct CommandSpec {
     pub handler: Handler,
 }
 
-const HSM: &str = "the HSM issue";
 const DAEMON: &str = "the daemon issue";
 
 /// One listed entry: name, words, usage, help, NARGV, handler.
@@ -67,8 +67,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("zonelist export", ["zonelist", "export"], u::ZONELIST_EXPORT, u::ZONELIST_EXPORT_HELP, 50, Handler::Run(zonelist::export)),
     cmd!("zonelist import", ["zonelist", "import"], u::ZONELIST_IMPORT, u::ZONELIST_IMPORT_HELP, 5, Handler::Run(zonelist::import)),
     cmd!("key list", ["key", "list"], u::KEY_LIST, u::KEY_LIST_HELP, 12, Handler::Run(keylist::list)),
-    cmd!("key export", ["key", "export"], u::KEY_EXPORT, u::KEY_EXPORT_HELP, 11, Handler::NotYet(HSM)),
-    cmd!("key import", ["key", "import"], u::KEY_IMPORT, u::KEY_IMPORT_HELP, 18, Handler::NotYet(HSM)),
+    cmd!("key export", ["key", "export"], u::KEY_EXPORT, u::KEY_EXPORT_HELP, 11, Handler::Run(keyio::export)),
+    cmd!("key import", ["key", "import"], u::KEY_IMPORT, u::KEY_IMPORT_HELP, 18, Handler::Run(keyio::import)),
     cmd!("key ds-submit", ["key", "ds-submit"], u::KEY_DS_SUBMIT, u::KEY_DS_SUBMIT_HELP, 6, Handler::Run(ds::submit)),
     cmd!("key ds-seen", ["key", "ds-seen"], u::KEY_DS_SEEN, u::KEY_DS_SEEN_HELP, 6, Handler::Run(ds::seen)),
     cmd!("key ds-retract", ["key", "ds-retract"], u::KEY_DS_RETRACT, u::KEY_DS_RETRACT_HELP, 6, Handler::Run(ds::retract)),

@@ -351,6 +351,35 @@ fn samples() -> Vec<Event> {
             to: Timestamp(1_735_740_000),
         }
         .into(),
+        KeyImported {
+            zone: zone("example.com"),
+            key: KeyId(7),
+            locator: Locator([0xa5; 16]),
+            role: KeyRole::Ksk,
+            algorithm: 8,
+            bits: 2048,
+            repository: "SoftHSM".to_string(),
+            policy: policy("default"),
+            key_tag: 61_127,
+            minimize: 4,
+            states: [
+                RecordState::Rumoured,
+                RecordState::Omnipresent,
+                RecordState::Omnipresent,
+                RecordState::Na,
+            ],
+            ttls: [
+                Seconds(3_600),
+                Seconds(3_600),
+                Seconds(3_600),
+                Seconds(86_400),
+            ],
+            ds_at_parent: DsAtParent::Submit,
+            introducing: true,
+            inception: Timestamp(1_735_689_600),
+            public_key: vec![3, 1, 0, 1, 0xc0, 0xff, 0xee],
+        }
+        .into(),
     ]
 }
 
