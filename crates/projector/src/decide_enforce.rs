@@ -34,6 +34,10 @@ pub enum EnforcerCommand {
     Leap { to: Timestamp },
     /// Facts of side effects already carried out (events recorded after their I/O).
     Record { events: Vec<Event> },
+    /// `key import`, after the shell found the key in the HSM: the decision gives the
+    /// key its id on the state it is appended to, and refuses material a zone or the
+    /// pool already uses (a concurrent command may have taken it since).
+    Import(Box<kasp_events::KeyImported>),
 }
 
 /// Decides an [`EnforcerCommand`] at `now`.
@@ -89,6 +93,22 @@ pub fn decide_enforcer(
             }
         }
         EnforcerCommand::Record { events } => d.events = events.clone(),
+        EnforcerCommand::Import(import) => {
+            if state.zone(&import.zone).is_none() {
+                return Err(Rejection::refused(format!("Unknown zone: {}", import.zone)));
+            }
+            let used = state.pool.keys.contains_key(&import.locator)
+                || state.pool.pending.contains_key(&import.locator);
+            if used {
+                return Err(Rejection::refused(format!(
+                    "Already used this key with this locator: {}",
+                    import.locator
+                )));
+            }
+            let mut import = (**import).clone();
+            import.key = state.next_key_id();
+            d.events.push(import.into());
+        }
     }
     Ok(d)
 }

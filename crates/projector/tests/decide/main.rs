@@ -6,6 +6,7 @@
 //! command in the other modules.
 
 mod given;
+mod import;
 mod keys;
 mod policies;
 mod props;

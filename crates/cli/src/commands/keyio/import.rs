@@ -8,15 +8,17 @@
 use super::flags;
 use crate::commands::table::CommandSpec;
 use crate::commands::{Ran, Shell, enforce};
+use crate::engine::RunError;
 use crate::engine::exit;
 use crate::getopt::Opt;
 use crate::keygen::{Repositories, hsm_failure};
 use kasp_events::{
-    Actor, Denial, DsAtParent, Event, KeyImported, KeyRole, Locator, Policy, RecordState, Seconds,
+    Actor, Denial, DsAtParent, KeyImported, KeyRole, Locator, Policy, RecordState, Seconds,
     Timestamp, ZoneName,
 };
 use kasp_hsm::dnssec::{dnskey_rdata, key_tag};
 use kasp_hsm::{Algorithm, KeyStore};
+use kasp_projector::decide::Command;
 use kasp_projector::decide_enforce::EnforcerCommand;
 
 /// `key import --cka_id C --repository R --zone Z --bits B --algorithm A --keystate S
@@ -166,8 +168,14 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
         public_key,
     };
     drop(repos);
-    let events = vec![Event::from(event)];
-    enforce::record(shell, &ctx, &actor, EnforcerCommand::Record { events })?;
+    // The decision gives the key its id on the state it is appended to and checks the
+    // locator again (another command may have taken it meanwhile).
+    let command = Command::Enforcer(EnforcerCommand::Import(Box::new(event)));
+    match ctx.run(actor.clone(), &command) {
+        Ok(_) => {}
+        Err(RunError::Rejected(r)) => return Err(shell.usage_error(spec, &r.message)),
+        Err(RunError::Failed(f)) => return Err(shell.fail(f)),
+    }
     shell.out(&format!("Key imported into zone {zone_text}\n"));
     enforce::run_due(shell, &ctx, &actor)?;
     Ok(exit::OK)
