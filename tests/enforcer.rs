@@ -245,3 +245,18 @@ fn key_rollover_rolls_and_rollover_list_shows_it() {
     let r = sb.ok("key rollover --policy lab");
     assert_eq!(r.out, "No zones on policy lab\nNo keys to be rolled\n");
 }
+
+#[test]
+fn policy_resalt_reaches_the_signconf_at_once() {
+    let sb = sandbox("/bin/true");
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com --policy default");
+    let salt = |sb: &Sandbox| {
+        let text = std::fs::read_to_string(sb.path("signconf/example.com.xml")).unwrap();
+        let at = text.find("<Salt>").expect("salt") + 6;
+        text[at..at + 16].to_string()
+    };
+    let before = salt(&sb);
+    sb.ok("policy resalt");
+    assert_ne!(salt(&sb), before);
+}

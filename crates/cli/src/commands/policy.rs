@@ -157,14 +157,11 @@ pub fn resalt(
 pub fn resalt_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ran {
     let ctx = shell.ctx()?;
     let state = shell.state(&ctx)?;
-    resalt(
-        shell,
-        spec,
-        &ctx,
-        &state,
-        true,
-        &Actor::Operator(ctx.user.clone()),
-    )?;
+    let actor = Actor::Operator(ctx.user.clone());
+    resalt(shell, spec, &ctx, &state, true, &actor)?;
+    // The new salts reach the signer at once, as 2.1's resalt task flushes the
+    // signconf of the policies' zones.
+    super::enforce::run_due(shell, &ctx, &actor)?;
     Ok(exit::OK)
 }
 
