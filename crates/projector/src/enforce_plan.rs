@@ -213,6 +213,12 @@ struct PlanStore<'a> {
     taken: BTreeMap<u64, bool>,
     refs: BTreeMap<u64, i64>,
     gone: BTreeSet<u64>,
+    /// Pool keys in DELETE, not being destroyed (fixed for the plan): with the run's
+    /// released keys, the only candidates of `release_and_delete`.
+    deleting: Vec<&'a HsmKeyView>,
+    /// Per spec, the unused id `allocate` took last: the ids before it are all taken
+    /// (allocation always takes the first untaken id of its spec).
+    allocated_to: BTreeMap<KeySpec, u64>,
     next_key: u64,
     /// Of the current run.
     released: Vec<Locator>,
@@ -227,6 +233,12 @@ impl<'a> PlanStore<'a> {
             taken: BTreeMap::new(),
             refs: BTreeMap::new(),
             gone: BTreeSet::new(),
+            deleting: pool
+                .keys
+                .values()
+                .filter(|k| k.usage == HsmKeyUse::Delete && !k.destroying)
+                .collect(),
+            allocated_to: BTreeMap::new(),
             next_key: next_key.max(1),
             released: Vec::new(),
             destroyed: Vec::new(),
@@ -308,13 +320,15 @@ impl KeySource for PlanStore<'_> {
 
     fn allocate(&mut self, pk: &PolicyKey, shared: bool) -> Option<Allocated> {
         let spec = self.spec(pk)?;
+        let from = self.allocated_to.get(&spec).copied().unwrap_or(0);
         let id = self
             .pool
             .unused
             .get(&spec)?
-            .iter()
+            .range(from..)
             .copied()
             .find(|id| !self.taken.contains_key(id))?;
+        self.allocated_to.insert(spec, id);
         self.taken.insert(id, shared);
         *self.refs.entry(id).or_default() += 1;
         let k = self.pool.by_id(id)?;
@@ -337,10 +351,12 @@ impl KeyStore for PlanStore<'_> {
                 self.released.push(k.locator);
             }
         }
+        let released = self.released.iter().filter_map(|l| self.pool.keys.get(l));
         let mut doomed: Vec<&HsmKeyView> = self
-            .pool
-            .keys
-            .values()
+            .deleting
+            .iter()
+            .copied()
+            .chain(released)
             .filter(|k| {
                 !k.destroying
                     && !self.gone.contains(&k.id)
@@ -350,6 +366,7 @@ impl KeyStore for PlanStore<'_> {
             })
             .collect();
         doomed.sort_by_key(|k| k.id);
+        doomed.dedup_by_key(|k| k.id);
         for k in &doomed {
             self.gone.insert(k.id);
             self.destroyed.push(k.locator);
