@@ -4,11 +4,14 @@
 #   libxml2-utils  xmllint, used by tests to validate exported XML independently
 #   pkg-config     locating libxml2 at build time
 #   softhsm2       PKCS#11 token the kasp-hsm tests create and use (libsofthsm2.so, softhsm2-util)
-#   bind9-utils    dnssec-dsfromkey, the independent DS oracle of the kasp-hsm tests
+#   bind9-utils    dnssec-dsfromkey, the independent DS oracle of the kasp-hsm tests;
+#                  dnssec-verify, which checks the zones the real signer signs
 #   python3        the conformance normalizer (fixtures/conformance/normalize.py)
+#   opendnssec-signer  the real OpenDNSSEC signer (ods-signerd) the signer test signs with
+#   ldnsutils      ldns-verify-zone, the second independent verifier of signed zones
 set -euo pipefail
 need=()
-for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3; do
+for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3 opendnssec-signer ldnsutils; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -10,3 +10,4 @@ mod keyio;
 mod keys;
 mod ods_golden;
 mod replay;
+mod signer;
