@@ -107,6 +107,9 @@ pub struct ZoneEnforced {
     pub signconf_needed: bool,
     /// The zone's next run; `None` = not rescheduled.
     pub next_change: Option<Timestamp>,
+    /// The run changed the zone (2.1's `zone_updated`): only then is `next_change`
+    /// also stored as the zone's displayed next change.
+    pub updated: bool,
 }
 
 /// Who moved `ds_at_parent` (§7).

@@ -141,6 +141,7 @@ fn arb_zone_enforced() -> impl Strategy<Value = ZoneEnforced> {
             vec(arb_locator(), 0..3),
             any::<bool>(),
             of(arb_timestamp()),
+            any::<bool>(),
         ),
     )
         .prop_map(
@@ -151,7 +152,15 @@ fn arb_zone_enforced() -> impl Strategy<Value = ZoneEnforced> {
                 next_roll,
                 roll_cleared,
                 state_machine,
-                (purged, purged_dependencies, released, destroyed, signconf_needed, next_change),
+                (
+                    purged,
+                    purged_dependencies,
+                    released,
+                    destroyed,
+                    signconf_needed,
+                    next_change,
+                    updated,
+                ),
             )| ZoneEnforced {
                 zone,
                 new_keys,
@@ -165,6 +174,7 @@ fn arb_zone_enforced() -> impl Strategy<Value = ZoneEnforced> {
                 destroyed,
                 signconf_needed,
                 next_change,
+                updated,
             },
         )
 }

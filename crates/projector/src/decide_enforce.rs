@@ -58,7 +58,7 @@ pub fn decide_enforcer(
         }
         EnforcerCommand::Flush { zones } => {
             let any = match zones {
-                None => state.zones.values().any(|z| z.next_change.is_some()),
+                None => !state.zones.is_empty(),
                 Some(z) => !z.is_empty(),
             };
             if any {

@@ -24,6 +24,7 @@ impl State {
                     z.ds_retry = None;
                     z.ds_failures = 0;
                     z.next_change = Some(Timestamp(0));
+                    z.due = Some(Timestamp(0));
                 }
             }
             Event::DsHookFailed(e) => {
@@ -38,14 +39,13 @@ impl State {
                         z.model.roll_now.set(r, true);
                     }
                     z.next_change = Some(Timestamp(0));
+                    z.due = Some(Timestamp(0));
                 }
             }
             Event::EnforceRequested(e) => {
-                let flush = |z: &mut crate::state::ZoneView| {
-                    if z.next_change.is_some() {
-                        z.next_change = Some(Timestamp(0));
-                    }
-                };
+                // 2.1's flush schedules an enforce task for every zone named (every
+                // zone of the database for a full flush), suspended or not.
+                let flush = |z: &mut crate::state::ZoneView| z.due = Some(Timestamp(0));
                 match e.zones {
                     None => self.zones.values_mut().for_each(flush),
                     Some(names) => {
@@ -116,8 +116,9 @@ impl State {
         if let Some(z) = self.zones.get_mut(&e.zone.key()) {
             z.model.keys.push(key);
             z.signconf_needed = true;
-            if z.next_change.is_some() {
+            if z.due.is_some() {
                 z.next_change = Some(Timestamp(0));
+                z.due = Some(Timestamp(0));
             }
         }
     }
@@ -169,7 +170,10 @@ impl State {
         if let Some(z) = self.zones.get_mut(&e.zone.key()) {
             z.model = model;
             z.signconf_needed |= e.signconf_needed;
-            z.next_change = e.next_change;
+            z.due = e.next_change;
+            if e.updated {
+                z.next_change = e.next_change;
+            }
         }
     }
 }

@@ -34,9 +34,9 @@ pub fn due_zones(state: &State, now: Timestamp) -> Vec<&ZoneView> {
     let mut due: Vec<&ZoneView> = state
         .zones
         .values()
-        .filter(|z| z.next_change.is_some_and(|t| t <= now))
+        .filter(|z| z.due.is_some_and(|t| t <= now))
         .collect();
-    due.sort_by_key(|z| (z.next_change, z.id));
+    due.sort_by_key(|z| (z.due, z.id));
     due
 }
 
@@ -195,13 +195,15 @@ fn to_event(
         destroyed: store.destroyed.clone(),
         signconf_needed,
         next_change: out.next_wakeup,
+        updated: out.zone_updated,
     };
     let unchanged = out.zone == *before
         && event.new_keys.is_empty()
         && event.purged.is_empty()
         && event.destroyed.is_empty()
         && !signconf_needed
-        && zone.next_change == out.next_wakeup;
+        && zone.due == out.next_wakeup
+        && (!out.zone_updated || zone.next_change == out.next_wakeup);
     (!unchanged).then_some(event)
 }
 

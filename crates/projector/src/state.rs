@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 4;
+pub const PROJECTION_VERSION: u32 = 5;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,12 @@ pub struct ZoneView {
     pub config: ZoneConfig,
     /// When the enforcer should next look at the zone; `None` when nothing is scheduled
     /// (a suspended zone). `Some(Timestamp(0))` means as soon as possible.
+    /// `zone.next_change` as 2.1 stores and shows it (`key list`, `zone list`).
     pub next_change: Option<Timestamp>,
+    /// When the zone's enforce task is due (the scheduler's queue); `None` = no task.
+    /// Usually equal to `next_change`, but a run that changed nothing reschedules the
+    /// task without storing the time (2.1's `zone_updated`).
+    pub due: Option<Timestamp>,
     pub added: Timestamp,
     /// The zone's keys as the state machine sees them (§1.3–1.6).
     pub model: ZoneModel,
@@ -132,6 +137,11 @@ impl State {
                         id,
                         config: e.zone,
                         next_change: if e.suspended {
+                            None
+                        } else {
+                            Some(Timestamp(0))
+                        },
+                        due: if e.suspended {
                             None
                         } else {
                             Some(Timestamp(0))

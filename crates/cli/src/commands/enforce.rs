@@ -155,7 +155,7 @@ struct Task {
 fn tasks(state: &State) -> Vec<Task> {
     let mut v = Vec::new();
     for z in state.zones_in_order() {
-        if let Some(at) = z.next_change {
+        if let Some(at) = z.due {
             v.push(Task {
                 at,
                 what: "enforce",

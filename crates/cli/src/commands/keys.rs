@@ -49,6 +49,16 @@ pub fn generate_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
     shell.out("Key generation task scheduled.\n");
     let actor = Actor::Operator(ctx.user.clone());
     top_up(shell, &ctx, &state, &policies, duration, &actor)?;
+    // 2.1.12's generation task re-enforces the zones of the policies it served.
+    let zones: Vec<_> = state
+        .zones_in_order()
+        .into_iter()
+        .filter(|z| policies.contains(&z.config.policy))
+        .map(|z| z.config.name.clone())
+        .collect();
+    if !zones.is_empty() {
+        super::enforce::flush_and_run(shell, &ctx, &actor, Some(zones))?;
+    }
     Ok(exit::OK)
 }
 

@@ -121,9 +121,9 @@ fn print_zone_outcomes(shell: &mut Shell<'_>, outcomes: &[Outcome]) -> bool {
             }
             Outcome::ZoneUpdated(z) => shell.out(&format!("Updated zone {z} successfully\n")),
             Outcome::ZoneUpToDate(z) => shell.out(&format!("Zone {z} already up-to-date\n")),
+            // Unlike `zone delete`, 2.1.12's import leaves the signconf where it is.
             Outcome::ZoneDeleted(z) => {
-                crate::paths::retire_signconf(&z.signconf_path);
-                shell.out(&format!("Deleted zone {} successfully\n", z.name));
+                shell.out(&format!("Deleted zone {} successfully\n", z.name))
             }
             Outcome::ZoneUnknownPolicy { zone, policy } => {
                 failed = true;
@@ -173,10 +173,18 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let failed = print_zone_outcomes(shell, &done.decision.outcomes);
     let code = finish_import(shell, &ctx, &done, failed);
-    if !done.sealed.is_empty() {
+    if zones_changed(&done.decision.outcomes) {
         super::enforce::flush_and_run(shell, &ctx, &actor, None)?;
     }
     Ok(code)
+}
+
+/// Whether an import created or updated a zone: only then does 2.1.12 generate keys
+/// and flush the zones (an import that only deleted zones counts as "no change").
+fn zones_changed(outcomes: &[Outcome]) -> bool {
+    outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::ZoneCreated(_) | Outcome::ZoneUpdated(_)))
 }
 
 /// OpenDNSSEC's `update all` failure line (stdout) for the first file that failed.

@@ -300,6 +300,7 @@ fn samples() -> Vec<Event> {
             destroyed: vec![Locator([0x22; 16]), Locator([0x33; 16])],
             signconf_needed: true,
             next_change: Some(Timestamp(1_735_740_000)),
+            updated: true,
         }
         .into(),
         DsStateChanged {

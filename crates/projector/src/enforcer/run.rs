@@ -36,8 +36,13 @@ pub struct RunOutcome {
     pub hsm_deleted: usize,
     /// Record transitions committed by updateZone.
     pub transitions: Vec<Transition>,
-    /// The zone's next run (`zone.next_change`); `None` = not rescheduled (-1).
+    /// The zone's next run; `None` = not rescheduled (-1).
     pub next_wakeup: Option<Timestamp>,
+    /// 2.1's `zone_updated`: the run changed the zone row (a roll time set, a roll flag
+    /// cleared, a policy without keys, a TTL window renewed, key states created, a
+    /// record moved). Only then does 2.1 store the next run as `zone.next_change`, the
+    /// time `key list` shows; the task is rescheduled either way.
+    pub zone_updated: bool,
 }
 
 /// Runs the enforcer once for `zone` under `policy` at `now` (§2, 2.1 order).
@@ -63,12 +68,16 @@ pub fn run_zone(
         hsm_deleted: 0,
         transitions: Vec::new(),
         next_wakeup: None,
+        zone_updated: false,
     };
     if policy.passthrough {
         return out;
     }
     let policy_outcome = update_policy(&out.zone, policy, now, store);
     policy_outcome.apply(&mut out.zone);
+    out.zone_updated = policy_outcome.allow_unsigned
+        || !policy_outcome.next_roll.is_empty()
+        || !policy_outcome.cleared_roll.is_empty();
     let mut candidates: Vec<Timestamp> = policy_outcome.next_wakeup().into_iter().collect();
     out.policy = Some(policy_outcome);
     if policy.keys.purge != Seconds(0) && !out.zone.keys.is_empty() {
@@ -84,6 +93,9 @@ pub fn run_zone(
         out.purge = Some(purge);
     }
     let update = update_zone(&out.zone, policy, now);
+    out.zone_updated |= update.zone.ttl_windows != out.zone.ttl_windows
+        || out.zone.keys.iter().any(|k| !k.states_created)
+        || !update.transitions.is_empty();
     out.zone = update.zone;
     out.transitions = update.transitions;
     if let Some(purge) = &out.purge {

@@ -314,7 +314,7 @@ proptest! {
             }
             let events: Vec<Event> = match action {
                 Action::LeapNext => {
-                    let next = state.zone(&zn("example.com")).and_then(|z| z.next_change);
+                    let next = state.zone(&zn("example.com")).and_then(|z| z.due);
                     if let Some(t) = next.filter(|t| *t > now) {
                         now = t;
                     }

@@ -248,7 +248,7 @@ fn drive(w: &mut Writer, policy: &Policy) -> Result<()> {
         if w.state.zones.values().all(steady) {
             return Ok(());
         }
-        let next = w.state.zones.values().filter_map(|z| z.next_change).min();
+        let next = w.state.zones.values().filter_map(|z| z.due).min();
         let Some(next) = next.filter(|t| *t > w.now) else {
             bail!("zones are not steady and nothing is scheduled at {}", w.now);
         };
