@@ -105,6 +105,18 @@ pub struct Context {
     pub line: String,
     /// The OS user running the command.
     pub user: String,
+    /// The state this command last folded or appended, with the head it belongs to: a
+    /// later load whose log still has that head reuses it instead of folding again
+    /// (one command may decide several times: a command, the scheduler, effects).
+    pub cache: std::cell::RefCell<Option<Cached>>,
+}
+
+/// A folded state and the log head (and last snapshot) it belongs to.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub head: kasp_events::Head,
+    pub state: State,
+    pub snapshot: Option<Seq>,
 }
 
 impl Context {
@@ -131,7 +143,16 @@ impl Context {
             }
             other => other?,
         };
+        let head = log.head();
+        if let Some(c) = self.cache.borrow().as_ref().filter(|c| c.head == head) {
+            return Ok((log, c.state.clone(), c.snapshot));
+        }
         let (state, snap) = fold(&log)?;
+        *self.cache.borrow_mut() = Some(Cached {
+            head,
+            state: state.clone(),
+            snapshot: snap,
+        });
         Ok((log, state, snap))
     }
 
@@ -163,6 +184,7 @@ impl Context {
             let mut log = EventLog::open(&self.log_path(), Access::ReadWrite)?;
             match append_folding(&mut log, head, events, &mut state, snap) {
                 Ok(sealed) => {
+                    self.remember(&log, &state, snap, &sealed);
                     return Ok(Committed {
                         state,
                         decision,
@@ -178,6 +200,25 @@ impl Context {
             self.log_path().display()
         ))
         .into())
+    }
+}
+
+impl Context {
+    /// Caches the state after an append by this command.
+    fn remember(&self, log: &EventLog, state: &State, snap: Option<Seq>, sealed: &[Sealed]) {
+        // append_folding stores a snapshot at the last record once SNAPSHOT_EVERY
+        // records accumulated (only the timing of the next snapshot depends on this).
+        let snapshot = match sealed.last() {
+            Some(s) if s.record.seq.0.saturating_sub(snap.map_or(0, |x| x.0)) >= SNAPSHOT_EVERY => {
+                Some(s.record.seq)
+            }
+            _ => snap,
+        };
+        *self.cache.borrow_mut() = Some(Cached {
+            head: log.head(),
+            state: state.clone(),
+            snapshot,
+        });
     }
 }
 

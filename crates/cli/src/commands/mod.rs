@@ -86,6 +86,7 @@ impl Shell<'_> {
                 conf,
                 line: self.line.clone(),
                 user: self.user.clone(),
+                cache: Default::default(),
             })
             .map_err(|f| self.fail(f))
     }
