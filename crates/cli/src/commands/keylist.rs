@@ -131,7 +131,19 @@ pub fn rollover_list(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
         "{:<31} {:<8} {:<30}\n",
         "Zone:", "Keytype:", "Rollover expected:"
     ));
-    for (z, k) in keys_in_order(&state, zone.as_ref()) {
+    // 2.1.12 walks the zones in zone order and lists each zone's keys together
+    // (rollover_list_cmd.c); `key list` uses the global key order.
+    let zones: Vec<_> = state
+        .zones_in_order()
+        .into_iter()
+        .filter(|z| zone.as_ref().is_none_or(|n| n.key() == z.config.name.key()))
+        .collect();
+    let rows = zones.into_iter().flat_map(|z| {
+        let mut keys: Vec<_> = z.model.keys.iter().collect();
+        keys.sort_by_key(|k| k.id);
+        keys.into_iter().map(move |k| (z, k))
+    });
+    for (z, k) in rows {
         let expected = match ds_wait(k.ds_at_parent) {
             Some(text) => text.to_string(),
             None => match z.model.next_roll.get(k.role) {
