@@ -214,6 +214,9 @@ struct PlanStore<'a> {
     policy: Option<kasp_events::PolicyName>,
     taken: BTreeMap<u64, bool>,
     refs: BTreeMap<u64, i64>,
+    /// Shared material reused by runs of this plan (`reusable_shared` takes `&self`;
+    /// a key it returns is always used, §3 step 5).
+    reused: std::cell::RefCell<BTreeMap<u64, i64>>,
     gone: BTreeSet<u64>,
     /// Pool keys in DELETE, not being destroyed (fixed for the plan): with the run's
     /// released keys, the only candidates of `release_and_delete`.
@@ -234,6 +237,7 @@ impl<'a> PlanStore<'a> {
             policy: None,
             taken: BTreeMap::new(),
             refs: BTreeMap::new(),
+            reused: Default::default(),
             gone: BTreeSet::new(),
             deleting: pool
                 .keys
@@ -268,7 +272,9 @@ impl<'a> PlanStore<'a> {
     }
 
     fn refs_of(&self, k: &HsmKeyView) -> i64 {
-        i64::from(k.refs) + self.refs.get(&k.id).copied().unwrap_or(0)
+        i64::from(k.refs)
+            + self.refs.get(&k.id).copied().unwrap_or(0)
+            + self.reused.borrow().get(&k.id).copied().unwrap_or(0)
     }
 
     fn allocated(&self, k: &HsmKeyView, role: kasp_events::KeyRole) -> Allocated {
@@ -317,7 +323,10 @@ impl KeySource for PlanStore<'_> {
                     && !used.contains(&HsmKeyId(k.id))
             })
             .max_by_key(|k| (k.inception, k.id))
-            .map(|k| self.allocated(k, pk.role))
+            .map(|k| {
+                *self.reused.borrow_mut().entry(k.id).or_default() += 1;
+                self.allocated(k, pk.role)
+            })
     }
 
     fn allocate(&mut self, pk: &PolicyKey, shared: bool) -> Option<Allocated> {
