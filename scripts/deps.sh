@@ -9,9 +9,10 @@
 #   python3        the conformance normalizer (fixtures/conformance/normalize.py)
 #   opendnssec-signer  the real OpenDNSSEC signer (ods-signerd) the signer test signs with
 #   ldnsutils      ldns-verify-zone, the second independent verifier of signed zones
+#   opendnssec-enforcer  the stock ods-enforcer client the socket-protocol test talks to
 set -euo pipefail
 need=()
-for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3 opendnssec-signer ldnsutils; do
+for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3 opendnssec-signer ldnsutils opendnssec-enforcer; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -11,3 +11,4 @@ mod keys;
 mod ods_golden;
 mod replay;
 mod signer;
+mod wire;

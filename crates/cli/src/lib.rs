@@ -31,3 +31,4 @@ pub mod paths;
 pub mod random;
 pub mod scenario;
 pub mod schema;
+pub mod wire;
