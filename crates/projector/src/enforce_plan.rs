@@ -400,3 +400,64 @@ pub fn key_tag(flags: u16, algorithm: u8, public_key: &[u8]) -> u16 {
     acc += (acc >> 16) & 0xffff;
     (acc & 0xffff) as u16
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testgen::{pn, policy};
+    use kasp_events::{BackupState, KeyGenerated, KeyRole};
+
+    /// A pool holding one ZSK of policy `default`, used (shared) by one zone.
+    fn pool_with_shared_key() -> (KeyPool, PolicyKey, Locator) {
+        let pk = policy("default")
+            .keys
+            .keys
+            .into_iter()
+            .find(|k| k.role == KeyRole::Zsk)
+            .expect("ZSK");
+        let locator = Locator([5; 16]);
+        let mut pool = KeyPool::default();
+        pool.apply(
+            KeyGenerated {
+                locator,
+                spec: KeySpec {
+                    repository: pk.repository.clone(),
+                    policy: pn("default"),
+                    role: KeyRole::Zsk,
+                    algorithm: pk.algorithm,
+                    bits: pk.bits,
+                },
+                public_key: vec![1, 2, 3],
+                backup: BackupState::NotRequired,
+                adopted: false,
+            }
+            .into(),
+            Timestamp(1),
+        );
+        pool.take(&locator, true);
+        (pool, pk, locator)
+    }
+
+    #[test]
+    fn shared_material_reused_in_a_plan_is_not_released_by_a_later_purge() {
+        let (pool, pk, locator) = pool_with_shared_key();
+        let mut store = PlanStore::new(&pool, 1);
+        store.policy = Some(pn("default"));
+        // Zone B reuses the shared key, then zone A purges its own key on it.
+        let got = store.reusable_shared(&pk, &[]).expect("reusable");
+        assert_eq!(store.locator(got.hsm), Some(locator));
+        assert_eq!(store.release_and_delete(&[got.hsm]), 0);
+        assert!(store.released.is_empty() && store.destroyed.is_empty());
+    }
+
+    #[test]
+    fn the_last_reference_releases_and_destroys_the_material() {
+        let (pool, _, locator) = pool_with_shared_key();
+        let mut store = PlanStore::new(&pool, 1);
+        store.policy = Some(pn("default"));
+        let id = HsmKeyId(pool.keys[&locator].id);
+        assert_eq!(store.release_and_delete(&[id]), 1);
+        assert_eq!(store.released, [locator]);
+        assert_eq!(store.destroyed, [locator]);
+    }
+}
