@@ -15,11 +15,12 @@ use crate::files::write_atomic;
 use crate::keygen::Repositories;
 use crate::schema::{Schema, validate};
 use kasp_events::{
-    DsAtParent, DsHookFailed, DsStateChanged, DsTrigger, Event, KeyMaterialDeleted, Locator,
-    RecordType, SignconfWritten, Timestamp,
+    DsHookFailed, DsStateChanged, DsTrigger, Event, KeyMaterialDeleted, Locator, RecordType,
+    SignconfWritten, Timestamp,
 };
 use kasp_hsm::KeyStore;
 use kasp_projector::State;
+use kasp_projector::enforcer::ds::{DsHook, due_for_parent};
 use kasp_projector::enforcer::flags::signconf_keys;
 use kasp_projector::signconf::render_signconf;
 use kasp_projector::state::ZoneView;
@@ -137,60 +138,54 @@ pub fn retry_after(now: Timestamp, failures: u32) -> Timestamp {
     now.plus(kasp_events::Seconds(delay))
 }
 
+/// The configured command of a DS hook and the word conf.xml names it by
+/// (`DelegationSigner<Submit|Retract>Command`).
+pub fn hook_config(ctx: &Context, hook: DsHook) -> (Option<&str>, &'static str) {
+    match hook {
+        DsHook::Submit => (ctx.conf.enforcer.ds_submit_command.as_deref(), "Submit"),
+        DsHook::Retract => (ctx.conf.enforcer.ds_retract_command.as_deref(), "Retract"),
+    }
+}
+
 /// The automatic ds-submit / ds-retract tasks of every zone with keys in SUBMIT or
-/// RETRACT whose retry time has come.
+/// RETRACT (the projector's `due_for_parent`) whose retry time has come.
 pub fn ds_tasks(ctx: &Context, state: &State, now: Timestamp) -> Vec<Event> {
     let mut events = Vec::new();
     for zone in state.zones_in_order() {
         if zone.ds_retry.is_some_and(|t| t > now) {
             continue;
         }
-        for key in &zone.model.keys {
-            let (hook, command, to) = match key.ds_at_parent {
-                DsAtParent::Submit => (
-                    "submit",
-                    ctx.conf.enforcer.ds_submit_command.as_deref(),
-                    DsAtParent::Submitted,
-                ),
-                DsAtParent::Retract => (
-                    "retract",
-                    ctx.conf.enforcer.ds_retract_command.as_deref(),
-                    DsAtParent::Retracted,
-                ),
-                _ => continue,
+        let due = due_for_parent(zone.config.name.as_str(), &zone.model);
+        for change in due.submit.iter().chain(&due.retract) {
+            let (Some(hook), Some(key)) = (change.hook, zone.model.key(change.key)) else {
+                continue;
             };
-            let outcome = run_hook(state, zone, key, command);
-            events.push(match outcome {
-                HookOutcome::Ok => DsStateChanged {
+            let (command, element) = hook_config(ctx, hook);
+            let failure = match run_hook(state, zone, key, command) {
+                HookOutcome::Ok => None,
+                HookOutcome::NotConfigured => Some(format!(
+                    "No \"DelegationSigner{element}Command\" configured."
+                )),
+                HookOutcome::Failed { reason } => Some(reason),
+            };
+            events.push(match failure {
+                None => DsStateChanged {
                     zone: zone.config.name.clone(),
                     key: key.id,
-                    from: key.ds_at_parent,
-                    to,
+                    from: change.from,
+                    to: change.to,
                     trigger: DsTrigger::Task,
                     hook: command.map(str::to_string),
                 }
                 .into(),
-                HookOutcome::NotConfigured | HookOutcome::Failed { .. } => {
-                    let message = match outcome {
-                        HookOutcome::Failed { reason } => reason,
-                        _ => format!(
-                            "No \"DelegationSigner{}Command\" configured.",
-                            if hook == "submit" {
-                                "Submit"
-                            } else {
-                                "Retract"
-                            }
-                        ),
-                    };
-                    DsHookFailed {
-                        zone: zone.config.name.clone(),
-                        key: key.id,
-                        hook: hook.to_string(),
-                        message,
-                        retry_at: retry_after(now, zone.ds_failures),
-                    }
-                    .into()
+                Some(message) => DsHookFailed {
+                    zone: zone.config.name.clone(),
+                    key: key.id,
+                    hook: element.to_ascii_lowercase(),
+                    message,
+                    retry_at: retry_after(now, zone.ds_failures),
                 }
+                .into(),
             });
         }
     }

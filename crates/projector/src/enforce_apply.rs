@@ -23,8 +23,7 @@ impl State {
                     }
                     z.ds_retry = None;
                     z.ds_failures = 0;
-                    z.next_change = Some(Timestamp(0));
-                    z.due = Some(Timestamp(0));
+                    run_now(z);
                 }
             }
             Event::DsHookFailed(e) => {
@@ -38,8 +37,7 @@ impl State {
                     for r in e.roles {
                         z.model.roll_now.set(r, true);
                     }
-                    z.next_change = Some(Timestamp(0));
-                    z.due = Some(Timestamp(0));
+                    run_now(z);
                 }
             }
             Event::EnforceRequested(e) => {
@@ -117,8 +115,7 @@ impl State {
             z.model.keys.push(key);
             z.signconf_needed = true;
             if z.due.is_some() {
-                z.next_change = Some(Timestamp(0));
-                z.due = Some(Timestamp(0));
+                run_now(z);
             }
         }
     }
@@ -176,6 +173,12 @@ impl State {
             }
         }
     }
+}
+
+/// 2.1's `zone.next_change = 0` plus an enforce task due now.
+fn run_now(z: &mut crate::state::ZoneView) {
+    z.next_change = Some(Timestamp(0));
+    z.due = Some(Timestamp(0));
 }
 
 fn same_dep(p: &kasp_events::KeyDependency, d: &Dependency) -> bool {

@@ -18,7 +18,8 @@
 //!
 //! Short measurements are repeated and the median is reported.
 
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Result, bail, ensure};
+use kasp_cli::benchkit::{enforcer_binary, fmt_d, fmt_n, median, run_enforcer};
 use kasp_cli::engine::fold;
 use kasp_events::chain::hash_record;
 use kasp_events::codec::decode_record;
@@ -27,8 +28,7 @@ use kasp_events::{
     LogError, NewEvent, PolicyName, Seq, Timestamp, ZoneAdded, ZoneConfig, ZoneDeleted, ZoneName,
 };
 use kasp_projector::State;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const START: Timestamp = Timestamp(1_735_689_600); // 2025-01-01T00:00:00Z
@@ -64,33 +64,6 @@ impl Table {
             rate,
         });
     }
-}
-
-fn fmt_d(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
-        format!("{} µs", d.as_micros())
-    } else if d < Duration::from_secs(1) {
-        format!("{:.1} ms", d.as_secs_f64() * 1e3)
-    } else {
-        format!("{:.2} s", d.as_secs_f64())
-    }
-}
-
-fn fmt_n(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
 }
 
 /// Runs `f` `n` times and returns the median wall time.
@@ -273,48 +246,6 @@ fn bench_replay(dir: &Path, scale: u64, tb: &mut Table) -> Result<()> {
     Ok(())
 }
 
-/// Finds `ods-enforcer` next to this executable, building it first (cargo is a no-op
-/// when it is up to date; a stale binary would measure old code).
-fn enforcer_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe.with_file_name("ods-enforcer");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let release = exe.parent().and_then(|p| p.file_name()) == Some("release".as_ref());
-    let mut cmd = Command::new(cargo);
-    let args = "build --locked -p kasp-cli --bin ods-enforcer --manifest-path";
-    cmd.args(args.split(' ')).arg(manifest);
-    if release {
-        cmd.arg("--release");
-    }
-    let built = cmd.status().map(|s| s.success()).unwrap_or(false);
-    if !built {
-        eprintln!("  (could not build ods-enforcer; using the existing binary)");
-    }
-    ensure!(bin.is_file(), "no ods-enforcer at {}", bin.display());
-    Ok(bin)
-}
-
-fn enforcer(bin: &Path, conf: &Path, args: &[&str]) -> Result<()> {
-    let out = Command::new(bin)
-        .arg("-c")
-        .arg(conf)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .with_context(|| format!("running {}", bin.display()))?;
-    if !out.status.success() {
-        bail!(
-            "ods-enforcer {}: exit {:?}: {}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
 fn zonelist_xml(root: &Path, n: u64) -> String {
     let input = root.join("unsigned/input.zone");
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ZoneList>\n");
@@ -419,4 +350,9 @@ fn main() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Runs `ods-enforcer -c <conf> <args>`; fails unless it exits 0.
+fn enforcer(bin: &Path, conf: &Path, args: &[&str]) -> Result<()> {
+    run_enforcer(bin, conf, args, false).map(drop)
 }

@@ -11,7 +11,7 @@
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, enforce};
 use crate::dshook::HookOutcome;
-use crate::effects::{retry_after, run_hook};
+use crate::effects::{hook_config, retry_after, run_hook};
 use crate::engine::system_now;
 use crate::getopt::Opt;
 use kasp_events::{Actor, DsHookFailed, DsStateChanged, DsTrigger, Event, ZoneName};
@@ -74,17 +74,10 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
         };
         let mut hook_ran = None;
         if let Some(hook) = change.hook {
-            let (command, verb, element) = match hook {
-                DsHook::Submit => (
-                    ctx.conf.enforcer.ds_submit_command.as_deref(),
-                    "submited",
-                    "Submit",
-                ),
-                DsHook::Retract => (
-                    ctx.conf.enforcer.ds_retract_command.as_deref(),
-                    "retracted",
-                    "Retract",
-                ),
+            let (command, element) = hook_config(&ctx, hook);
+            let verb = match hook {
+                DsHook::Submit => "submited",
+                DsHook::Retract => "retracted",
             };
             match run_hook(&state, zone, key, command) {
                 HookOutcome::Ok => {

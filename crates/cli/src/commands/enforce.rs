@@ -43,8 +43,9 @@ fn plan_conf(ctx: &Context) -> PlanConf {
     }
 }
 
-/// Random salts for every NSEC3 policy (the decision uses those that are due).
-fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyName, String)>, Exit> {
+/// Random salts for every NSEC3 policy (`policy resalt` uses them all; the scheduler's
+/// decision only those that are due).
+pub fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyName, String)>, Exit> {
     let mut salts = Vec::new();
     for (policy, length) in due_for_salt(state, Timestamp(i64::MAX), true) {
         let salt = crate::random::hex(usize::from(length)).map_err(|f| shell.fail(f))?;

@@ -131,34 +131,16 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     Ok(if failed { 1 } else { exit::OK })
 }
 
-/// Draws and records new NSEC3 salts for the policies that need one at `now` (all NSEC3
-/// policies when `forced`). Prints nothing, as OpenDNSSEC's resalt task.
-pub fn resalt(
-    shell: &mut Shell<'_>,
-    spec: &CommandSpec,
-    ctx: &Context,
-    state: &kasp_projector::State,
-    forced: bool,
-    actor: &Actor,
-) -> Result<(), Exit> {
-    let now = state.now(crate::engine::system_now());
-    let mut salts = Vec::new();
-    for (policy, length) in kasp_projector::resalt::due_for_salt(state, now, forced) {
-        let salt = crate::random::hex(usize::from(length)).map_err(|f| shell.fail(f))?;
-        salts.push((policy, salt));
-    }
-    if !salts.is_empty() {
-        shell.commit(spec, ctx, actor.clone(), &Command::Resalt { salts })?;
-    }
-    Ok(())
-}
-
 /// `policy resalt`: a new salt for every NSEC3 policy, now.
 pub fn resalt_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ran {
     let ctx = shell.ctx()?;
     let state = shell.state(&ctx)?;
     let actor = Actor::Operator(ctx.user.clone());
-    resalt(shell, spec, &ctx, &state, true, &actor)?;
+    // Prints nothing, as OpenDNSSEC's resalt task.
+    let salts = super::enforce::draw_salts(shell, &state)?;
+    if !salts.is_empty() {
+        shell.commit(spec, &ctx, actor.clone(), &Command::Resalt { salts })?;
+    }
     // The new salts reach the signer at once, as 2.1's resalt task flushes the
     // signconf of the policies' zones.
     super::enforce::run_due(shell, &ctx, &actor)?;

@@ -27,35 +27,13 @@ mod measure;
 mod steady;
 
 use anyhow::{Result, ensure};
+use kasp_cli::benchkit::{enforcer_binary, fmt_d, fmt_n};
 use measure::{Times, measure};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// OpenDNSSEC 2.1.12: about 11 s for 1,000 zones on this kind of machine.
 const ODS_PER_ZONE: Duration = Duration::from_millis(11);
-
-fn fmt_d(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
-        format!("{} µs", d.as_micros())
-    } else if d < Duration::from_secs(1) {
-        format!("{:.1} ms", d.as_secs_f64() * 1e3)
-    } else {
-        format!("{:.2} s", d.as_secs_f64())
-    }
-}
-
-fn fmt_n(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// One table row: `time` for `n` zones.
 fn row(what: &str, n: u64, time: Duration, versus: bool) -> String {
@@ -102,28 +80,6 @@ fn rows(n: u64, t: &Times) -> Vec<String> {
             false,
         ),
     ]
-}
-
-/// Finds `ods-enforcer` next to this executable, building it first (cargo is a no-op
-/// when it is up to date; a stale binary would measure old code).
-fn enforcer_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe.with_file_name("ods-enforcer");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let release = exe.parent().and_then(|p| p.file_name()) == Some("release".as_ref());
-    let mut cmd = Command::new(cargo);
-    let args = "build --locked -p kasp-cli --bin ods-enforcer --manifest-path";
-    cmd.args(args.split(' ')).arg(manifest);
-    if release {
-        cmd.arg("--release");
-    }
-    let built = cmd.status().map(|s| s.success()).unwrap_or(false);
-    if !built {
-        eprintln!("  (could not build ods-enforcer; using the existing binary)");
-    }
-    ensure!(bin.is_file(), "no ods-enforcer at {}", bin.display());
-    Ok(bin)
 }
 
 struct Options {

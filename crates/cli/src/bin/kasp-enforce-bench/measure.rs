@@ -2,13 +2,13 @@
 //! pass in-process (fold, append), and the real `ods-enforcer enforce` end to end.
 
 use crate::steady::Project;
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, ensure};
+use kasp_cli::benchkit::{median, run_enforcer};
 use kasp_cli::engine::{append_folding, fold};
 use kasp_events::{Access, Actor, EnforceRequested, Event, EventLog, NewEvent, Seq};
 use kasp_projector::State;
 use kasp_projector::enforce_plan::{PlanConf, plan};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Repetitions of the in-process measurements (median reported).
@@ -25,11 +25,6 @@ pub struct Times {
     pub process: Duration,
     /// The fastest and slowest process runs.
     pub process_range: (Duration, Duration),
-}
-
-pub fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
 }
 
 /// The state with every zone flushed at `now` (what `enforce` records first).
@@ -106,31 +101,6 @@ fn time_parts(p: &Project, n: u64) -> Result<(Duration, Duration)> {
     Ok((median(folds), median(appends)))
 }
 
-/// Runs `ods-enforcer -c <conf> <args>`; fails unless it exits 0 with an empty stderr
-/// (a warning there — a failed signconf, an HSM that could not be opened — would mean
-/// the pass did more than a steady-state pass).
-pub fn enforcer(bin: &Path, conf: &Path, args: &[&str]) -> Result<Duration> {
-    let t = Instant::now();
-    let out = Command::new(bin)
-        .arg("-c")
-        .arg(conf)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .with_context(|| format!("running {}", bin.display()))?;
-    let d = t.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() || !stderr.is_empty() {
-        bail!(
-            "ods-enforcer {}: exit {:?}: {stderr}",
-            args.join(" "),
-            out.status.code()
-        );
-    }
-    Ok(d)
-}
-
 /// What the pass appended after the pristine head: (records, ZoneEnforced, others
 /// than EnforceRequested/ZoneEnforced/ClockAdvanced).
 fn appended(p: &Project) -> Result<(u64, u64, u64)> {
@@ -153,7 +123,8 @@ fn time_process(p: &Project, bin: &Path, n: u64, args: &[&str]) -> Result<Vec<Du
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         fresh_copy(p)?;
-        runs.push(enforcer(bin, &p.conf, args)?);
+        // Quiet: a warning (failed signconf, HSM opened) would mean more than a steady pass.
+        runs.push(run_enforcer(bin, &p.conf, args, true)?);
         let (all, enforced, other) = appended(p)?;
         ensure!(
             enforced == n && other == 0,
