@@ -5,6 +5,7 @@ mod acceptance;
 mod bad_input;
 mod common;
 mod conformance;
+mod daemon;
 mod enforcer;
 mod keyio;
 mod keys;

@@ -3,6 +3,8 @@
 use crate::commands::{Shell, dispatch};
 use crate::getopt::{GetoptError, Opt, getopt};
 use crate::output::Sink;
+use crate::remote;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 /// The default configuration file, as OpenDNSSEC's.
@@ -71,21 +73,76 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
         .iter()
         .flat_map(|a| a.split(' ').filter(|w| !w.is_empty()).map(str::to_string))
         .collect();
-    if words.is_empty() {
-        sink.err(
-            "error: interactive mode is not available yet in kasp-ledger (it comes with the \
-             daemon); give a command, e.g. 'ods-enforcer help'\n",
-        );
-        return 1;
-    }
     let conf_path = PathBuf::from(parsed.value("config").unwrap_or(DEFAULT_CONF));
-    let mut shell = Shell {
-        sink,
-        conf_path,
-        line: words.join(" "),
-        user: crate::actor::current_user(),
-    };
-    dispatch(&mut shell, &words)
+    let explicit_socket = parsed.value("socket").map(PathBuf::from);
+    // The daemon's socket: `-s`, else conf.xml's SocketFile. Only an explicit `-s` makes
+    // a missing daemon an error; otherwise commands run daemonless on the log.
+    let conf = crate::config::load(&conf_path).ok();
+    let socket = explicit_socket.clone().or_else(|| {
+        conf.as_ref()
+            .map(|c| PathBuf::from(&c.enforcer.socket_file))
+    });
+    let line = words.join(" ");
+    let connected = socket.as_ref().map(UnixStream::connect);
+    match connected {
+        Some(Ok(mut stream)) => {
+            if words.is_empty() {
+                return remote::interactive(sink, |l, sink| remote::command(&mut stream, l, sink));
+            }
+            let code = remote::command(&mut stream, &line, sink);
+            if code == 0 && words[0] == "stop" {
+                let pid_file = conf.as_ref().map(|c| PathBuf::from(&c.enforcer.pid_file));
+                let socket = socket.unwrap_or_default();
+                remote::wait_for_stop(pid_file.as_deref(), &socket, sink);
+            }
+            code
+        }
+        failed => {
+            let reason = match &failed {
+                Some(Err(e)) => e.to_string(),
+                _ => "No such file or directory".to_string(),
+            };
+            let reason = reason
+                .split(" (os error")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            if words.first().is_some_and(|w| w == "start") {
+                return remote::start_daemon(&conf_path, sink);
+            }
+            if words.first().is_some_and(|w| w == "running") {
+                sink.out("Engine not running.\n");
+                return 209;
+            }
+            if let Some(s) = explicit_socket {
+                sink.err(&format!(
+                    "Unable to connect to engine. connect() failed: {reason} (\"{}\")\n",
+                    s.display()
+                ));
+                return 201;
+            }
+            let user = crate::actor::current_user();
+            let run_line = |line: &str, sink: &mut dyn Sink| {
+                let words: Vec<String> = line
+                    .split(' ')
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let mut shell = Shell {
+                    sink,
+                    conf_path: conf_path.clone(),
+                    line: words.join(" "),
+                    user: user.clone(),
+                    host: None,
+                };
+                dispatch(&mut shell, &words)
+            };
+            if words.is_empty() {
+                return remote::interactive(sink, run_line);
+            }
+            run_line(&line, sink)
+        }
+    }
 }
 
 /// How many leading arguments are global options ("+" getopt semantics: the first
@@ -172,7 +229,7 @@ mod tests {
         /// No command line makes `ods-enforcer` panic (the configuration file does not
         /// exist, so every command that gets past its option parsing stops there).
         #[test]
-        fn any_command_line_is_answered(words in prop::collection::vec(word(), 0..8)) {
+        fn any_command_line_is_answered(words in prop::collection::vec(word(), 1..8)) {
             let mut args = vec!["-c".to_string(), "/nonexistent/kasp-ledger/conf.xml".to_string()];
             args.extend(words);
             let mut sink = Captured::default();

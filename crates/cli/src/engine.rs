@@ -13,6 +13,7 @@ use kasp_projector::conf::Conf;
 use kasp_projector::decide::{Command, Decision, Rejection, decide};
 use kasp_projector::{PROJECTION_VERSION, State};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Exit codes of kasp-ledger's own failures (OpenDNSSEC's commands keep theirs).
 pub mod exit {
@@ -91,7 +92,7 @@ impl From<LogError> for RunError {
 /// A command that went through: the state after it, what was decided, what was sealed.
 #[derive(Debug)]
 pub struct Committed {
-    pub state: State,
+    pub state: Arc<State>,
     pub decision: Decision,
     pub sealed: Vec<Sealed>,
 }
@@ -109,13 +110,66 @@ pub struct Context {
     /// later load whose log still has that head reuses it instead of folding again
     /// (one command may decide several times: a command, the scheduler, effects).
     pub cache: std::cell::RefCell<Option<Cached>>,
+    /// The log held open by the daemon that runs this command (its single writer);
+    /// `None` daemonless, where each read and append opens the file.
+    pub held: Option<std::rc::Rc<Held>>,
+}
+
+/// The daemon's log: opened read-write once, for its lifetime, with the state folded
+/// from it. Every command the daemon runs reads and appends through it, on the one
+/// thread that owns it.
+#[derive(Debug)]
+pub struct Held {
+    pub log: std::cell::RefCell<EventLog>,
+    pub cache: std::cell::RefCell<Option<Cached>>,
+}
+
+impl Held {
+    /// Opens (and repairs, after a crash) the log for writing and folds it.
+    pub fn open(path: &Path) -> Result<Held, Failure> {
+        let log = EventLog::open(path, Access::ReadWrite)?;
+        let head = log.head();
+        let (state, snapshot) = fold(&log)?;
+        let state = Arc::new(state);
+        Ok(Held {
+            log: std::cell::RefCell::new(log),
+            cache: std::cell::RefCell::new(Some(Cached {
+                head,
+                state,
+                snapshot,
+            })),
+        })
+    }
+
+    /// The current state (the cache always follows the held log).
+    pub fn state(&self) -> Option<Arc<State>> {
+        self.cache.borrow().as_ref().map(|c| c.state.clone())
+    }
+}
+
+/// A log to read: the daemon's held one, or a read-only handle of this command's.
+#[derive(Debug)]
+pub enum LogRef<'a> {
+    Own(EventLog),
+    Held(std::cell::Ref<'a, EventLog>),
+}
+
+impl std::ops::Deref for LogRef<'_> {
+    type Target = EventLog;
+    fn deref(&self) -> &EventLog {
+        match self {
+            LogRef::Own(l) => l,
+            LogRef::Held(l) => l,
+        }
+    }
 }
 
 /// A folded state and the log head (and last snapshot) it belongs to.
 #[derive(Debug, Clone)]
 pub struct Cached {
     pub head: kasp_events::Head,
-    pub state: State,
+    /// Shared, not copied: a read command costs no copy of the whole state.
+    pub state: Arc<State>,
     pub snapshot: Option<Seq>,
 }
 
@@ -130,8 +184,20 @@ impl Context {
         Path::new(&self.conf.enforcer.working_directory).join("zones.xml")
     }
 
-    /// Opens the log read-only and folds it into the current state.
-    pub fn load(&self) -> Result<(EventLog, State, Option<Seq>), Failure> {
+    /// The state cache: the daemon's (shared by its commands) or this command's.
+    fn cache(&self) -> &std::cell::RefCell<Option<Cached>> {
+        match &self.held {
+            Some(h) => &h.cache,
+            None => &self.cache,
+        }
+    }
+
+    /// The log to read from: the daemon's, or opened read-only (repairing it first when
+    /// a writer was interrupted).
+    pub fn reader(&self) -> Result<LogRef<'_>, Failure> {
+        if let Some(h) = &self.held {
+            return Ok(LogRef::Held(h.log.borrow()));
+        }
         let path = self.log_path();
         let log = match EventLog::open(&path, Access::ReadOnly) {
             // A writer was interrupted (crash, kill): redb repairs the file on the next
@@ -143,25 +209,30 @@ impl Context {
             }
             other => other?,
         };
+        Ok(LogRef::Own(log))
+    }
+
+    /// Folds the log into the current state; returns it with the head it belongs to.
+    pub fn load(&self) -> Result<(kasp_events::Head, Arc<State>, Option<Seq>), Failure> {
+        let log = self.reader()?;
         let head = log.head();
-        if let Some(c) = self.cache.borrow().as_ref().filter(|c| c.head == head) {
-            return Ok((log, c.state.clone(), c.snapshot));
+        if let Some(c) = self.cache().borrow().as_ref().filter(|c| c.head == head) {
+            return Ok((head, c.state.clone(), c.snapshot));
         }
         let (state, snap) = fold(&log)?;
-        *self.cache.borrow_mut() = Some(Cached {
+        let state = Arc::new(state);
+        *self.cache().borrow_mut() = Some(Cached {
             head,
             state: state.clone(),
             snapshot: snap,
         });
-        Ok((log, state, snap))
+        Ok((head, state, snap))
     }
 
     /// Decides `command` against the current state and appends what it decided.
     pub fn run(&self, actor: Actor, command: &Command) -> Result<Committed, RunError> {
         for _attempt in 0..5 {
-            let (log, mut state, snap) = self.load()?;
-            let head = log.head();
-            drop(log);
+            let (head, state, snap) = self.load()?;
             let now = state.now(system_now());
             let decision = decide(&state, command, now).map_err(RunError::Rejected)?;
             if decision.events.is_empty() {
@@ -181,10 +252,26 @@ impl Context {
                     event: e.clone(),
                 })
                 .collect();
-            let mut log = EventLog::open(&self.log_path(), Access::ReadWrite)?;
-            match append_folding(&mut log, head, events, &mut state, snap) {
+            let mut own;
+            let mut held;
+            let log: &mut EventLog = match &self.held {
+                Some(h) => {
+                    held = h.log.borrow_mut();
+                    &mut held
+                }
+                None => {
+                    own = EventLog::open(&self.log_path(), Access::ReadWrite)?;
+                    &mut own
+                }
+            };
+            // The state to fold the new records into: the cached one itself when no one
+            // else holds it (the cache is refilled below), else a copy.
+            *self.cache().borrow_mut() = None;
+            let mut state = Arc::unwrap_or_clone(state);
+            match append_folding(log, head, events, &mut state, snap) {
                 Ok(sealed) => {
-                    self.remember(&log, &state, snap, &sealed);
+                    let state = Arc::new(state);
+                    self.remember(log, &state, snap, &sealed);
                     return Ok(Committed {
                         state,
                         decision,
@@ -205,7 +292,7 @@ impl Context {
 
 impl Context {
     /// Caches the state after an append by this command.
-    fn remember(&self, log: &EventLog, state: &State, snap: Option<Seq>, sealed: &[Sealed]) {
+    fn remember(&self, log: &EventLog, state: &Arc<State>, snap: Option<Seq>, sealed: &[Sealed]) {
         // append_folding stores a snapshot at the last record once SNAPSHOT_EVERY
         // records accumulated (only the timing of the next snapshot depends on this).
         let snapshot = match sealed.last() {
@@ -214,7 +301,7 @@ impl Context {
             }
             _ => snap,
         };
-        *self.cache.borrow_mut() = Some(Cached {
+        *self.cache().borrow_mut() = Some(Cached {
             head: log.head(),
             state: state.clone(),
             snapshot,

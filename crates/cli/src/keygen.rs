@@ -87,7 +87,7 @@ fn record(
     ctx: &Context,
     actor: &Actor,
     command: KeyCommand,
-) -> Result<State, Exit> {
+) -> Result<std::sync::Arc<State>, Exit> {
     match ctx.run(actor.clone(), &Command::Keys(command)) {
         Ok(done) => Ok(done.state),
         Err(crate::engine::RunError::Rejected(r)) => Err(shell.refuse(&r.message)),

@@ -10,6 +10,8 @@ pub trait Sink {
     fn out(&mut self, text: &str);
     /// Text for stderr, written as given (include the newline).
     fn err(&mut self, text: &str);
+    /// Makes what was written so far visible (a prompt waiting for input).
+    fn flush(&mut self) {}
 }
 
 /// The process's own stdout (buffered) and stderr. Stdout is flushed before anything
@@ -47,6 +49,10 @@ impl Sink for StdSink {
     fn err(&mut self, text: &str) {
         let _ = self.out.flush();
         let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
     }
 }
 

@@ -29,7 +29,7 @@ pub fn record(
     ctx: &Context,
     actor: &Actor,
     command: EnforcerCommand,
-) -> Result<State, Exit> {
+) -> Result<std::sync::Arc<State>, Exit> {
     match ctx.run(actor.clone(), &Command::Enforcer(command)) {
         Ok(done) => Ok(done.state),
         Err(RunError::Rejected(r)) => Err(shell.refuse(&r.message)),
@@ -59,7 +59,11 @@ pub fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyNam
 /// retried by the next run. The scheduler's decisions and their effects are recorded
 /// with the actor `scheduler` and the triggering command line as their cause; key
 /// generation keeps the operator's name, as for `zone add`.
-pub fn run_due(shell: &mut Shell<'_>, ctx: &Context, operator: &Actor) -> Result<State, Exit> {
+pub fn run_due(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    operator: &Actor,
+) -> Result<std::sync::Arc<State>, Exit> {
     let actor = &Actor::Scheduler;
     let mut state = shell.state(ctx)?;
     // Key material first, as OpenDNSSEC generates it before the enforce task runs.
@@ -67,6 +71,9 @@ pub fn run_due(shell: &mut Shell<'_>, ctx: &Context, operator: &Actor) -> Result
     for _ in 0..MAX_ROUNDS {
         let salts = draw_salts(shell, &state)?;
         let conf = plan_conf(ctx);
+        // Let go of the old state first: the append then folds into the cached state
+        // without copying it.
+        drop(state);
         state = record(shell, ctx, actor, EnforcerCommand::RunDue { salts, conf })?;
         let now = state.now(system_now());
         let mut facts: Vec<Event> = Vec::new();
@@ -89,6 +96,7 @@ pub fn run_due(shell: &mut Shell<'_>, ctx: &Context, operator: &Actor) -> Result
         if facts.is_empty() {
             break;
         }
+        drop(state);
         state = record(shell, ctx, actor, EnforcerCommand::Record { events: facts })?;
         if !again {
             break;
@@ -104,7 +112,7 @@ pub fn flush_and_run(
     ctx: &Context,
     actor: &Actor,
     zones: Option<Vec<ZoneName>>,
-) -> Result<State, Exit> {
+) -> Result<std::sync::Arc<State>, Exit> {
     record(shell, ctx, actor, EnforcerCommand::Flush { zones })?;
     run_due(shell, ctx, actor)
 }

@@ -43,7 +43,7 @@ pub fn list(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran
 
 /// `update repositorylist`: re-reads the repositories of conf.xml and records them.
 pub fn update(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ran {
-    let ctx = match shell.ctx() {
+    let ctx = match shell.ctx_from_disk() {
         Ok(c) => c,
         Err(_) => {
             let conf = shell.conf_path.display().to_string();

@@ -4,17 +4,18 @@ use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::engine::exit;
 use crate::getopt::Opt;
-use kasp_events::{Access, EventLog, LogError, Sealed, Seq, Timestamp, VerifyOutcome, ZoneName};
+use kasp_events::{EventLog, LogError, Sealed, Seq, Timestamp, VerifyOutcome, ZoneName};
 
-fn open(shell: &mut Shell<'_>) -> Result<EventLog, Exit> {
+/// Runs `f` on the log (the daemon's, or opened read-only).
+fn with_log(shell: &mut Shell<'_>, f: impl FnOnce(&mut Shell<'_>, &EventLog) -> Ran) -> Ran {
     let ctx = shell.ctx()?;
-    EventLog::open(&ctx.log_path(), Access::ReadOnly).map_err(|e| shell.fail(e.into()))
+    let log = ctx.reader().map_err(|e| shell.fail(e))?;
+    f(shell, &log)
 }
 
 /// `log verify`: walks the chain; exit 0 with the head, or 3 naming the first bad record.
 pub fn verify(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
-    let log = open(shell)?;
-    match log.verify() {
+    with_log(shell, |shell, log| match log.verify() {
         Ok(head) => {
             shell.out(&format!(
                 "Event log {} verified: {} records, chain intact.\nHead: seq {} hash {}\n",
@@ -35,7 +36,7 @@ pub fn verify(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> R
             Err(Exit(exit::INTEGRITY))
         }
         Err(VerifyOutcome::Log(e)) => Err(shell.fail(e.into())),
-    }
+    })
 }
 
 /// A usage error of kasp-ledger's own commands: message, exit 2.
@@ -81,29 +82,30 @@ pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         .map_err(|e| usage(shell, e))?
         .map(|z| z.key());
     let json = p.has("json");
-    let log = open(shell)?;
-    let result = log.for_each(Seq(0), |s| {
-        let r = &s.record;
-        if since.is_some_and(|t| r.at < t) || until.is_some_and(|t| r.at > t) {
-            return Ok(());
-        }
-        if let Some(z) = &zone
-            && r.event.zone().map(ZoneName::key).as_ref() != Some(z)
-        {
-            return Ok(());
-        }
-        if json {
-            shell.out(&format!("{}\n", summary_json(&s)));
-        } else {
-            shell.out(&format!(
-                "{:>6} {} {} {:?} {}\n",
-                r.seq, r.at, r.actor, r.cause, r.event
-            ));
-        }
-        Ok::<(), LogError>(())
-    });
-    result.map_err(|e| shell.fail(e.into()))?;
-    Ok(exit::OK)
+    with_log(shell, |shell, log| {
+        let result = log.for_each(Seq(0), |s| {
+            let r = &s.record;
+            if since.is_some_and(|t| r.at < t) || until.is_some_and(|t| r.at > t) {
+                return Ok(());
+            }
+            if let Some(z) = &zone
+                && r.event.zone().map(ZoneName::key).as_ref() != Some(z)
+            {
+                return Ok(());
+            }
+            if json {
+                shell.out(&format!("{}\n", summary_json(&s)));
+            } else {
+                shell.out(&format!(
+                    "{:>6} {} {} {:?} {}\n",
+                    r.seq, r.at, r.actor, r.cause, r.event
+                ));
+            }
+            Ok::<(), LogError>(())
+        });
+        result.map_err(|e| shell.fail(e.into()))?;
+        Ok(exit::OK)
+    })
 }
 
 /// One record as the documented JSON of `log export --jsonl`.
@@ -133,11 +135,12 @@ pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     if !p.has("jsonl") {
         return Err(shell.usage_error(spec, "expected option --jsonl (the only export format)"));
     }
-    let log = open(shell)?;
-    let result = log.for_each(Seq(0), |s| {
-        shell.out(&format!("{}\n", record_json(&s)));
-        Ok::<(), LogError>(())
-    });
-    result.map_err(|e| shell.fail(e.into()))?;
-    Ok(exit::OK)
+    with_log(shell, |shell, log| {
+        let result = log.for_each(Seq(0), |s| {
+            shell.out(&format!("{}\n", record_json(&s)));
+            Ok::<(), LogError>(())
+        });
+        result.map_err(|e| shell.fail(e.into()))?;
+        Ok(exit::OK)
+    })
 }

@@ -7,6 +7,7 @@
 //! when they stopped early after printing why. The [`Shell`] helpers print the message
 //! of every failure they return, so a handler is a straight line of `?`s.
 
+mod ctrl;
 mod ds;
 mod enforce;
 mod help;
@@ -27,6 +28,7 @@ mod zonelist;
 use crate::engine::{Committed, Context, Failure, RunError, exit};
 use crate::getopt::{Opt, Parsed, getopt};
 use crate::output::Sink;
+pub use enforce::{next_task, run_due};
 use kasp_events::Actor;
 use kasp_projector::State;
 use kasp_projector::decide::Command;
@@ -47,6 +49,8 @@ pub struct Shell<'a> {
     /// The command line, words joined by single spaces.
     pub line: String,
     pub user: String,
+    /// The daemon running this command; `None` daemonless.
+    pub host: Option<std::rc::Rc<crate::host::Host>>,
 }
 
 impl std::fmt::Debug for Shell<'_> {
@@ -78,21 +82,42 @@ impl Shell<'_> {
         Exit(1)
     }
 
-    /// Loads conf.xml into a [`Context`].
+    /// The command's [`Context`]: the daemon's configuration and log, or (daemonless)
+    /// conf.xml read now.
     pub fn ctx(&mut self) -> Result<Context, Exit> {
-        crate::config::load(&self.conf_path)
-            .map(|conf| Context {
-                conf_path: self.conf_path.clone(),
-                conf,
+        if let Some(host) = &self.host {
+            return Ok(Context {
+                conf_path: host.conf_path.clone(),
+                conf: host.conf.borrow().clone(),
                 line: self.line.clone(),
                 user: self.user.clone(),
                 cache: Default::default(),
-            })
-            .map_err(|f| self.fail(f))
+                held: Some(host.held.clone()),
+            });
+        }
+        self.ctx_from_disk()
+    }
+
+    /// A [`Context`] with conf.xml read from disk now, also under a daemon (the `update`
+    /// commands), whose configuration it then replaces.
+    pub fn ctx_from_disk(&mut self) -> Result<Context, Exit> {
+        let conf = crate::config::load(&self.conf_path).map_err(|f| self.fail(f))?;
+        if let Some(host) = &self.host {
+            *host.conf.borrow_mut() = conf.clone();
+            host.request(crate::host::Control::Reload);
+        }
+        Ok(Context {
+            conf_path: self.conf_path.clone(),
+            conf,
+            line: self.line.clone(),
+            user: self.user.clone(),
+            cache: Default::default(),
+            held: self.host.as_ref().map(|h| h.held.clone()),
+        })
     }
 
     /// The current state of the log.
-    pub fn state(&mut self, ctx: &Context) -> Result<State, Exit> {
+    pub fn state(&mut self, ctx: &Context) -> Result<std::sync::Arc<State>, Exit> {
         ctx.load().map(|(_, s, _)| s).map_err(|f| self.fail(f))
     }
 

@@ -3,8 +3,8 @@
 //! byte (see `fixtures/ods-2.1.12/`); the texts live in `usage.rs`.
 
 use super::{
-    Ran, Shell, ds, enforce, help, hsm, keyio, keylist, keys, log, policy, rollover, setup, zone,
-    zonelist,
+    Ran, Shell, ctrl, ds, enforce, help, hsm, keyio, keylist, keys, log, policy, rollover, setup,
+    zone, zonelist,
 };
 use crate::commands::usage as u;
 
@@ -32,8 +32,6 @@ pub struct CommandSpec {
     pub handler: Handler,
 }
 
-const DAEMON: &str = "the daemon issue";
-
 /// One listed entry: name, words, usage, help, NARGV, handler.
 macro_rules! cmd {
     ($name:expr, [$($w:expr),*], $usage:expr, $help:expr, $nargv:expr, $h:expr) => {
@@ -51,7 +49,7 @@ macro_rules! hidden {
 /// Every command, in OpenDNSSEC's table order, plus kasp-ledger's own at the end.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!("update conf", ["update", "conf"], u::UPDATE_CONF, u::UPDATE_CONF_HELP, 50, Handler::NotYet(DAEMON)),
+    cmd!("update conf", ["update", "conf"], u::UPDATE_CONF, u::UPDATE_CONF_HELP, 50, Handler::Run(ctrl::update_conf)),
     cmd!("update repositorylist", ["update", "repositorylist"], u::UPDATE_REPOSITORYLIST, u::UPDATE_REPOSITORYLIST_HELP, 50, Handler::Run(hsm::update)),
     cmd!("repository list", ["repository", "list"], u::REPOSITORY_LIST, u::REPOSITORY_LIST_HELP, 50, Handler::Run(hsm::list)),
     cmd!("update all", ["update", "all"], u::UPDATE_ALL, u::UPDATE_ALL_HELP, 50, Handler::Run(zonelist::update_all)),
@@ -81,13 +79,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("enforce", ["enforce"], u::ENFORCE, u::ENFORCE_HELP, 4, Handler::Run(enforce::enforce_cmd)),
     cmd!("signconf", ["signconf"], u::SIGNCONF, u::SIGNCONF_HELP, 50, Handler::Run(enforce::signconf_cmd)),
     cmd!("queue", ["queue"], u::QUEUE, u::QUEUE_HELP, 50, Handler::Run(enforce::queue_cmd)),
-    cmd!("flush", ["flush"], u::FLUSH, u::FLUSH_HELP, 50, Handler::NotYet(DAEMON)),
+    cmd!("flush", ["flush"], u::FLUSH, u::FLUSH_HELP, 50, Handler::Run(ctrl::flush)),
     hidden!("time leap", ["time", "leap"], u::TIME_LEAP, u::TIME_LEAP_HELP, 5, Handler::Run(enforce::time_leap_cmd)),
-    cmd!("ctrl", ["start"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
-    hidden!("ctrl", ["running"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
-    hidden!("ctrl", ["reload"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
-    hidden!("ctrl", ["stop"], u::CTRL, u::CTRL_HELP, 50, Handler::NotYet(DAEMON)),
-    cmd!("verbosity", ["verbosity"], u::VERBOSITY, u::VERBOSITY_HELP, 2, Handler::NotYet(DAEMON)),
+    cmd!("ctrl", ["start"], u::CTRL, u::CTRL_HELP, 50, Handler::Run(ctrl::run)),
+    hidden!("ctrl", ["running"], u::CTRL, u::CTRL_HELP, 50, Handler::Run(ctrl::run)),
+    hidden!("ctrl", ["reload"], u::CTRL, u::CTRL_HELP, 50, Handler::Run(ctrl::run)),
+    hidden!("ctrl", ["stop"], u::CTRL, u::CTRL_HELP, 50, Handler::Run(ctrl::run)),
+    cmd!("verbosity", ["verbosity"], u::VERBOSITY, u::VERBOSITY_HELP, 2, Handler::Run(ctrl::verbosity)),
     cmd!("help", ["help"], u::HELP, u::HELP_HELP, 50, Handler::Run(help::run)),
     // kasp-ledger's own commands.
     cmd!("setup", ["setup"], u::SETUP, u::SETUP_HELP, 4, Handler::Run(setup::run)),

@@ -199,7 +199,9 @@ fn inconsistent(shell: &mut Shell<'_>, file: &str) -> Exit {
 /// zones (without removing anything) in one transaction.
 pub fn update_all(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ran {
     let conf_file = shell.conf_path.display().to_string();
-    let ctx = shell.ctx().map_err(|_| inconsistent(shell, &conf_file))?;
+    let ctx = shell
+        .ctx_from_disk()
+        .map_err(|_| inconsistent(shell, &conf_file))?;
     let policy_file = ctx.conf.policy_file.clone();
     let policies = read_policies(shell, &ctx).map_err(|_| inconsistent(shell, &policy_file))?;
     let file = ctx.conf.zonelist_file.clone();

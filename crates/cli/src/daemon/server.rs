@@ -1,0 +1,230 @@
+//! The daemon's event loop (tokio): the socket, the scheduler's timer and the signals.
+//!
+//! Connections are served concurrently, but each command line is handed to the writer
+//! thread as a [`Job`] and the connection only relays the frames the writer produces,
+//! so the log has exactly one writer. The scheduler task sleeps until the next task
+//! the writer published (at most a minute at a time, so a changed wall clock is noticed)
+//! and wakes early whenever a command changes the schedule.
+
+use super::writer::{Job, Status};
+use crate::daemon_support::logger::{self, Level};
+use crate::daemon_support::process;
+use crate::engine::system_now;
+use crate::wire::{self, Decoder, Opcode};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Who may talk to the daemon: root, its own user, and members of its group.
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Access {
+    /// Whether a peer with these credentials may send commands.
+    pub fn allows(&self, uid: u32, gid: u32) -> bool {
+        uid == 0 || uid == self.uid || gid == self.gid || process::user_in_group(uid, self.gid)
+    }
+}
+
+/// The longest the scheduler sleeps before looking at the clock again.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// How long replies in flight may take to reach their clients at shutdown.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Serves clients until the writer stops. `listener` is bound already (before the
+/// privileges were dropped).
+pub fn serve(
+    listener: std::os::unix::net::UnixListener,
+    access: Access,
+    jobs: mpsc::Sender<Job>,
+    status: watch::Receiver<Status>,
+    worker_threads: u32,
+) -> Result<(), String> {
+    let runtime = if worker_threads == 0 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(worker_threads as usize)
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    runtime.block_on(event_loop(listener, access, jobs, status))
+}
+
+async fn event_loop(
+    listener: std::os::unix::net::UnixListener,
+    access: Access,
+    jobs: mpsc::Sender<Job>,
+    mut status: watch::Receiver<Status>,
+) -> Result<(), String> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("socket: {e}"))?;
+    let listener =
+        tokio::net::UnixListener::from_std(listener).map_err(|e| format!("socket: {e}"))?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let mut clients = JoinSet::new();
+    let timer = tokio::spawn(scheduler(status.clone(), jobs.clone()));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    clients.spawn(connection(stream, jobs.clone(), access));
+                }
+                Err(e) => logger::log(Level::Error, &format!("[cmdhandler] accept failed: {e}")),
+            },
+            _ = term.recv() => {
+                logger::log(Level::Msg, "[engine] received SIGTERM, stopping");
+                let _ = jobs.send(Job::Shutdown);
+            }
+            _ = int.recv() => {
+                logger::log(Level::Msg, "[engine] received SIGINT, stopping");
+                let _ = jobs.send(Job::Shutdown);
+            }
+            _ = hup.recv() => {
+                logger::log(Level::Msg, "[engine] received SIGHUP, reloading");
+                let _ = jobs.send(Job::Reload);
+            }
+            changed = status.changed() => {
+                if changed.is_err() || *status.borrow() == Status::Stopped {
+                    break;
+                }
+            }
+            Some(_) = clients.join_next(), if !clients.is_empty() => {}
+        }
+    }
+    drop(listener);
+    timer.abort();
+    // Let the answers already produced (e.g. `stop`'s) reach their clients.
+    let _ = tokio::time::timeout(GRACE, async {
+        while clients.join_next().await.is_some() {}
+    })
+    .await;
+    clients.abort_all();
+    Ok(())
+}
+
+/// Wakes the writer when the next task is due.
+async fn scheduler(mut status: watch::Receiver<Status>, jobs: mpsc::Sender<Job>) {
+    let mut last_tick: Option<tokio::time::Instant> = None;
+    loop {
+        let next = match *status.borrow_and_update() {
+            Status::Stopped => return,
+            Status::Next(next) => next,
+        };
+        let now = system_now();
+        let wait = match next {
+            None => MAX_SLEEP,
+            Some(t) if t <= now => Duration::ZERO,
+            Some(t) => Duration::from_secs(u64::try_from(t.0 - now.0).unwrap_or(0)),
+        }
+        .min(MAX_SLEEP);
+        if wait.is_zero() {
+            // A run that could not make progress (an HSM down, say) leaves its task due:
+            // try again at most once a second.
+            if let Some(t) = last_tick
+                && t.elapsed() < Duration::from_secs(1)
+            {
+                tokio::time::sleep(Duration::from_secs(1) - t.elapsed()).await;
+            }
+            last_tick = Some(tokio::time::Instant::now());
+            if jobs.send(Job::Tick).is_err() {
+                return;
+            }
+            if status.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            changed = status.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// One client: check its credentials, then run each command line it sends.
+async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>, access: Access) {
+    let (uid, gid) = match stream.peer_cred() {
+        Ok(c) => (c.uid(), c.gid()),
+        Err(e) => {
+            logger::log(
+                Level::Warning,
+                &format!("[cmdhandler] refused a client without credentials: {e}"),
+            );
+            return;
+        }
+    };
+    let user = process::user_name(uid);
+    if !access.allows(uid, gid) {
+        logger::log(
+            Level::Warning,
+            &format!(
+                "[cmdhandler] refused client uid {uid} ({user}) gid {gid}: not root, \
+                 the daemon's user or a member of its group"
+            ),
+        );
+        let mut refusal = wire::text(
+            Opcode::Stderr,
+            b"Access denied: not root, the enforcer's user or a member of its group.\n",
+        );
+        refusal.extend(wire::exit(1));
+        let _ = stream.write_all(&refusal).await;
+        return;
+    }
+    let mut decoder = Decoder::default();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        loop {
+            let frame = match decoder.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    logger::log(Level::Warning, &format!("[cmdhandler] bad frame: {e}"));
+                    return;
+                }
+            };
+            if frame.op != Opcode::Stdin {
+                continue;
+            }
+            let line = wire::command_line(&frame.payload);
+            if line.is_empty() {
+                if stream.write_all(&wire::exit(0)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let (reply, mut replies) = tokio::sync::mpsc::unbounded_channel();
+            let job = Job::Command {
+                line,
+                user: user.clone(),
+                reply,
+            };
+            if jobs.send(job).is_err() {
+                return;
+            }
+            while let Some(bytes) = replies.recv().await {
+                if stream.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => decoder.feed(&buf[..n]),
+        }
+    }
+}

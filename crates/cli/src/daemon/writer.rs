@@ -1,0 +1,253 @@
+//! The writer: the one thread that owns the log and the state while the daemon runs.
+//!
+//! Every command line from a client and every wake-up of the scheduler becomes a
+//! [`Job`] on one queue; the writer takes them one at a time, runs the same command
+//! code as daemonless `ods-enforcer` against the log it holds open, streams the
+//! command's output back as socket frames, and after each job publishes the time of
+//! the next task so the scheduler knows when to wake it. Jobs never interleave, so
+//! every append checks the head it decided against and nothing is decided on a stale
+//! view. HSM calls run on the HSM's own thread behind per-call timeouts, DS hooks and
+//! the signer notify in child processes with timeouts.
+
+use crate::commands::{Shell, dispatch};
+use crate::daemon_support::logger::{self, Level};
+use crate::engine::{Held, system_now};
+use crate::host::{Control, Host};
+use crate::output::Sink;
+use crate::wire::{self, Opcode};
+use kasp_events::{Actor, Timestamp};
+use kasp_projector::conf::Conf;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::mpsc;
+use tokio::sync::{mpsc::UnboundedSender, watch};
+
+/// Work for the writer.
+#[derive(Debug)]
+pub enum Job {
+    /// A client's command line, run as `user`; its frames go to `reply`.
+    Command {
+        line: String,
+        user: String,
+        reply: UnboundedSender<Vec<u8>>,
+    },
+    /// The scheduler's timer fired: run what is due.
+    Tick,
+    /// SIGHUP: re-read conf.xml.
+    Reload,
+    /// SIGTERM/SIGINT: stop after the job in flight.
+    Shutdown,
+}
+
+/// What the writer tells the rest of the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Running; the next task is due at this time (`None`: nothing scheduled, or the
+    /// log follows a simulated clock, which only moves by `time leap`).
+    Next(Option<Timestamp>),
+    /// The writer has stopped (a `stop` command or a signal).
+    Stopped,
+}
+
+/// Frames a command's output for the socket as it is produced.
+struct FrameSink {
+    reply: UnboundedSender<Vec<u8>>,
+}
+
+impl Sink for FrameSink {
+    fn out(&mut self, text: &str) {
+        let _ = self.reply.send(wire::text(Opcode::Stdout, text.as_bytes()));
+    }
+
+    fn err(&mut self, text: &str) {
+        let _ = self.reply.send(wire::text(Opcode::Stderr, text.as_bytes()));
+    }
+}
+
+/// Where the scheduler's own runs write: the daemon's log.
+struct LogSink;
+
+impl Sink for LogSink {
+    fn out(&mut self, text: &str) {
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            logger::log(Level::Verbose, &format!("[scheduler] {line}"));
+        }
+    }
+
+    fn err(&mut self, text: &str) {
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            logger::log(Level::Warning, &format!("[scheduler] {line}"));
+        }
+    }
+}
+
+/// The writer's configuration.
+#[derive(Debug, Clone)]
+pub struct WriterSetup {
+    pub conf_path: PathBuf,
+    pub conf: Conf,
+    pub socket: PathBuf,
+    /// The OS user the daemon runs as.
+    pub user: String,
+    /// `-v` count; overrides conf.xml's verbosity when above 0 (also after a reload).
+    pub cli_verbosity: u32,
+    /// `-1`: run what is due once, then stop.
+    pub single_run: bool,
+}
+
+/// The writer's state.
+struct Writer {
+    host: Rc<Host>,
+    user: String,
+    cli_verbosity: u32,
+    status: watch::Sender<Status>,
+}
+
+impl Writer {
+    fn shell<'a>(&self, sink: &'a mut dyn Sink, line: &str, user: &str) -> Shell<'a> {
+        Shell {
+            sink,
+            conf_path: self.host.conf_path.clone(),
+            line: line.to_string(),
+            user: user.to_string(),
+            host: Some(self.host.clone()),
+        }
+    }
+
+    fn command(&self, line: &str, user: &str, reply: UnboundedSender<Vec<u8>>) {
+        logger::log(Level::Verbose, &format!("[cmdhandler] {user}: {line}"));
+        let mut sink = FrameSink {
+            reply: reply.clone(),
+        };
+        let words: Vec<String> = line
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        let code = {
+            let mut shell = self.shell(&mut sink, &words.join(" "), user);
+            dispatch(&mut shell, &words)
+        };
+        let _ = reply.send(wire::exit(code));
+    }
+
+    /// Runs what is due now (the scheduler's wake-up and the start-up run).
+    fn tick(&self) {
+        let mut sink = LogSink;
+        let mut shell = self.shell(&mut sink, "scheduler", &self.user);
+        let ctx = match shell.ctx() {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        let _ = crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler);
+    }
+
+    fn reload(&self) {
+        match crate::config::load(&self.host.conf_path) {
+            Ok(conf) => {
+                let old = self.host.conf.replace(conf);
+                let new = self.host.conf.borrow();
+                logger::set_verbosity(if self.cli_verbosity > 0 {
+                    self.cli_verbosity
+                } else {
+                    new.logging.verbosity
+                });
+                if old.enforcer.socket_file != new.enforcer.socket_file
+                    || old.enforcer.pid_file != new.enforcer.pid_file
+                    || old.enforcer.working_directory != new.enforcer.working_directory
+                    || old.enforcer.privileges != new.enforcer.privileges
+                {
+                    logger::log(
+                        Level::Warning,
+                        "[engine] the socket, pid file, working directory and privileges \
+                         change only with a restart",
+                    );
+                }
+                logger::log(Level::Msg, "[engine] configuration reloaded");
+            }
+            Err(f) => logger::log(
+                Level::Error,
+                &format!(
+                    "[engine] cfgfile {} has errors, keeping the old configuration: {}",
+                    self.host.conf_path.display(),
+                    f.message
+                ),
+            ),
+        }
+    }
+
+    /// Publishes when the next task is due.
+    fn publish(&self) {
+        let next = self.host.held.state().and_then(|state| {
+            if state.simulated() {
+                None
+            } else {
+                crate::commands::next_task(&state)
+            }
+        });
+        let _ = self.status.send(Status::Next(next));
+    }
+}
+
+/// Opens the log for writing (the daemon's lifetime) and folds it; run on the writer
+/// thread before it takes jobs.
+pub fn open(setup: &WriterSetup) -> Result<Held, crate::engine::Failure> {
+    let ctx_path = std::path::Path::new(&setup.conf.enforcer.working_directory).join("events.redb");
+    Held::open(&ctx_path)
+}
+
+/// The writer thread's body: takes jobs until `stop`, a signal, or every sender gone.
+pub fn run(
+    setup: WriterSetup,
+    held: Held,
+    jobs: mpsc::Receiver<Job>,
+    status: watch::Sender<Status>,
+) {
+    let host = Rc::new(Host {
+        conf_path: setup.conf_path.clone(),
+        conf: std::cell::RefCell::new(setup.conf),
+        held: Rc::new(held),
+        requests: Default::default(),
+        socket: setup.socket,
+    });
+    let setup_single_run = setup.single_run;
+    let writer = Writer {
+        host,
+        user: setup.user,
+        cli_verbosity: setup.cli_verbosity,
+        status,
+    };
+    // OpenDNSSEC's autostart: run every task that is due.
+    writer.tick();
+    writer.publish();
+    let started = system_now();
+    logger::log(
+        Level::Msg,
+        &format!("[engine] enforcer started at {started}"),
+    );
+    loop {
+        if setup_single_run {
+            break;
+        }
+        let Ok(job) = jobs.recv() else { break };
+        match job {
+            Job::Command { line, user, reply } => writer.command(&line, &user, reply),
+            Job::Tick => writer.tick(),
+            Job::Reload => writer.reload(),
+            Job::Shutdown => break,
+        }
+        let mut stop = false;
+        for request in writer.host.take_requests() {
+            match request {
+                Control::Stop => stop = true,
+                Control::Reload => writer.reload(),
+            }
+        }
+        if stop {
+            break;
+        }
+        writer.publish();
+    }
+    logger::log(Level::Msg, "[engine] enforcer shutdown");
+    let _ = writer.status.send(Status::Stopped);
+}

@@ -1,0 +1,45 @@
+//! What a running daemon lends to the commands it runs: its configuration (re-read on
+//! reload), the log it holds open as the single writer, and a mailbox for the control
+//! commands (`stop`, `reload`) to ask the daemon for something once the command is done.
+//!
+//! Daemonless commands have no host; [`crate::commands::Shell::ctx`] then reads
+//! conf.xml and opens the log itself.
+
+use crate::engine::Held;
+use kasp_projector::conf::Conf;
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// What a control command asks of the daemon, carried out after the command answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// `stop`: finish and exit.
+    Stop,
+    /// `reload`, `update conf`, `update all`, `update repositorylist`: re-read conf.xml.
+    Reload,
+}
+
+/// The daemon's resources, owned by its writer thread.
+#[derive(Debug)]
+pub struct Host {
+    pub conf_path: PathBuf,
+    pub conf: RefCell<Conf>,
+    pub held: Rc<Held>,
+    /// Requests of the control commands run so far, taken by the daemon after each one.
+    pub requests: RefCell<Vec<Control>>,
+    /// The socket clients reach the daemon on (for messages).
+    pub socket: PathBuf,
+}
+
+impl Host {
+    /// Asks the daemon for `what` once the current command is done.
+    pub fn request(&self, what: Control) {
+        self.requests.borrow_mut().push(what);
+    }
+
+    /// Takes the pending requests.
+    pub fn take_requests(&self) -> Vec<Control> {
+        std::mem::take(&mut *self.requests.borrow_mut())
+    }
+}

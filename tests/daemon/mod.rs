@@ -1,0 +1,248 @@
+//! `ods-enforcerd`: start-up, the socket protocol with our client and the stock
+//! OpenDNSSEC client, control commands, access control, the scheduler, and start-up
+//! failures. The load and crash tests are in their own modules.
+
+mod support;
+
+use crate::common::Sandbox;
+use std::time::{Duration, Instant};
+use support::{Daemon, fast_sandbox, stock};
+
+/// The reads operators script against, through the daemon: our client and the stock
+/// client get byte-identical answers, equal to what daemonless `ods-enforcer` prints
+/// from the same log afterwards.
+#[test]
+fn our_client_and_the_stock_client_get_the_same_answers() {
+    let sb = fast_sandbox(false);
+    let mut d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone example.com --policy fast");
+    sb.ok("zone add --zone example.org --policy fast");
+    let reads = [
+        "zone list",
+        "key list",
+        "key list --verbose",
+        "key list --debug",
+        "queue",
+        "policy list",
+        "rollover list",
+        "zone list --bogus",
+        "no such command",
+    ];
+    let mut through_daemon = Vec::new();
+    for line in reads {
+        let ours = sb.sh(line);
+        if let Some(theirs) = stock(&d.socket, line) {
+            assert_eq!(ours, theirs, "{line}");
+        }
+        through_daemon.push(ours);
+    }
+    assert_eq!(sb.sh("stop").code, 0);
+    assert_eq!(d.wait(), Some(0), "{}", d.log());
+    for (line, daemon) in reads.iter().zip(through_daemon) {
+        assert_eq!(sb.sh(line), daemon, "daemonless {line}");
+    }
+}
+
+#[test]
+fn control_commands_answer_as_opendnssec() {
+    let sb = Sandbox::with_token();
+    let mut d = Daemon::start(&sb, &[]);
+    let r = sb.ok("running");
+    assert_eq!(r.out, "Engine running.\n");
+    let r = sb.sh("start");
+    assert_eq!((r.out.as_str(), r.code), ("Engine already running.\n", 1));
+    let r = sb.ok("verbosity");
+    assert!(
+        r.out
+            .starts_with("Current verbosity is set to 3.\nAvailable modes:\n  0 - Critical\n"),
+        "{r:?}"
+    );
+    assert_eq!(sb.ok("verbosity 5").out, "Verbosity level set to 5.\n");
+    assert!(
+        sb.ok("verbosity")
+            .out
+            .starts_with("Current verbosity is set to 5.")
+    );
+    let r = sb.sh("verbosity x");
+    assert_eq!(r.code, 255, "{r:?}");
+    assert!(
+        r.out
+            .starts_with("Error parsing verbosity value: No digits were found.\n"),
+        "{r:?}"
+    );
+    assert_eq!(sb.ok("reload").out, "Reloading engine.\n");
+    assert_eq!(sb.ok("flush").out, "All tasks scheduled immediately.\n");
+    assert_eq!(sb.ok("update conf").out, "");
+    // Still serving after the reloads.
+    assert_eq!(sb.ok("running").out, "Engine running.\n");
+    let r = sb.ok("stop");
+    assert!(r.out.starts_with("Engine shut down.\npid "), "{r:?}");
+    assert_eq!(d.wait(), Some(0), "{}", d.log());
+    assert!(!sb.path("enforcer/enforcer.sock").exists());
+    assert!(!sb.path("enforcer/enforcerd.pid").exists());
+    let r = sb.sh("running");
+    assert_eq!((r.out.as_str(), r.code), ("Engine not running.\n", 209));
+    let r = sb.sh("stop");
+    assert_eq!(r.code, 201, "{r:?}");
+    assert!(
+        r.err
+            .starts_with("Unable to connect to engine. connect() failed: "),
+        "{r:?}"
+    );
+}
+
+/// The stock client's `stop` and `running` work against our daemon, and SIGTERM stops
+/// it cleanly too.
+#[test]
+fn signals_and_the_stock_client_stop_the_daemon() {
+    let sb = Sandbox::with_token();
+    let mut d = Daemon::start(&sb, &[]);
+    if let Some(r) = stock(&d.socket, "running") {
+        assert_eq!((r.out.as_str(), r.code), ("Engine running.\n", 0));
+    }
+    assert_eq!(d.signal(libc::SIGTERM), Some(0));
+    assert!(d.log().contains("[engine] received SIGTERM"), "{}", d.log());
+    assert!(!sb.path("enforcer/enforcer.sock").exists());
+    let d2 = Daemon::start(&sb, &[]);
+    if let Some(r) = stock(&d2.socket, "stop") {
+        assert!(r.out.starts_with("Engine shut down.\n"), "{r:?}");
+        assert_eq!(r.code, 0);
+    }
+}
+
+/// Commands through the daemon are recorded with the peer's user as the actor; a peer
+/// that is not root, the daemon's user or in its group is refused, and that is logged.
+#[test]
+fn the_peer_is_the_actor_and_strangers_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let sb = fast_sandbox(false);
+    let d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone example.com --policy fast");
+    let log = sb.ok("log show --json --zone example.com").out;
+    let added = log
+        .lines()
+        .find(|l| l.contains("\"ZoneAdded\""))
+        .expect("ZoneAdded");
+    assert!(added.contains("\"actor\":\"operator:root\""), "{added}");
+    // Let anyone reach the socket: the credentials check must still refuse `nobody`.
+    std::fs::set_permissions(&d.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(sb.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(sb.path("enforcer"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = std::fs::read(sb.log_path()).unwrap().len();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ods-enforcer"))
+        .arg("-s")
+        .arg(&d.socket)
+        .args(["zone", "delete", "--zone", "example.com"])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Access denied"),
+        "{out:?}"
+    );
+    assert!(d.log().contains("refused client uid 65534"), "{}", d.log());
+    assert!(sb.ok("zone list").out.contains("example.com"));
+    let _ = before;
+}
+
+/// On a system-clock log the scheduler wakes by itself when a key is due: the ZSK
+/// becomes active without any command, recorded with the actor `scheduler`.
+#[test]
+fn the_scheduler_wakes_when_a_zone_is_due() {
+    let sb = fast_sandbox(true);
+    let _d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone fast.test --policy fast");
+    let start = Instant::now();
+    loop {
+        let keys = sb.ok("key list").out;
+        if keys
+            .lines()
+            .any(|l| l.contains("ZSK") && l.contains("active"))
+        {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{keys}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let log = sb.ok("log show --json --zone fast.test").out;
+    assert!(
+        log.lines().any(|l| l.contains("\"actor\":\"scheduler\"")
+            && l.contains("\"cause\":\"scheduler\"")),
+        "{log}"
+    );
+}
+
+/// Start-up failures: OpenDNSSEC's exit codes, and the log untouched.
+#[test]
+fn daemon_start_up_failures() {
+    let bin = env!("CARGO_BIN_EXE_ods-enforcerd");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(bin).args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, out, _) = run(&["-V"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("version 2.1.12"), "{out}");
+    assert_eq!(run(&["--bogus"]).0, Some(2));
+    assert_eq!(run(&["-d", "extra"]).0, Some(2));
+    let (code, _, err) = run(&["-d", "--set-time", "yesterday"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("Failed to interpret start time argument"),
+        "{err}"
+    );
+
+    // No log yet.
+    let sb = Sandbox::new();
+    let conf = sb.conf().display().to_string();
+    let (code, _, err) = run(&["-d", "-c", &conf]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("setup failed") && err.contains("ods-enforcer setup"),
+        "{err}"
+    );
+    assert!(!sb.path("enforcer/enforcer.sock").exists());
+    // Invalid conf.xml.
+    std::fs::write(sb.path("bad.xml"), "<Configuration><Common/>").unwrap();
+    let bad = sb.path("bad.xml").display().to_string();
+    assert_eq!(run(&["-d", "-c", &bad]).0, Some(2));
+    // --set-time on a system-clock log.
+    sb.ok("setup");
+    let before = sb.log_bytes();
+    let (code, _, err) = run(&["-d", "-c", &conf, "--set-time", "1700000000"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("simulated clock"), "{err}");
+    assert!(before == sb.log_bytes());
+    // A second daemon while one runs.
+    let d = Daemon::start(&sb, &[]);
+    let (code, _, err) = run(&["-d", "-c", &conf]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(d.log().is_empty() || !d.log().contains("panicked"));
+    // -i prints the configuration.
+    let (code, out, _) = run(&["-i", "-c", &conf]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains(&sb.path("enforcer").display().to_string()),
+        "{out}"
+    );
+}
+
+/// `--set-time` on a simulated-clock log moves its clock (recorded as an event).
+#[test]
+fn set_time_moves_a_simulated_clock() {
+    let sb = Sandbox::with_token();
+    let d = Daemon::start(&sb, &["--set-time", "2025-06-01-00:00:00"]);
+    let r = sb.ok("queue");
+    assert!(
+        r.out.contains("It is now Sun Jun  1 00:00:00 2025"),
+        "{r:?} {}",
+        d.log()
+    );
+}
