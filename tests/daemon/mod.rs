@@ -246,3 +246,46 @@ fn set_time_moves_a_simulated_clock() {
         d.log()
     );
 }
+
+/// With no command words `ods-enforcer` reads commands at a prompt, through the daemon
+/// and daemonless alike.
+#[test]
+fn interactive_mode_reads_commands_at_a_prompt() {
+    use std::io::Write;
+    let sb = fast_sandbox(false);
+    let session = |sb: &Sandbox| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ods-enforcer"))
+            .arg("-c")
+            .arg(sb.conf())
+            .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"zone add --zone i.test --policy fast\nzone list\nbogus\nquit\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let check = |out: &std::process::Output| {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(stdout.starts_with("cmd> "), "{stdout}");
+        assert!(stdout.contains("i.test"), "{stdout}");
+        assert!(stderr.contains("Daemon exit code: 0\n"), "{stderr}");
+        assert!(
+            stderr.contains("Unknown command bogus.\nDaemon exit code: 1\n"),
+            "{stderr}"
+        );
+    };
+    let d = Daemon::start(&sb, &[]);
+    check(&session(&sb));
+    drop(d);
+    sb.ok("zone delete --zone i.test");
+    check(&session(&sb));
+}

@@ -141,9 +141,22 @@ impl Held {
         })
     }
 
-    /// The current state (the cache always follows the held log).
+    /// The current state: the cache, which follows the held log, or (after a command
+    /// failed midway and let it go) the log folded again.
     pub fn state(&self) -> Option<Arc<State>> {
-        self.cache.borrow().as_ref().map(|c| c.state.clone())
+        if let Some(c) = self.cache.borrow().as_ref() {
+            return Some(c.state.clone());
+        }
+        let log = self.log.borrow();
+        let head = log.head();
+        let (state, snapshot) = fold(&log).ok()?;
+        let state = Arc::new(state);
+        *self.cache.borrow_mut() = Some(Cached {
+            head,
+            state: state.clone(),
+            snapshot,
+        });
+        Some(state)
     }
 }
 

@@ -89,6 +89,12 @@ fn run(opts: &DaemonOptions) -> i32 {
         return setup_failed(&e);
     }
     let privileges = &conf.enforcer.privileges;
+    if let Some(dir) = &privileges.directory {
+        logger::log(
+            logger::Level::Warning,
+            &format!("[engine] Privileges/Directory {dir}: chroot is not supported, ignored"),
+        );
+    }
     let identity = match process::resolve(privileges.user.as_deref(), privileges.group.as_deref()) {
         Ok(id) => id,
         Err(e) => return setup_failed(&e),

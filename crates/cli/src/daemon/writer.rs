@@ -124,10 +124,25 @@ impl Writer {
             .filter(|w| !w.is_empty())
             .map(str::to_string)
             .collect();
-        let code = {
+        // A bug in one command must not take the daemon down: the command fails with
+        // exit 4 and the next one folds the log afresh (an append in flight either
+        // committed or did not; the cached state was let go before folding into it).
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut shell = self.shell(&mut sink, &words.join(" "), user);
             dispatch(&mut shell, &words)
-        };
+        }));
+        let code = run.unwrap_or_else(|_| {
+            logger::log(
+                Level::Crit,
+                &format!("[cmdhandler] internal error running: {line}"),
+            );
+            *self.host.held.cache.borrow_mut() = None;
+            let _ = reply.send(wire::text(
+                Opcode::Stderr,
+                b"error: internal error in the enforcer daemon; nothing more was done\n",
+            ));
+            crate::engine::exit::ENVIRONMENT
+        });
         let _ = reply.send(wire::exit(code));
     }
 
@@ -139,7 +154,16 @@ impl Writer {
             Ok(c) => c,
             Err(_) => return,
         };
-        let _ = crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler);
+        }));
+        if run.is_err() {
+            logger::log(
+                Level::Crit,
+                "[scheduler] internal error running the due tasks",
+            );
+            *self.host.held.cache.borrow_mut() = None;
+        }
     }
 
     fn reload(&self) {
