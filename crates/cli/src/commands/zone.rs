@@ -81,6 +81,9 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let policy = PolicyName::new(policy_text).map_err(|_| shell.refuse(&unknown_policy))?;
     let state = shell.state(&ctx)?;
     can_add_zone(&state, &name, &policy).map_err(|r| shell.refuse(&r.message))?;
+    // Hold no reference to the shared state across an append: the append then folds
+    // into it instead of copying it (hundreds of ms at 100,000 zones).
+    drop(state);
     let paths = Paths::new(&ctx);
     let in_type_text = p.value("in-type").unwrap_or("File");
     let in_type = adapter_type(in_type_text).ok_or_else(|| {
@@ -130,6 +133,7 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         update_zonelist_file(shell, &ctx, |zones| zones.push(zone.clone()));
     }
     let code = after_zone_change(shell, &ctx, &done.state);
+    drop(done);
     if !p.has("suspend") {
         super::enforce::run_due(shell, &ctx, &actor)?;
     }

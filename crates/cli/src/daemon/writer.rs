@@ -49,18 +49,56 @@ pub enum Status {
     Stopped,
 }
 
-/// Frames a command's output for the socket as it is produced.
+/// Frames a command's output for the socket: text of one stream is gathered and sent
+/// in pieces of [`CHUNK`] bytes (a `zone list` of 100,000 zones is not 100,000 socket
+/// writes), and a switch of stream sends what was gathered first, so the client sees
+/// stdout and stderr in the order they were written.
 struct FrameSink {
     reply: UnboundedSender<Vec<u8>>,
+    op: Opcode,
+    pending: Vec<u8>,
+}
+
+/// How much output is gathered before it is sent.
+const CHUNK: usize = 64 * 1024;
+
+impl FrameSink {
+    fn new(reply: UnboundedSender<Vec<u8>>) -> FrameSink {
+        FrameSink {
+            reply,
+            op: Opcode::Stdout,
+            pending: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, op: Opcode, text: &str) {
+        if op != self.op {
+            Sink::flush(self);
+            self.op = op;
+        }
+        self.pending.extend_from_slice(text.as_bytes());
+        if self.pending.len() >= CHUNK {
+            Sink::flush(self);
+        }
+    }
 }
 
 impl Sink for FrameSink {
     fn out(&mut self, text: &str) {
-        let _ = self.reply.send(wire::text(Opcode::Stdout, text.as_bytes()));
+        self.write(Opcode::Stdout, text);
     }
 
     fn err(&mut self, text: &str) {
-        let _ = self.reply.send(wire::text(Opcode::Stderr, text.as_bytes()));
+        // Warnings and progress reach the operator at once.
+        self.write(Opcode::Stderr, text);
+        Sink::flush(self);
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let _ = self.reply.send(wire::text(self.op, &self.pending));
+            self.pending.clear();
+        }
     }
 }
 
@@ -116,9 +154,7 @@ impl Writer {
 
     fn command(&self, line: &str, user: &str, reply: UnboundedSender<Vec<u8>>) {
         logger::log(Level::Verbose, &format!("[cmdhandler] {user}: {line}"));
-        let mut sink = FrameSink {
-            reply: reply.clone(),
-        };
+        let mut sink = FrameSink::new(reply.clone());
         let words: Vec<String> = line
             .split(' ')
             .filter(|w| !w.is_empty())
@@ -143,6 +179,7 @@ impl Writer {
             ));
             crate::engine::exit::ENVIRONMENT
         });
+        sink.flush();
         let _ = reply.send(wire::exit(code));
     }
 
