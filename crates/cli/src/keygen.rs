@@ -119,9 +119,31 @@ pub fn resolve_pending(
         let command = if found {
             let algorithm =
                 Algorithm::from_number(spec.algorithm).map_err(|e| shell.fail(hsm_failure(&e)))?;
-            let public_key = store
-                .public_key(&locator, algorithm)
-                .map_err(|e| shell.fail(hsm_failure(&e)))?;
+            let public_key = match store.public_key(&locator, algorithm) {
+                Ok(k) => k,
+                // Killed inside the HSM's key-pair generation: the private half exists,
+                // the public half does not, so the key can never be published. It is our
+                // own unfinished key: destroy it, then record the generation abandoned.
+                Err(HsmError::PublicKeyUnavailable { .. }) => {
+                    store
+                        .destroy(&locator)
+                        .map_err(|e| shell.fail(hsm_failure(&e)))?;
+                    shell.err(&format!(
+                        "Key {locator} of an interrupted generation is incomplete in \
+                         repository {} (no public key); destroyed and recorded as abandoned\n",
+                        spec.repository
+                    ));
+                    let command = KeyCommand::Abandon {
+                        locator,
+                        reason: "incomplete in the HSM after an interrupted generation \
+                                 (no public key); destroyed"
+                            .to_string(),
+                    };
+                    record(shell, ctx, actor, command)?;
+                    continue;
+                }
+                Err(e) => return Err(shell.fail(hsm_failure(&e))),
+            };
             shell.err(&format!(
                 "Adopted key {locator} from an interrupted generation ({} for policy {})\n",
                 spec.role.as_str(),
