@@ -18,7 +18,7 @@ use kasp_events::{
     DsHookFailed, DsStateChanged, DsTrigger, Event, KeyMaterialDeleted, Locator, RecordType,
     SignconfWritten, Timestamp,
 };
-use kasp_hsm::KeyStore;
+use kasp_hsm::{HsmError, KeyStore};
 use kasp_projector::State;
 use kasp_projector::enforcer::ds::{DsHook, due_for_parent};
 use kasp_projector::enforcer::flags::signconf_keys;
@@ -121,7 +121,12 @@ fn destroy(ctx: &Context, state: &State, locators: Vec<Locator>) -> (Option<Even
         let result = repos
             .get(ctx, &key.spec.repository)
             .map_err(|f| f.message)
-            .and_then(|hsm| hsm.destroy(&locator).map_err(|e| e.to_string()));
+            .and_then(|hsm| match hsm.destroy(&locator) {
+                // Already gone: an earlier run destroyed it and was interrupted before
+                // it could record that. Destroying is idempotent; record it now.
+                Err(HsmError::KeyNotFound { .. }) => Ok(()),
+                other => other.map_err(|e| e.to_string()),
+            });
         match result {
             Ok(()) => done.push(locator),
             Err(e) => errors.push(format!("cannot delete key {locator} from the HSM: {e}")),
