@@ -2,6 +2,7 @@
 //! OpenDNSSEC client, control commands, access control, the scheduler, and start-up
 //! failures. The load and crash tests are in their own modules.
 
+mod crash;
 mod load;
 mod support;
 
