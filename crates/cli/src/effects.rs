@@ -12,7 +12,6 @@
 use crate::dshook::{HookOutcome, run_ds_hook};
 use crate::engine::Context;
 use crate::files::write_atomic;
-use crate::keygen::Repositories;
 use crate::schema::{Schema, validate};
 use kasp_events::{
     DsHookFailed, DsStateChanged, DsTrigger, Event, KeyMaterialDeleted, Locator, RecordType,
@@ -111,7 +110,7 @@ pub fn destroy_now(ctx: &Context, state: &State) -> (Option<Event>, Vec<String>)
 }
 
 fn destroy(ctx: &Context, state: &State, locators: Vec<Locator>) -> (Option<Event>, Vec<String>) {
-    let mut repos = Repositories::default();
+    let mut repos = crate::keygen::RepoRef::new(ctx);
     let mut done = Vec::new();
     let mut errors = Vec::new();
     for locator in locators {

@@ -113,6 +113,8 @@ pub struct Context {
     /// The log held open by the daemon that runs this command (its single writer);
     /// `None` daemonless, where each read and append opens the file.
     pub held: Option<std::rc::Rc<Held>>,
+    /// The daemon's open HSM repositories; `None` daemonless (opened per command).
+    pub hsm: Option<std::rc::Rc<std::cell::RefCell<crate::keygen::Repositories>>>,
 }
 
 /// The daemon's log: opened read-write once, for its lifetime, with the state folded

@@ -30,6 +30,9 @@ pub struct Host {
     pub requests: RefCell<Vec<Control>>,
     /// The socket clients reach the daemon on (for messages).
     pub socket: PathBuf,
+    /// The HSM repositories, open (and logged in) for the daemon's lifetime; emptied
+    /// when the configuration is re-read.
+    pub hsm: Rc<RefCell<crate::keygen::Repositories>>,
 }
 
 impl Host {

@@ -59,6 +59,14 @@ impl std::fmt::Debug for Repositories {
 impl Repositories {
     /// The store of a repository, opening it on first use.
     pub fn get(&mut self, ctx: &Context, name: &str) -> Result<&mut HsmThread, Failure> {
+        // A store whose thread was given up (a timeout) is opened afresh.
+        if self
+            .stores
+            .get(name)
+            .is_some_and(|(s, _, _)| s.is_abandoned())
+        {
+            self.stores.remove(name);
+        }
         if !self.stores.contains_key(name) {
             let config = repository_config(ctx, name)?;
             let (require_backup, capacity) = (config.require_backup, config.capacity);
@@ -78,6 +86,43 @@ impl Repositories {
     /// A repository's Capacity (already opened).
     fn capacity(&self, name: &str) -> Option<u64> {
         self.stores.get(name).and_then(|(_, _, c)| *c)
+    }
+}
+
+/// The repositories a command uses: the daemon's, open for its lifetime (one login,
+/// not one per command: SoftHSM rewrites its token file on every login, and a process
+/// killed during that write loses the token), or opened for this command only.
+#[derive(Debug)]
+pub enum RepoRef<'a> {
+    Own(Repositories),
+    Shared(std::cell::RefMut<'a, Repositories>),
+}
+
+impl RepoRef<'_> {
+    pub fn new(ctx: &Context) -> RepoRef<'_> {
+        match &ctx.hsm {
+            Some(shared) => RepoRef::Shared(shared.borrow_mut()),
+            None => RepoRef::Own(Repositories::default()),
+        }
+    }
+}
+
+impl std::ops::Deref for RepoRef<'_> {
+    type Target = Repositories;
+    fn deref(&self) -> &Repositories {
+        match self {
+            RepoRef::Own(r) => r,
+            RepoRef::Shared(r) => r,
+        }
+    }
+}
+
+impl std::ops::DerefMut for RepoRef<'_> {
+    fn deref_mut(&mut self) -> &mut Repositories {
+        match self {
+            RepoRef::Own(r) => r,
+            RepoRef::Shared(r) => r,
+        }
     }
 }
 
@@ -179,7 +224,7 @@ pub fn generate(
     needs: &[KeyNeed],
     actor: &Actor,
 ) -> Result<usize, Exit> {
-    let mut repos = Repositories::default();
+    let mut repos = RepoRef::new(ctx);
     resolve_pending(shell, ctx, state, &mut repos, actor)?;
     let mut made = 0;
     for need in needs.iter().filter(|n| n.missing() > 0) {

@@ -93,6 +93,7 @@ impl Shell<'_> {
                 user: self.user.clone(),
                 cache: Default::default(),
                 held: Some(host.held.clone()),
+                hsm: Some(host.hsm.clone()),
             });
         }
         self.ctx_from_disk()
@@ -104,6 +105,7 @@ impl Shell<'_> {
         let conf = crate::config::load(&self.conf_path).map_err(|f| self.fail(f))?;
         if let Some(host) = &self.host {
             *host.conf.borrow_mut() = conf.clone();
+            *host.hsm.borrow_mut() = Default::default();
             host.request(crate::host::Control::Reload);
         }
         Ok(Context {
@@ -113,6 +115,7 @@ impl Shell<'_> {
             user: self.user.clone(),
             cache: Default::default(),
             held: self.host.as_ref().map(|h| h.held.clone()),
+            hsm: self.host.as_ref().map(|h| h.hsm.clone()),
         })
     }
 

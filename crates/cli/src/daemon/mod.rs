@@ -227,6 +227,7 @@ fn set_time(opts: &DaemonOptions, conf: &Conf, held: Held, t: Timestamp) -> Resu
         user: process::user_name(unsafe_uid()),
         cache: Default::default(),
         held: Some(held.clone()),
+        hsm: None,
     };
     let actor = kasp_events::Actor::Operator(ctx.user.clone());
     ctx.run(actor, &Command::Enforcer(EnforcerCommand::Leap { to: t }))

@@ -206,6 +206,8 @@ impl Writer {
     fn reload(&self) {
         match crate::config::load(&self.host.conf_path) {
             Ok(conf) => {
+                // Repositories may have changed: open them again when next needed.
+                *self.host.hsm.borrow_mut() = Default::default();
                 let old = self.host.conf.replace(conf);
                 let new = self.host.conf.borrow();
                 logger::set_verbosity(if self.cli_verbosity > 0 {
@@ -270,6 +272,7 @@ pub fn run(
         held: Rc::new(held),
         requests: Default::default(),
         socket: setup.socket,
+        hsm: Default::default(),
     });
     let setup_single_run = setup.single_run;
     let writer = Writer {
