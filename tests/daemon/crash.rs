@@ -9,14 +9,17 @@
 //!
 //! The kill moments come from a seeded PRNG (`KASP_CRASH_SEED` picks the seed; the
 //! seed is printed), spread over the first second of each round, so they land in the
-//! start-up run, in key generation, in appends and in signconf writes.
+//! start-up run, in key generation, in appends and in signconf writes. For debugging,
+//! `KASP_CRASH_KEEP=1` keeps the sandbox (its path is printed) and
+//! `KASP_CRASH_FULL_EVERY=n` runs the full check every n rounds (default 5).
 
 use super::support::{Daemon, fast_sandbox};
-use crate::common::{PIN, Sandbox};
+use crate::common::{PIN, Run, Sandbox};
 use kasp_cli::output::Captured;
 use kasp_cli::remote;
 use kasp_events::{Access, Event, EventLog, Locator, Seq, Timestamp};
 use kasp_projector::State;
+use kasp_projector::pool::HsmKeyUse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -71,6 +74,28 @@ fn send(socket: &Path, line: &str) -> Option<(i32, Captured)> {
     let mut sink = Captured::default();
     let code = remote::command(&mut stream, line, &mut sink);
     Some((code, sink))
+}
+
+/// Runs `line` through the daemon's socket (never daemonless, as the client would when
+/// the daemon is gone); panics when the daemon does not answer.
+fn via_daemon(d: &mut Daemon, line: &str) -> Run {
+    match send(&d.socket, line) {
+        Some((code, got)) if code != 206 && code != 207 => Run {
+            out: got.out,
+            err: got.err,
+            code,
+        },
+        other => {
+            let exit = d.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            let log = d.log();
+            let tail: Vec<&str> = log.lines().rev().take(6).collect();
+            panic!(
+                "the daemon did not answer '{line}' ({other:?}; exit status {exit:?}); \
+                 its log ends:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )
+        }
+    }
 }
 
 /// What one workload run sent and got.
@@ -232,14 +257,14 @@ fn fold_twice(sb: &Sandbox) -> (State, State, Vec<kasp_events::Record>, bool) {
 /// The full check, with the daemon `d` running and its start-up run done: reads
 /// through it, then stopped cleanly, the same reads daemonless, the two folds, the
 /// HSM and the signconfs. Returns a summary line.
-fn full_check(sb: &Sandbox, d: &mut Daemon, label: &str) -> String {
-    let verify = sb.sh("log verify");
+fn full_check(sb: &Sandbox, d: &mut Daemon, label: &str, last_check: bool) -> String {
+    let verify = via_daemon(d, "log verify");
     assert_eq!(
         verify.code, 0,
         "{label}: log verify via the daemon: {verify:?}"
     );
-    let through_daemon: Vec<_> = READS.iter().map(|r| sb.sh(r)).collect();
-    let stop = sb.sh("stop");
+    let through_daemon: Vec<_> = READS.iter().map(|r| via_daemon(d, r)).collect();
+    let stop = via_daemon(d, "stop");
     assert_eq!(stop.code, 0, "{label}: stop: {stop:?}");
     assert_eq!(d.wait(), Some(0), "{label}: daemon exit\n{}", d.log());
     let verify = sb.sh("log verify");
@@ -288,7 +313,14 @@ fn full_check(sb: &Sandbox, d: &mut Daemon, label: &str) -> String {
     );
     let in_hsm: BTreeSet<Locator> = hsm.keys().copied().collect();
     let in_log: BTreeSet<Locator> = state.pool.keys.keys().copied().collect();
-    let lost: Vec<_> = in_log.difference(&in_hsm).collect();
+    // Material released for deletion (usage DELETE) that `key purge --delete` destroyed
+    // in the HSM before a kill kept it from recording that: the next enforcer run of any
+    // zone decides to destroy it again and records the deletion (an absent key counts as
+    // destroyed). Between the restart and that run the log still lists it; the last
+    // check, after a flush, allows none.
+    let (pending_delete, lost): (Vec<&Locator>, Vec<&Locator>) = in_log
+        .difference(&in_hsm)
+        .partition(|l| !last_check && state.pool.keys[*l].usage == HsmKeyUse::Delete);
     let orphans: Vec<_> = in_hsm.difference(&in_log).collect();
     assert!(
         lost.is_empty() && orphans.is_empty() && destroying.is_empty(),
@@ -349,12 +381,14 @@ fn full_check(sb: &Sandbox, d: &mut Daemon, label: &str) -> String {
     }
     let summary = format!(
         "{label}: {} records (snapshot used: {from_snapshot}), {} zones, {} signconfs \
-         checked ({unrecorded} zones without one yet), {} HSM keys = {} log keys, {} generated in all",
+         checked ({unrecorded} zones without one yet), {} HSM keys, {} log keys ({} deleted \
+         from the HSM, deletion not yet recorded), {} generated in all",
         records.len(),
         state.zones.len(),
         checked,
         in_hsm.len(),
         in_log.len(),
+        pending_delete.len(),
         generated.len()
     );
     eprintln!("crash: {summary}");
@@ -391,9 +425,15 @@ fn explain_signconf(
         *file == then,
         digest(&then)
     );
-    out.push_str("  lines of the file that differ from the text the state renders now:\n");
-    for (a, b) in file.lines().zip(now.lines()).filter(|(a, b)| a != b) {
-        out.push_str(&format!("    file: {a}\n    now:  {b}\n"));
+    // A line diff that ignores moves: what the recorded text has that the file lacks,
+    // and the other way round.
+    let (file_lines, then_lines): (BTreeSet<&str>, BTreeSet<&str>) =
+        (file.lines().collect(), then.lines().collect());
+    for l in then_lines.difference(&file_lines) {
+        out.push_str(&format!("    recorded only: {}\n", l.trim()));
+    }
+    for l in file_lines.difference(&then_lines) {
+        out.push_str(&format!("    file only:     {}\n", l.trim()));
     }
     out.push_str("  records since, about the zone or key material:\n");
     for r in records.iter().filter(|r| r.seq.0 >= seq) {
@@ -459,9 +499,9 @@ fn mentions(event: &Event, locator: &str) -> bool {
 }
 
 #[test]
-#[ignore = "pending (issue 5): a kill during SoftHSM's C_Login can wipe the token file; the \
-            daemon must keep its HSM sessions open instead of logging in per command. Run \
-            with --ignored."]
+#[ignore = "pending (issue 5): fails about 1 run in 6 until a signconf written but not \
+            recorded before a kill is rewritten on restart, and key top-up counts keys adopted \
+            from interrupted generations. Run with --ignored."]
 fn sigkill_at_random_moments_loses_nothing() {
     let t0 = Instant::now();
     let seed = std::env::var("KASP_CRASH_SEED")
@@ -496,12 +536,12 @@ fn sigkill_at_random_moments_loses_nothing() {
     for round in 0..ROUNDS {
         let mut d = Daemon::start(&sb, &[]);
         // The log survived the last kill (checked through the restarted daemon).
-        let verify = sb.sh("log verify");
+        let verify = via_daemon(&mut d, "log verify");
         assert_eq!(verify.code, 0, "round {round}: log verify: {verify:?}");
         token_intact(&sb, &format!("round {round}"));
         if round > 0 && round % full_every == 0 {
             let t = Instant::now();
-            full_check(&sb, &mut d, &format!("round {round}"));
+            full_check(&sb, &mut d, &format!("round {round}"), false);
             d = Daemon::start(&sb, &[]);
             checking += t.elapsed();
         }
@@ -545,16 +585,19 @@ fn sigkill_at_random_moments_loses_nothing() {
             sent.answers.last().map(|(l, c, _)| (l.as_str(), *c))
         );
     }
-    // The last restart: its start-up run resolves what the last kill interrupted; a
-    // flush then runs every zone once more.
+    // The last restart: its start-up run resolves what the last kill interrupted; then
+    // a zone of its own (so that some zone runs, whatever the workload left) and a flush
+    // run every zone once more.
     let t = Instant::now();
     let mut d = Daemon::start(&sb, &[]);
-    let flush = sb.sh("flush");
-    assert_eq!(flush.code, 0, "final flush: {flush:?}");
-    for l in suspicious(&format!("{}{}", flush.out, flush.err)) {
-        oddities.push(format!("final flush: {l}"));
+    for line in ["zone add --zone last.test --policy fast", "flush"] {
+        let r = via_daemon(&mut d, line);
+        assert_eq!(r.code, 0, "final {line}: {r:?}");
+        for l in suspicious(&format!("{}{}", r.out, r.err)) {
+            oddities.push(format!("final {line}: {l}"));
+        }
     }
-    let summary = full_check(&sb, &mut d, "final");
+    let summary = full_check(&sb, &mut d, "final", true);
     checking += t.elapsed();
     let daemon_log = d.log();
     let daemon_trouble: Vec<&str> = daemon_log
