@@ -175,3 +175,16 @@ pub fn refused(sb: &Sandbox, line: &str, code: i32, needle: &str) -> Run {
     );
     r
 }
+
+/// Opens the sandbox token (repository SoftHSM, label OpenDNSSEC, [`PIN`]) in this
+/// process; for the child processes the tests re-run themselves as, with SOFTHSM2_CONF
+/// set (SoftHSM reads it once per process).
+pub fn open_token() -> kasp_hsm::Pkcs11Store {
+    let config = kasp_hsm::RepositoryConfig::new(
+        "SoftHSM",
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "OpenDNSSEC",
+        Some(kasp_hsm::Secret::new(PIN)),
+    );
+    kasp_hsm::Pkcs11Store::open(config).unwrap()
+}

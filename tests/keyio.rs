@@ -64,13 +64,7 @@ fn child_makes_a_key() {
     };
     let parts: Vec<&str> = spec.split(':').collect();
     let locator = Locator::parse(parts[0]).unwrap();
-    let config = kasp_hsm::RepositoryConfig::new(
-        "SoftHSM",
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "OpenDNSSEC",
-        Some(kasp_hsm::Secret::new(PIN)),
-    );
-    let mut store = kasp_hsm::Pkcs11Store::open(config).unwrap();
+    let mut store = crate::common::open_token();
     use kasp_hsm::KeyStore;
     let algorithm = kasp_hsm::Algorithm::from_number(parts[1].parse().unwrap()).unwrap();
     store

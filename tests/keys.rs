@@ -219,13 +219,7 @@ fn child_makes_a_key() {
         return;
     };
     let locator = Locator::parse(&locator).unwrap();
-    let config = kasp_hsm::RepositoryConfig::new(
-        "SoftHSM",
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "OpenDNSSEC",
-        Some(kasp_hsm::Secret::new(PIN)),
-    );
-    let mut store = kasp_hsm::Pkcs11Store::open(config).unwrap();
+    let mut store = crate::common::open_token();
     use kasp_hsm::KeyStore;
     store
         .generate(&locator, kasp_hsm::Algorithm::from_number(8).unwrap(), 1024)

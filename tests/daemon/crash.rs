@@ -13,8 +13,8 @@
 //! `KASP_CRASH_KEEP=1` keeps the sandbox (its path is printed) and
 //! `KASP_CRASH_FULL_EVERY=n` runs the full check every n rounds (default 5).
 
-use super::support::{Daemon, fast_sandbox};
-use crate::common::{PIN, Run, Sandbox};
+use super::support::{Daemon, Rng, fast_sandbox};
+use crate::common::{Run, Sandbox};
 use kasp_cli::output::Captured;
 use kasp_cli::remote;
 use kasp_events::{Access, Event, EventLog, Locator, Seq, Timestamp};
@@ -49,23 +49,6 @@ const READS: [&str; 8] = [
 /// Exit codes a workload command may end with: done, refused (a zone that exists or
 /// does not), or the connection broke because the daemon was killed mid-command.
 const ACCEPTED: [i32; 4] = [0, 1, 206, 207];
-
-/// splitmix64: a small seeded PRNG (no new crates).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Sends one command line to the daemon on a fresh connection; `None` when the daemon
 /// does not answer the connection (it was killed).
@@ -177,13 +160,7 @@ fn child_lists_hsm_keys() {
         return;
     }
     use kasp_hsm::KeyStore;
-    let config = kasp_hsm::RepositoryConfig::new(
-        "SoftHSM",
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "OpenDNSSEC",
-        Some(kasp_hsm::Secret::new(PIN)),
-    );
-    let mut store = kasp_hsm::Pkcs11Store::open(config).unwrap();
+    let mut store = crate::common::open_token();
     for locator in store.list().unwrap() {
         println!("HSMKEY {locator}");
     }

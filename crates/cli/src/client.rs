@@ -122,7 +122,9 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
                 return 201;
             }
             let user = crate::actor::current_user();
-            let run_line = |line: &str, sink: &mut dyn Sink| {
+            // conf.xml was read above to find the socket: the first command uses it.
+            let mut loaded = conf;
+            let mut run_line = |line: &str, sink: &mut dyn Sink| {
                 let words: Vec<String> = line
                     .split(' ')
                     .filter(|w| !w.is_empty())
@@ -134,6 +136,7 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
                     line: words.join(" "),
                     user: user.clone(),
                     host: None,
+                    loaded_conf: loaded.take(),
                 };
                 dispatch(&mut shell, &words)
             };

@@ -28,8 +28,6 @@ pub struct Host {
     pub held: Rc<Held>,
     /// Requests of the control commands run so far, taken by the daemon after each one.
     pub requests: RefCell<Vec<Control>>,
-    /// The socket clients reach the daemon on (for messages).
-    pub socket: PathBuf,
     /// The HSM repositories, open (and logged in) for the daemon's lifetime; emptied
     /// when the configuration is re-read.
     pub hsm: Rc<RefCell<crate::keygen::Repositories>>,

@@ -1,29 +1,13 @@
 //! The load test's plans: per client a deterministic command sequence with the
 //! outcome its own model predicts.
 
+use crate::daemon::support::Rng;
 use std::collections::BTreeSet;
 
 pub const CLIENTS: usize = 50;
 pub const COMMANDS: usize = 200;
 /// Rotating zones per client, `c<i>-z<slot>.test`, added and deleted during the run.
 pub const SLOTS: usize = 2;
-
-/// splitmix64: a deterministic sequence per client.
-pub struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// How a client reaches the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

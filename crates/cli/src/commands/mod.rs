@@ -51,6 +51,9 @@ pub struct Shell<'a> {
     pub user: String,
     /// The daemon running this command; `None` daemonless.
     pub host: Option<std::rc::Rc<crate::host::Host>>,
+    /// conf.xml as the client already read it (to find the daemon's socket), used
+    /// instead of reading it again by the first [`Shell::ctx`].
+    pub loaded_conf: Option<kasp_projector::conf::Conf>,
 }
 
 impl std::fmt::Debug for Shell<'_> {
@@ -102,7 +105,10 @@ impl Shell<'_> {
     /// A [`Context`] with conf.xml read from disk now, also under a daemon (the `update`
     /// commands), whose configuration it then replaces.
     pub fn ctx_from_disk(&mut self) -> Result<Context, Exit> {
-        let conf = crate::config::load(&self.conf_path).map_err(|f| self.fail(f))?;
+        let conf = match self.loaded_conf.take() {
+            Some(conf) => conf,
+            None => crate::config::load(&self.conf_path).map_err(|f| self.fail(f))?,
+        };
         if let Some(host) = &self.host {
             *host.conf.borrow_mut() = conf.clone();
             *host.hsm.borrow_mut() = Default::default();
@@ -181,14 +187,6 @@ pub fn dispatch(shell: &mut Shell<'_>, words: &[String]) -> i32 {
         Handler::Run(f) => match f(shell, spec, args) {
             Ok(code) | Err(Exit(code)) => code,
         },
-        Handler::NotYet(issue) => {
-            shell.err(&format!(
-                "error: '{}' is not available yet in kasp-ledger ({issue}); \
-                 nothing was done\n",
-                spec.name
-            ));
-            1
-        }
     }
 }
 

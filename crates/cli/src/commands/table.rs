@@ -12,8 +12,6 @@ use crate::commands::usage as u;
 #[derive(Clone, Copy, Debug)]
 pub enum Handler {
     Run(fn(&mut Shell<'_>, &CommandSpec, &[String]) -> Ran),
-    /// Not built yet; the text names the issue that brings it.
-    NotYet(&'static str),
 }
 
 /// One entry of the command table.

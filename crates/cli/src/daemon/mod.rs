@@ -256,7 +256,6 @@ fn serve(
     let worker_threads = conf.enforcer.worker_threads;
     let setup = writer::WriterSetup {
         conf_path: PathBuf::from(&opts.config),
-        socket: PathBuf::from(&conf.enforcer.socket_file),
         conf,
         user: process::user_name(unsafe_uid()),
         cli_verbosity: opts.verbose,

@@ -124,7 +124,6 @@ impl Sink for LogSink {
 pub struct WriterSetup {
     pub conf_path: PathBuf,
     pub conf: Conf,
-    pub socket: PathBuf,
     /// The OS user the daemon runs as.
     pub user: String,
     /// `-v` count; overrides conf.xml's verbosity when above 0 (also after a reload).
@@ -149,6 +148,7 @@ impl Writer {
             line: line.to_string(),
             user: user.to_string(),
             host: Some(self.host.clone()),
+            loaded_conf: None,
         }
     }
 
@@ -252,13 +252,6 @@ impl Writer {
     }
 }
 
-/// Opens the log for writing (the daemon's lifetime) and folds it; run on the writer
-/// thread before it takes jobs.
-pub fn open(setup: &WriterSetup) -> Result<Held, crate::engine::Failure> {
-    let ctx_path = std::path::Path::new(&setup.conf.enforcer.working_directory).join("events.redb");
-    Held::open(&ctx_path)
-}
-
 /// The writer thread's body: takes jobs until `stop`, a signal, or every sender gone.
 pub fn run(
     setup: WriterSetup,
@@ -271,7 +264,6 @@ pub fn run(
         conf: std::cell::RefCell::new(setup.conf),
         held: Rc::new(held),
         requests: Default::default(),
-        socket: setup.socket,
         hsm: Default::default(),
     });
     let setup_single_run = setup.single_run;
