@@ -69,6 +69,46 @@ fn signconf_is_written_valid_and_announced() {
 }
 
 #[test]
+fn a_signconf_request_cut_short_is_finished_by_the_next_run() {
+    use kasp_events::{Access, Actor, EventLog, NewEvent, SignconfRequested, Timestamp};
+    let sb = sandbox("/bin/true");
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com --policy default");
+    // `signconf` records the request before it writes.
+    sb.ok("signconf");
+    let log = sb.ok("log show").out;
+    let request = log.find("Signconf requested for all zones");
+    let written = log.rfind("signconf written to");
+    assert!(request.is_some() && request < written, "{log}");
+    // A `signconf` killed after its request and its first writes, before recording
+    // them: the request is in the log, the file is not the one recorded.
+    let signconf = sb.path("signconf/example.com.xml");
+    let text = std::fs::read_to_string(&signconf).unwrap();
+    std::fs::write(&signconf, "half-written").unwrap();
+    let mut events = EventLog::open(&sb.log_path(), Access::ReadWrite).unwrap();
+    let request = NewEvent {
+        at: Timestamp(1_735_689_600),
+        actor: Actor::Operator("test".into()),
+        cause: "signconf".into(),
+        event: SignconfRequested { zones: None }.into(),
+    };
+    events
+        .append(events.head(), vec![request], |_| None)
+        .unwrap();
+    drop(events);
+    let before = sb.ok("log show --zone example.com").out;
+    // The next run (here a flush of another zone's name) writes it again.
+    sb.ok("enforce --zone other.example");
+    assert_eq!(std::fs::read_to_string(&signconf).unwrap(), text);
+    let after = sb.ok("log show --zone example.com").out;
+    assert_eq!(
+        after.matches("signconf written to").count(),
+        before.matches("signconf written to").count() + 1,
+        "{after}"
+    );
+}
+
+#[test]
 fn a_failing_ds_hook_keeps_the_key_and_is_retried() {
     let sb = sandbox("/bin/true");
     let calls = sb.path("ds-calls.log").display().to_string();

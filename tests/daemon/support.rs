@@ -2,7 +2,6 @@
 //! on a file, wait until its socket answers, stop it with a signal or kill it.
 
 use crate::common::{Run, Sandbox};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -106,10 +105,19 @@ impl Daemon {
         }
     }
 
-    /// Waits (at most 30 s) until the socket answers; panics if the daemon died.
+    /// Waits (at most 30 s) until this daemon answers on the socket; panics if it
+    /// died. Its pid file first: after a kill, a child the old daemon was starting can
+    /// hold the old listening socket for a moment, and a connection to it would look
+    /// like this daemon being ready.
     pub fn wait_ready(&self) {
         let start = Instant::now();
-        while UnixStream::connect(&self.socket).is_err() {
+        let pid_file = self.socket.with_file_name("enforcerd.pid");
+        let pid = self.child.as_ref().map(|c| c.id().to_string());
+        let ours = || {
+            let written = std::fs::read_to_string(&pid_file).ok();
+            pid.is_none() || written.as_deref().map(str::trim) == pid.as_deref()
+        };
+        while !ours() || !kasp_cli::remote::answers(&self.socket, Duration::from_secs(5)) {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "daemon did not come up: {}",

@@ -48,3 +48,71 @@ pub fn io_text(e: &std::io::Error) -> String {
         None => s,
     }
 }
+
+/// Removes the temporary files [`write_atomic`] left in `dir` when its process was
+/// killed mid-write (`.NAME.PID.tmp` of a PID that no longer runs). Returns their
+/// names; a directory that cannot be read has none.
+pub fn sweep_stale_temps(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = stale_temp_pid(&name) else {
+            continue;
+        };
+        if pid as u32 == std::process::id() || crate::daemon_support::process::process_alive(pid) {
+            continue;
+        }
+        if std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(name);
+        }
+    }
+    removed.sort();
+    removed
+}
+
+/// The PID in a `write_atomic` temporary file name `.NAME.PID.tmp`.
+fn stale_temp_pid(name: &str) -> Option<libc::pid_t> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, pid) = rest.rsplit_once('.')?;
+    if target.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok().filter(|p| *p > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_temp_files_of_dead_processes_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        write_atomic(&p("a.com.xml"), "kept").unwrap();
+        // pid_max is at most 2^22 on Linux: this pid cannot run.
+        let dead = ".a.com.xml.99999999.tmp";
+        let mine = format!(".a.com.xml.{}.tmp", std::process::id());
+        for n in [
+            dead,
+            mine.as_str(),
+            "a.com.xml.1.tmp",
+            ".x.tmp",
+            ".a.1x.tmp",
+        ] {
+            std::fs::write(p(n), "").unwrap();
+        }
+        assert_eq!(sweep_stale_temps(dir.path()), vec![dead.to_string()]);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut expected = vec![mine, ".a.1x.tmp".into(), ".x.tmp".into()];
+        expected.extend(["a.com.xml".into(), "a.com.xml.1.tmp".into()]);
+        expected.sort();
+        assert_eq!(left, expected);
+    }
+}

@@ -140,14 +140,16 @@ fn record(
     }
 }
 
-/// Resolves generations left without an outcome by an interrupted run.
+/// Resolves generations left without an outcome by an interrupted run; the state
+/// after the outcomes were recorded (`None` when nothing was pending).
 pub fn resolve_pending(
     shell: &mut Shell<'_>,
     ctx: &Context,
     state: &State,
     repos: &mut Repositories,
     actor: &Actor,
-) -> Result<(), Exit> {
+) -> Result<Option<std::sync::Arc<State>>, Exit> {
+    let mut latest = None;
     let pending: Vec<(Locator, KeySpec)> = state
         .pool
         .pending
@@ -184,7 +186,7 @@ pub fn resolve_pending(
                                  (no public key); destroyed"
                             .to_string(),
                     };
-                    record(shell, ctx, actor, command)?;
+                    latest = Some(record(shell, ctx, actor, command)?);
                     continue;
                 }
                 Err(e) => return Err(shell.fail(hsm_failure(&e))),
@@ -201,6 +203,11 @@ pub fn resolve_pending(
                 adopted: true,
             }
         } else {
+            // The HSM may have made the public half only: nothing of it may stay.
+            match store.destroy(&locator) {
+                Ok(()) | Err(HsmError::KeyNotFound { .. }) => {}
+                Err(e) => return Err(shell.fail(hsm_failure(&e))),
+            }
             shell.err(&format!(
                 "Key {locator} of an interrupted generation is not in repository {}; \
                  recorded as abandoned\n",
@@ -211,21 +218,27 @@ pub fn resolve_pending(
                 reason: "not found in the HSM after an interrupted generation".to_string(),
             }
         };
-        record(shell, ctx, actor, command)?;
+        latest = Some(record(shell, ctx, actor, command)?);
     }
-    Ok(())
+    Ok(latest)
 }
 
-/// Generates what `needs` are missing. Returns how many keys were made.
+/// Generates the keys `plan` finds missing. Generations an interrupted run left
+/// without an outcome are resolved first and the plan is made on the state after
+/// them, so that keys adopted from those generations count. Returns how many keys
+/// were made.
 pub fn generate(
     shell: &mut Shell<'_>,
     ctx: &Context,
     state: &State,
-    needs: &[KeyNeed],
+    plan: impl FnOnce(&State) -> Vec<KeyNeed>,
     actor: &Actor,
 ) -> Result<usize, Exit> {
     let mut repos = RepoRef::new(ctx);
-    resolve_pending(shell, ctx, state, &mut repos, actor)?;
+    let needs = match resolve_pending(shell, ctx, state, &mut repos, actor)? {
+        Some(resolved) => plan(&resolved),
+        None => plan(state),
+    };
     let mut made = 0;
     for need in needs.iter().filter(|n| n.missing() > 0) {
         let spec = &need.spec;

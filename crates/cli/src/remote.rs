@@ -24,6 +24,22 @@ pub fn command(stream: &mut UnixStream, line: &str, sink: &mut dyn Sink) -> i32 
     relay(stream, sink)
 }
 
+/// Whether a live daemon answers on `socket` within `within`: it must accept and
+/// answer an empty command line. A connection alone is not enough: after a daemon was
+/// killed, a child it was starting holds the listening socket until its exec.
+pub fn answers(socket: &Path, within: Duration) -> bool {
+    let Ok(mut stream) = UnixStream::connect(socket) else {
+        return false;
+    };
+    if stream.set_read_timeout(Some(within)).is_err()
+        || stream.set_write_timeout(Some(within)).is_err()
+    {
+        return false;
+    }
+    let mut sink = crate::output::Captured::default();
+    command(&mut stream, "", &mut sink) == 0
+}
+
 /// Relays frames until the EXIT frame.
 fn relay(stream: &mut UnixStream, sink: &mut dyn Sink) -> i32 {
     let mut decoder = Decoder::default();

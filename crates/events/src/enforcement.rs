@@ -161,6 +161,14 @@ pub struct EnforceRequested {
     pub zones: Option<Vec<ZoneName>>,
 }
 
+/// `signconf`: the signconf of these zones (`None` = every zone) must be written
+/// again. Recorded before the files are written, so that a write cut short is
+/// finished by the next run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignconfRequested {
+    pub zones: Option<Vec<ZoneName>>,
+}
+
 /// The zone's signconf was written (atomically) at `path`, after which the signer
 /// notify command ran with `notify` as its outcome (`Err` = its failure message).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

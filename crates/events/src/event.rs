@@ -8,7 +8,7 @@
 
 use crate::enforcement::{
     ClockAdvanced, DsHookFailed, DsStateChanged, EnforceRequested, KeyImported, KeyMaterialDeleted,
-    KeysPurged, RolloverRequested, SignconfWritten, ZoneEnforced,
+    KeysPurged, RolloverRequested, SignconfRequested, SignconfWritten, ZoneEnforced,
 };
 use crate::ids::{InstanceId, PolicyName, ZoneName};
 use crate::key::{
@@ -171,6 +171,7 @@ events! {
     KeysPurged = 1,
     ClockAdvanced = 1,
     KeyImported = 1,
+    SignconfRequested = 1,
 }
 
 impl Event {
@@ -189,6 +190,7 @@ impl Event {
             Event::KeysPurged(e) => Some(&e.zone),
             Event::KeyImported(e) => Some(&e.zone),
             Event::EnforceRequested(_)
+            | Event::SignconfRequested(_)
             | Event::KeyMaterialDeleted(_)
             | Event::ClockAdvanced(_)
             | Event::LogCreated(_)
@@ -323,6 +325,13 @@ impl fmt::Display for Event {
                 Some(z) => {
                     let names: Vec<&str> = z.iter().map(|z| z.as_str()).collect();
                     write!(f, "Enforce requested for {}", names.join(", "))
+                }
+            },
+            Event::SignconfRequested(e) => match &e.zones {
+                None => write!(f, "Signconf requested for all zones"),
+                Some(z) => {
+                    let names: Vec<&str> = z.iter().map(|z| z.as_str()).collect();
+                    write!(f, "Signconf requested for {}", names.join(", "))
                 }
             },
             Event::SignconfWritten(e) => {

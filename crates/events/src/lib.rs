@@ -39,7 +39,7 @@ pub mod zone;
 pub use enforcement::{
     ClockAdvanced, DsHookFailed, DsStateChanged, DsTrigger, EnforceRequested, KeyDependency,
     KeyImported, KeyMaterialDeleted, KeysPurged, NewZoneKey, RecordTransition, RolloverRequested,
-    SignconfWritten, StateMachineRun, TransitionRule, ZoneEnforced,
+    SignconfRequested, SignconfWritten, StateMachineRun, TransitionRule, ZoneEnforced,
 };
 pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 pub use event::*;

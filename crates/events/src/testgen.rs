@@ -384,6 +384,7 @@ fn kinds_covered(e: &Event) {
         | Event::DsHookFailed(_)
         | Event::RolloverRequested(_)
         | Event::EnforceRequested(_)
+        | Event::SignconfRequested(_)
         | Event::SignconfWritten(_)
         | Event::KeyMaterialDeleted(_)
         | Event::KeysPurged(_)

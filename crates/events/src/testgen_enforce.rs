@@ -275,6 +275,9 @@ pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
         "EnforceRequested" => of(vec(arb_zone_name(), 0..3))
             .prop_map(|zones| EnforceRequested { zones }.into())
             .boxed(),
+        "SignconfRequested" => of(vec(arb_zone_name(), 0..3))
+            .prop_map(|zones| SignconfRequested { zones }.into())
+            .boxed(),
         "SignconfWritten" => (arb_zone_name(), arb_text(), "[0-9a-f]{64}", of(arb_text()))
             .prop_map(|(zone, path, digest, failure)| {
                 SignconfWritten {

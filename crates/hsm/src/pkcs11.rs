@@ -420,20 +420,25 @@ impl KeyStore for Pkcs11Store {
     }
 
     fn destroy(&mut self, locator: &Locator) -> Result<(), HsmError> {
-        let private = self
-            .find_private(locator)?
-            .ok_or_else(|| self.not_found(locator))?;
-        self.session
-            .destroy_object(private)
-            .map_err(self.fail("destroy"))?;
-        self.handles.remove(locator);
-        self.key_count = self.key_count.map(|n| n.saturating_sub(1));
+        let private = self.find_private(locator)?;
+        if let Some(private) = private {
+            self.session
+                .destroy_object(private)
+                .map_err(self.fail("destroy"))?;
+            self.handles.remove(locator);
+            self.key_count = self.key_count.map(|n| n.saturating_sub(1));
+        }
+        // Public objects go too, also when the private key is already gone: a process
+        // killed between the two leaves the public half behind.
         for public in self.find_public(locator)? {
             self.session
                 .destroy_object(public)
                 .map_err(self.fail("destroy public key"))?;
         }
-        Ok(())
+        match private {
+            Some(_) => Ok(()),
+            None => Err(self.not_found(locator)),
+        }
     }
 
     fn list(&mut self) -> Result<Vec<Locator>, HsmError> {

@@ -9,8 +9,8 @@ use crate::enforce_plan::{PlanConf, plan};
 use crate::resalt::{decide_resalt, due_for_salt};
 use crate::state::State;
 use kasp_events::{
-    ClockAdvanced, EnforceRequested, Event, KeyRole, PolicyName, RolloverRequested, Timestamp,
-    ZoneName,
+    ClockAdvanced, EnforceRequested, Event, KeyRole, PolicyName, RolloverRequested,
+    SignconfRequested, Timestamp, ZoneName,
 };
 
 /// What the enforcer is asked to do.
@@ -25,6 +25,8 @@ pub enum EnforcerCommand {
     },
     /// `enforce [--zone Z]` and the commands that flush zones: run them at once.
     Flush { zones: Option<Vec<ZoneName>> },
+    /// `signconf`: the signconf of `zones` (all when `None`) must be written again.
+    RequestSignconf { zones: Option<Vec<ZoneName>> },
     /// `key rollover`: set the roll flags of `roles` on each zone.
     Rollover {
         zones: Vec<ZoneName>,
@@ -64,6 +66,20 @@ pub fn decide_enforcer(
             if any {
                 d.events.push(
                     EnforceRequested {
+                        zones: zones.clone(),
+                    }
+                    .into(),
+                );
+            }
+        }
+        EnforcerCommand::RequestSignconf { zones } => {
+            let any = match zones {
+                None => !state.zones.is_empty(),
+                Some(z) => !z.is_empty(),
+            };
+            if any {
+                d.events.push(
+                    SignconfRequested {
                         zones: zones.clone(),
                     }
                     .into(),

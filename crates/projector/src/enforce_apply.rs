@@ -55,6 +55,19 @@ impl State {
                     }
                 }
             }
+            Event::SignconfRequested(e) => {
+                let need = |z: &mut crate::state::ZoneView| z.signconf_needed = true;
+                match e.zones {
+                    None => self.zones.values_mut().for_each(need),
+                    Some(names) => {
+                        for n in names {
+                            if let Some(z) = self.zone_mut(&n) {
+                                need(z);
+                            }
+                        }
+                    }
+                }
+            }
             Event::SignconfWritten(e) => {
                 if let Some(z) = self.zone_mut(&e.zone) {
                     z.signconf_needed = false;
@@ -341,5 +354,42 @@ mod tests {
         let mut s = State::default();
         s.apply_event(&imported(1), Timestamp(6));
         assert_eq!(s, State::default());
+    }
+
+    #[test]
+    fn a_signconf_request_marks_the_zones_until_written() {
+        use kasp_events::{SignconfRequested, SignconfWritten};
+        let name = ZoneName::new("example.com").unwrap();
+        let mut s = State::default();
+        s.apply_event(&zone_added(false), Timestamp(5));
+        let needed = |s: &State| s.zone(&name).unwrap().signconf_needed;
+        assert!(!needed(&s));
+        let other = ZoneName::new("example.org").unwrap();
+        s.apply_event(
+            &SignconfRequested {
+                zones: Some(vec![other]),
+            }
+            .into(),
+            Timestamp(6),
+        );
+        assert!(!needed(&s), "another zone's request");
+        s.apply_event(&SignconfRequested { zones: None }.into(), Timestamp(7));
+        assert!(needed(&s), "a request for every zone");
+        let written = SignconfWritten {
+            zone: name.clone(),
+            path: "/tmp/example.com.xml".into(),
+            digest: "00".repeat(32),
+            notify: Ok(()),
+        };
+        s.apply_event(&written.into(), Timestamp(8));
+        assert!(!needed(&s));
+        s.apply_event(
+            &SignconfRequested {
+                zones: Some(vec![name.clone()]),
+            }
+            .into(),
+            Timestamp(9),
+        );
+        assert!(needed(&s), "a request naming the zone");
     }
 }

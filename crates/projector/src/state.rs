@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 5;
+pub const PROJECTION_VERSION: u32 = 6;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +174,7 @@ impl State {
             | Event::DsHookFailed(_)
             | Event::RolloverRequested(_)
             | Event::EnforceRequested(_)
+            | Event::SignconfRequested(_)
             | Event::SignconfWritten(_)
             | Event::KeyMaterialDeleted(_)
             | Event::KeysPurged(_)

@@ -82,14 +82,7 @@ pub fn run_due(
         for e in errors {
             shell.err(&format!("warning: {e}\n"));
         }
-        for zone in state.zones_in_order() {
-            if zone.signconf_needed {
-                match write_signconf(&state, zone) {
-                    Ok(e) => facts.push(e),
-                    Err(e) => shell.err(&format!("warning: {e}\n")),
-                }
-            }
-        }
+        facts.extend(write_needed_signconfs(shell, &state));
         let ds = ds_tasks(ctx, &state, now);
         let again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
         facts.extend(ds);
@@ -130,18 +123,20 @@ pub fn enforce_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -
     Ok(exit::OK)
 }
 
-/// `signconf`: writes the signconf of every zone now. No output.
+/// `signconf`: writes the signconf of every zone now. No output. The request is
+/// recorded first (every zone's signconf "needed"), so that a write cut short by a
+/// crash is finished by the next run rather than left on disk unrecorded.
 pub fn signconf_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
     let ctx = shell.ctx()?;
     let actor = Actor::Operator(ctx.user.clone());
-    let state = shell.state(&ctx)?;
-    let mut facts = Vec::new();
-    for zone in state.zones_in_order() {
-        match write_signconf(&state, zone) {
-            Ok(e) => facts.push(e),
-            Err(e) => shell.err(&format!("warning: {e}\n")),
-        }
-    }
+    let state = record(
+        shell,
+        &ctx,
+        &actor,
+        EnforcerCommand::RequestSignconf { zones: None },
+    )?;
+    let facts = write_needed_signconfs(shell, &state);
+    drop(state);
     if !facts.is_empty() {
         record(
             shell,
@@ -151,6 +146,21 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]
         )?;
     }
     Ok(exit::OK)
+}
+
+/// Writes the signconf of every zone that needs one; the `SignconfWritten` events to
+/// record. Failures are warnings: the zone stays "needed" and the next run retries.
+fn write_needed_signconfs(shell: &mut Shell<'_>, state: &State) -> Vec<Event> {
+    let mut facts = Vec::new();
+    for zone in state.zones_in_order() {
+        if zone.signconf_needed {
+            match write_signconf(state, zone) {
+                Ok(e) => facts.push(e),
+                Err(e) => shell.err(&format!("warning: {e}\n")),
+            }
+        }
+    }
+    facts
 }
 
 /// One scheduled task: when, what, whose.

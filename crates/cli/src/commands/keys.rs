@@ -71,8 +71,7 @@ pub fn top_up(
     duration: Seconds,
     actor: &Actor,
 ) -> Result<usize, Exit> {
-    let needs = plan(state, policies, duration);
-    generate(shell, ctx, state, &needs, actor)
+    generate(shell, ctx, state, |s| plan(s, policies, duration), actor)
 }
 
 /// After a command changed zones or policies: top up the pool of the policies zones

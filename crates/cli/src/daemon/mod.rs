@@ -177,7 +177,7 @@ fn bind(
     if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = std::fs::create_dir_all(dir);
     }
-    if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+    if crate::remote::answers(socket, std::time::Duration::from_secs(2)) {
         return Err(format!(
             "another daemon answers on the socket {}",
             socket.display()

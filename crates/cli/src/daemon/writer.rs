@@ -203,10 +203,69 @@ impl Writer {
         }
     }
 
+    /// At start-up: removes the temporary files a killed predecessor left in the
+    /// signconf directories and the working directory (its writes were never
+    /// recorded; the log says what is still to be written).
+    fn sweep(&self) {
+        let mut sink = LogSink;
+        let mut shell = self.shell(&mut sink, "scheduler", &self.user);
+        let Ok(ctx) = shell.ctx() else { return };
+        let Ok(state) = shell.state(&ctx) else { return };
+        let mut dirs = std::collections::BTreeSet::new();
+        dirs.insert(std::path::PathBuf::from(
+            &ctx.conf.enforcer.working_directory,
+        ));
+        for zone in state.zones.values() {
+            if let Some(dir) = std::path::Path::new(&zone.config.signconf_path).parent() {
+                dirs.insert(dir.to_path_buf());
+            }
+        }
+        for dir in dirs {
+            for name in crate::files::sweep_stale_temps(&dir) {
+                logger::log(
+                    Level::Msg,
+                    &format!(
+                        "[engine] removed {}, left by an interrupted write",
+                        dir.join(name).display()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Opens (and logs in to) every configured repository now, before any command:
+    /// the daemon then holds one session each for its lifetime. SoftHSM's file store
+    /// rewrites the token file on every login, so a login is the one HSM moment a
+    /// kill can cost the token; this keeps it at start-up and reload. A repository
+    /// that cannot be opened is logged and opened again when a command needs it.
+    fn open_repositories(&self) {
+        let mut sink = LogSink;
+        let mut shell = self.shell(&mut sink, "scheduler", &self.user);
+        let Ok(ctx) = shell.ctx() else { return };
+        let names: Vec<String> = ctx
+            .conf
+            .repository_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let mut repos = self.host.hsm.borrow_mut();
+        for name in names {
+            if let Err(f) = repos.get(&ctx, &name) {
+                logger::log(
+                    Level::Warning,
+                    &format!(
+                        "[hsm] repository {name}: {}; opened again when needed",
+                        f.message
+                    ),
+                );
+            }
+        }
+    }
+
     fn reload(&self) {
         match crate::config::load(&self.host.conf_path) {
             Ok(conf) => {
-                // Repositories may have changed: open them again when next needed.
+                // Repositories may have changed: open them again.
                 *self.host.hsm.borrow_mut() = Default::default();
                 let old = self.host.conf.replace(conf);
                 let new = self.host.conf.borrow();
@@ -227,6 +286,8 @@ impl Writer {
                     );
                 }
                 logger::log(Level::Msg, "[engine] configuration reloaded");
+                drop(new);
+                self.open_repositories();
             }
             Err(f) => logger::log(
                 Level::Error,
@@ -273,6 +334,8 @@ pub fn run(
         cli_verbosity: setup.cli_verbosity,
         status,
     };
+    writer.sweep();
+    writer.open_repositories();
     // OpenDNSSEC's autostart: run every task that is due.
     writer.tick();
     writer.publish();

@@ -62,7 +62,8 @@ fn parse_pid(bytes: &[u8]) -> Option<libc::pid_t> {
         .filter(|p| *p > 0)
 }
 
-fn process_alive(pid: libc::pid_t) -> bool {
+/// Whether a process with this pid exists (ours to signal or not).
+pub(crate) fn process_alive(pid: libc::pid_t) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)

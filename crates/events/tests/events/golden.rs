@@ -329,6 +329,11 @@ fn samples() -> Vec<Event> {
             zones: Some(vec![zone("example.com")]),
         }
         .into(),
+        SignconfRequested { zones: None }.into(),
+        SignconfRequested {
+            zones: Some(vec![zone("example.com"), zone("example.org")]),
+        }
+        .into(),
         SignconfWritten {
             zone: zone("example.com"),
             path: "/var/lib/opendnssec/signconf/example.com.xml".to_string(),

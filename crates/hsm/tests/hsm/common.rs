@@ -32,6 +32,7 @@ const TOKENS: &[&str] = &[
     "wrong-pin",
     "no-pin",
     "destroy",
+    "half-destroyed",
     "thread",
     "timings",
     "support",

@@ -110,6 +110,33 @@ fn unknown_algorithm_numbers() {
 }
 
 #[test]
+fn destroy_removes_a_public_half_left_behind() {
+    // A process killed between destroying the private key and the public one.
+    let mut store = open("half-destroyed");
+    let l = store.random_locator().unwrap();
+    store.generate(&l, Algorithm::EcdsaP256Sha256, 0).unwrap();
+    let session = crate::common::raw_session("half-destroyed");
+    let private = session
+        .find_objects(&[
+            cryptoki::object::Attribute::Class(cryptoki::object::ObjectClass::PRIVATE_KEY),
+            cryptoki::object::Attribute::Id(l.0.to_vec()),
+        ])
+        .unwrap();
+    assert_eq!(private.len(), 1);
+    session.destroy_object(private[0]).unwrap();
+    let left = || {
+        session
+            .find_objects(&[cryptoki::object::Attribute::Id(l.0.to_vec())])
+            .unwrap()
+            .len()
+    };
+    assert_eq!(left(), 1, "the public half is still there");
+    let err = store.destroy(&l).unwrap_err();
+    assert!(matches!(err, HsmError::KeyNotFound { .. }), "{err:?}");
+    assert_eq!(left(), 0, "and is gone after destroy");
+}
+
+#[test]
 fn destroy_removes_both_halves() {
     let mut store = open("destroy");
     let l = store.random_locator().unwrap();
