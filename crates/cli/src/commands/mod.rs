@@ -7,10 +7,13 @@
 //! when they stopped early after printing why. The [`Shell`] helpers print the message
 //! of every failure they return, so a handler is a straight line of `?`s.
 
+mod checkpoint;
 mod ctrl;
 mod ds;
 mod enforce;
+mod explain;
 mod help;
+mod history;
 mod hsm;
 mod keyio;
 mod keylist;
@@ -20,7 +23,9 @@ mod ods_usage;
 mod policy;
 mod rollover;
 mod setup;
+mod simulate;
 pub(crate) mod table;
+mod timeline;
 pub(crate) mod usage;
 mod zone;
 mod zonelist;
@@ -155,6 +160,12 @@ impl Shell<'_> {
         opts: &[Opt],
     ) -> Result<Parsed, Exit> {
         getopt(args, opts).map_err(|_| self.usage_error(spec, "unknown arguments"))
+    }
+
+    /// A command that is not built yet: says so, exit 2.
+    pub fn not_built(&mut self, spec: &CommandSpec) -> Exit {
+        self.err(&format!("error: '{}' is not built yet\n", spec.name));
+        Exit(exit::USAGE)
     }
 
     /// Prints `message` and OpenDNSSEC's syntax-error block; exit 255.

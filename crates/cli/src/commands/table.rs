@@ -3,8 +3,8 @@
 //! byte (see `fixtures/ods-2.1.12/`); the texts live in `usage.rs`.
 
 use super::{
-    Ran, Shell, ctrl, ds, enforce, help, hsm, keyio, keylist, keys, log, policy, rollover, setup,
-    zone, zonelist,
+    Ran, Shell, checkpoint, ctrl, ds, enforce, explain, help, history, hsm, keyio, keylist, keys,
+    log, policy, rollover, setup, simulate, timeline, zone, zonelist,
 };
 use crate::commands::usage as u;
 
@@ -90,6 +90,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("log verify", ["log", "verify"], u::LOG_VERIFY, u::LOG_VERIFY_HELP, 3, Handler::Run(log::verify)),
     cmd!("log show", ["log", "show"], u::LOG_SHOW, u::LOG_SHOW_HELP, 10, Handler::Run(log::show)),
     cmd!("log export", ["log", "export"], u::LOG_EXPORT, u::LOG_EXPORT_HELP, 3, Handler::Run(log::export)),
+    // Audit, forensics and what-if.
+    cmd!("log checkpoint", ["log", "checkpoint"], u::LOG_CHECKPOINT, u::LOG_CHECKPOINT_HELP, 30, Handler::Run(checkpoint::checkpoint)),
+    cmd!("zone history", ["zone", "history"], u::ZONE_HISTORY, u::ZONE_HISTORY_HELP, 30, Handler::Run(history::zone_history)),
+    cmd!("key history", ["key", "history"], u::KEY_HISTORY, u::KEY_HISTORY_HELP, 30, Handler::Run(history::key_history)),
+    cmd!("explain", ["explain"], u::EXPLAIN, u::EXPLAIN_HELP, 30, Handler::Run(explain::run)),
+    cmd!("simulate", ["simulate"], u::SIMULATE, u::SIMULATE_HELP, 30, Handler::Run(simulate::run)),
+    cmd!("zone timeline", ["zone", "timeline"], u::ZONE_TIMELINE, u::ZONE_TIMELINE_HELP, 30, Handler::Run(timeline::run)),
 ];
 
 /// The entry for a command line, and how many words named it.

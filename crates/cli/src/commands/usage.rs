@@ -28,3 +28,29 @@ pub const LOG_EXPORT: &str = "log export\n\t--jsonl\t\t\t\t\taka -l\n";
 pub const LOG_EXPORT_HELP: &str = "Write every record of the log to stdout as JSON, one object per \
 line: seq, prev, hash, at, actor, cause, kind, version and the event body. See the README for the \
 field reference.\n\n";
+
+// ---- Audit (issue 6): checkpoints (helper: checkpoints) ----
+
+pub const LOG_CHECKPOINT: &str = "log checkpoint\n";
+pub const LOG_CHECKPOINT_HELP: &str = "Not built yet.\n\n";
+
+// ---- Audit (issue 6): history (helper: time travel) ----
+
+pub const ZONE_HISTORY: &str = "zone history\n\t--zone <zone>\t\t\t\taka -z\n";
+pub const ZONE_HISTORY_HELP: &str = "Not built yet.\n\n";
+
+pub const KEY_HISTORY: &str = "key history\n";
+pub const KEY_HISTORY_HELP: &str = "Not built yet.\n\n";
+
+// ---- Audit (issue 6): explain (helper: explain) ----
+
+pub const EXPLAIN: &str = "explain\n\t--zone <zone>\t\t\t\taka -z\n";
+pub const EXPLAIN_HELP: &str = "Not built yet.\n\n";
+
+// ---- Audit (issue 6): what-if (helper: simulate) ----
+
+pub const SIMULATE: &str = "simulate\n\t--zone <zone>\t\t\t\taka -z\n";
+pub const SIMULATE_HELP: &str = "Not built yet.\n\n";
+
+pub const ZONE_TIMELINE: &str = "zone timeline\n\t--zone <zone>\t\t\t\taka -z\n";
+pub const ZONE_TIMELINE_HELP: &str = "Not built yet.\n\n";
