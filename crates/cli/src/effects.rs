@@ -50,22 +50,112 @@ pub fn signconf_text(state: &State, zone: &ZoneView) -> Option<String> {
 /// Writes the signconf of `zone` and notifies the signer; the event to record, or
 /// why nothing was written.
 pub fn write_signconf(state: &State, zone: &ZoneView) -> Result<Event, String> {
+    write_rendered(render(state, zone)?)
+}
+
+/// A signconf rendered from the state, to be written.
+struct Rendered {
+    zone: kasp_events::ZoneName,
+    path: String,
+    text: String,
+}
+
+fn render(state: &State, zone: &ZoneView) -> Result<Rendered, String> {
     let name = &zone.config.name;
     let text = signconf_text(state, zone)
         .ok_or_else(|| format!("zone {name}: policy {} not found", zone.config.policy))?;
-    let path = &zone.config.signconf_path;
-    if let Err(errors) = validate(&text, path, Schema::Signconf) {
-        let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
-        return Err(format!("signconf for {name} fails signconf.rng: {first}"));
-    }
-    write_atomic(Path::new(path), &text)?;
-    Ok(SignconfWritten {
+    Ok(Rendered {
         zone: name.clone(),
-        path: path.clone(),
+        path: zone.config.signconf_path.clone(),
+        text,
+    })
+}
+
+fn write_rendered(r: Rendered) -> Result<Event, String> {
+    let Rendered { zone, path, text } = r;
+    if let Err(errors) = validate(&text, &path, Schema::Signconf) {
+        let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
+        return Err(format!("signconf for {zone} fails signconf.rng: {first}"));
+    }
+    write_atomic(Path::new(&path), &text)?;
+    let notify = notify_signer(zone.as_str());
+    Ok(SignconfWritten {
+        zone,
+        path,
         digest: blake3::hash(text.as_bytes()).to_hex().to_string(),
-        notify: notify_signer(name.as_str()),
+        notify,
     }
     .into())
+}
+
+/// How long one signconf may take to be written and announced (the notify command has
+/// its own limit, [`NOTIFY_TIMEOUT`], within it).
+const SIGNCONF_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Writes the signconfs of `zones` (rendered here) on a thread of their own, so that
+/// a hung file system or signer cannot hang the caller (the daemon's writer): each
+/// file gets [`SIGNCONF_TIMEOUT`]; one that takes longer is reported, and it and the
+/// rest are left unrecorded — still "needed", so the next run writes them again.
+/// One result per zone, in order.
+pub fn write_signconfs(state: &State, zones: &[&ZoneView]) -> Vec<Result<Event, String>> {
+    write_signconfs_within(state, zones, SIGNCONF_TIMEOUT)
+}
+
+fn write_signconfs_within(
+    state: &State,
+    zones: &[&ZoneView],
+    limit: Duration,
+) -> Vec<Result<Event, String>> {
+    let mut results: Vec<Option<Result<Event, String>>> = Vec::with_capacity(zones.len());
+    let mut work = Vec::new();
+    for (i, zone) in zones.iter().enumerate() {
+        match render(state, zone) {
+            Ok(r) => {
+                results.push(None);
+                work.push((i, r));
+            }
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
+    if !work.is_empty() {
+        let order: Vec<(usize, String)> = work.iter().map(|(i, r)| (*i, r.path.clone())).collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("signconf".into())
+            .spawn(move || {
+                for (i, r) in work {
+                    if tx.send((i, write_rendered(r))).is_err() {
+                        return;
+                    }
+                }
+            });
+        match spawned {
+            Err(e) => {
+                for (i, _) in &order {
+                    results[*i] = Some(Err(format!("cannot start the signconf writer: {e}")));
+                }
+            }
+            Ok(_) => {
+                for (i, path) in &order {
+                    match rx.recv_timeout(limit) {
+                        Ok((done, result)) => results[done] = Some(result),
+                        Err(_) => {
+                            results[*i] = Some(Err(format!(
+                                "writing {path} did not finish within {} s; it and the \
+                                 signconfs after it are written again by the next run",
+                                limit.as_secs()
+                            )));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("not written: an earlier signconf timed out".into())))
+        .collect()
 }
 
 /// `ods-signer update <zone>` (the program is looked up on PATH; environment
@@ -217,4 +307,61 @@ pub fn run_hook(
         &material.public_key,
         &material.locator,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kasp_events::{PolicyCreated, ZoneAdded};
+    use kasp_projector::testgen::{policy, zn, zone};
+
+    /// A state with the stock `default` policy and zones writing into `dir`.
+    fn state(dir: &Path, names: &[&str]) -> State {
+        let mut s = State::default();
+        let created = PolicyCreated {
+            policy: policy("default"),
+        };
+        s.apply_event(&created.into(), Timestamp(1));
+        for name in names {
+            let mut config = zone(name, "default");
+            config.signconf_path = dir.join(format!("{name}.xml")).display().to_string();
+            let added = ZoneAdded {
+                zone: config,
+                suspended: false,
+            };
+            s.apply_event(&added.into(), Timestamp(2));
+        }
+        s
+    }
+
+    #[test]
+    fn a_hung_signconf_write_is_reported_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = state(dir.path(), &["a.test", "b.test"]);
+        let zones: Vec<&ZoneView> = ["a.test", "b.test"]
+            .iter()
+            .map(|n| s.zone(&zn(n)).unwrap())
+            .collect();
+        // Both written when nothing hangs (the notify fails: no signer here).
+        let done = write_signconfs_within(&s, &zones, Duration::from_secs(30));
+        assert!(done.iter().all(|r| r.is_ok()), "{done:?}");
+        // A FIFO where the first write's temporary file goes: opening it for writing
+        // blocks until someone reads, as a hung file system would.
+        let fifo = dir
+            .path()
+            .join(format!(".a.test.xml.{}.tmp", std::process::id()));
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let done = write_signconfs_within(&s, &zones, Duration::from_millis(300));
+        match &done[..] {
+            [Err(a), Err(b)] => {
+                assert!(a.contains("did not finish within"), "{a}");
+                assert!(b.contains("not written"), "{b}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Let the abandoned writer go (it reads the FIFO's other end).
+        let _ = std::fs::File::open(&fifo);
+    }
 }

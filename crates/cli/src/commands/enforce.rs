@@ -10,7 +10,7 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, keys};
-use crate::effects::{destroy_material, ds_tasks, write_signconf};
+use crate::effects::{destroy_material, ds_tasks, write_signconfs};
 use crate::engine::{Context, RunError, exit, system_now};
 use crate::getopt::Opt;
 use kasp_events::{Actor, Event, PolicyName, Timestamp, ZoneName};
@@ -148,16 +148,20 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]
     Ok(exit::OK)
 }
 
-/// Writes the signconf of every zone that needs one; the `SignconfWritten` events to
-/// record. Failures are warnings: the zone stays "needed" and the next run retries.
+/// Writes the signconf of every zone that needs one (off this thread, with a time
+/// limit); the `SignconfWritten` events to record. Failures are warnings: the zone
+/// stays "needed" and the next run retries.
 fn write_needed_signconfs(shell: &mut Shell<'_>, state: &State) -> Vec<Event> {
+    let zones: Vec<_> = state
+        .zones_in_order()
+        .into_iter()
+        .filter(|z| z.signconf_needed)
+        .collect();
     let mut facts = Vec::new();
-    for zone in state.zones_in_order() {
-        if zone.signconf_needed {
-            match write_signconf(state, zone) {
-                Ok(e) => facts.push(e),
-                Err(e) => shell.err(&format!("warning: {e}\n")),
-            }
+    for result in write_signconfs(state, &zones) {
+        match result {
+            Ok(e) => facts.push(e),
+            Err(e) => shell.err(&format!("warning: {e}\n")),
         }
     }
     facts

@@ -6,8 +6,9 @@
 //! command's output back as socket frames, and after each job publishes the time of
 //! the next task so the scheduler knows when to wake it. Jobs never interleave, so
 //! every append checks the head it decided against and nothing is decided on a stale
-//! view. HSM calls run on the HSM's own thread behind per-call timeouts, DS hooks and
-//! the signer notify in child processes with timeouts.
+//! view. HSM calls run on the HSM's own thread behind per-call timeouts, signconf
+//! files on a thread of their own with a time limit per file, DS hooks and the signer
+//! notify in child processes with timeouts.
 
 use crate::commands::{Shell, dispatch};
 use crate::daemon_support::logger::{self, Level};
