@@ -158,7 +158,14 @@ impl Drop for Daemon {
 /// Runs the stock OpenDNSSEC client with `-s <socket>`; the first stdout line it prints
 /// (`sock set to …`) is removed. `None` when the stock client is not installed.
 pub fn stock(socket: &std::path::Path, line: &str) -> Option<Run> {
-    const STOCK: &str = "/usr/sbin/ods-enforcer";
+    stock_with(socket, line, &[])
+}
+
+/// The stock client, installed.
+pub const STOCK: &str = "/usr/sbin/ods-enforcer";
+
+/// [`stock`] with extra environment variables.
+pub fn stock_with(socket: &std::path::Path, line: &str, env: &[(&str, String)]) -> Option<Run> {
     if !std::path::Path::new(STOCK).exists() {
         return None;
     }
@@ -166,6 +173,7 @@ pub fn stock(socket: &std::path::Path, line: &str) -> Option<Run> {
         .arg("-s")
         .arg(socket)
         .args(line.split_whitespace())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("run the stock client");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

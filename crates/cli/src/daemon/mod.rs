@@ -252,6 +252,7 @@ fn serve(
     identity: &process::Identity,
 ) -> i32 {
     let (jobs, queue) = std::sync::mpsc::channel();
+    let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (status, status_rx) = tokio::sync::watch::channel(writer::Status::Next(None));
     let worker_threads = conf.enforcer.worker_threads;
     let setup = writer::WriterSetup {
@@ -260,6 +261,7 @@ fn serve(
         user: process::user_name(unsafe_uid()),
         cli_verbosity: opts.verbose,
         single_run: opts.single_run,
+        stopping: stopping.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("writer".to_string())
@@ -272,7 +274,7 @@ fn serve(
         uid: identity.uid,
         gid: identity.gid,
     };
-    let result = server::serve(listener, access, jobs, status_rx, worker_threads);
+    let result = server::serve(listener, access, jobs, status_rx, worker_threads, stopping);
     let _ = thread.join();
     match result {
         Ok(()) => 0,

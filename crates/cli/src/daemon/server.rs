@@ -11,7 +11,8 @@ use crate::daemon_support::logger::{self, Level};
 use crate::daemon_support::process;
 use crate::engine::system_now;
 use crate::wire::{self, Decoder, Opcode};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
@@ -47,6 +48,7 @@ pub fn serve(
     jobs: mpsc::Sender<Job>,
     status: watch::Receiver<Status>,
     worker_threads: u32,
+    stopping: Arc<AtomicBool>,
 ) -> Result<(), String> {
     let runtime = if worker_threads == 0 {
         tokio::runtime::Builder::new_current_thread()
@@ -59,7 +61,7 @@ pub fn serve(
             .build()
     }
     .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    runtime.block_on(event_loop(listener, access, jobs, status))
+    runtime.block_on(event_loop(listener, access, jobs, status, stopping))
 }
 
 async fn event_loop(
@@ -67,6 +69,7 @@ async fn event_loop(
     access: Access,
     jobs: mpsc::Sender<Job>,
     mut status: watch::Receiver<Status>,
+    stopping: Arc<AtomicBool>,
 ) -> Result<(), String> {
     listener
         .set_nonblocking(true)
@@ -88,10 +91,12 @@ async fn event_loop(
             },
             _ = term.recv() => {
                 logger::log(Level::Msg, "[engine] received SIGTERM, stopping");
+                stopping.store(true, Ordering::SeqCst);
                 let _ = jobs.send(Job::Shutdown);
             }
             _ = int.recv() => {
                 logger::log(Level::Msg, "[engine] received SIGINT, stopping");
+                stopping.store(true, Ordering::SeqCst);
                 let _ = jobs.send(Job::Shutdown);
             }
             _ = hup.recv() => {

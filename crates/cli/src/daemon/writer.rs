@@ -36,7 +36,8 @@ pub enum Job {
     Tick,
     /// SIGHUP: re-read conf.xml.
     Reload,
-    /// SIGTERM/SIGINT: stop after the job in flight.
+    /// SIGTERM/SIGINT: stop after the job in flight (queued commands are answered
+    /// without being run, see [`WriterSetup::stopping`]).
     Shutdown,
 }
 
@@ -131,6 +132,9 @@ pub struct WriterSetup {
     pub cli_verbosity: u32,
     /// `-1`: run what is due once, then stop.
     pub single_run: bool,
+    /// Set by the event loop on SIGTERM/SIGINT: the job in flight finishes, the jobs
+    /// still queued are answered without being run.
+    pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The writer's state.
@@ -314,6 +318,21 @@ impl Writer {
     }
 }
 
+/// Answers a command that was queued when the daemon was told to stop.
+fn not_run(job: Job) {
+    if let Job::Command { line, reply, .. } = job {
+        logger::log(
+            Level::Verbose,
+            &format!("[cmdhandler] not run, the enforcer is stopping: {line}"),
+        );
+        let _ = reply.send(wire::text(
+            Opcode::Stderr,
+            b"error: the enforcer is stopping; the command was not run\n",
+        ));
+        let _ = reply.send(wire::exit(crate::engine::exit::ENVIRONMENT));
+    }
+}
+
 /// The writer thread's body: takes jobs until `stop`, a signal, or every sender gone.
 pub fn run(
     setup: WriterSetup,
@@ -345,18 +364,23 @@ pub fn run(
         Level::Msg,
         &format!("[engine] enforcer started at {started}"),
     );
+    let stopping = || setup.stopping.load(std::sync::atomic::Ordering::SeqCst);
     loop {
         if setup_single_run {
             break;
         }
         let Ok(job) = jobs.recv() else { break };
+        if stopping() {
+            not_run(job);
+            break;
+        }
         match job {
             Job::Command { line, user, reply } => writer.command(&line, &user, reply),
             Job::Tick => writer.tick(),
             Job::Reload => writer.reload(),
             Job::Shutdown => break,
         }
-        let mut stop = false;
+        let mut stop = stopping();
         for request in writer.host.take_requests() {
             match request {
                 Control::Stop => stop = true,
@@ -367,6 +391,11 @@ pub fn run(
             break;
         }
         writer.publish();
+    }
+    // Commands that were waiting when the daemon was told to stop are answered, not
+    // run and not dropped without a word.
+    for job in jobs.try_iter() {
+        not_run(job);
     }
     logger::log(Level::Msg, "[engine] enforcer shutdown");
     let _ = writer.status.send(Status::Stopped);
