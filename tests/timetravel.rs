@@ -40,16 +40,25 @@ struct Capture {
     signconfs: Vec<(String, String)>,
 }
 
-/// A token sandbox whose signer notify and DS hooks succeed.
+/// A token sandbox whose signer notify and DS hooks succeed (the hook reads the DNSKEY
+/// it is given: /bin/true could exit before the enforcer wrote it).
 fn sandbox() -> Sandbox {
     let mut sb = Sandbox::with_token();
     sb.env
         .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    let hook = sb.path("ds-hook");
+    std::fs::write(&hook, "#!/bin/sh\ncat >/dev/null\n").unwrap();
+    let mut perm = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&hook, perm).unwrap();
+    let hook = hook.display();
     let conf = std::fs::read_to_string(sb.conf()).unwrap().replacen(
         "<AutomaticKeyGenerationPeriod>",
-        "<DelegationSignerSubmitCommand>/bin/true</DelegationSignerSubmitCommand>\n\t\t\
-         <DelegationSignerRetractCommand>/bin/true</DelegationSignerRetractCommand>\n\t\t\
-         <AutomaticKeyGenerationPeriod>",
+        &format!(
+            "<DelegationSignerSubmitCommand>{hook}</DelegationSignerSubmitCommand>\n\t\t\
+             <DelegationSignerRetractCommand>{hook}</DelegationSignerRetractCommand>\n\t\t\
+             <AutomaticKeyGenerationPeriod>"
+        ),
         1,
     );
     std::fs::write(sb.conf(), conf).unwrap();
@@ -245,7 +254,7 @@ fn histories(sb: &Sandbox) {
         "\"zone add --zone example.com --policy default\" zone added with policy default",
         "introduced, locator",
         "DNSKEY hidden -> rumoured",
-        "DS at parent submit -> submitted (DS task, ran /bin/true)",
+        "DS at parent submit -> submitted (DS task, ran ",
         "DS at parent submitted -> seen (operator command)",
         "\"key rollover --zone example.com --keytype KSK\" rollover requested for KSK",
         "KSK rollover request served",
@@ -278,13 +287,40 @@ fn histories(sb: &Sandbox) {
     for needle in [
         "generation started: KSK for policy default",
         "generated in repository SoftHSM",
-        &format!("zone example.com KSK #"),
+        "zone example.com KSK #",
         &format!("(keytag {tag}): introduced, locator {locator}"),
         "DS at parent submitted -> seen",
     ] {
         assert!(by_tag.contains(needle), "{needle:?} not in:\n{by_tag}");
     }
-    assert!(!by_tag.contains("retired"), "{by_tag}");
+    assert!(
+        !by_tag.contains("retired") && !by_tag.contains("hook failed"),
+        "{by_tag}"
+    );
+    // The KSK rolled out: retired, purged, its material deleted.
+    let h = sb.ok("zone history --zone example.com").out;
+    let old = h
+        .lines()
+        .find(|l| l.contains("KSK #") && l.contains("retired (goal: remove)"))
+        .and_then(|l| l.split("(keytag ").nth(1))
+        .and_then(|t| t.split(')').next())
+        .unwrap()
+        .to_string();
+    let old = sb
+        .ok(&format!("key history --zone example.com --keytag {old}"))
+        .out;
+    for needle in [
+        "generated in repository SoftHSM",
+        "DS at parent seen -> retract",
+        "rollover requested",
+        "retired (goal: remove)",
+        "DNSKEY unretentive -> hidden",
+        "purged",
+        "key material released: no key uses it any more",
+        "key material deleted from the HSM",
+    ] {
+        assert!(old.contains(needle), "{needle:?} not in:\n{old}");
+    }
     // A zone deleted and added again: both lives.
     sb.ok("zone delete --zone example.org");
     sb.ok("zone add --zone example.org --policy default");

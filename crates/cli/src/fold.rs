@@ -179,6 +179,9 @@ pub enum Until {
     Time(Timestamp),
 }
 
+/// Sees the state just before each record of a bounded replay is folded into it.
+pub type Observer<'a> = &'a mut dyn FnMut(&State, &Record);
+
 /// The state after a prefix of the log.
 #[derive(Debug)]
 pub struct Replayed {
@@ -201,7 +204,7 @@ fn beyond(record: &Record, t: Timestamp) -> bool {
 pub fn fold_until(
     log: &EventLog,
     until: Until,
-    mut observe: Option<&mut dyn FnMut(&State, &Record)>,
+    mut observe: Option<Observer<'_>>,
 ) -> Result<Option<Replayed>, LogError> {
     let head = log.head();
     if let Until::Seq(s) = until

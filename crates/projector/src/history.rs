@@ -507,3 +507,7 @@ impl TagSearch {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "history_tests.rs"]
+mod tests;

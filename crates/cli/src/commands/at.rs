@@ -154,7 +154,7 @@ pub fn replay(
     shell: &mut Shell<'_>,
     ctx: &Context,
     moment: Moment,
-    observe: Option<&mut dyn FnMut(&State, &kasp_events::Record)>,
+    observe: Option<crate::fold::Observer<'_>>,
 ) -> Result<(State, Timestamp), Exit> {
     let log = ctx.reader().map_err(|f| shell.fail(f))?;
     let until = match moment {
