@@ -7,7 +7,8 @@
 //! epoch>`: the longest prefix of the log with no record later than it). "Now" for the
 //! view is the moment itself — the time given, or record N's time — and on a log with a
 //! simulated clock the simulated clock at that point, so the output is what the command
-//! printed then.
+//! printed then. A time after the log's clock (the system clock, or the simulated one)
+//! is refused: the log cannot say what will have happened.
 //!
 //! `--at` is taken out of the arguments before OpenDNSSEC's option parsing sees them
 //! (only the exact words `--at <m>` and `--at=<m>`), so every line without it parses,
@@ -177,7 +178,18 @@ pub fn replay(
     };
     let at = match moment {
         Moment::Seq(_) => r.last_at,
-        Moment::Time(t) => t,
+        Moment::Time(t) => {
+            // Past the last record the state is the current one; past the log's clock
+            // (the system's, or the simulated one) it would be a guess about the future.
+            let clock = r.state.now(system_now());
+            if r.last == head && t > clock {
+                return Err(usage(
+                    shell,
+                    format!("--at {t} is in the future (the log's clock reads {clock})"),
+                ));
+            }
+            t
+        }
     };
     let now = r.state.now(at);
     Ok((r.state, now))
