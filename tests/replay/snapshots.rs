@@ -171,3 +171,52 @@ fn an_ignored_snapshot_is_replaced_by_the_next_append() {
     assert_eq!(folded_state, state);
     assert_eq!(folded_state, full_replay(&log));
 }
+
+#[test]
+fn a_bounded_replay_starts_from_a_snapshot_at_or_before_its_target() {
+    use kasp_cli::fold::{Until, fold_until};
+    let mut w = big_writer();
+    let good = w.snap.expect("a snapshot of the current version");
+    // A misleading snapshot of the right version later on: a replay to a target at or
+    // after it starts from it (proof that snapshots are used), one before it does not.
+    let bad = append_with_snapshot(&mut w, small_batch("next.example"), |seq| {
+        (PROJECTION_VERSION, misleading(seq))
+    });
+    let at = w.tick();
+    w.append(at, small_batch("later.example"));
+    let log = w.reader();
+    let scratch = |until| {
+        let mut observe = |_: &State, _: &kasp_events::Record| {};
+        fold_until(&log, until, Some(&mut observe))
+            .unwrap()
+            .unwrap()
+    };
+    let head = log.head().seq;
+    for target in [Seq(0), Seq(good.0 - 1), good, Seq(bad.0 - 1)] {
+        let r = fold_until(&log, Until::Seq(target), None).unwrap().unwrap();
+        assert_eq!(r.last, target);
+        assert_eq!(r.state, scratch(Until::Seq(target)).state, "{target}");
+    }
+    assert_eq!(scratch(Until::Seq(head)).state, full_replay(&log));
+    let r = fold_until(&log, Until::Seq(bad), None).unwrap().unwrap();
+    assert!(
+        r.state.zones.is_empty(),
+        "the snapshot at {bad} was not used"
+    );
+    // A time target: the state of the last record at or before it.
+    let t = scratch(Until::Seq(good)).last_at;
+    let by_time = fold_until(&log, Until::Time(t), None).unwrap().unwrap();
+    assert_eq!(by_time.state, scratch(Until::Time(t)).state);
+    assert!(by_time.last >= good);
+    // Outside the log: nothing.
+    assert!(
+        fold_until(&log, Until::Seq(Seq(head.0 + 1)), None)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        fold_until(&log, Until::Time(Timestamp(0)), None)
+            .unwrap()
+            .is_none()
+    );
+}

@@ -10,7 +10,9 @@
 
 use kasp_events::chain::hash_record;
 use kasp_events::codec::decode_record;
-use kasp_events::{EventLog, Hash, LogError, Sealed, Seq, VerifyOutcome, codec};
+use kasp_events::{
+    Event, EventLog, Hash, LogError, Record, Sealed, Seq, Timestamp, VerifyOutcome, codec,
+};
 use kasp_projector::{PROJECTION_VERSION, State};
 use std::sync::mpsc::sync_channel;
 
@@ -165,4 +167,179 @@ impl From<LogError> for Stop {
     fn from(e: LogError) -> Self {
         Stop::Log(e)
     }
+}
+
+/// Where a replay stops: after record `seq`, or at the last record of the moment `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    Seq(Seq),
+    /// The longest prefix of the log with no record later than this time; a simulated
+    /// clock's leap counts at the time it leaps to (its record carries the time it
+    /// leapt from).
+    Time(Timestamp),
+}
+
+/// Sees the state just before each record of a bounded replay is folded into it.
+pub type Observer<'a> = &'a mut dyn FnMut(&State, &Record);
+
+/// The state after a prefix of the log.
+#[derive(Debug)]
+pub struct Replayed {
+    pub state: State,
+    /// The last record folded, and its time.
+    pub last: Seq,
+    pub last_at: Timestamp,
+}
+
+/// Whether `record` lies beyond a time target.
+fn beyond(record: &Record, t: Timestamp) -> bool {
+    record.at > t || matches!(&record.event, Event::ClockAdvanced(c) if c.to > t)
+}
+
+/// Replays the log up to `until`, with the same chain checks as [`fold`] (each record
+/// links to the one before it; the last one folded is linked to by the next record or
+/// is the head). `observe` sees the state just before each record is folded; without
+/// it, a stored snapshot at or before the target is used as the starting point.
+/// `Ok(None)`: the target lies before the log's first record or beyond its head.
+pub fn fold_until(
+    log: &EventLog,
+    until: Until,
+    mut observe: Option<Observer<'_>>,
+) -> Result<Option<Replayed>, LogError> {
+    let head = log.head();
+    if let Until::Seq(s) = until
+        && s > head.seq
+    {
+        return Ok(None);
+    }
+    let (mut state, mut last) = match observe {
+        Some(_) => (State::default(), None),
+        None => start_before(log, until)?,
+    };
+    let from = last.map_or(Seq(0), |(s, _): (Seq, Timestamp)| Seq(s.0 + 1));
+    let mut prev = if from.0 == 0 {
+        Some(Hash::GENESIS)
+    } else {
+        log.record_hash(Seq(from.0 - 1))?
+    };
+    let walked = log.for_each(from, |sealed: Sealed| -> Result<(), Halt> {
+        let r = &sealed.record;
+        if prev != Some(r.prev) {
+            return Err(broken(log, r.seq, "the hash chain is broken").into());
+        }
+        let stop = match until {
+            Until::Seq(s) => r.seq > s,
+            Until::Time(t) => beyond(r, t),
+        };
+        if stop {
+            return Err(Halt::Reached);
+        }
+        prev = Some(sealed.hash);
+        last = Some((r.seq, r.at));
+        if let Some(f) = observe.as_mut() {
+            f(&state, r);
+        }
+        state.apply_owned(sealed.record);
+        Ok(())
+    });
+    match walked {
+        Ok(()) => {
+            // Walked to the end: the last record must be the stored head.
+            if last.is_some() && (prev != Some(head.hash) || state.last_seq != Some(head.seq)) {
+                return Err(broken(
+                    log,
+                    head.seq,
+                    "the stored head does not match the records",
+                ));
+            }
+        }
+        Err(Halt::Reached) => {}
+        Err(Halt::Log(e)) => return Err(pinpoint(log, e)),
+    }
+    Ok(last.map(|(last, last_at)| Replayed {
+        state,
+        last,
+        last_at,
+    }))
+}
+
+/// Why a bounded replay stopped early.
+enum Halt {
+    Reached,
+    Log(LogError),
+}
+
+impl From<LogError> for Halt {
+    fn from(e: LogError) -> Self {
+        Halt::Log(e)
+    }
+}
+
+/// The state to start a bounded replay from, with its last record and that record's
+/// time: a usable snapshot whose last record is not beyond the target (for a time, the
+/// snapshot's own record and clock say so), or the empty state.
+#[allow(clippy::type_complexity)]
+fn start_before(
+    log: &EventLog,
+    until: Until,
+) -> Result<(State, Option<(Seq, Timestamp)>), LogError> {
+    let empty = || Ok((State::default(), None));
+    let bound = match until {
+        Until::Seq(s) => s,
+        Until::Time(_) => log.head().seq,
+    };
+    let Some(snap) = log.snapshot_at_or_before(bound)? else {
+        return empty();
+    };
+    let Ok(s) = codec::decode_value::<State>(&snap.bytes) else {
+        return empty();
+    };
+    if snap.version != PROJECTION_VERSION || s.last_seq != Some(snap.seq) {
+        return empty();
+    }
+    let mut at = None;
+    log.for_each(snap.seq, |sealed: Sealed| -> Result<(), Halt> {
+        at = Some(sealed.record.at);
+        Err(Halt::Reached)
+    })
+    .or_else(|h| match h {
+        Halt::Reached => Ok(()),
+        Halt::Log(e) => Err(e),
+    })?;
+    let Some(at) = at else {
+        return empty();
+    };
+    if let Until::Time(t) = until
+        && (at > t || s.clock_now.is_some_and(|c| c > t))
+    {
+        return empty();
+    }
+    Ok((s, Some((snap.seq, at))))
+}
+
+/// Calls `f` with every record in order, checking the chain as [`fold`] does (each
+/// record links to the one before it, the last one is the stored head), without
+/// folding state.
+pub fn walk(log: &EventLog, mut f: impl FnMut(&Record)) -> Result<(), LogError> {
+    let mut prev = Hash::GENESIS;
+    let mut last = None;
+    let walked = log.for_each(Seq(0), |sealed: Sealed| -> Result<(), LogError> {
+        if sealed.record.prev != prev {
+            return Err(broken(log, sealed.record.seq, "the hash chain is broken"));
+        }
+        prev = sealed.hash;
+        last = Some(sealed.record.seq);
+        f(&sealed.record);
+        Ok(())
+    });
+    walked.map_err(|e| pinpoint(log, e))?;
+    let head = log.head();
+    if prev != head.hash || last != Some(head.seq) {
+        return Err(broken(
+            log,
+            head.seq,
+            "the stored head does not match the records",
+        ));
+    }
+    Ok(())
 }

@@ -446,6 +446,16 @@ impl EventLog {
     }
 
     fn latest_snapshot_unguarded(&self) -> Result<Option<Snapshot>, LogError> {
+        self.snapshot_until(self.head.seq)
+    }
+
+    /// The newest stored snapshot at or before `seq` (for replaying the log up to a
+    /// past moment), if any.
+    pub fn snapshot_at_or_before(&self, seq: Seq) -> Result<Option<Snapshot>, LogError> {
+        self.guard(|| self.snapshot_until(seq.min(self.head.seq)))
+    }
+
+    fn snapshot_until(&self, seq: Seq) -> Result<Option<Snapshot>, LogError> {
         let p = &self.path;
         let tx = self.read()?;
         let table = match tx.open_table(SNAPSHOTS) {
@@ -453,7 +463,13 @@ impl EventLog {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(io(p, e)),
         };
-        let Some(row) = table.last().map_err(|e| io(p, e))? else {
+        let Some(row) = table
+            .range(..=seq.0)
+            .map_err(|e| io(p, e))?
+            .next_back()
+            .transpose()
+            .map_err(|e| io(p, e))?
+        else {
             return Ok(None);
         };
         let (k, v) = row;

@@ -23,6 +23,7 @@ mod enforce_apply;
 pub mod enforce_plan;
 pub mod enforcer;
 pub mod factory;
+pub mod history;
 pub mod kasp;
 pub mod kasp_export;
 pub mod kaspcheck;

@@ -126,7 +126,12 @@ pub fn enforce_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -
 /// `signconf`: writes the signconf of every zone now. No output. The request is
 /// recorded first (every zone's signconf "needed"), so that a write cut short by a
 /// crash is finished by the next run rather than left on disk unrecorded.
-pub fn signconf_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
+///
+/// `signconf --at M [--zone Z]` (kasp-ledger's) prints the signconf as it was instead.
+pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    if let (Some(moment), rest) = super::at::take(shell, args)? {
+        return super::at::signconf(shell, spec, moment, &rest);
+    }
     let ctx = shell.ctx()?;
     let actor = Actor::Operator(ctx.user.clone());
     let state = record(

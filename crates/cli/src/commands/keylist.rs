@@ -4,7 +4,7 @@
 
 use super::table::CommandSpec;
 use super::{Ran, Shell};
-use crate::engine::{exit, system_now};
+use crate::engine::exit;
 use crate::getopt::Opt;
 use kasp_events::{KeyRole, ZoneName};
 use kasp_projector::State;
@@ -55,7 +55,7 @@ fn parse_role(text: &str) -> Option<KeyRole> {
 }
 
 /// `key list [--verbose] [--debug] [--full] [--parsable] [--zone Z] [--keytype T]
-/// [--keystate S | --all]`.
+/// [--keystate S | --all] [--at M]`.
 pub fn list(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let opts = [
         Opt::flag("verbose", 'v'),
@@ -67,7 +67,8 @@ pub fn list(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         Opt::value("keystate", 'e'),
         Opt::flag("all", 'a'),
     ];
-    let p = shell.opts(spec, args, &opts)?;
+    let (at, args) = super::at::take(shell, args)?;
+    let p = shell.opts(spec, &args, &opts)?;
     if p.has("keystate") && p.has("all") {
         shell.out("Error: --keystate and --all option cannot be given together\n");
         return Err(super::Exit(super::syntax_error(shell, spec)));
@@ -83,8 +84,7 @@ pub fn list(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     }
     let format = ListFormat::from_options(v, d, f, parsable);
     let ctx = shell.ctx()?;
-    let state = shell.state(&ctx)?;
-    let now = state.now(system_now());
+    let super::at::View { state, now } = super::at::view(shell, &ctx, at)?;
     // An unknown zone (or a name that is not one) lists nothing.
     let zone = p.value("zone").map(|z| ZoneName::new(z).ok());
     if matches!(zone, Some(None)) {
@@ -111,11 +111,12 @@ pub fn list(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     Ok(exit::OK)
 }
 
-/// `rollover list [--zone Z]`.
+/// `rollover list [--zone Z] [--at M]`.
 pub fn rollover_list(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
-    let p = shell.opts(spec, args, &[Opt::value("zone", 'z')])?;
+    let (at, args) = super::at::take(shell, args)?;
+    let p = shell.opts(spec, &args, &[Opt::value("zone", 'z')])?;
     let ctx = shell.ctx()?;
-    let state = shell.state(&ctx)?;
+    let state = super::at::view(shell, &ctx, at)?.state;
     let zone = match p.value("zone") {
         None => None,
         Some(z) => match ZoneName::new(z).ok().filter(|n| state.zone(n).is_some()) {

@@ -7,6 +7,7 @@
 //! when they stopped early after printing why. The [`Shell`] helpers print the message
 //! of every failure they return, so a handler is a straight line of `?`s.
 
+mod at;
 mod checkpoint;
 mod ctrl;
 mod ds;
@@ -190,7 +191,8 @@ pub fn dispatch(shell: &mut Shell<'_>, words: &[String]) -> i32 {
     if args.iter().any(|a| a == "--help") {
         return help::command_help(shell, spec);
     }
-    if words.len() > spec.nargv + 1 {
+    // kasp-ledger's `--at` does not count against OpenDNSSEC's word limit.
+    if words.len() - at::extension_words(spec.name, args) > spec.nargv + 1 {
         shell.err("too many arguments\n");
         return syntax_error(shell, spec);
     }

@@ -27,15 +27,16 @@ pub fn list(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran
     Ok(exit::OK)
 }
 
-/// `policy export --policy <p> | --all`.
+/// `policy export --policy <p> | --all [--at M]`.
 pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
+    let (at, args) = super::at::take(shell, args)?;
     let p = shell.opts(
         spec,
-        args,
+        &args,
         &[Opt::value("policy", 'p'), Opt::flag("all", 'a')],
     )?;
     let ctx = shell.ctx()?;
-    let state = shell.state(&ctx)?;
+    let state = super::at::view(shell, &ctx, at)?.state;
     let policies: Vec<&Policy> = if p.has("all") {
         state
             .policies_in_order()

@@ -37,10 +37,24 @@ pub const LOG_CHECKPOINT_HELP: &str = "Not built yet.\n\n";
 // ---- Audit (issue 6): history (helper: time travel) ----
 
 pub const ZONE_HISTORY: &str = "zone history\n\t--zone <zone>\t\t\t\taka -z\n";
-pub const ZONE_HISTORY_HELP: &str = "Not built yet.\n\n";
+pub const ZONE_HISTORY_HELP: &str = "The zone's facts from the event log as a timeline, one line per \
+fact, oldest first: seq, time, actor, cause (the command line) and what happened. Every life of the \
+zone (added, policy changed, deleted, added again), each key introduced (role, id, keytag, \
+locator), each record transition of each key, DS changes at the parent, rollovers requested, \
+keys retired and purged, key material released and deleted, signconfs written. A zone that was \
+never in the log is refused (exit 1).\n\nOptions:\n\
+zone\t\tname of the zone\n\n";
 
-pub const KEY_HISTORY: &str = "key history\n";
-pub const KEY_HISTORY_HELP: &str = "Not built yet.\n\n";
+pub const KEY_HISTORY: &str = "key history\n\t--zone <zone> --keytag <keytag>\t\taka -z -x\n\
+key history\n\t--cka_id <CKA_ID>\t\t\taka -k\n";
+pub const KEY_HISTORY_HELP: &str = "A key's facts from the event log as a timeline, one line per fact, \
+oldest first, in the layout of 'zone history': generation (started, generated or adopted, \
+abandoned), backup, assignment to zones, each record transition, DS changes at the parent, \
+rollovers, retirement, purge, key material released and deleted. A key not in the log is \
+refused (exit 1).\n\nOptions:\n\
+zone\t\tthe zone the key tag is looked up in (key tags repeat across zones)\n\
+keytag\t\tthe key tag of the key's DNSKEY\n\
+cka_id\t\tthe locator (CKA_ID) of the key material, in every zone that used it\n\n";
 
 // ---- Audit (issue 6): explain (helper: explain) ----
 

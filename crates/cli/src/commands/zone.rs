@@ -3,22 +3,22 @@
 use super::table::CommandSpec;
 use super::zonelist::{after_zone_change, export_to_file, update_zonelist_file};
 use super::{Ran, Shell};
-use crate::engine::{exit, system_now};
+use crate::engine::exit;
 use crate::getopt::Opt;
 use crate::paths::{Paths, check_input, check_output, retire_signconf};
 use kasp_events::{Actor, Adapter, PolicyName, ZoneConfig, ZoneName};
 use kasp_projector::decide::{Command, Outcome, can_add_zone};
 
-/// `zone list`.
-pub fn list(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
+/// `zone list [--at M]` (OpenDNSSEC's ignores other words).
+pub fn list(shell: &mut Shell<'_>, _spec: &CommandSpec, args: &[String]) -> Ran {
+    let (at, _) = super::at::take(shell, args)?;
     let ctx = shell.ctx()?;
-    let state = shell.state(&ctx)?;
+    let super::at::View { state, now } = super::at::view(shell, &ctx, at)?;
     shell.out(&format!("Database set to: {}\n", ctx.log_path().display()));
     if state.zones.is_empty() {
         shell.out("No zones in database.\n");
         return Ok(exit::OK);
     }
-    let now = state.now(system_now());
     shell.out("Zones:\n");
     shell.out(&format!(
         "{:<31} {:<13} {:<26} {:<34}\n",
