@@ -12,4 +12,5 @@ mod keys;
 mod ods_golden;
 mod replay;
 mod signer;
+mod simulate;
 mod wire;

@@ -29,9 +29,15 @@ pub mod kaspcheck;
 pub mod pool;
 pub mod resalt;
 pub mod signconf;
+pub mod simulate;
+pub mod simulate_items;
+#[cfg(test)]
+mod simulate_tests;
+pub mod simulate_text;
 pub mod state;
 #[cfg(feature = "testgen")]
 pub mod testgen;
+pub mod timeline;
 pub mod xmlin;
 pub mod xmlout;
 pub mod zonelist;
