@@ -30,6 +30,7 @@ pub mod pool;
 pub mod resalt;
 pub mod signconf;
 pub mod simulate;
+mod simulate_effects;
 pub mod simulate_items;
 #[cfg(test)]
 mod simulate_tests;

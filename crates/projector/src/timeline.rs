@@ -314,7 +314,8 @@ fn legend(s: &mut String, y: i64) {
     }
     let _ = writeln!(
         s,
-        r##"<text x="10" y="{y}">Lanes per key: DS, DNSKEY, RRSIGDNSKEY, RRSIG</text>"##
+        r##"<text x="{LEFT}" y="{}">Lanes per key, top to bottom: DS, DNSKEY, RRSIGDNSKEY, RRSIG. Shaded: simulated.</text>"##,
+        y + 18
     );
     s.push_str("</g>\n");
 }
