@@ -273,6 +273,41 @@ fn a_simulated_ksk_rollover_with_ds_answers_is_what_then_happens() {
     assert_eq!(simulated, real, "{report}");
 }
 
+#[test]
+fn a_simulated_rollover_follows_the_failing_ds_task_retries() {
+    // No DS hooks: the KSK waits for ds-submit, the task fails and is retried with a
+    // back-off; the simulation leaps through the same retries as `time leap`.
+    let mut sb = Sandbox::with_token();
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    sb.ok("policy import");
+    sb.ok(&format!("zone add --zone {ZONE} --policy default"));
+    sb.ok("time leap");
+    sb.ok("time leap");
+    assert_eq!(waiting(&sb).first().map(|w| w.0), Some("ds-submit"));
+    let report = sb
+        .ok(&format!(
+            "simulate --zone {ZONE} --rollover ZSK --until P100D"
+        ))
+        .out;
+    assert_eq!(
+        report.matches(" ds-hook  ").count(),
+        1,
+        "retries listed once: {report}"
+    );
+    assert!(
+        report.contains("Operator actions still needed:\n  key ds-submit --zone example.com"),
+        "{report}"
+    );
+    let simulated = simulated_transitions(&report);
+    assert!(simulated.len() >= 6, "{report}");
+    let start = now(&sb);
+    let seq = next_seq(&sb);
+    sb.ok(&format!("key rollover --zone {ZONE} --keytype ZSK"));
+    advance(&sb, start + 100 * DAY, false);
+    assert_eq!(simulated, logged_transitions(&sb, seq), "{report}");
+}
+
 /// The spans of one lane: (state, start, end) with `end` "open" at the right edge.
 type Lane = Vec<(String, i64, String)>;
 
