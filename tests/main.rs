@@ -12,5 +12,6 @@ mod keys;
 mod ods_golden;
 mod replay;
 mod signer;
+mod simulate;
 mod timetravel;
 mod wire;

@@ -226,10 +226,9 @@ fn destroy(ctx: &Context, state: &State, locators: Vec<Locator>) -> (Option<Even
 }
 
 /// The retry time after `failures` consecutive hook failures: one minute, doubling,
-/// at most a day.
+/// at most a day (the projector's, which `simulate` uses too).
 pub fn retry_after(now: Timestamp, failures: u32) -> Timestamp {
-    let delay = 60u32.saturating_mul(1 << failures.min(11)).min(86_400);
-    now.plus(kasp_events::Seconds(delay))
+    kasp_projector::simulate::ds_retry_after(now, failures)
 }
 
 /// The configured command of a DS hook and the word conf.xml names it by

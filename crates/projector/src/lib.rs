@@ -3,6 +3,8 @@
 //! Folds the event log into views ([`state::State`] and its `apply`), decides what a
 //! command means against those views ([`decide`]), and reads and writes the file
 //! formats OpenDNSSEC operators already have (kasp.xml, conf.xml, zonelist.xml).
+//! [`simulate`] runs the enforcer loop on a copy of the state for what-if questions, and
+//! [`timeline`] draws a zone's key states over time; neither touches the caller's state.
 //!
 //! Invariants:
 //! - Pure: no clock, no file system, no sockets, no HSM. `decide` takes `now` as an
@@ -30,9 +32,16 @@ pub mod kaspcheck;
 pub mod pool;
 pub mod resalt;
 pub mod signconf;
+pub mod simulate;
+mod simulate_effects;
+pub mod simulate_items;
+#[cfg(test)]
+mod simulate_tests;
+pub mod simulate_text;
 pub mod state;
 #[cfg(feature = "testgen")]
 pub mod testgen;
+pub mod timeline;
 pub mod xmlin;
 pub mod xmlout;
 pub mod zonelist;

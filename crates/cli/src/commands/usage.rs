@@ -63,8 +63,28 @@ pub const EXPLAIN_HELP: &str = "Not built yet.\n\n";
 
 // ---- Audit (issue 6): what-if (helper: simulate) ----
 
-pub const SIMULATE: &str = "simulate\n\t--zone <zone>\t\t\t\taka -z\n";
-pub const SIMULATE_HELP: &str = "Not built yet.\n\n";
+pub const SIMULATE: &str = "simulate\n\t--zone <zone>\t\t\t\taka -z\n\t--until <duration>\t\t\taka -u\n\
+\t[--rollover <KSK|ZSK|CSK>]\t\taka -r\n\t[--policy-file <kasp.xml> --policy <policy>]\taka -f, -p\n\
+\t[--ds <auto|manual>]\t\t\taka -d\n";
+pub const SIMULATE_HELP: &str = "What-if: run the enforcer for one zone on a copy of its state, on a \
+simulated clock from now until now + <duration>, and print the timeline: every key record transition, \
+every signconf change, every DS change and every operator action needed with its earliest time. The \
+log is only read, never changed.\n\nOptions:\n\
+zone\t\tthe zone to simulate\n\
+until\t\thow far ahead (an ODS duration, e.g. P120D)\n\
+rollover\tstart with 'key rollover --keytype' of this key type\n\
+policy-file\tstart with 'policy import' of --policy from this kasp.xml, 'zone set-policy' to it \
+and 'enforce --zone'\n\
+ds\t\tauto: give the operator's DS commands (ds-submit, ds-seen, ds-retract, ds-gone) as soon as \
+a key waits for one; manual (default): list them as actions, the keys keep waiting\n\n";
 
-pub const ZONE_TIMELINE: &str = "zone timeline\n\t--zone <zone>\t\t\t\taka -z\n";
-pub const ZONE_TIMELINE_HELP: &str = "Not built yet.\n\n";
+pub const ZONE_TIMELINE: &str = "zone timeline\n\t--zone <zone>\t\t\t\taka -z\n\t--svg <file>\t\t\t\taka -s\n\
+\t[--until <duration>]\t\t\taka -u\n\t[--ds <auto|manual>]\t\t\taka -d\n";
+pub const ZONE_TIMELINE_HELP: &str = "Draw the zone's keys over time as an SVG picture: one row per \
+key, one lane per record (DS, DNSKEY, RRSIG DNSKEY, RRSIG) coloured by state; the past from the log, \
+the future simulated with no change up to now + <duration> (default P90D), now marked. The file is \
+written atomically (an absolute path when the daemon runs the command).\n\nOptions:\n\
+zone\t\tthe zone to draw\n\
+svg\t\tthe file to write\n\
+until\t\thow far ahead to simulate (an ODS duration, default P90D)\n\
+ds\t\tDS answers in the simulated future: manual (default) or auto, as for simulate\n\n";

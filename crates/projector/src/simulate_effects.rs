@@ -1,0 +1,244 @@
+//! The side effects of the simulated enforcer loop, each replaced by its expected
+//! outcome (see [`crate::simulate`]): salts, signconf writes, the DS tasks, the key
+//! top-up with synthetic key material, and the operator's DS commands.
+
+use crate::decide::Command;
+use crate::decide_enforce::EnforcerCommand;
+use crate::decide_keys::KeyCommand;
+use crate::enforcer::ds::{
+    DsArgs, DsCommand, DsHook, DsStatus, DsWorld, DsZone, ds_command, due_for_parent,
+};
+use crate::enforcer::model::HsmKeyId;
+use crate::resalt::due_for_salt;
+use crate::simulate::{Sim, SimError, ds_retry_after};
+use crate::simulate_items::Item;
+use kasp_events::{
+    DsHookFailed, DsStateChanged, DsTrigger, Event, Locator, SignconfWritten, Timestamp, ZoneName,
+};
+
+impl Sim<'_> {
+    /// Deterministic salts for every NSEC3 policy (the decision uses the due ones).
+    pub(crate) fn salts(&mut self) -> Vec<(kasp_events::PolicyName, String)> {
+        let mut salts = Vec::new();
+        for (policy, length) in due_for_salt(&self.state, Timestamp(i64::MAX), true) {
+            self.serial += 1;
+            let byte = (self.serial % 256) as u8;
+            let salt: String = (0..length).map(|_| format!("{byte:02x}")).collect();
+            salts.push((policy, salt));
+        }
+        salts
+    }
+
+    /// `SignconfWritten` for every zone that needs a signconf.
+    pub(crate) fn signconfs(&self) -> Vec<Event> {
+        self.state
+            .zones_in_order()
+            .into_iter()
+            .filter(|z| z.signconf_needed)
+            .map(|z| {
+                let digest = crate::simulate_items::signconf_text(&self.state, z)
+                    .map(|t| crate::simulate_items::digest(&t))
+                    .unwrap_or_default();
+                SignconfWritten {
+                    zone: z.config.name.clone(),
+                    path: z.config.signconf_path.clone(),
+                    digest,
+                    notify: Ok(()),
+                }
+                .into()
+            })
+            .collect()
+    }
+
+    /// The ds-submit / ds-retract tasks (the shell's `effects::ds_tasks`).
+    pub(crate) fn ds_tasks(&self) -> Vec<Event> {
+        let mut events = Vec::new();
+        let conf = &self.req.conf;
+        for zone in self.state.zones_in_order() {
+            if zone.ds_retry.is_some_and(|t| t > self.now) {
+                continue;
+            }
+            let due = due_for_parent(zone.config.name.as_str(), &zone.model);
+            for change in due.submit.iter().chain(&due.retract) {
+                let (Some(hook), Some(key)) = (change.hook, zone.model.key(change.key)) else {
+                    continue;
+                };
+                let (command, element) = match hook {
+                    DsHook::Submit => (&conf.ds_submit_command, "Submit"),
+                    DsHook::Retract => (&conf.ds_retract_command, "Retract"),
+                };
+                let material = key.hsm.and_then(|h| self.state.pool.by_id(h.0));
+                let failure = match (material, command) {
+                    (None, _) => Some(format!("key {} has no key material", key.id)),
+                    (Some(_), None) => Some(format!(
+                        "No \"DelegationSigner{element}Command\" configured."
+                    )),
+                    (Some(_), Some(_)) => None,
+                };
+                events.push(match failure {
+                    None => DsStateChanged {
+                        zone: zone.config.name.clone(),
+                        key: key.id,
+                        from: change.from,
+                        to: change.to,
+                        trigger: DsTrigger::Task,
+                        hook: command.clone(),
+                    }
+                    .into(),
+                    Some(message) => DsHookFailed {
+                        zone: zone.config.name.clone(),
+                        key: key.id,
+                        hook: element.to_ascii_lowercase(),
+                        message,
+                        retry_at: ds_retry_after(self.now, zone.ds_failures),
+                    }
+                    .into(),
+                });
+            }
+        }
+        events
+    }
+
+    /// The automatic key top-up (the shell's `keys::automatic_top_up`).
+    pub(crate) fn top_up(&mut self) -> Result<(), SimError> {
+        let Some(period) = self.req.conf.key_generation else {
+            return Ok(());
+        };
+        let policies: Vec<_> = self
+            .state
+            .policies_in_order()
+            .into_iter()
+            .map(|v| v.policy.name.clone())
+            .collect();
+        let needs = crate::factory::plan(&self.state, &policies, period);
+        for need in needs.iter().filter(|n| n.missing() > 0) {
+            let keys: Vec<(Locator, kasp_events::KeySpec)> = (0..need.missing())
+                .map(|_| (self.fresh_locator(), need.spec.clone()))
+                .collect();
+            self.run(Command::Keys(KeyCommand::StartGeneration {
+                keys: keys.clone(),
+            }))?;
+            let require_backup = self.req.conf.require_backup.contains(&need.spec.repository);
+            let outcomes = keys
+                .iter()
+                .map(|(locator, _)| KeyCommand::Generated {
+                    locator: *locator,
+                    public_key: synthetic_public_key(locator),
+                    require_backup,
+                    adopted: false,
+                })
+                .collect();
+            self.run(Command::Keys(KeyCommand::Batch(outcomes)))?;
+        }
+        Ok(())
+    }
+
+    /// A locator no key or generation of the pool uses.
+    pub(crate) fn fresh_locator(&mut self) -> Locator {
+        loop {
+            self.serial += 1;
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(b"kasp-sim");
+            bytes[8..].copy_from_slice(&self.serial.to_be_bytes());
+            let l = Locator(bytes);
+            if !self.state.pool.keys.contains_key(&l) && !self.state.pool.pending.contains_key(&l) {
+                return l;
+            }
+        }
+    }
+
+    /// `key <command> --zone Z --keytag T` as the shell's `ds.rs` runs it (a configured
+    /// hook succeeds). Whether anything changed.
+    pub(crate) fn answer(&mut self, command: DsCommand, key_tag: u16) -> Result<bool, SimError> {
+        let zone_text = self.zone.to_string();
+        let tag_text = key_tag.to_string();
+        let result = {
+            let zones: Vec<DsZone<'_>> = self
+                .state
+                .zones_in_order()
+                .into_iter()
+                .map(|z| DsZone {
+                    name: z.config.name.as_str(),
+                    model: &z.model,
+                })
+                .collect();
+            let locator_text: Vec<(HsmKeyId, String)> = self
+                .state
+                .pool
+                .by_id
+                .iter()
+                .map(|(id, l)| (HsmKeyId(*id), l.to_string()))
+                .collect();
+            let locators: Vec<(HsmKeyId, &str)> =
+                locator_text.iter().map(|(h, l)| (*h, l.as_str())).collect();
+            let world = DsWorld {
+                zones: &zones,
+                locators: &locators,
+            };
+            let args = DsArgs {
+                zone: Some(&zone_text),
+                keytag: Some(&tag_text),
+                ..DsArgs::default()
+            };
+            ds_command(command, &args, &world)
+        };
+        self.observer.push(
+            self.now,
+            Item::Answered(format!(
+                "{} --zone {} --keytag {}",
+                command.name(),
+                self.zone,
+                key_tag
+            )),
+        );
+        let conf = &self.req.conf;
+        let events: Vec<Event> = result
+            .changes
+            .iter()
+            .filter_map(|c| {
+                let zone = ZoneName::new(&c.zone).ok()?;
+                let hook = match c.hook {
+                    Some(DsHook::Submit) => conf.ds_submit_command.clone(),
+                    Some(DsHook::Retract) => conf.ds_retract_command.clone(),
+                    None => None,
+                };
+                Some(
+                    DsStateChanged {
+                        zone,
+                        key: c.key,
+                        from: c.from,
+                        to: c.to,
+                        trigger: DsTrigger::Command,
+                        hook,
+                    }
+                    .into(),
+                )
+            })
+            .collect();
+        let changed = !events.is_empty();
+        if changed {
+            self.enforcer(EnforcerCommand::Record { events })?;
+        }
+        if result.status == DsStatus::Exit(0) && result.flush_all {
+            self.enforcer(EnforcerCommand::Flush { zones: None })?;
+            self.run_due()?;
+        } else if changed {
+            self.run_due()?;
+        }
+        Ok(changed)
+    }
+}
+
+/// A stand-in DNSKEY public key, fixed by the locator (only the key tag depends on it).
+fn synthetic_public_key(locator: &Locator) -> Vec<u8> {
+    let mut key = vec![3, 1, 0, 1];
+    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in locator.0 {
+        x = (x ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    for _ in 0..8 {
+        x = (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        key.extend_from_slice(&x.to_be_bytes());
+    }
+    key
+}
