@@ -278,7 +278,7 @@ fn a_tampered_transition_is_reported_with_its_seq() {
 }
 
 #[test]
-fn a_tampered_next_change_is_reported_even_when_the_line_looks_alike() {
+fn a_tampered_ttl_window_is_reported_though_the_line_looks_alike() {
     let (mut records, conf) = records_of("a-default-zsk-rollover");
     let i = enforced_with_transition(&records, 10);
     let seq = records[i].seq.0;

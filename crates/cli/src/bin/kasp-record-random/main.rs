@@ -16,7 +16,8 @@
 //! finished log is copied to FILE.redb with its inputs at FILE.inputs; existing files are
 //! never overwritten.
 //!
-//! Exit codes: 0 recorded; 2 usage; 3 the sandbox, a command or the recording failed.
+//! Exit codes: 0 recorded; 2 usage, or the history exists; 3 the sandbox, a command or
+//! the recording failed.
 
 mod driver;
 mod sandbox;
@@ -61,6 +62,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for p in [
+        settings.out.clone(),
+        kasp_cli::recorded::inputs_path(&settings.out),
+    ] {
+        if p.exists() {
+            eprintln!(
+                "kasp-record-random: {} exists: recorded histories are never regenerated",
+                p.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     match sandbox::record(&settings, &argv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -18,14 +18,6 @@ pub const ROLLOVER_NOTIFICATION: &str = "P2D";
 
 /// Makes the sandbox, runs the operator in a child process, records the log.
 pub fn record(s: &Settings, argv: &[String]) -> Result<(), String> {
-    for p in [s.out.clone(), kasp_cli::recorded::inputs_path(&s.out)] {
-        if p.exists() {
-            return Err(format!(
-                "{} exists: recorded histories are never regenerated",
-                p.display()
-            ));
-        }
-    }
     let dir = make_dir()?;
     let result = populate(&dir).and_then(|()| {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
