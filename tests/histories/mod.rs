@@ -48,20 +48,28 @@ fn name(path: &Path) -> String {
 
 /// `accepted.tsv`: per history, the seq from which a deliberate change of behaviour
 /// makes decisions differ (see the README); decisions from there on are not compared.
-fn accepted() -> Vec<(String, u64, String)> {
-    let Ok(text) = std::fs::read_to_string(histories_dir().join("accepted.tsv")) else {
-        return Vec::new();
-    };
+fn accepted() -> Result<Vec<(String, u64)>, String> {
+    match std::fs::read_to_string(histories_dir().join("accepted.tsv")) {
+        Ok(text) => parse_accepted(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("accepted.tsv: {e}")),
+    }
+}
+
+/// `name<TAB>seq<TAB>reason` lines (`#` comments); a reason is required.
+fn parse_accepted(text: &str) -> Result<Vec<(String, u64)>, String> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
-            let mut f = l.splitn(3, '\t');
-            let (name, seq, reason) = (f.next(), f.next(), f.next());
-            match (name, seq.and_then(|s| s.parse().ok()), reason) {
-                (Some(n), Some(s), Some(r)) if !r.trim().is_empty() => {
-                    (n.to_string(), s, r.to_string())
-                }
-                _ => panic!("accepted.tsv: '{l}' is not name<TAB>seq<TAB>reason"),
+            let f: Vec<&str> = l.splitn(3, '\t').collect();
+            match f[..] {
+                [name, seq, reason] if !reason.trim().is_empty() => seq
+                    .parse()
+                    .map(|seq| (name.to_string(), seq))
+                    .map_err(|_| format!("accepted.tsv: '{l}': '{seq}' is no seq")),
+                _ => Err(format!(
+                    "accepted.tsv: '{l}' is not name<TAB>seq<TAB>reason"
+                )),
             }
         })
         .collect()
@@ -99,7 +107,7 @@ fn open(path: &Path) -> Result<Opened, String> {
 
 /// Checks one history; `Err` is the failure report.
 fn check(path: &Path) -> Result<String, String> {
-    let h = open(path)?;
+    let h = open(path).map_err(|e| format!("history {}: {e}", name(path)))?;
     let mut problems = Vec::new();
     match h.log.verify() {
         Ok(head) if (head.seq.0, head.hash.to_string()) == h.inputs.head => {}
@@ -129,10 +137,10 @@ fn check(path: &Path) -> Result<String, String> {
             ));
         }
     }
-    let cut = accepted()
+    let cut = accepted()?
         .into_iter()
-        .filter(|(n, _, _)| *n == name(path))
-        .map(|(_, seq, _)| seq)
+        .filter(|(n, _)| *n == name(path))
+        .map(|(_, seq)| seq)
         .min();
     let differences: Vec<_> = w
         .differences
@@ -222,6 +230,24 @@ fn every_conformance_scenario_has_a_history() {
         have.iter().any(|n| n.starts_with("random-")),
         "no long random run recorded"
     );
+}
+
+#[test]
+fn accepted_lines_need_a_seq_and_a_reason() {
+    let ok = "# history\tseq\treason\nb-ksk-rollover\t41\tKSK rolls start a day later (#123)\n";
+    assert_eq!(
+        parse_accepted(ok),
+        Ok(vec![("b-ksk-rollover".to_string(), 41)])
+    );
+    for bad in [
+        "b-ksk-rollover\t41\n",
+        "b-ksk-rollover\t41\t \n",
+        "b\tx\treason\n",
+    ] {
+        assert!(parse_accepted(bad).is_err(), "{bad:?}");
+    }
+    // The file itself, when there is one, reads.
+    accepted().unwrap();
 }
 
 // ---- the test can fail -----------------------------------------------------------
