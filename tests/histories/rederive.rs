@@ -12,9 +12,9 @@
 //!   history's inputs. Its events must equal the next records one by one.
 //! * **Runs that decided nothing**: after `ClockAdvanced` (`time leap`) and
 //!   `EnforceRequested` (`enforce` and the commands that flush) the scheduler always
-//!   runs, after the automatic key generation. When the record after those is no
-//!   scheduler decision, the recorded run decided nothing, and so must the current
-//!   code (simulated-clock logs, where the run's time is the clock).
+//!   runs, after the command's own records and the automatic key generation. When the
+//!   record after those is no scheduler decision, the recorded run decided nothing, and
+//!   so must the current code (simulated-clock logs, where the run's time is the clock).
 //! * **The effects' decisions**: a DS task's `DsStateChanged`/`DsHookFailed` must be a
 //!   change `due_for_parent` asks for; a `KeyMaterialDeleted` by the scheduler may only
 //!   name material being destroyed; a scheduler's `SignconfWritten` only a zone whose
@@ -69,23 +69,28 @@ pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Wal
     let mut at_snapshot = None;
     let mut w = Found::default();
     // A `time leap` or flush whose scheduler run has not been seen yet.
-    let mut awaiting_run = false;
+    let mut awaiting_run: Option<&Record> = None;
     let mut i = 0;
     while i < records.len() {
         let r = &records[i];
         let n = if is_run_decision(r) {
-            awaiting_run = false;
+            awaiting_run = None;
             rederive_run(&state, records, i, conf, &mut w)
         } else {
-            if awaiting_run && !is_key_generation(&r.event) {
-                awaiting_run = false;
+            if let Some(anchor) = awaiting_run
+                && !is_key_generation(&r.event)
+                && !same_command(anchor, r)
+            {
+                awaiting_run = None;
                 expect_empty_run(&state, r, Some(r), conf, &mut w);
             }
             check_effect(&state, r, &mut w);
-            awaiting_run |= matches!(
+            if matches!(
                 r.event,
                 Event::ClockAdvanced(_) | Event::EnforceRequested(_)
-            );
+            ) {
+                awaiting_run = Some(r);
+            }
             1
         };
         for rec in &records[i..i + n] {
@@ -97,7 +102,9 @@ pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Wal
         w.tally.records += n;
         i += n;
     }
-    if awaiting_run && let Some(last) = records.last() {
+    if awaiting_run.is_some()
+        && let Some(last) = records.last()
+    {
         expect_empty_run(&state, last, None, conf, &mut w);
     }
     Walk {
@@ -111,6 +118,15 @@ pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Wal
 /// A record of a scheduler run: an enforcer run or a salt the scheduler drew.
 fn is_run_decision(r: &Record) -> bool {
     r.actor == Actor::Scheduler && matches!(r.event, Event::ZoneEnforced(_) | Event::SaltChanged(_))
+}
+
+/// Whether `r` is one of the records the command of `anchor` appended itself (the
+/// scheduler runs after them).
+fn same_command(anchor: &Record, r: &Record) -> bool {
+    r.actor != Actor::Scheduler
+        && r.actor == anchor.actor
+        && r.cause == anchor.cause
+        && r.at == anchor.at
 }
 
 /// The automatic key generation that comes before the scheduler's run.
