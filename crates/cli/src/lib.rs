@@ -33,6 +33,7 @@ pub mod keygen;
 pub mod output;
 pub mod paths;
 pub mod random;
+pub mod recorded;
 pub mod remote;
 pub mod scenario;
 pub mod schema;

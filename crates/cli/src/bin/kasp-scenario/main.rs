@@ -6,14 +6,17 @@
 //! Usually started by `scripts/run-scenario <scenario.scn> <outdir>`:
 //!
 //! ```text
-//! kasp-scenario [--enforcer PATH] [--normalize PATH] [--start EPOCH] <scenario.scn> <outdir>
+//! kasp-scenario [--enforcer PATH] [--normalize PATH] [--start EPOCH] [--record FILE.redb]
+//!               <scenario.scn> <outdir>
 //! ```
 //!
 //! `--enforcer` defaults to the `ods-enforcer` next to this binary, `--normalize` to the
 //! repository's fixtures/conformance/normalize.py, `--start` to 1735689600
 //! (2025-01-01T00:00:00Z). With `KASP_KEEP_SANDBOX=1` the sandbox is kept (its path is
 //! printed). Earlier results in `<outdir>` (raw/, signconf/, zonelist/, the traces) are
-//! replaced.
+//! replaced. `--record` keeps the finished event log as a recorded history
+//! (`fixtures/histories/`, see `kasp_cli::recorded`): a copy at FILE.redb and its
+//! inputs at FILE.inputs; it refuses to overwrite either.
 //!
 //! Exit codes: 0 the scenario ran as written; 1 it ran, but some steps could not run as
 //! written (listed on stderr; the traces are still written); 2 usage error or bad
@@ -34,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: kasp-scenario [--enforcer PATH] [--normalize PATH] [--start EPOCH] \
-                     <scenario.scn> <outdir>";
+                     [--record FILE.redb] <scenario.scn> <outdir>";
 /// 2025-01-01T00:00:00Z, the conformance suite's start.
 const DEFAULT_START: i64 = 1_735_689_600;
 
@@ -68,6 +71,7 @@ struct Args {
     enforcer: PathBuf,
     normalize: PathBuf,
     start: i64,
+    record: Option<PathBuf>,
     scenario: PathBuf,
     outdir: PathBuf,
 }
@@ -98,6 +102,7 @@ fn parse_args(argv: Vec<String>) -> Result<Args, Fail> {
     let mut enforcer = None;
     let mut normalize = None;
     let mut start = DEFAULT_START;
+    let mut record = None;
     let mut positional = Vec::new();
     let mut it = argv.into_iter();
     while let Some(a) = it.next() {
@@ -108,6 +113,7 @@ fn parse_args(argv: Vec<String>) -> Result<Args, Fail> {
         match a.as_str() {
             "--enforcer" => enforcer = Some(PathBuf::from(value("--enforcer")?)),
             "--normalize" => normalize = Some(PathBuf::from(value("--normalize")?)),
+            "--record" => record = Some(PathBuf::from(value("--record")?)),
             "--start" => {
                 let v = value("--start")?;
                 start = v
@@ -130,6 +136,7 @@ fn parse_args(argv: Vec<String>) -> Result<Args, Fail> {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/conformance/normalize.py")
         }),
         start,
+        record,
         scenario,
         outdir,
     })
@@ -160,6 +167,14 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
             args.normalize.display()
         )));
     }
+    if let Some(to) = &args.record
+        && (to.exists() || kasp_cli::recorded::inputs_path(to).exists())
+    {
+        return Err(Fail::usage(format!(
+            "--record: {} exists: recorded histories are never regenerated",
+            to.display()
+        )));
+    }
     prepare_outdir(&args.outdir)?;
     let sb = Sandbox::create(&Spec {
         enforcer: &args.enforcer,
@@ -180,7 +195,31 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
         .with_context(|| format!("cannot write {log}"))?;
     }
     normalize(&args.normalize, &args.outdir, sb.root())?;
+    if let Some(to) = &args.record {
+        record_history(&sb, &file.name, to)?;
+    }
     Ok(problems)
+}
+
+/// `--record`: the sandbox's finished log becomes a recorded history.
+fn record_history(sb: &Sandbox, source: &str, to: &Path) -> Result<(), Fail> {
+    let conf = kasp_cli::config::load(&sb.path("conf.xml")).map_err(|f| Fail {
+        code: 3,
+        msg: format!("--record: {}", f.message),
+    })?;
+    let log = sb.path("enforcer/events.redb");
+    let conf = kasp_cli::recorded::plan_conf(&conf);
+    let head = kasp_cli::recorded::record(&log, to, source, conf).map_err(|msg| Fail {
+        code: 3,
+        msg: format!("--record: {msg}"),
+    })?;
+    eprintln!(
+        "kasp-scenario: recorded {} (head {} {})",
+        to.display(),
+        head.seq,
+        head.hash
+    );
+    Ok(())
 }
 
 fn read_scenario(path: &Path) -> Result<ScenarioFile, Fail> {
