@@ -141,7 +141,7 @@ pub fn run_ds_hook_with_timeout(
     let written = child
         .stdin
         .take()
-        .map_or(Ok(()), |mut stdin| stdin.write_all(input.as_bytes()));
+        .map_or(Ok(()), |stdin| feed(stdin, &input));
     if let Err(e) = written {
         kill_group(&mut child);
         return failed(format!("Failed to write to {program}: {}", strerror(&e)));
@@ -160,6 +160,16 @@ pub fn run_ds_hook_with_timeout(
             kill_group(&mut child);
             failed(format!("failed to wait for {program}: {}", strerror(&e)))
         }
+    }
+}
+
+/// Writes the hook's input. A hook that exits without reading it (a notifier that
+/// needs no input, say) closes the pipe first: that is no failure of its own — its exit
+/// status decides.
+fn feed(mut stdin: impl Write, input: &str) -> io::Result<()> {
+    match stdin.write_all(input.as_bytes()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 
@@ -290,6 +300,37 @@ mod tests {
         let plain = script(dir.path(), "plain", "exit 0", 0o644);
         let why = reason(run(Some(&plain), DEFAULT_TIMEOUT));
         assert_eq!(why, format!("File {plain} is not executable"));
+    }
+
+    #[test]
+    fn a_hook_that_reads_no_input_is_judged_by_its_exit_status() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::StorageFull.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(feed(Closed, "example.com. 3600 IN DNSKEY 257 3 8 AwEAAQ== \n").is_ok());
+        assert!(feed(Full, "x\n").is_err(), "other write errors still count");
+        // And for real: a hook that exits at once without reading, many times over.
+        let _serial = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..20 {
+            let key = ("example.com.", 3600, 13, &[7u8; 64][..], &Locator([1; 16]));
+            let outcome = run_ds_hook_with_timeout(Some("/bin/true"), key, Duration::from_secs(10));
+            assert!(matches!(outcome, HookOutcome::Ok), "{outcome:?}");
+        }
     }
 
     #[test]
