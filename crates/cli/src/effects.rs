@@ -20,8 +20,6 @@ use kasp_events::{
 use kasp_hsm::{HsmError, KeyStore};
 use kasp_projector::State;
 use kasp_projector::enforcer::ds::{DsHook, due_for_parent};
-use kasp_projector::enforcer::flags::signconf_keys;
-use kasp_projector::signconf::render_signconf;
 use kasp_projector::state::ZoneView;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -31,21 +29,7 @@ use std::time::{Duration, Instant};
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The signconf XML of a zone as the state says it should be.
-pub fn signconf_text(state: &State, zone: &ZoneView) -> Option<String> {
-    let view = state.policies.get(&zone.config.policy)?;
-    let keys = signconf_keys(&zone.model, |k| {
-        k.hsm
-            .and_then(|h| state.pool.by_id.get(&h.0).copied())
-            .unwrap_or(Locator([0; 16]))
-    });
-    let salt = view.salt.as_ref().map(|(s, _)| s.as_str());
-    Some(render_signconf(
-        &zone.config.name,
-        &view.policy,
-        salt,
-        &keys,
-    ))
-}
+pub use kasp_projector::signconf::zone_signconf as signconf_text;
 
 /// Writes the signconf of `zone` and notifies the signer; the event to record, or
 /// why nothing was written.

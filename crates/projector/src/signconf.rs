@@ -22,6 +22,25 @@ pub struct SignconfKey {
     pub publish: bool,
 }
 
+/// The signconf XML of a zone as the state says it should be: its policy, the
+/// policy's current salt, the keys the state machine publishes and activates. `None`
+/// when the zone's policy is unknown.
+pub fn zone_signconf(state: &crate::State, zone: &crate::state::ZoneView) -> Option<String> {
+    let view = state.policies.get(&zone.config.policy)?;
+    let keys = crate::enforcer::flags::signconf_keys(&zone.model, |k| {
+        k.hsm
+            .and_then(|h| state.pool.by_id.get(&h.0).copied())
+            .unwrap_or(Locator([0; 16]))
+    });
+    let salt = view.salt.as_ref().map(|(s, _)| s.as_str());
+    Some(render_signconf(
+        &zone.config.name,
+        &view.policy,
+        salt,
+        &keys,
+    ))
+}
+
 fn dur(w: &mut XmlWriter, name: &str, s: Seconds) {
     w.leaf(name, &render(s));
 }

@@ -36,7 +36,7 @@ impl Sim<'_> {
             .into_iter()
             .filter(|z| z.signconf_needed)
             .map(|z| {
-                let digest = crate::simulate_items::signconf_text(&self.state, z)
+                let digest = crate::signconf::zone_signconf(&self.state, z)
                     .map(|t| crate::simulate_items::digest(&t))
                     .unwrap_or_default();
                 SignconfWritten {

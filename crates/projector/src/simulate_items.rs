@@ -1,13 +1,12 @@
 //! What a simulation reports about its zone: the [`Item`]s of the timeline, gathered
 //! by an [`Observer`] that looks at every simulated event after it was folded.
 
-use crate::enforcer::flags::{KeyFlags, signconf_keys};
-use crate::signconf::render_signconf;
+use crate::enforcer::flags::KeyFlags;
+use crate::signconf::zone_signconf as signconf_text;
 use crate::simulate::waiting_for;
 use crate::state::{State, ZoneView};
 use kasp_events::{
-    DsAtParent, DsTrigger, Event, KeyId, KeyRole, Locator, RecordState, RecordType, Timestamp,
-    ZoneName,
+    DsAtParent, DsTrigger, Event, KeyId, KeyRole, RecordState, RecordType, Timestamp, ZoneName,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -336,24 +335,6 @@ fn flag_text(f: KeyFlags) -> String {
 fn salt_of(state: &State, zone: &ZoneView) -> Option<String> {
     let view = state.policies.get(&zone.config.policy)?;
     view.salt.as_ref().map(|(s, _)| s.clone())
-}
-
-/// The signconf XML of a zone as the state says it should be (the shell's
-/// `effects::signconf_text`).
-pub fn signconf_text(state: &State, zone: &ZoneView) -> Option<String> {
-    let view = state.policies.get(&zone.config.policy)?;
-    let keys = signconf_keys(&zone.model, |k| {
-        k.hsm
-            .and_then(|h| state.pool.by_id.get(&h.0).copied())
-            .unwrap_or(Locator([0; 16]))
-    });
-    let salt = view.salt.as_ref().map(|(s, _)| s.as_str());
-    Some(render_signconf(
-        &zone.config.name,
-        &view.policy,
-        salt,
-        &keys,
-    ))
 }
 
 /// A short digest of a text (FNV-1a, 64 bits, hex): tells signconf versions apart.
