@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod daemon;
 mod enforcer;
+mod explain;
 mod keyio;
 mod keys;
 mod ods_golden;

@@ -31,6 +31,8 @@
 //! snapshot.
 
 pub mod ds;
+pub mod explain;
+pub mod explain_zone;
 pub mod flags;
 pub mod keylist;
 pub mod model;
