@@ -1,6 +1,6 @@
 //! `explain --zone Z` over the folded state: the record findings of
 //! [`super::explain::explain_records`], the zone's next run with what the enforcer
-//! expects to do then (the real plan, [`crate::enforce_plan::plan_runs`], evaluated at
+//! expects to do then (the real plan, [`crate::enforce_plan::plan_zone`], evaluated at
 //! that time with nothing else happening before), and the text the command prints.
 //!
 //! Pure: `now` is the caller's (the log's clock); output is deterministic.
@@ -10,7 +10,7 @@ use super::keylist::{format_time, key_state};
 use super::model::{DsAtParent, KeyId};
 use super::record::RecordState;
 use super::update::{PolicyHold, Transition};
-use crate::enforce_plan::{PlanConf, due_zones, plan_runs};
+use crate::enforce_plan::{PlanConf, plan_zone};
 use crate::state::State;
 use kasp_events::{KeyRole, Locator, Timestamp, ZoneName};
 use std::fmt::Write as _;
@@ -92,13 +92,7 @@ pub fn explain_zone(
     let next_run = zone.due;
     let expected = next_run.map(|due| {
         let at = due.max(now);
-        let order: Vec<u64> = due_zones(state, at).iter().map(|z| z.id).collect();
-        let runs = plan_runs(state, at, conf);
-        let run = order
-            .iter()
-            .zip(runs)
-            .find(|(id, _)| **id == zone.id)
-            .map(|(_, r)| r.outcome);
+        let run = plan_zone(state, zone, at, conf).map(|r| r.outcome);
         match run {
             Some(o) => Expected {
                 new_keys: o
