@@ -200,3 +200,73 @@ fn explain_through_the_daemon_answers_as_daemonless() {
     assert_eq!(d.wait(), Some(0), "{}", d.log());
     assert_eq!(sb.ok("explain --zone example.com"), through);
 }
+
+/// Sets `<Element>value</Element>` in conf.xml's `<Enforcer>`.
+fn conf_element(sb: &Sandbox, xml: &str) {
+    let conf = std::fs::read_to_string(sb.conf()).unwrap();
+    let conf = conf.replacen(
+        "<AutomaticKeyGenerationPeriod>",
+        &format!("{xml}\n\t\t<AutomaticKeyGenerationPeriod>"),
+        1,
+    );
+    std::fs::write(sb.conf(), conf).unwrap();
+}
+
+/// An executable shell script in the sandbox.
+fn script(sb: &Sandbox, name: &str, body: &str) -> String {
+    let path = sb.path(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let mut perm = std::fs::metadata(&path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&path, perm).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn explain_names_a_failed_ds_hook_and_its_retry_as_the_next_event() {
+    let sb = Sandbox::with_token();
+    let hook = script(&sb, "submit", "cat > /dev/null; exit 1");
+    conf_element(
+        &sb,
+        &format!("<DelegationSignerSubmitCommand>{hook}</DelegationSignerSubmitCommand>"),
+    );
+    sb.ok("policy import");
+    sb.ok("zone add --zone example.com --policy default");
+    sb.ok("time leap");
+    sb.ok("time leap");
+    let tag = key_tag(&sb, "KSK", "ready");
+    let e = sb.ok("explain --zone example.com").out;
+    let ds = record_line(&e, &tag, "DS");
+    assert!(
+        ds.contains(
+            "rumoured -> omnipresent: waits for the DS submission: the ds-submit task runs \
+             DelegationSignerSubmitCommand; its last try failed, next try at "
+        ),
+        "{ds}"
+    );
+    // The hook is configured: the operator's ds-submit would not stand in for it.
+    assert!(!e.contains("Waiting for the operator"), "{e}");
+    let retry = ds
+        .split("next try at ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .expect("retry time")
+        .to_string();
+    assert!(
+        e.contains(&format!(
+            "Next event: {retry} (in 60 s): the DS task tries again (ds-submit for KSK #"
+        )),
+        "{e}"
+    );
+    // The hook recovers; the next leap is the retry, and the DS then waits for ds-seen.
+    script(&sb, "submit", "cat > /dev/null; exit 0");
+    sb.ok("time leap");
+    let e = sb.ok("explain --zone example.com").out;
+    assert_eq!(explained_at(&e), retry);
+    assert!(
+        e.contains(&format!(
+            "Waiting for the operator: key ds-seen --zone example.com --keytag {tag}\n"
+        )),
+        "{e}"
+    );
+}

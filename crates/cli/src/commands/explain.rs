@@ -29,7 +29,12 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     };
     let now = state.now(system_now());
     match explain_zone(&state, &zone, now, conf) {
-        Ok(e) => {
+        Ok(mut e) => {
+            let hooks = &ctx.conf.enforcer;
+            e.hooks = (
+                hooks.ds_submit_command.is_some(),
+                hooks.ds_retract_command.is_some(),
+            );
             shell.out(&render(&e));
             Ok(exit::OK)
         }

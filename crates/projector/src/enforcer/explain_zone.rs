@@ -34,6 +34,11 @@ pub struct ZoneExplanation {
     pub expected: Option<Expected>,
     /// A failed DS hook is retried at this time.
     pub ds_retry: Option<Timestamp>,
+    /// conf.xml's (`DelegationSignerSubmitCommand`, `DelegationSignerRetractCommand`)
+    /// are configured: the DS tasks run them, and the operator's `key ds-submit` /
+    /// `key ds-retract` only stands in for a missing one. Set by the caller (the
+    /// projector does not read conf.xml); both `false` from [`explain_zone`].
+    pub hooks: (bool, bool),
 }
 
 /// What the zone's next run is expected to do if nothing else happens first.
@@ -125,6 +130,7 @@ pub fn explain_zone(
         next_run,
         expected,
         ds_retry: zone.ds_retry,
+        hooks: (false, false),
     })
 }
 
@@ -188,7 +194,14 @@ pub fn render(e: &ZoneExplanation) -> String {
             };
             let text = gate_text(e, k, &r.gate);
             if let Gate::Operator { needs, has, .. } = r.gate {
-                operator.push(ds_command(e, k, needs, has));
+                let by_task = match has {
+                    DsAtParent::Submit => e.hooks.0,
+                    DsAtParent::Retract => e.hooks.1,
+                    _ => false,
+                };
+                if !by_task {
+                    operator.push(ds_command(e, k, needs, has));
+                }
             }
             let _ = writeln!(out, "{head}: {text}");
         }
@@ -244,19 +257,27 @@ fn gate_text(e: &ZoneExplanation, k: &KeyFindings, gate: &Gate) -> String {
                     "waits for the operator: key ds-seen --zone {z} --keytag {tag} \
                      (DS submitted to the parent); {after}"
                 ),
-                (DsAtParent::Seen, DsAtParent::Submit) => format!(
+                (DsAtParent::Seen, DsAtParent::Submit) if e.hooks.0 => format!(
                     "waits for the DS submission: the ds-submit task runs \
-                     DelegationSignerSubmitCommand{retry} (or the operator runs \
-                     key ds-submit --zone {z} --keytag {tag}); then key ds-seen; {after}"
+                     DelegationSignerSubmitCommand{retry}; then key ds-seen; {after}"
+                ),
+                (DsAtParent::Seen, DsAtParent::Submit) => format!(
+                    "waits for the DS submission: no DelegationSignerSubmitCommand is \
+                     configured, the operator submits the DS and runs key ds-submit \
+                     --zone {z} --keytag {tag}; then key ds-seen; {after}"
                 ),
                 (DsAtParent::Unsubmitted, DsAtParent::Retracted) => format!(
                     "waits for the operator: key ds-gone --zone {z} --keytag {tag} \
                      (DS retracted at the parent); {after}"
                 ),
-                (DsAtParent::Unsubmitted, DsAtParent::Retract) => format!(
+                (DsAtParent::Unsubmitted, DsAtParent::Retract) if e.hooks.1 => format!(
                     "waits for the DS retraction: the ds-retract task runs \
-                     DelegationSignerRetractCommand{retry} (or the operator runs \
-                     key ds-retract --zone {z} --keytag {tag}); then key ds-gone; {after}"
+                     DelegationSignerRetractCommand{retry}; then key ds-gone; {after}"
+                ),
+                (DsAtParent::Unsubmitted, DsAtParent::Retract) => format!(
+                    "waits for the DS retraction: no DelegationSignerRetractCommand is \
+                     configured, the operator retracts the DS and runs key ds-retract \
+                     --zone {z} --keytag {tag}; then key ds-gone; {after}"
                 ),
                 _ => format!(
                     "waits for the DS at the parent to be {} (it is {})",
@@ -436,49 +457,5 @@ fn relative(t: Timestamp, now: Timestamp) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ds_commands_follow_the_ds_state() {
-        let k = KeyFindings {
-            key: KeyId(3),
-            role: KeyRole::Ksk,
-            algorithm: 8,
-            key_tag: 4242,
-            introducing: true,
-            ds_at_parent: DsAtParent::Submitted,
-            hsm: None,
-            states_created: true,
-            records: Vec::new(),
-        };
-        let e = ZoneExplanation {
-            zone: "example.com".into(),
-            policy: "default".into(),
-            now: Timestamp(0),
-            passthrough: false,
-            keys: Vec::new(),
-            next_run: None,
-            expected: None,
-            ds_retry: None,
-        };
-        use DsAtParent::*;
-        let cmd = |n, h| ds_command(&e, &k, n, h);
-        assert_eq!(
-            cmd(Seen, Submitted),
-            "key ds-seen --zone example.com --keytag 4242"
-        );
-        assert_eq!(
-            cmd(Seen, Submit),
-            "key ds-submit --zone example.com --keytag 4242"
-        );
-        assert_eq!(
-            cmd(Unsubmitted, Retracted),
-            "key ds-gone --zone example.com --keytag 4242"
-        );
-        assert_eq!(
-            cmd(Unsubmitted, Retract),
-            "key ds-retract --zone example.com --keytag 4242"
-        );
-    }
-}
+#[path = "explain_zone_tests.rs"]
+mod tests;
