@@ -8,15 +8,20 @@
 //! (§4.8, with the terms of its interval) or the backup gate.
 //!
 //! For a record held by an ordering or a rule, [`Waits`] names the records it waits
-//! for: the zone is driven forward with the real state machine, every timer expired
-//! and every DS confirmation given, until the record moves; the other records (of the
-//! keys and types the hold is about) that changed before it are what it waits for.
+//! for: a copy of the zone is driven forward with the real state machine, every timer
+//! expired and every DS confirmation given, until the record moves. Of the records (of
+//! the keys and types the hold is about) that changed before it, those the move needs
+//! remain: in the zone just before the move, each in turn is put back in its present
+//! state, and dropped if the ordering, or the held rule and every rule the move itself
+//! would break, still let the move pass (the same rule functions the gates use).
 
-use super::model::{DsAtParent, HsmKeyId, KeyId, ZoneModel, has_ksk};
+use super::model::{Dependency, DsAtParent, HsmKeyId, KeyId, ZoneModel, has_ksk};
 use super::record::{RecordState, RecordType};
-use super::rules::Rule;
+use super::rules::{Eval, Rule, dnssec_verdict};
 use super::timing::{WaitPart, transition_wait};
-use super::update::{Hold, PolicyHold, Run, prepared, update_zone};
+use super::update::{
+    Hold, PolicyHold, Run, Transition, policy_verdict, prepared, rule_keys, update_zone,
+};
 use kasp_events::{KeyRole, Policy, Timestamp};
 
 /// The gate that holds one record (or that none does).
@@ -194,6 +199,7 @@ fn gate(
             }
         }
         Hold::Policy(hold) => {
+            let hold_ = Hold::Policy(hold);
             // The records of its own key that the ordering names.
             let types: &[RecordType] = match hold {
                 PolicyHold::DsAfterDnskey
@@ -204,7 +210,7 @@ fn gate(
             let id = key.id;
             Gate::Policy {
                 hold,
-                waits: waits(z, policy, now, k, t, |a: &Scoped| {
+                waits: waits(z, policy, now, (k, t, hold_), |a: &Scoped| {
                     a.key == id && types.contains(&a.record)
                 }),
             }
@@ -221,7 +227,7 @@ fn gate(
             };
             Gate::Rule {
                 rule,
-                waits: waits(z, policy, now, k, t, in_scope),
+                waits: waits(z, policy, now, (k, t, hold), in_scope),
             }
         }
         Hold::Timer { at, ttl, smooth } => Gate::Timer {
@@ -249,13 +255,13 @@ const RUN_STEP: i64 = 1 << 36;
 /// Drives `z` forward (every timer expired, every DS confirmation given, backups done)
 /// until record `t` of key number `k` moves; the records matching `scope` (other than
 /// the subject) whose state just before that move differs from now, in the order they
-/// first moved.
+/// first moved, reduced to those the move needs: one by one, a record put back in its
+/// present state while `hold` still lets the move pass is dropped.
 fn waits(
     z: &ZoneModel,
     policy: &Policy,
     now: Timestamp,
-    k: usize,
-    t: RecordType,
+    (k, t, hold): (usize, RecordType, Hold),
     scope: impl Fn(&Scoped) -> bool,
 ) -> Waits {
     let subject = z.keys[k].id;
@@ -264,7 +270,7 @@ fn waits(
     for i in 1..=MAX_RUNS {
         let confirmed = confirm_all(&mut zone);
         let out = update_zone(&zone, policy, Timestamp(now.0.saturating_add(i * RUN_STEP)));
-        for tr in &out.transitions {
+        for (j, tr) in out.transitions.iter().enumerate() {
             if tr.key == subject && tr.record == t {
                 let changed = |a: &Awaited| {
                     z.key(a.key).is_some_and(|k| {
@@ -276,7 +282,16 @@ fn waits(
                         k.state(a.record) != a.to && scope(&scoped)
                     })
                 };
-                return Waits::For(moved.into_iter().filter(changed).collect());
+                let moved: Vec<Awaited> = moved.into_iter().filter(changed).collect();
+                let before = before_move(&zone, &out.transitions[..j]);
+                let ctx = Lift {
+                    policy,
+                    policy_deps: &zone.dependencies,
+                    k,
+                    t,
+                    hold,
+                };
+                return Waits::For(needed(z, before, moved, &ctx));
             }
             match moved
                 .iter_mut()
@@ -297,6 +312,140 @@ fn waits(
         zone = out.zone;
     }
     Waits::Never
+}
+
+/// What decides whether the subject's hold is lifted.
+struct Lift<'a> {
+    policy: &'a Policy,
+    /// The dependency rows at the start of the run (policyApproval's, Q17).
+    policy_deps: &'a [Dependency],
+    k: usize,
+    t: RecordType,
+    hold: Hold,
+}
+
+impl Lift<'_> {
+    /// The evaluation of the subject's move in `zone`.
+    fn with_eval<R>(&self, zone: &ZoneModel, f: impl FnOnce(Eval<'_>, RecordState) -> R) -> R {
+        let key = zone.keys[self.k];
+        let next = key.state(self.t).desired(key.introducing);
+        let keys = rule_keys(zone);
+        let ev = Eval {
+            keys: &keys,
+            deps: &zone.dependencies,
+            subject: self.k,
+            record: self.t,
+            next,
+            pretend: false,
+        };
+        f(ev, next)
+    }
+
+    /// Whether the hold lets the subject move in `zone` (the real gate, for the zone
+    /// just before the move).
+    fn passes(&self, zone: &ZoneModel) -> bool {
+        self.with_eval(zone, |ev, next| match self.hold {
+            Hold::Policy(_) => {
+                let ev = Eval {
+                    deps: self.policy_deps,
+                    ..ev
+                };
+                policy_verdict(&ev, &zone.keys[self.k], self.t, next).is_ok()
+            }
+            _ => dnssec_verdict(ev, self.policy.keys.keys.is_empty())
+                .0
+                .is_ok(),
+        })
+    }
+
+    /// Which of rules 1–3 hold in `zone`, with the subject moved (`moved`) or not;
+    /// rule 1 counts only when the zone may not go unsigned.
+    fn rules(&self, zone: &ZoneModel, moved: bool) -> [bool; 3] {
+        self.with_eval(zone, |ev, _| {
+            let ev = ev.with_pretend(moved);
+            [
+                !self.policy.keys.keys.is_empty() && ev.rule1(),
+                ev.rule2(),
+                ev.rule3(),
+            ]
+        })
+    }
+
+    /// Whether `trial` (the zone before the move with some records put back) still lets
+    /// the subject move for the reason it could in the zone before the move (`base`,
+    /// the rules that held there after the move). For a policy hold: the ordering
+    /// passes. For a rule hold: the held rule holds after the move, and any other rule
+    /// that held after the move at `base` either still does or is already broken in
+    /// `trial` before the move (then the put-back record breaks it, not the move).
+    fn keeps(&self, trial: &ZoneModel, base: [bool; 3]) -> bool {
+        let Hold::Rule(held) = self.hold else {
+            return self.passes(trial);
+        };
+        let after = self.rules(trial, true);
+        let before = self.rules(trial, false);
+        (0..3).all(|i| {
+            let this = usize::from(held.number() - 1) == i;
+            !base[i] || after[i] || (!this && !before[i])
+        })
+    }
+}
+
+/// `zone` with the transitions `done` committed (states, `ds_at_parent`, dependency
+/// rows as markSuccessors changed them): the zone just before the subject moved.
+fn before_move(zone: &ZoneModel, done: &[Transition]) -> ZoneModel {
+    let mut z = zone.clone();
+    for tr in done {
+        if let Some(key) = z.keys.iter_mut().find(|k| k.id == tr.key) {
+            key.records.get_mut(tr.record).state = tr.to;
+            if let Some((_, to)) = tr.ds_at_parent {
+                key.ds_at_parent = to;
+            }
+        }
+        if tr.to == RecordState::Omnipresent {
+            z.dependencies
+                .retain(|d| !(d.to == tr.key && d.record == tr.record));
+        }
+        z.dependencies
+            .extend(tr.successors.iter().map(|s| Dependency {
+                from: tr.key,
+                to: *s,
+                record: tr.record,
+            }));
+    }
+    z
+}
+
+/// The records of `moved` the subject's move needs in `before`: each in turn is put
+/// back in its state in `start`; if the hold is still lifted it is dropped (and stays
+/// put back).
+fn needed(
+    start: &ZoneModel,
+    before: ZoneModel,
+    moved: Vec<Awaited>,
+    lift: &Lift<'_>,
+) -> Vec<Awaited> {
+    if !lift.passes(&before) {
+        return moved;
+    }
+    let base = lift.rules(&before, true);
+    let mut current = before;
+    let mut out = Vec::new();
+    for a in moved {
+        let Some(was) = start.key(a.key).map(|k| k.state(a.record)) else {
+            out.push(a);
+            continue;
+        };
+        let mut trial = current.clone();
+        if let Some(key) = trial.keys.iter_mut().find(|k| k.id == a.key) {
+            key.records.get_mut(a.record).state = was;
+        }
+        if lift.keeps(&trial, base) {
+            current = trial;
+        } else {
+            out.push(a);
+        }
+    }
+    out
 }
 
 /// The operator of a forward drive: the DS tasks and `ds-seen` / `ds-gone` for every

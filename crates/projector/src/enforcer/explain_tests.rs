@@ -163,23 +163,23 @@ fn a_validity_rule_names_the_other_key() {
             to: R
         }])
     );
-    // The old DNSKEY may not leave while the new KSK's DNSKEYs are not in (rule 2).
+    // The old DNSKEY may not leave before the new KSK can take over the chain (rule 2):
+    // the new KSK's DNSKEY and RRSIGDNSKEY, and its own DS gone, in the order they
+    // change. (The new DS, which rule 1 needs, is what the old DS waits for, above.)
     let f = finding(&s, ROLL, old, DK);
-    let Gate::Rule {
-        rule,
-        waits: Waits::For(w),
-    } = f.gate
-    else {
-        panic!("{f:?}")
-    };
-    assert_eq!(rule, Rule::Two, "{w:?}");
-    for (t, to) in [(DK, O), (RD, O)] {
-        assert!(
-            w.iter()
-                .any(|a| a.key == new && a.record == t && a.to == to),
-            "{w:?}"
-        );
-    }
+    let want = [(new, DK, O), (new, RD, O), (old, Ds, H)].map(|(key, record, to)| Awaited {
+        key,
+        role: KeyRole::Ksk,
+        record,
+        to,
+    });
+    assert_eq!(
+        f.gate,
+        Gate::Rule {
+            rule: Rule::Two,
+            waits: Waits::For(want.to_vec())
+        }
+    );
     // After the publish interval both DS move; the old DNSKEY now waits for the new
     // DS, which waits for ds-seen.
     s.run(at(ROLL + P));
@@ -277,4 +277,27 @@ fn a_key_that_cannot_be_replaced_never_leaves() {
             waits: Waits::Never
         }
     );
+}
+
+#[test]
+fn records_that_move_first_but_are_not_needed_are_left_out() {
+    // A ZSK roll at the same time as the KSK roll: the new ZSK's DNSKEY is in rule 2's
+    // scope and becomes omnipresent before the old KSK's DNSKEY may leave, but the
+    // move does not need it.
+    let (mut s, old, zsk) = settled();
+    let new = s.add_key(KeyRole::Ksk, 4, at(ROLL));
+    let new_zsk = s.add_key(KeyRole::Zsk, 1, at(ROLL));
+    s.retire(old);
+    s.retire(zsk);
+    s.run(at(ROLL));
+    let f = finding(&s, ROLL, old, DK);
+    let Gate::Rule {
+        rule: Rule::Two,
+        waits: Waits::For(w),
+    } = f.gate
+    else {
+        panic!("{f:?}")
+    };
+    assert!(w.iter().any(|a| a.key == new), "{w:?}");
+    assert!(w.iter().all(|a| a.key != new_zsk && a.key != zsk), "{w:?}");
 }

@@ -159,7 +159,7 @@ pub(crate) struct Run<'p> {
     transitions: Vec<Transition>,
 }
 
-fn rule_keys(zone: &ZoneModel) -> Vec<RuleKey> {
+pub(crate) fn rule_keys(zone: &ZoneModel) -> Vec<RuleKey> {
     zone.keys
         .iter()
         .map(|k| RuleKey {
