@@ -301,3 +301,20 @@ fn records_that_move_first_but_are_not_needed_are_left_out() {
     assert!(w.iter().any(|a| a.key == new), "{w:?}");
     assert!(w.iter().all(|a| a.key != new_zsk && a.key != zsk), "{w:?}");
 }
+
+#[test]
+fn key_material_without_backup_holds_records_at_the_backup_gate() {
+    let mut s = Sim::new();
+    let k = s.add_key(KeyRole::Ksk, 4, at(0));
+    s.add_key(KeyRole::Zsk, 1, at(0));
+    s.key_mut(k).backup_pending = true;
+    s.run(at(0));
+    // Moves into rumoured do not need the backup; into omnipresent they do, once the
+    // timer has passed: the zone retries a minute later.
+    assert_eq!(s.states(k)[DK.index()], R);
+    let f = finding(&s, P, k, DK);
+    assert_eq!(f.gate, Gate::Backup { retry: at(P + 60) });
+    let out = s.run(at(P));
+    assert_eq!(s.states(k)[DK.index()], R);
+    assert_eq!(out.next_wakeup, Some(at(P + 60)));
+}
