@@ -7,6 +7,10 @@
 //! operator DS command, a roll-type ordering (§4.6), a validity rule (§4.7), a timer
 //! (§4.8, with the terms of its interval) or the backup gate.
 //!
+//! Like the first pass of a run, the evaluation sees the zone as stored: when a record
+//! is [`Gate::Ready`] (the zone's run is due), the records after it are explained as if
+//! it had not moved yet; the run itself then continues from the moved record.
+//!
 //! For a record held by an ordering or a rule, [`Waits`] names the records it waits
 //! for: a copy of the zone is driven forward with the real state machine, every timer
 //! expired and every DS confirmation given, until the record moves. Of the records (of
@@ -198,10 +202,9 @@ fn gate(
                 then,
             }
         }
-        Hold::Policy(hold) => {
-            let hold_ = Hold::Policy(hold);
+        Hold::Policy(ordering) => {
             // The records of its own key that the ordering names.
-            let types: &[RecordType] = match hold {
+            let types: &[RecordType] = match ordering {
                 PolicyHold::DsAfterDnskey
                 | PolicyHold::RrsigDnskeyAfterDnskey
                 | PolicyHold::RrsigAfterDnskey => &[RecordType::Dnskey],
@@ -209,8 +212,8 @@ fn gate(
             };
             let id = key.id;
             Gate::Policy {
-                hold,
-                waits: waits(z, policy, now, (k, t, hold_), |a: &Scoped| {
+                hold: ordering,
+                waits: waits(z, policy, now, (k, t, hold), |a: &Scoped| {
                     a.key == id && types.contains(&a.record)
                 }),
             }

@@ -373,7 +373,11 @@ fn next_text(e: &ZoneExplanation, operator: &[String], out: &mut String) {
         (_, None) => out.push_str("Next event: none scheduled\n"),
     }
     match e.next_run {
-        None => out.push_str("Next run: none scheduled (suspended zone or passthrough policy)\n"),
+        None if e.passthrough => out.push_str("Next run: none scheduled (passthrough policy)\n"),
+        None => out.push_str(
+            "Next run: none scheduled (a suspended zone, or nothing timed is pending): \
+             the zone runs again after a command\n",
+        ),
         Some(t) => {
             let _ = writeln!(
                 out,
