@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod daemon;
 mod enforcer;
+mod explain;
 mod histories;
 mod keyio;
 mod keys;

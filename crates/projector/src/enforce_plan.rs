@@ -58,27 +58,41 @@ pub fn plan(state: &State, now: Timestamp, conf: PlanConf) -> Vec<Event> {
 /// [`plan`] with the outcome of every run.
 pub fn plan_runs(state: &State, now: Timestamp, conf: PlanConf) -> Vec<PlannedRun> {
     let mut store = PlanStore::new(&state.pool, state.next_key_id);
-    let mut runs = Vec::new();
-    for zone in due_zones(state, now) {
-        let Some(view) = state.policies.get(&zone.config.policy) else {
-            continue;
-        };
-        store.policy = Some(view.policy.name.clone());
-        let model = with_backup(&zone.model, &state.pool);
-        let first_key = store.next_key;
-        store.released.clear();
-        store.destroyed.clear();
-        let outcome = run_zone(
-            &model,
-            &view.policy,
-            now,
-            conf.rollover_notification,
-            &mut store,
-        );
-        let event = to_event(zone, &model, &view.policy, &outcome, &store, now, first_key);
-        runs.push(PlannedRun { event, outcome });
-    }
-    runs
+    due_zones(state, now)
+        .into_iter()
+        .filter_map(|zone| run_one(state, zone, now, conf, &mut store))
+        .collect()
+}
+
+/// The run of one zone at `now` (due or not) as [`plan_runs`] would make it if no
+/// other zone ran before it in the same plan; `None` if the zone's policy is missing.
+/// For previews (`explain`): nothing is appended.
+pub fn plan_zone(
+    state: &State,
+    zone: &ZoneView,
+    now: Timestamp,
+    conf: PlanConf,
+) -> Option<PlannedRun> {
+    let mut store = PlanStore::new(&state.pool, state.next_key_id);
+    run_one(state, zone, now, conf, &mut store)
+}
+
+fn run_one(
+    state: &State,
+    zone: &ZoneView,
+    now: Timestamp,
+    conf: PlanConf,
+    store: &mut PlanStore<'_>,
+) -> Option<PlannedRun> {
+    let view = state.policies.get(&zone.config.policy)?;
+    store.policy = Some(view.policy.name.clone());
+    let model = with_backup(&zone.model, &state.pool);
+    let first_key = store.next_key;
+    store.released.clear();
+    store.destroyed.clear();
+    let outcome = run_zone(&model, &view.policy, now, conf.rollover_notification, store);
+    let event = to_event(zone, &model, &view.policy, &outcome, store, now, first_key);
+    Some(PlannedRun { event, outcome })
 }
 
 /// The zone's keys with their backup gate from the pool (§4.4 gate 6).

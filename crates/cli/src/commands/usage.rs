@@ -59,7 +59,13 @@ cka_id\t\tthe locator (CKA_ID) of the key material, in every zone that used it\n
 // ---- Audit (issue 6): explain (helper: explain) ----
 
 pub const EXPLAIN: &str = "explain\n\t--zone <zone>\t\t\t\taka -z\n";
-pub const EXPLAIN_HELP: &str = "Not built yet.\n\n";
+pub const EXPLAIN_HELP: &str = "Explain why the keys of a zone are where they are: for every record \
+(DS, DNSKEY, RRSIGDNSKEY, RRSIG) of every key, its state and the state it wants, and the gate that \
+holds it: settled (at its goal), waiting for the operator (the key ds-seen / ds-gone command line to \
+run) or for a DS hook, a roll-type order, a validity rule (with the records it waits for), a timer \
+(the exact second it expires and the terms of the interval) or a key backup. Then the zone's next \
+run and what it is expected to do. Reads the log, never writes it.\n\nOptions:\n\
+zone\t\tthe zone to explain\n\n";
 
 // ---- Audit (issue 6): what-if (helper: simulate) ----
 

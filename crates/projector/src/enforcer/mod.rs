@@ -20,6 +20,10 @@
 //! `ds_at_parent`, the command's exact output and exit status, the keys due for the
 //! automatic submit/retract tasks); running the hooks is the caller's job.
 //!
+//! Why records do not move (issue 6 `explain`): [`explain`] evaluates a zone's records
+//! through the state machine's own gates without committing ([`update::Hold`] names
+//! the gate) and [`explain_zone`] adds the zone's next run and the command's text.
+//!
 //! Not here (the caller's job): writing the signconf, manual `key purge`, the task scheduler itself.
 //!
 //! Tests: unit tests per file; `tests.rs` replays the §12.3 timeline against the golden
@@ -31,6 +35,8 @@
 //! snapshot.
 
 pub mod ds;
+pub mod explain;
+pub mod explain_zone;
 pub mod flags;
 pub mod keylist;
 pub mod model;

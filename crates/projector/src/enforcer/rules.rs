@@ -237,21 +237,74 @@ impl Eval<'_> {
     }
 }
 
+/// One of the three DNSSEC validity rules of §4.7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// Rule 1: a DS exists (any algorithm).
+    One,
+    /// Rule 2: the DNSKEY chain from the DS is sound (same algorithm).
+    Two,
+    /// Rule 3: the signatures are sound (same algorithm).
+    Three,
+}
+
+impl Rule {
+    /// The rule's number (1, 2 or 3).
+    pub fn number(self) -> u8 {
+        match self {
+            Rule::One => 1,
+            Rule::Two => 2,
+            Rule::Three => 3,
+        }
+    }
+
+    /// The rule's name as state-machine.md §4.7 gives it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Rule::One => "a DS exists",
+            Rule::Two => "DNSKEY chain from DS is sound",
+            Rule::Three => "signatures are sound",
+        }
+    }
+
+    /// Whether the rule only looks at keys of the subject's algorithm.
+    pub fn same_algorithm(self) -> bool {
+        self != Rule::One
+    }
+}
+
+/// `r(current) ⇒ r(after)` for one rule; `last` gets the overlay flag the call leaves.
+fn keeps<'a>(ev: &Eval<'a>, rule: fn(&Eval<'a>) -> bool, last: &mut bool) -> bool {
+    *last = false;
+    if !rule(&ev.with_pretend(false)) {
+        return true;
+    }
+    *last = true;
+    rule(&ev.with_pretend(true))
+}
+
+/// [`dnssec_approval`] naming the first rule (in the order 1, 2, 3) that the
+/// transition would break, with the overlay flag the last rule call left behind.
+pub fn dnssec_verdict(ev: Eval<'_>, allow_unsigned: bool) -> (Result<(), Rule>, bool) {
+    let mut last = ev.pretend;
+    if !allow_unsigned && !keeps(&ev, Eval::rule1, &mut last) {
+        return (Err(Rule::One), last);
+    }
+    if !keeps(&ev, Eval::rule2, &mut last) {
+        return (Err(Rule::Two), last);
+    }
+    if !keeps(&ev, Eval::rule3, &mut last) {
+        return (Err(Rule::Three), last);
+    }
+    (Ok(()), last)
+}
+
 /// `E:dnssecApproval`: for each rule (rule 1 skipped if `allow_unsigned`), a rule that
 /// holds now must still hold after the transition. Returns the verdict and the overlay
 /// flag the last rule call left behind (2.1 does not reset it, Q17).
-pub fn dnssec_approval<'a>(ev: Eval<'a>, allow_unsigned: bool) -> (bool, bool) {
-    let mut last = ev.pretend;
-    let mut keeps = |rule: fn(&Eval<'a>) -> bool| {
-        last = false;
-        if !rule(&ev.with_pretend(false)) {
-            return true;
-        }
-        last = true;
-        rule(&ev.with_pretend(true))
-    };
-    let ok = (allow_unsigned || keeps(Eval::rule1)) && keeps(Eval::rule2) && keeps(Eval::rule3);
-    (ok, last)
+pub fn dnssec_approval(ev: Eval<'_>, allow_unsigned: bool) -> (bool, bool) {
+    let (verdict, last) = dnssec_verdict(ev, allow_unsigned);
+    (verdict.is_ok(), last)
 }
 
 #[cfg(test)]

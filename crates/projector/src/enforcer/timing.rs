@@ -86,13 +86,104 @@ pub fn smooth_extra(policy: &Policy) -> i64 {
         - s.refresh.as_i64()
 }
 
+/// One term of a §4.8 waiting interval, for explanations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitPart {
+    /// The zone TTL of the record type in force ([`TtlWindows::ttl`]).
+    Ttl(RecordType),
+    /// `Parent/RegistrationDelay`.
+    RegistrationDelay,
+    /// `Parent/PropagationDelay`.
+    ParentPropagation,
+    /// `Zone/PropagationDelay`.
+    ZonePropagation,
+    /// `Keys/PublishSafety`.
+    PublishSafety,
+    /// `Keys/RetireSafety`.
+    RetireSafety,
+    /// The smooth-rollover extra [`smooth_extra`].
+    Smooth,
+}
+
+impl WaitPart {
+    /// How the explanation names the term.
+    pub fn label(self) -> String {
+        match self {
+            WaitPart::Ttl(t) => format!("{} TTL", t.as_str()),
+            WaitPart::RegistrationDelay => "parent registration delay".into(),
+            WaitPart::ParentPropagation => "parent propagation delay".into(),
+            WaitPart::ZonePropagation => "zone propagation delay".into(),
+            WaitPart::PublishSafety => "publish safety".into(),
+            WaitPart::RetireSafety => "retire safety".into(),
+            WaitPart::Smooth => "re-signing (jitter + validity + resign - refresh)".into(),
+        }
+    }
+}
+
+/// The terms of the interval [`min_transition_time`] adds to the last change, in
+/// seconds (empty for moves into rumoured or unretentive).
+pub fn transition_wait(
+    policy: &Policy,
+    t: RecordType,
+    next: RecordState,
+    ttl: Seconds,
+    smooth: bool,
+) -> Vec<(WaitPart, i64)> {
+    let mut parts = match next {
+        RecordState::Rumoured | RecordState::Unretentive | RecordState::Na => Vec::new(),
+        RecordState::Omnipresent | RecordState::Hidden => {
+            let ttl = (WaitPart::Ttl(t), ttl.as_i64());
+            match t {
+                RecordType::Ds => vec![
+                    ttl,
+                    (
+                        WaitPart::RegistrationDelay,
+                        policy.parent.registration_delay.as_i64(),
+                    ),
+                    (
+                        WaitPart::ParentPropagation,
+                        policy.parent.propagation_delay.as_i64(),
+                    ),
+                ],
+                RecordType::Dnskey | RecordType::RrsigDnskey => {
+                    let safety = if next == RecordState::Omnipresent {
+                        (WaitPart::PublishSafety, policy.keys.publish_safety)
+                    } else {
+                        (WaitPart::RetireSafety, policy.keys.retire_safety)
+                    };
+                    vec![
+                        ttl,
+                        (
+                            WaitPart::ZonePropagation,
+                            policy.zone.propagation_delay.as_i64(),
+                        ),
+                        (safety.0, safety.1.as_i64()),
+                    ]
+                }
+                RecordType::Rrsig => vec![
+                    ttl,
+                    (
+                        WaitPart::ZonePropagation,
+                        policy.zone.propagation_delay.as_i64(),
+                    ),
+                ],
+            }
+        }
+    };
+    if smooth {
+        parts.push((WaitPart::Smooth, smooth_extra(policy)));
+    }
+    parts
+}
+
 /// `E:minTransitionTime`: the earliest time the record of type `t`, last changed at
 /// `last_change`, may move to `next`, given the zone TTL `ttl` for the type
 /// ([`TtlWindows::ttl`]). `smooth` adds [`smooth_extra`] (the caller decides whether
 /// the §4.8 smooth-rollover condition holds; it only ever does for RRSIG).
 ///
 /// Moves into rumoured or unretentive may happen at once (`last_change`); into
-/// omnipresent or hidden they wait for the type's propagation interval.
+/// omnipresent or hidden they wait for the type's propagation interval
+/// ([`transition_wait`]).
 pub fn min_transition_time(
     policy: &Policy,
     t: RecordType,
@@ -101,29 +192,20 @@ pub fn min_transition_time(
     ttl: Seconds,
     smooth: bool,
 ) -> Timestamp {
-    let wait = match next {
-        RecordState::Rumoured | RecordState::Unretentive | RecordState::Na => 0,
-        RecordState::Omnipresent | RecordState::Hidden => {
-            let ttl = ttl.as_i64();
-            match t {
-                RecordType::Ds => {
-                    ttl + policy.parent.registration_delay.as_i64()
-                        + policy.parent.propagation_delay.as_i64()
-                }
-                RecordType::Dnskey | RecordType::RrsigDnskey => {
-                    let safety = if next == RecordState::Omnipresent {
-                        policy.keys.publish_safety
-                    } else {
-                        policy.keys.retire_safety
-                    };
-                    ttl + policy.zone.propagation_delay.as_i64() + safety.as_i64()
-                }
-                RecordType::Rrsig => ttl + policy.zone.propagation_delay.as_i64(),
-            }
-        }
+    let parts = transition_wait(policy, t, next, ttl, smooth);
+    let sum = |smooth: bool| -> i64 {
+        parts
+            .iter()
+            .filter(|(p, _)| (*p == WaitPart::Smooth) == smooth)
+            .map(|(_, s)| *s)
+            .sum()
     };
-    let extra = if smooth { smooth_extra(policy) } else { 0 };
-    Timestamp(last_change.0.saturating_add(wait).saturating_add(extra))
+    Timestamp(
+        last_change
+            .0
+            .saturating_add(sum(false))
+            .saturating_add(sum(true)),
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use super::model::{Dependency, DsAtParent, KeyId, KeyModel, ZoneModel, has_ksk, has_zsk};
 use super::record::{RecordState, RecordType};
-use super::rules::{Eval, RuleKey, dnssec_approval};
+use super::rules::{Eval, Rule, RuleKey, dnssec_verdict};
 use super::timing::min_transition_time;
 use RecordState::{Hidden, Na, Omnipresent as O, Rumoured as R, Unretentive as U};
 use kasp_events::{Policy, Seconds, Timestamp};
@@ -58,21 +58,8 @@ pub struct UpdateOutcome {
 /// order; every transition is visible to later evaluations. A policy without keys
 /// allows the zone to go unsigned (rule 1 is skipped, Q29).
 pub fn update_zone(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> UpdateOutcome {
-    let mut zone = zone.clone();
-    zone.ttl_windows = zone.ttl_windows.refreshed(policy, now);
-    let ttls = RecordType::ALL.map(|t| zone.ttl_windows.ttl(policy, t, now));
-    for key in zone.keys.iter_mut().filter(|k| !k.states_created) {
-        *key = key.with_initial_states(now, ttls);
-    }
-    let mut run = Run {
-        policy,
-        now,
-        allow_unsigned: policy.keys.keys.is_empty(),
-        policy_deps: zone.dependencies.clone(),
-        pretend: false,
-        next_wakeup: None,
-        transitions: Vec::new(),
-    };
+    let mut zone = prepared(zone, policy, now);
+    let mut run = Run::new(policy, now, &zone);
     loop {
         let mut changed = false;
         for k in 0..zone.keys.len() {
@@ -91,8 +78,76 @@ pub fn update_zone(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> UpdateO
     }
 }
 
+/// The zone as a run at `now` starts on it: TTL windows refreshed (§4.2) and the
+/// initial key states of keys that have none (§1.5).
+pub(crate) fn prepared(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> ZoneModel {
+    let mut zone = zone.clone();
+    zone.ttl_windows = zone.ttl_windows.refreshed(policy, now);
+    let ttls = RecordType::ALL.map(|t| zone.ttl_windows.ttl(policy, t, now));
+    for key in zone.keys.iter_mut().filter(|k| !k.states_created) {
+        *key = key.with_initial_states(now, ttls);
+    }
+    zone
+}
+
+/// Why a record does not move in an evaluation: the first gate of §4.4 that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Gate 1: the record is at its goal (desired state = current state).
+    AtGoal,
+    /// Gate 2: a DS waits for the operator: `ds_at_parent` must be `needs` (SEEN to
+    /// become omnipresent, UNSUBMITTED to become hidden).
+    Operator {
+        /// The `ds_at_parent` the move needs.
+        needs: DsAtParent,
+    },
+    /// Gate 3: policyApproval, the roll type's ordering (§4.6).
+    Policy(PolicyHold),
+    /// Gate 4: dnssecApproval, the move would break this validity rule (§4.7).
+    Rule(Rule),
+    /// Gate 5: the record's interval (§4.8) has not passed yet.
+    Timer {
+        /// The earliest time of the move.
+        at: Timestamp,
+        /// The zone TTL the interval used.
+        ttl: Seconds,
+        /// Whether the smooth-rollover extra applied.
+        smooth: bool,
+    },
+    /// Gate 6: the key material waits for its backup; retried at `retry`.
+    Backup {
+        /// `now + 60`.
+        retry: Timestamp,
+    },
+}
+
+/// Which §4.6 ordering refuses a move into rumoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyHold {
+    /// DS → RUM with minimize DS: the key's own DNSKEY is not omnipresent.
+    DsAfterDnskey,
+    /// DNSKEY → RUM with minimize DNSKEY: the key's own DS (KSK bit) / RRSIG (ZSK bit)
+    /// is not omnipresent (or NA) while another good KSK of the algorithm exists.
+    DnskeyAfterDsOrRrsig,
+    /// RRSIGDNSKEY → RUM: the key's own DNSKEY is hidden.
+    RrsigDnskeyAfterDnskey,
+    /// RRSIG → RUM with minimize RRSIG: the key's own DNSKEY is not omnipresent while
+    /// another good ZSK of the algorithm exists.
+    RrsigAfterDnskey,
+}
+
+/// A record that passed every gate: its move, the earliest time §4.8 gave, the TTL it
+/// used and whether the smooth-rollover extra applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Go {
+    pub(crate) next: RecordState,
+    pub(crate) at: Timestamp,
+    pub(crate) ttl: Seconds,
+    pub(crate) smooth: bool,
+}
+
 /// State carried through one run.
-struct Run<'p> {
+pub(crate) struct Run<'p> {
     policy: &'p Policy,
     now: Timestamp,
     allow_unsigned: bool,
@@ -104,7 +159,7 @@ struct Run<'p> {
     transitions: Vec<Transition>,
 }
 
-fn rule_keys(zone: &ZoneModel) -> Vec<RuleKey> {
+pub(crate) fn rule_keys(zone: &ZoneModel) -> Vec<RuleKey> {
     zone.keys
         .iter()
         .map(|k| RuleKey {
@@ -115,26 +170,56 @@ fn rule_keys(zone: &ZoneModel) -> Vec<RuleKey> {
         .collect()
 }
 
-impl Run<'_> {
+impl<'p> Run<'p> {
+    /// A run at `now` over `zone` as [`prepared`] left it.
+    pub(crate) fn new(policy: &'p Policy, now: Timestamp, zone: &ZoneModel) -> Run<'p> {
+        Run {
+            policy,
+            now,
+            allow_unsigned: policy.keys.keys.is_empty(),
+            policy_deps: zone.dependencies.clone(),
+            pretend: false,
+            next_wakeup: None,
+            transitions: Vec::new(),
+        }
+    }
+
     fn wake(&mut self, at: Timestamp) {
         self.next_wakeup = Some(self.next_wakeup.map_or(at, |w| w.min(at)));
     }
 
     /// §4.4 for record `t` of key number `k`; true when a transition was committed.
     fn evaluate(&mut self, zone: &mut ZoneModel, k: usize, t: RecordType) -> bool {
+        match self.check(zone, k, t) {
+            Ok(go) => {
+                self.commit(zone, k, t, go);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Gates 1–6 of §4.4 for record `t` of key number `k`, without committing: the
+    /// move if every gate passes, else the gate that holds the record. Updates the
+    /// overlay flag and the wake-up time as the evaluation does.
+    pub(crate) fn check(&mut self, zone: &ZoneModel, k: usize, t: RecordType) -> Result<Go, Hold> {
         let key = zone.keys[k];
         let from = key.state(t);
         let next = from.desired(key.introducing);
         // 1. Stable.
         if next == from {
-            return false;
+            return Err(Hold::AtGoal);
         }
         // 2. DS user gate: no wake-up, the operator's command re-triggers the zone.
-        if t == RecordType::Ds
-            && ((next == O && key.ds_at_parent != DsAtParent::Seen)
-                || (next == Hidden && key.ds_at_parent != DsAtParent::Unsubmitted))
-        {
-            return false;
+        if t == RecordType::Ds {
+            let needs = match next {
+                O => Some(DsAtParent::Seen),
+                Hidden => Some(DsAtParent::Unsubmitted),
+                _ => None,
+            };
+            if let Some(needs) = needs.filter(|n| *n != key.ds_at_parent) {
+                return Err(Hold::Operator { needs });
+            }
         }
         let keys = rule_keys(zone);
         let ev = Eval {
@@ -146,19 +231,15 @@ impl Run<'_> {
             pretend: self.pretend,
         };
         // 3. policyApproval (stale dependency rows, stale overlay flag).
-        if !policy_approval(&ev, &key, t, next) {
-            return false;
-        }
+        policy_verdict(&ev, &key, t, next).map_err(Hold::Policy)?;
         // 4. dnssecApproval (current dependency rows).
         let ev = Eval {
             deps: &zone.dependencies,
             ..ev
         };
-        let (ok, pretend) = dnssec_approval(ev, self.allow_unsigned);
+        let (verdict, pretend) = dnssec_verdict(ev, self.allow_unsigned);
         self.pretend = pretend;
-        if !ok {
-            return false;
-        }
+        verdict.map_err(Hold::Rule)?;
         // 5. Timing, with the smooth-rollover extra for RRSIG (§4.8).
         let ev = ev.with_pretend(self.pretend);
         let smooth = t == RecordType::Rrsig
@@ -170,13 +251,41 @@ impl Run<'_> {
         let at = min_transition_time(self.policy, t, next, rec.last_change, ttl, smooth);
         if at > self.now {
             self.wake(at);
-            return false;
+            return Err(Hold::Timer { at, ttl, smooth });
         }
         // 6. Backup gate: retry in 60 s.
         if next == O && key.backup_pending {
-            self.wake(self.now.plus(kasp_events::Seconds(60)));
-            return false;
+            let retry = self.now.plus(kasp_events::Seconds(60));
+            self.wake(retry);
+            return Err(Hold::Backup { retry });
         }
+        Ok(Go {
+            next,
+            at,
+            ttl,
+            smooth,
+        })
+    }
+
+    /// Gates 7 and 8 of §4.4: the DS side effects, the commit and markSuccessors.
+    fn commit(&mut self, zone: &mut ZoneModel, k: usize, t: RecordType, go: Go) {
+        let Go {
+            next,
+            at,
+            ttl,
+            smooth,
+        } = go;
+        let key = zone.keys[k];
+        let from = key.state(t);
+        let keys = rule_keys(zone);
+        let ev = Eval {
+            keys: &keys,
+            deps: &zone.dependencies,
+            subject: k,
+            record: t,
+            next,
+            pretend: self.pretend,
+        };
         // 7. DS side effects.
         let ds_change = if t == RecordType::Ds {
             ds_side_effect(key.ds_at_parent, next).map(|to| (key.ds_at_parent, to))
@@ -184,6 +293,7 @@ impl Run<'_> {
             None
         };
         // 8. Commit and markSuccessors.
+        let new_deps = mark_successors(ev, &key, t, next);
         let stored = &mut zone.keys[k];
         if let Some((_, to)) = ds_change {
             stored.ds_at_parent = to;
@@ -192,7 +302,6 @@ impl Run<'_> {
         r.state = next;
         r.last_change = self.now;
         r.ttl = ttl;
-        let new_deps = mark_successors(ev, &key, t, next);
         if next == O {
             zone.dependencies
                 .retain(|d| !(d.to == key.id && d.record == t));
@@ -210,29 +319,49 @@ impl Run<'_> {
             smooth,
             successors,
         });
-        true
     }
 }
 
 /// §4.6 `E:policyApproval`: the roll type's ordering of moves into rumoured. The key's
 /// own states are read as stored; the "good key" searches go through `ev`.
 pub fn policy_approval(ev: &Eval<'_>, key: &KeyModel, t: RecordType, next: RecordState) -> bool {
+    policy_verdict(ev, key, t, next).is_ok()
+}
+
+/// [`policy_approval`] naming the ordering that refuses the move.
+pub fn policy_verdict(
+    ev: &Eval<'_>,
+    key: &KeyModel,
+    t: RecordType,
+    next: RecordState,
+) -> Result<(), PolicyHold> {
     if next != R {
-        return true;
+        return Ok(());
     }
     let rec = key.records.get(t);
     let own = |t: RecordType| key.state(t);
-    match t {
-        RecordType::Ds => !(rec.minimize && own(RecordType::Dnskey) != O),
-        RecordType::Dnskey => {
+    let (ok, hold) = match t {
+        RecordType::Ds => (
+            !(rec.minimize && own(RecordType::Dnskey) != O),
+            PolicyHold::DsAfterDnskey,
+        ),
+        RecordType::Dnskey => (
             !rec.minimize
                 || (has_zsk(key.role) && matches!(own(RecordType::Rrsig), O | Na))
                 || (has_ksk(key.role) && matches!(own(RecordType::Ds), O | Na))
-                || !ev.good_ksk()
-        }
-        RecordType::RrsigDnskey => own(RecordType::Dnskey) != Hidden,
-        RecordType::Rrsig => !rec.minimize || own(RecordType::Dnskey) == O || !ev.good_zsk(),
-    }
+                || !ev.good_ksk(),
+            PolicyHold::DnskeyAfterDsOrRrsig,
+        ),
+        RecordType::RrsigDnskey => (
+            own(RecordType::Dnskey) != Hidden,
+            PolicyHold::RrsigDnskeyAfterDnskey,
+        ),
+        RecordType::Rrsig => (
+            !rec.minimize || own(RecordType::Dnskey) == O || !ev.good_zsk(),
+            PolicyHold::RrsigAfterDnskey,
+        ),
+    };
+    if ok { Ok(()) } else { Err(hold) }
 }
 
 /// §4.10: the `ds_at_parent` a DS moving to `next` asks for, if it changes.
