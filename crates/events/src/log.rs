@@ -392,6 +392,40 @@ impl EventLog {
         Ok(())
     }
 
+    /// Calls `f` with every record from the newest back to record 0, decoding each,
+    /// until `f` returns `Ok(false)`.
+    pub fn for_each_rev<E: From<LogError>>(
+        &self,
+        mut f: impl FnMut(Sealed) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let p = &self.path;
+        let tx = self.guard(|| self.read())?;
+        let table = self.guard(|| {
+            tx.open_table(EVENTS)
+                .map_err(|e| corrupt(p, format!("no events table ({e})")))
+        })?;
+        let mut rows = self.guard(|| table.range(0..).map_err(|e| io(p, e)))?;
+        while let Some((k, v)) =
+            self.guard(|| rows.next_back().transpose().map_err(|e| io(p, e)))?
+        {
+            let seq = k.value();
+            let bytes = self.guard(|| Ok(v.value()))?;
+            let record = decode_record(bytes)
+                .map_err(|e| corrupt(&self.path, format!("record {seq}: {e}")))?;
+            if record.seq.0 != seq {
+                return Err(corrupt(&self.path, format!("record {seq}: wrong seq")).into());
+            }
+            let go_on = f(Sealed {
+                record,
+                hash: hash_record(bytes),
+            })?;
+            if !go_on {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The chain hash of one stored record, if it exists.
     pub fn record_hash(&self, seq: Seq) -> Result<Option<Hash>, LogError> {
         let p = &self.path;
@@ -416,9 +450,26 @@ impl EventLog {
             .map_err(VerifyOutcome::Broken)
     }
 
+    /// Checks the tail of the chain from `start.seq` on: that record's hash must be
+    /// `start.hash` (vouched for from outside, e.g. by a signed checkpoint), every later
+    /// record must link to the one before it, and the last must be the stored head.
+    pub fn verify_tail(&self, start: Head) -> Result<Head, VerifyOutcome> {
+        let (head, rows) = self
+            .guard(|| self.read_chain_from(start.seq))
+            .map_err(VerifyOutcome::Log)?;
+        crate::chain::verify_records_from(rows.iter().map(|(k, v)| (*k, v.as_slice())), start, head)
+            .map_err(VerifyOutcome::Broken)
+    }
+
     /// The stored head (`None` if missing or undecodable) and every stored record.
     #[allow(clippy::type_complexity)]
     fn read_chain(&self) -> Result<(Option<Head>, Vec<(u64, Vec<u8>)>), LogError> {
+        self.read_chain_from(Seq(0))
+    }
+
+    /// The stored head and the stored records from `from` on, in one read transaction.
+    #[allow(clippy::type_complexity)]
+    fn read_chain_from(&self, from: Seq) -> Result<(Option<Head>, Vec<(u64, Vec<u8>)>), LogError> {
         let p = &self.path;
         let tx = self.read()?;
         let head = {
@@ -433,7 +484,7 @@ impl EventLog {
             .open_table(EVENTS)
             .map_err(|e| corrupt(p, format!("no events table ({e})")))?;
         let mut rows = Vec::new();
-        for row in table.range(0..).map_err(|e| io(p, e))? {
+        for row in table.range(from.0..).map_err(|e| io(p, e))? {
             let (k, v) = row.map_err(|e| io(p, e))?;
             rows.push((k.value(), v.value().to_vec()));
         }
