@@ -459,3 +459,43 @@ fn bad_checkpoint_input_is_refused_and_changes_nothing() {
         "belongs to log instance",
     );
 }
+
+/// Through the daemon (which holds the log and the HSM session): set-up, a checkpoint,
+/// both verifications and the export; daemonless verification afterwards agrees.
+#[test]
+fn checkpoints_through_the_daemon() {
+    use crate::daemon::support::Daemon;
+    let sb = Sandbox::with_token();
+    sb.ok("policy import");
+    let mut d = Daemon::start(&sb, &[]);
+    let key = sb.path("audit.key");
+    let r = sb.ok(&format!(
+        "log checkpoint --setup --repository SoftHSM --interval PT1H --export-key {}",
+        key.display()
+    ));
+    assert!(r.out.contains("Checkpoint at record"), "{r:?}");
+    sb.ok("policy resalt");
+    let r = sb.ok("log checkpoint");
+    assert!(r.out.starts_with("Checkpoint at record"), "{r:?}");
+    let through_daemon = sb.ok("log verify");
+    assert!(
+        through_daemon
+            .out
+            .contains("2 checkpoints verified against the audit key in the HSM."),
+        "{through_daemon:?}"
+    );
+    let r = sb.ok("log verify --from-checkpoint");
+    assert!(r.out.contains("verified from the checkpoint"), "{r:?}");
+    let csv = sb.ok("log export --csv --since 2025-01-01T00:00:00Z").out;
+    assert!(csv.contains(",Checkpoint,"), "{csv}");
+    refused(
+        &sb,
+        "log checkpoint --setup --repository Nope",
+        1,
+        "Unknown repository",
+    );
+    assert_eq!(sb.sh("stop").code, 0);
+    assert_eq!(d.wait(), Some(0), "{}", d.log());
+    assert_eq!(sb.ok("log verify").out, through_daemon.out);
+    sb.ok(&format!("log verify --audit-key {}", key.display()));
+}

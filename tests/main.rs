@@ -3,6 +3,7 @@
 
 mod acceptance;
 mod audit_checkpoint;
+mod audit_export;
 mod bad_input;
 mod common;
 mod conformance;

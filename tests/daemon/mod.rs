@@ -4,7 +4,7 @@
 
 mod crash;
 mod load;
-mod support;
+pub(crate) mod support;
 
 use crate::common::Sandbox;
 use std::time::{Duration, Instant};

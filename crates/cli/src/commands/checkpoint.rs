@@ -290,3 +290,80 @@ pub fn next_wake(
         (a, b) => a.or(b),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kasp_events::{
+        AuditKeyConfigured, Checkpoint, CheckpointIntervalSet, ClockMode, Event, Hash, InstanceId,
+        Locator, LogCreated, Record, Seq, Timestamp,
+    };
+
+    fn state(events: Vec<(i64, Event)>) -> kasp_projector::State {
+        let mut s = kasp_projector::State::default();
+        for (seq, (at, event)) in events.into_iter().enumerate() {
+            s.apply(&Record {
+                seq: Seq(seq as u64),
+                prev: Hash::GENESIS,
+                at: Timestamp(at),
+                actor: Actor::System,
+                cause: String::new(),
+                event,
+            });
+        }
+        s
+    }
+
+    #[test]
+    fn the_daemon_wakes_for_interval_checkpoints_and_retries_overdue_ones_later() {
+        let created: Event = LogCreated {
+            format: 1,
+            instance: InstanceId([0; 16]),
+            clock: ClockMode::System,
+        }
+        .into();
+        let key: Event = AuditKeyConfigured {
+            repository: "SoftHSM".to_string(),
+            locator: Locator([1; 16]),
+            algorithm: 13,
+            public_key: vec![4; 64],
+        }
+        .into();
+        let every: Event = CheckpointIntervalSet {
+            interval: Some(Seconds(3600)),
+        }
+        .into();
+        let checkpoint: Event = Checkpoint {
+            seq: Seq(2),
+            hash: Hash([0; 32]),
+            locator: Locator([1; 16]),
+            signature: vec![],
+        }
+        .into();
+        let s = state(vec![(0, created.clone()), (0, key.clone())]);
+        assert_eq!(next_wake(&s, Timestamp(10)), None, "no interval");
+        let s = state(vec![
+            (0, created.clone()),
+            (0, key.clone()),
+            (100, every.clone()),
+        ]);
+        assert_eq!(next_wake(&s, Timestamp(200)), Some(Timestamp(3700)));
+        // Overdue (the last try failed): not before a minute from now.
+        assert_eq!(next_wake(&s, Timestamp(5000)), Some(Timestamp(5060)));
+        let s = state(vec![
+            (0, created.clone()),
+            (0, key.clone()),
+            (100, every.clone()),
+            (200, checkpoint.clone()),
+        ]);
+        assert_eq!(next_wake(&s, Timestamp(300)), None, "nothing new to sign");
+        let s = state(vec![
+            (0, created),
+            (0, key),
+            (100, every.clone()),
+            (200, checkpoint),
+            (300, every),
+        ]);
+        assert_eq!(next_wake(&s, Timestamp(300)), Some(Timestamp(3800)));
+    }
+}
