@@ -200,6 +200,30 @@ fn a_rewritten_record_with_a_recomputed_chain_is_caught_by_the_checkpoint() {
     );
 }
 
+/// A checkpoint whose signature was changed (and the chain recomputed) is caught by its
+/// signature.
+#[test]
+fn a_bad_signature_is_caught() {
+    let sb = audited("");
+    let (record, _) = checkpoints(&sb)[0].clone();
+    rewrite(&sb, |r, _| {
+        if let Event::Checkpoint(c) = &mut r.event {
+            c.signature[5] ^= 0x40;
+        }
+    });
+    let r = sb.sh("log verify");
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.err.contains(&format!(
+            "checkpoint at record {record}: the signature does not verify with audit key"
+        )),
+        "{r:?}"
+    );
+    let r = sb.sh("log verify --from-checkpoint");
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.err.contains("the signature does not verify"), "{r:?}");
+}
+
 /// An attacker who also replaces the audit key's public key with their own and re-signs
 /// every checkpoint is caught by the key in the HSM, and by an exported key file; without
 /// either, the verification passes with a warning that it is not anchored.
