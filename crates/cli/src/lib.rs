@@ -16,6 +16,7 @@
 //! configuration, I/O).
 
 pub mod actor;
+pub mod audit;
 pub mod benchkit;
 pub mod client;
 pub mod commands;

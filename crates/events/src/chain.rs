@@ -48,7 +48,28 @@ pub fn verify_records<'a>(
     records: impl IntoIterator<Item = (u64, &'a [u8])>,
     head: Option<Head>,
 ) -> Result<Head, VerifyError> {
+    verify_records_from(
+        records,
+        Head {
+            seq: Seq(0),
+            hash: Hash::GENESIS,
+        },
+        head,
+    )
+}
+
+/// [`verify_records`] for the tail of a log that starts at `start.seq`: the first
+/// record must be stored under `start.seq` and its own hash must be `start.hash` (a
+/// hash vouched for from outside the tail, e.g. by a signed checkpoint), or, for a
+/// start at seq 0 with [`Hash::GENESIS`], the whole log is checked as
+/// [`verify_records`] does.
+pub fn verify_records_from<'a>(
+    records: impl IntoIterator<Item = (u64, &'a [u8])>,
+    start: Head,
+    head: Option<Head>,
+) -> Result<Head, VerifyError> {
     let rows: Vec<(u64, &[u8])> = records.into_iter().collect();
+    let whole = start.seq.0 == 0 && start.hash == Hash::GENESIS;
     let hashes: Vec<Hash> = rows.iter().map(|(_, bytes)| hash_record(bytes)).collect();
     let fail = |seq: u64, reason: String| VerifyError {
         seq: Seq(seq),
@@ -62,7 +83,19 @@ pub fn verify_records<'a>(
         }
         None => head.is_some_and(|h| h.seq.0 == rows[i].0 && h.hash == hashes[i]),
     };
-    let mut expected = 0u64;
+    let mut expected = start.seq.0;
+    if !whole {
+        match rows.first() {
+            Some(&(key, _)) if key == start.seq.0 && hashes[0] == start.hash => {}
+            Some(&(key, _)) if key == start.seq.0 => {
+                return Err(fail(
+                    key,
+                    format!("its hash is not the one vouched for ({})", start.hash),
+                ));
+            }
+            _ => return Err(fail(start.seq.0, "missing".to_string())),
+        }
+    }
     for (i, &(key, bytes)) in rows.iter().enumerate() {
         if key != expected {
             return Err(fail(
@@ -77,9 +110,15 @@ pub fn verify_records<'a>(
                 format!("stored under {key} but says seq {}", record.seq),
             ));
         }
+        if i == 0 && !whole {
+            // Vouched for by `start`; its `prev` points outside the tail.
+            expected += 1;
+            continue;
+        }
         let prev = if i == 0 { Hash::GENESIS } else { hashes[i - 1] };
         if record.prev != prev {
-            if i > 0 && vouched(i) {
+            // In a tail, the first record is vouched for by `start` itself.
+            if i > 0 && (whole || i > 1) && vouched(i) {
                 return Err(fail(
                     key - 1,
                     format!("its hash does not match the previous-hash stored in record {key}"),
@@ -90,7 +129,7 @@ pub fn verify_records<'a>(
                 "its previous-hash does not match the record before it".to_string(),
             ));
         }
-        if key == 0 && !matches!(record.event, Event::LogCreated(_)) {
+        if key == 0 && whole && !matches!(record.event, Event::LogCreated(_)) {
             return Err(fail(0, "record 0 is not LogCreated".to_string()));
         }
         expected += 1;
@@ -99,7 +138,7 @@ pub fn verify_records<'a>(
         return Err(fail(expected, "the log has no head".to_string()));
     };
     let Some(&prev) = hashes.last() else {
-        return Err(fail(0, "the log has no records".to_string()));
+        return Err(fail(start.seq.0, "the log has no records".to_string()));
     };
     let last = expected - 1;
     if head.seq.0 > last {

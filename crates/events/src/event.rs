@@ -6,6 +6,7 @@
 //! upcaster in [`crate::codec`], while old records keep their old bytes.
 //! A released (kind, version) is never edited; `fixtures/events.golden` guards them.
 
+use crate::audit::{AuditKeyConfigured, Checkpoint, CheckpointIntervalSet};
 use crate::enforcement::{
     ClockAdvanced, DsHookFailed, DsStateChanged, EnforceRequested, KeyImported, KeyMaterialDeleted,
     KeysPurged, RolloverRequested, SignconfRequested, SignconfWritten, ZoneEnforced,
@@ -172,6 +173,9 @@ events! {
     ClockAdvanced = 1,
     KeyImported = 1,
     SignconfRequested = 1,
+    AuditKeyConfigured = 1,
+    CheckpointIntervalSet = 1,
+    Checkpoint = 1,
 }
 
 impl Event {
@@ -204,7 +208,10 @@ impl Event {
             | Event::BackupCommitted(_)
             | Event::BackupRolledBack(_)
             | Event::RepositoriesConfigured(_)
-            | Event::SaltChanged(_) => None,
+            | Event::SaltChanged(_)
+            | Event::AuditKeyConfigured(_)
+            | Event::CheckpointIntervalSet(_)
+            | Event::Checkpoint(_) => None,
         }
     }
 }
@@ -359,6 +366,20 @@ impl fmt::Display for Event {
                 let names: Vec<&str> = e.repositories.iter().map(|r| r.name.as_str()).collect();
                 write!(f, "Repositories configured: {}", names.join(", "))
             }
+            Event::AuditKeyConfigured(e) => write!(
+                f,
+                "Audit key {} (algorithm {}) generated in repository {} for signed checkpoints",
+                e.locator, e.algorithm, e.repository
+            ),
+            Event::CheckpointIntervalSet(e) => match e.interval {
+                Some(s) => write!(f, "Checkpoint interval set to {s} seconds"),
+                None => write!(f, "Interval checkpoints turned off"),
+            },
+            Event::Checkpoint(e) => write!(
+                f,
+                "Checkpoint of record {} (hash {}) signed with audit key {}",
+                e.seq, e.hash, e.locator
+            ),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! This crate must not read a clock, know about HSMs, tokio or views: time comes in
 //! with each [`NewEvent`], and folding events into state is the projector's job.
 
+pub mod audit;
 pub mod chain;
 pub mod codec;
 pub mod enforcement;
@@ -36,6 +37,9 @@ mod testgen_enforce;
 pub mod time;
 pub mod zone;
 
+pub use audit::{
+    AuditKeyConfigured, CHECKPOINT_DOMAIN, Checkpoint, CheckpointIntervalSet, checkpoint_message,
+};
 pub use enforcement::{
     ClockAdvanced, DsHookFailed, DsStateChanged, DsTrigger, EnforceRequested, KeyDependency,
     KeyImported, KeyMaterialDeleted, KeysPurged, NewZoneKey, RecordTransition, RolloverRequested,

@@ -13,7 +13,7 @@
 //! are exclusive among writers. Both use redb's `SingleWriter` concurrency mode so
 //! readers can follow a running writer.
 
-use crate::chain::{hash_record, verify_records};
+use crate::chain::hash_record;
 use crate::codec::{decode_record, encode_record, encode_value};
 use crate::envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 use crate::event::{Event, LogCreated};
@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod errors;
+mod verify;
 pub use errors::{LogError, VerifyOutcome};
 use errors::{catch, caught, corrupt, db_error, engine_failed, io};
 
@@ -401,43 +402,6 @@ impl EventLog {
             .map_err(|e| corrupt(p, format!("no events table ({e})")))?;
         let v = table.get(seq.0).map_err(|e| io(p, e))?;
         Ok(v.map(|v| hash_record(v.value())))
-    }
-
-    /// Walks the whole chain and checks it against the stored head.
-    ///
-    /// The head and the records are read in one read transaction, so a read-only
-    /// handle verifies what a writer has committed since it was opened (its cached
-    /// [`EventLog::head`] may be older); the head returned is the one verified.
-    pub fn verify(&self) -> Result<Head, VerifyOutcome> {
-        let (head, rows) = self
-            .guard(|| self.read_chain())
-            .map_err(VerifyOutcome::Log)?;
-        verify_records(rows.iter().map(|(k, v)| (*k, v.as_slice())), head)
-            .map_err(VerifyOutcome::Broken)
-    }
-
-    /// The stored head (`None` if missing or undecodable) and every stored record.
-    #[allow(clippy::type_complexity)]
-    fn read_chain(&self) -> Result<(Option<Head>, Vec<(u64, Vec<u8>)>), LogError> {
-        let p = &self.path;
-        let tx = self.read()?;
-        let head = {
-            let meta = tx
-                .open_table(META)
-                .map_err(|e| corrupt(p, format!("no meta table ({e})")))?;
-            let head = meta.get("head").map_err(|e| io(p, e))?;
-            // A missing or undecodable head is reported by verify_records.
-            head.and_then(|v| decode_head(v.value()))
-        };
-        let table = tx
-            .open_table(EVENTS)
-            .map_err(|e| corrupt(p, format!("no events table ({e})")))?;
-        let mut rows = Vec::new();
-        for row in table.range(0..).map_err(|e| io(p, e))? {
-            let (k, v) = row.map_err(|e| io(p, e))?;
-            rows.push((k.value(), v.value().to_vec()));
-        }
-        Ok((head, rows))
     }
 
     /// The newest stored snapshot, if any.

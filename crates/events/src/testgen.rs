@@ -5,12 +5,13 @@
 //! [`ZoneName::new`] and [`PolicyName::new`]. Numbers range over their whole type, so
 //! the codec sees extreme varints too; strings include non-ASCII text.
 
-use crate::envelope::{Actor, NewEvent};
+use crate::audit::{AuditKeyConfigured, Checkpoint, CheckpointIntervalSet};
+use crate::envelope::{Actor, Hash, NewEvent};
 use crate::event::{
     ClockMode, Event, LogCreated, PolicyCreated, PolicyDeleted, PolicyUpdated, SaltChanged,
     ZoneAdded, ZoneDeleted, ZonePolicyChanged, ZoneUpdated,
 };
-use crate::ids::{InstanceId, Locator, PolicyName, ZoneName};
+use crate::ids::{InstanceId, Locator, PolicyName, Seq, ZoneName};
 use crate::key::{
     BackupCommitted, BackupPrepared, BackupRolledBack, BackupState, KeyGenerated,
     KeyGenerationAbandoned, KeyGenerationStarted, KeySpec, RepositoriesConfigured, RepositoryInfo,
@@ -351,6 +352,41 @@ pub fn arb_event_of(kind: &str) -> BoxedStrategy<Event> {
         "SaltChanged" => (arb_policy_name(), "[0-9a-f]{0,16}")
             .prop_map(|(policy, salt)| SaltChanged { policy, salt }.into())
             .boxed(),
+        "AuditKeyConfigured" => (
+            arb_text(),
+            arb_locator(),
+            any::<u8>(),
+            vec(any::<u8>(), 0..80),
+        )
+            .prop_map(|(repository, locator, algorithm, public_key)| {
+                AuditKeyConfigured {
+                    repository,
+                    locator,
+                    algorithm,
+                    public_key,
+                }
+                .into()
+            })
+            .boxed(),
+        "CheckpointIntervalSet" => proptest::option::of(any::<u32>().prop_map(Seconds))
+            .prop_map(|interval| CheckpointIntervalSet { interval }.into())
+            .boxed(),
+        "Checkpoint" => (
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            arb_locator(),
+            vec(any::<u8>(), 0..100),
+        )
+            .prop_map(|(seq, hash, locator, signature)| {
+                Checkpoint {
+                    seq: Seq(seq),
+                    hash: Hash(hash),
+                    locator,
+                    signature,
+                }
+                .into()
+            })
+            .boxed(),
         other => match crate::testgen_enforce::arb_enforcer_event_of(other) {
             Some(s) => s,
             None => panic!("testgen has no strategy for event kind {other}; add one"),
@@ -389,7 +425,10 @@ fn kinds_covered(e: &Event) {
         | Event::KeyMaterialDeleted(_)
         | Event::KeysPurged(_)
         | Event::ClockAdvanced(_)
-        | Event::KeyImported(_) => {}
+        | Event::KeyImported(_)
+        | Event::AuditKeyConfigured(_)
+        | Event::CheckpointIntervalSet(_)
+        | Event::Checkpoint(_) => {}
     }
 }
 

@@ -17,7 +17,8 @@
 //! [`Pkcs11Store`], [`HsmThread`] which runs any store on its own thread behind
 //! per-call timeouts, the supported [`Algorithm`]s, and in [`dnssec`] the pure
 //! functions for the DNSKEY public-key field, DNSKEY RDATA, key tag, DS digest and
-//! their zone-file text.
+//! their zone-file text, and [`verify_signature`] to check a signature an HSM key made
+//! against its public key in software.
 //!
 //! Invariants:
 //! * PINs never leave this crate except into the PKCS#11 login call: [`Secret`] prints
@@ -39,6 +40,7 @@ mod pkcs11;
 mod repository;
 mod store;
 mod token;
+mod verify;
 mod worker;
 
 pub use algorithm::{Algorithm, KeyFamily};
@@ -51,4 +53,5 @@ pub use pkcs11::Pkcs11Store;
 pub use repository::{RepositoryConfig, Secret};
 pub use store::{HsmError, KeyStore};
 pub use token::{KeyPairTemplate, key_pair_template};
+pub use verify::{SignatureError, verify_signature};
 pub use worker::{HsmThread, Timeouts};

@@ -48,6 +48,8 @@ pub enum Command {
     Resalt { salts: Vec<(PolicyName, String)> },
     /// Enforcer commands and the scheduler (see `decide_enforce`).
     Enforcer(crate::decide_enforce::EnforcerCommand),
+    /// Audit keys and signed checkpoints (see `audit`).
+    Audit(crate::audit::AuditCommand),
 }
 
 /// What happened to one item.
@@ -186,6 +188,7 @@ pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decisi
         Command::Keys(k) => decide_keys(state, k),
         Command::Resalt { salts } => crate::resalt::decide_resalt(state, salts),
         Command::Enforcer(c) => crate::decide_enforce::decide_enforcer(state, c, now),
+        Command::Audit(c) => crate::audit::decide_audit(state, c),
     }
 }
 

@@ -16,6 +16,7 @@
 //! - `PROJECTION_VERSION` changes whenever `apply` or the shape of `State` changes, so
 //!   stored snapshots made by an older binary are ignored and rebuilt.
 
+pub mod audit;
 pub mod conf;
 pub mod decide;
 pub mod decide_enforce;

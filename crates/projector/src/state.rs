@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 6;
+pub const PROJECTION_VERSION: u32 = 7;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +69,8 @@ pub struct State {
     pub pool: KeyPool,
     /// The simulated clock, once `time leap` moved it.
     pub clock_now: Option<Timestamp>,
+    /// Audit keys, the checkpoint interval and the last signed checkpoint.
+    pub audit: crate::audit::AuditView,
     next_id: u64,
     /// Next free zone key id.
     pub(crate) next_key_id: u64,
@@ -187,6 +189,12 @@ impl State {
             | Event::BackupCommitted(_)
             | Event::BackupRolledBack(_)
             | Event::RepositoriesConfigured(_)) => self.pool.apply(e, at),
+            e @ (Event::AuditKeyConfigured(_)
+            | Event::CheckpointIntervalSet(_)
+            | Event::Checkpoint(_)) => {
+                let seq = self.last_seq.unwrap_or(Seq(0));
+                self.audit.apply(e, seq, at)
+            }
         }
     }
 

@@ -96,7 +96,9 @@ pub fn run_due(
         }
     }
     keys::automatic_top_up(shell, ctx, &state, operator);
-    Ok(state)
+    drop(state);
+    super::checkpoint::interval_checkpoint(shell, ctx);
+    shell.state(ctx)
 }
 
 /// Flushes `zones` (all when `None`) and runs what is due.

@@ -3,8 +3,8 @@
 //! byte (see `fixtures/ods-2.1.12/`); the texts live in `usage.rs`.
 
 use super::{
-    Ran, Shell, checkpoint, ctrl, ds, enforce, explain, help, history, hsm, keyio, keylist, keys,
-    log, policy, rollover, setup, simulate, timeline, zone, zonelist,
+    Ran, Shell, checkpoint, ctrl, ds, enforce, explain, export, help, history, hsm, keyio, keylist,
+    keys, log, policy, rollover, setup, simulate, timeline, verify, zone, zonelist,
 };
 use crate::commands::usage as u;
 
@@ -87,9 +87,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("help", ["help"], u::HELP, u::HELP_HELP, 50, Handler::Run(help::run)),
     // kasp-ledger's own commands.
     cmd!("setup", ["setup"], u::SETUP, u::SETUP_HELP, 4, Handler::Run(setup::run)),
-    cmd!("log verify", ["log", "verify"], u::LOG_VERIFY, u::LOG_VERIFY_HELP, 3, Handler::Run(log::verify)),
+    cmd!("log verify", ["log", "verify"], u::LOG_VERIFY, u::LOG_VERIFY_HELP, 6, Handler::Run(verify::verify)),
     cmd!("log show", ["log", "show"], u::LOG_SHOW, u::LOG_SHOW_HELP, 10, Handler::Run(log::show)),
-    cmd!("log export", ["log", "export"], u::LOG_EXPORT, u::LOG_EXPORT_HELP, 3, Handler::Run(log::export)),
+    cmd!("log export", ["log", "export"], u::LOG_EXPORT, u::LOG_EXPORT_HELP, 10, Handler::Run(export::export)),
     // Audit, forensics and what-if.
     cmd!("log checkpoint", ["log", "checkpoint"], u::LOG_CHECKPOINT, u::LOG_CHECKPOINT_HELP, 30, Handler::Run(checkpoint::checkpoint)),
     cmd!("zone history", ["zone", "history"], u::ZONE_HISTORY, u::ZONE_HISTORY_HELP, 30, Handler::Run(history::zone_history)),

@@ -10,10 +10,20 @@ simulated-time\trun this log on a simulated clock that starts at the given time 
 by recorded events (for tests and what-if runs); without it the log always uses the system \
 clock, and can never be switched\n\n";
 
-pub const LOG_VERIFY: &str = "log verify\n";
+pub const LOG_VERIFY: &str = "log verify\n\t[--from-checkpoint]\t\t\taka -f\n\
+\t[--audit-key <file>]\t\t\taka -k\n";
 pub const LOG_VERIFY_HELP: &str = "Walk the whole hash chain of the event log and check every record \
-against the one before it and the stored head. Prints the head (seq and hash) and exits 0, or names \
-the first bad record and exits 3.\n\n";
+against the one before it and the stored head, then check every signed checkpoint: the record it \
+signed must still have the signed hash, and its signature must verify with the audit key, read from \
+the HSM (and compared with the key the log recorded) or from --audit-key. Prints the head (seq and \
+hash) and the checkpoints checked and exits 0, or names the first bad record or the failing \
+checkpoints and exits 3. Without the HSM or --audit-key the signatures are checked against the key \
+recorded in the log only, with a warning that this proves nothing against a rewritten log.\n\n\
+Options:\n\
+from-checkpoint\tcheck the newest checkpoint, then only the chain from the record it signed to the \
+head (the whole log when there is no checkpoint)\n\
+audit-key\tan audit key file written by 'log checkpoint --export-key', for auditors without access \
+to the HSM\n\n";
 
 pub const LOG_SHOW: &str = "log show\n\t[--zone <zone>]\t\t\t\taka -z\n\t[--since <time>]\t\t\taka -s\n\
 \t[--until <time>]\t\t\taka -u\n\t[--json]\t\t\t\taka -j\n";
@@ -24,15 +34,37 @@ since\t\tonly events at or after this time (YYYY-MM-DDTHH:MM:SSZ or seconds sinc
 until\t\tonly events at or before this time\n\
 json\t\tone JSON object per line instead of text\n\n";
 
-pub const LOG_EXPORT: &str = "log export\n\t--jsonl\t\t\t\t\taka -l\n";
-pub const LOG_EXPORT_HELP: &str = "Write every record of the log to stdout as JSON, one object per \
-line: seq, prev, hash, at, actor, cause, kind, version and the event body. See the README for the \
-field reference.\n\n";
+pub const LOG_EXPORT: &str = "log export\n\t--jsonl | --csv\t\t\t\taka -l | -c\n\
+\t[--since <time>]\t\t\taka -s\n\t[--zone <zone>]\t\t\t\taka -z\n";
+pub const LOG_EXPORT_HELP: &str = "Write the records of the log to stdout, for auditors and SIEMs.\n\n\
+Options:\n\
+jsonl\t\tone JSON object per line: schema_version, seq, prev, hash, at, at_epoch, actor, cause, \
+kind, version, zone, summary and the event body (schema: docs/log-export.schema.json; see the \
+README)\n\
+csv\t\tRFC 4180 CSV with a header row: seq, at, actor, cause, kind, zone, summary, hash\n\
+since\t\tonly records at or after this time (YYYY-MM-DDTHH:MM:SSZ or seconds since the epoch)\n\
+zone\t\tonly records about this zone\n\n";
 
-// ---- Audit (issue 6): checkpoints (helper: checkpoints) ----
+// ---- Audit (issue 6): checkpoints ----
 
-pub const LOG_CHECKPOINT: &str = "log checkpoint\n";
-pub const LOG_CHECKPOINT_HELP: &str = "Not built yet.\n\n";
+pub const LOG_CHECKPOINT: &str = "log checkpoint\n\
+\t[--setup --repository <repository>]\taka -s -r\n\
+\t[--interval <duration>|off]\t\taka -i\n\
+\t[--export-key <file>]\t\t\taka -e\n";
+pub const LOG_CHECKPOINT_HELP: &str = "Sign the head of the event log (its seq and hash) with the \
+audit key in the HSM and append the signature as a Checkpoint event. 'log verify' checks every \
+checkpoint, so a log whose records were rewritten and whose hash chain was recomputed is still \
+caught.\n\n\
+Options:\n\
+setup\t\tgenerate a new audit key (ECDSA P-256, algorithm 13) in the given repository of \
+conf.xml, record it and sign a first checkpoint; older audit keys stay in the HSM so that the \
+checkpoints they signed stay verifiable\n\
+repository\tthe repository for --setup\n\
+interval\truns of the enforcer (daemon or command line) append a checkpoint when this much time \
+(an ISO 8601 duration such as PT1H or P1D) has passed since the last one and the log grew; 'off' \
+stops that\n\
+export-key\twrite the audit public key, read from the HSM, to a file for auditors ('log verify \
+--audit-key')\n\n";
 
 // ---- Audit (issue 6): history (helper: time travel) ----
 

@@ -44,8 +44,9 @@ pub enum Job {
 /// What the writer tells the rest of the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    /// Running; the next task is due at this time (`None`: nothing scheduled, or the
-    /// log follows a simulated clock, which only moves by `time leap`).
+    /// Running; the next task (or interval checkpoint) is due at this time (`None`:
+    /// nothing scheduled, or the log follows a simulated clock, which only moves by
+    /// `time leap`).
     Next(Option<Timestamp>),
     /// The writer has stopped (a `stop` command or a signal).
     Stopped,
@@ -305,13 +306,13 @@ impl Writer {
         }
     }
 
-    /// Publishes when the next task is due.
+    /// Publishes when the next task (or interval checkpoint) is due.
     fn publish(&self) {
         let next = self.host.held.state().and_then(|state| {
             if state.simulated() {
                 None
             } else {
-                crate::commands::next_task(&state)
+                crate::commands::next_wake(&state, system_now())
             }
         });
         let _ = self.status.send(Status::Next(next));

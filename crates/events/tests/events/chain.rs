@@ -250,3 +250,56 @@ fn swapped_records_are_reported() {
     let err = verify_records(rows, Some(chain.head)).unwrap_err();
     assert_eq!(err.seq, Seq(2), "{err}");
 }
+
+/// A tail verifies from a record whose hash is vouched for; a wrong anchor, a changed
+/// record in the tail and a tail that does not reach the head are reported.
+#[test]
+fn tails_verify_from_a_vouched_record() {
+    use kasp_events::chain::{hash_record, verify_records_from};
+    let chain = fixed_chain();
+    let rows = |stored: &[Vec<u8>], from: usize| -> Vec<(u64, Vec<u8>)> {
+        stored
+            .iter()
+            .enumerate()
+            .skip(from)
+            .map(|(i, b)| (i as u64, b.clone()))
+            .collect()
+    };
+    let check = |rows: &[(u64, Vec<u8>)], start: Head| {
+        verify_records_from(
+            rows.iter().map(|(k, v)| (*k, v.as_slice())),
+            start,
+            Some(chain.head),
+        )
+    };
+    let anchor = Head {
+        seq: Seq(2),
+        hash: hash_record(&chain.stored[2]),
+    };
+    assert_eq!(check(&rows(&chain.stored, 2), anchor), Ok(chain.head));
+    // The whole log, from record 0 and the genesis hash.
+    let genesis = Head {
+        seq: Seq(0),
+        hash: Hash::GENESIS,
+    };
+    assert_eq!(check(&rows(&chain.stored, 0), genesis), Ok(chain.head));
+    // An anchor that does not match the record.
+    let wrong = Head {
+        seq: Seq(2),
+        hash: Hash([9; 32]),
+    };
+    assert_eq!(
+        check(&rows(&chain.stored, 2), wrong).unwrap_err().seq,
+        Seq(2)
+    );
+    // A changed record inside the tail.
+    let mut stored = chain.stored.clone();
+    let last = stored[3].len() - 1;
+    stored[3][last] ^= 1;
+    assert!(check(&rows(&stored, 2), anchor).is_err());
+    // Rows that do not start at the anchor.
+    assert_eq!(
+        check(&rows(&chain.stored, 3), anchor).unwrap_err().seq,
+        Seq(2)
+    );
+}

@@ -386,6 +386,25 @@ fn samples() -> Vec<Event> {
             public_key: vec![3, 1, 0, 1, 0xc0, 0xff, 0xee],
         }
         .into(),
+        AuditKeyConfigured {
+            repository: "SoftHSM".to_string(),
+            locator: Locator([0x5a; 16]),
+            algorithm: 13,
+            public_key: vec![0x04; 64],
+        }
+        .into(),
+        CheckpointIntervalSet {
+            interval: Some(Seconds(86_400)),
+        }
+        .into(),
+        CheckpointIntervalSet { interval: None }.into(),
+        Checkpoint {
+            seq: Seq(41),
+            hash: Hash([0xcd; 32]),
+            locator: Locator([0x5a; 16]),
+            signature: vec![0x99; 64],
+        }
+        .into(),
     ]
 }
 
