@@ -188,3 +188,25 @@ pub fn open_token() -> kasp_hsm::Pkcs11Store {
     );
     kasp_hsm::Pkcs11Store::open(config).unwrap()
 }
+
+/// Sets `<Element>value</Element>` in conf.xml's `<Enforcer>` (before
+/// AutomaticKeyGenerationPeriod, as conf.rng orders them).
+pub fn conf_element(sb: &Sandbox, xml: &str) {
+    let conf = std::fs::read_to_string(sb.conf()).unwrap();
+    let conf = conf.replacen(
+        "<AutomaticKeyGenerationPeriod>",
+        &format!("{xml}\n\t\t<AutomaticKeyGenerationPeriod>"),
+        1,
+    );
+    std::fs::write(sb.conf(), conf).unwrap();
+}
+
+/// An executable shell script `name` in the sandbox with `body`; its path.
+pub fn script(sb: &Sandbox, name: &str, body: &str) -> String {
+    let path = sb.path(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let mut perm = std::fs::metadata(&path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&path, perm).unwrap();
+    path.display().to_string()
+}

@@ -3,7 +3,7 @@
 //! list, the signer notify, DS hooks that fail and are retried, and the refusals of
 //! the enforcer commands (exit code, message, log untouched).
 
-use crate::common::{Sandbox, refused};
+use crate::common::{Sandbox, conf_element, refused, script};
 use std::process::Command;
 
 /// A token sandbox whose signer notify runs `notify` (a program).
@@ -11,27 +11,6 @@ fn sandbox(notify: &str) -> Sandbox {
     let mut sb = Sandbox::with_token();
     sb.env.push(("KASP_SIGNER_COMMAND".into(), notify.into()));
     sb
-}
-
-/// Sets `<Element>value</Element>` in conf.xml's `<Enforcer>` (before
-/// AutomaticKeyGenerationPeriod, as conf.rng orders them).
-fn conf_element(sb: &Sandbox, xml: &str) {
-    let conf = std::fs::read_to_string(sb.conf()).unwrap();
-    let conf = conf.replacen(
-        "<AutomaticKeyGenerationPeriod>",
-        &format!("{xml}\n\t\t<AutomaticKeyGenerationPeriod>"),
-        1,
-    );
-    std::fs::write(sb.conf(), conf).unwrap();
-}
-
-fn script(sb: &Sandbox, name: &str, body: &str) -> String {
-    let path = sb.path(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    let mut perm = std::fs::metadata(&path).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(&path, perm).unwrap();
-    path.display().to_string()
 }
 
 fn xmllint(schema: &str, file: &std::path::Path) -> std::process::Output {

@@ -3,7 +3,7 @@
 //! leap really moves the record at and the exact `key ds-seen` the zone waits for;
 //! refusals (exit code, message, log untouched); the same answer through the daemon.
 
-use crate::common::{Sandbox, refused};
+use crate::common::{Sandbox, conf_element, refused, script};
 use crate::daemon::support::{Daemon, fast_sandbox};
 
 /// The key tag of the key of `role` in `state` (key list --verbose --parsable).
@@ -199,27 +199,6 @@ fn explain_through_the_daemon_answers_as_daemonless() {
     assert_eq!(sb.sh("stop").code, 0);
     assert_eq!(d.wait(), Some(0), "{}", d.log());
     assert_eq!(sb.ok("explain --zone example.com"), through);
-}
-
-/// Sets `<Element>value</Element>` in conf.xml's `<Enforcer>`.
-fn conf_element(sb: &Sandbox, xml: &str) {
-    let conf = std::fs::read_to_string(sb.conf()).unwrap();
-    let conf = conf.replacen(
-        "<AutomaticKeyGenerationPeriod>",
-        &format!("{xml}\n\t\t<AutomaticKeyGenerationPeriod>"),
-        1,
-    );
-    std::fs::write(sb.conf(), conf).unwrap();
-}
-
-/// An executable shell script in the sandbox.
-fn script(sb: &Sandbox, name: &str, body: &str) -> String {
-    let path = sb.path(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    let mut perm = std::fs::metadata(&path).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(&path, perm).unwrap();
-    path.display().to_string()
 }
 
 #[test]

@@ -6,22 +6,13 @@
 
 mod timeline;
 
-use crate::common::{Sandbox, refused};
+use crate::common::{Sandbox, refused, script};
 
 const ZONE: &str = "example.com";
 const DAY: i64 = 86_400;
 
 /// One record transition: (time, key id, record, from, to), in the words of `simulate`.
 type Transition = (String, u64, String, String, String);
-
-fn script(sb: &Sandbox, name: &str, body: &str) -> String {
-    let path = sb.path(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    let mut perm = std::fs::metadata(&path).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(&path, perm).unwrap();
-    path.display().to_string()
-}
 
 /// A token sandbox with DS submit/retract hooks that succeed, the stock policies and
 /// the zone, leapt until nothing is left to do for 30 days, answering the DS commands

@@ -13,13 +13,11 @@ use crate::dshook::{HookOutcome, run_ds_hook};
 use crate::engine::Context;
 use crate::files::write_atomic;
 use crate::schema::{Schema, validate};
-use kasp_events::{
-    DsHookFailed, DsStateChanged, DsTrigger, Event, KeyMaterialDeleted, Locator, RecordType,
-    SignconfWritten, Timestamp,
-};
+use kasp_events::{Event, KeyMaterialDeleted, Locator, RecordType, SignconfWritten, Timestamp};
 use kasp_hsm::{HsmError, KeyStore};
 use kasp_projector::State;
-use kasp_projector::enforcer::ds::{DsHook, due_for_parent};
+use kasp_projector::ds_tasks::{DsCommands, ds_task_events};
+use kasp_projector::enforcer::ds::DsHook;
 use kasp_projector::state::ZoneView;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -209,12 +207,6 @@ fn destroy(ctx: &Context, state: &State, locators: Vec<Locator>) -> (Option<Even
     (event, errors)
 }
 
-/// The retry time after `failures` consecutive hook failures: one minute, doubling,
-/// at most a day (the projector's, which `simulate` uses too).
-pub fn retry_after(now: Timestamp, failures: u32) -> Timestamp {
-    kasp_projector::simulate::ds_retry_after(now, failures)
-}
-
 /// The configured command of a DS hook and the word conf.xml names it by
 /// (`DelegationSigner<Submit|Retract>Command`).
 pub fn hook_config(ctx: &Context, hook: DsHook) -> (Option<&str>, &'static str) {
@@ -225,48 +217,23 @@ pub fn hook_config(ctx: &Context, hook: DsHook) -> (Option<&str>, &'static str) 
 }
 
 /// The automatic ds-submit / ds-retract tasks of every zone with keys in SUBMIT or
-/// RETRACT (the projector's `due_for_parent`) whose retry time has come.
+/// RETRACT (the projector's `due_for_parent`) whose retry time has come, each hook run
+/// for real.
 pub fn ds_tasks(ctx: &Context, state: &State, now: Timestamp) -> Vec<Event> {
-    let mut events = Vec::new();
-    for zone in state.zones_in_order() {
-        if zone.ds_retry.is_some_and(|t| t > now) {
-            continue;
+    let commands = DsCommands {
+        submit: ctx.conf.enforcer.ds_submit_command.as_deref(),
+        retract: ctx.conf.enforcer.ds_retract_command.as_deref(),
+    };
+    ds_task_events(state, now, commands, |h| {
+        match run_hook(state, h.zone, h.key, h.command) {
+            HookOutcome::Ok => None,
+            HookOutcome::NotConfigured => Some(format!(
+                "No \"DelegationSigner{}Command\" configured.",
+                h.element
+            )),
+            HookOutcome::Failed { reason } => Some(reason),
         }
-        let due = due_for_parent(zone.config.name.as_str(), &zone.model);
-        for change in due.submit.iter().chain(&due.retract) {
-            let (Some(hook), Some(key)) = (change.hook, zone.model.key(change.key)) else {
-                continue;
-            };
-            let (command, element) = hook_config(ctx, hook);
-            let failure = match run_hook(state, zone, key, command) {
-                HookOutcome::Ok => None,
-                HookOutcome::NotConfigured => Some(format!(
-                    "No \"DelegationSigner{element}Command\" configured."
-                )),
-                HookOutcome::Failed { reason } => Some(reason),
-            };
-            events.push(match failure {
-                None => DsStateChanged {
-                    zone: zone.config.name.clone(),
-                    key: key.id,
-                    from: change.from,
-                    to: change.to,
-                    trigger: DsTrigger::Task,
-                    hook: command.map(str::to_string),
-                }
-                .into(),
-                Some(message) => DsHookFailed {
-                    zone: zone.config.name.clone(),
-                    key: key.id,
-                    hook: element.to_ascii_lowercase(),
-                    message,
-                    retry_at: retry_after(now, zone.ds_failures),
-                }
-                .into(),
-            });
-        }
-    }
-    events
+    })
 }
 
 /// Runs a DS hook for one key of `zone` (its DNSKEY with the DNSKEY record's TTL).

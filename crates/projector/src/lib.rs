@@ -21,6 +21,7 @@ pub mod conf;
 pub mod decide;
 pub mod decide_enforce;
 pub mod decide_keys;
+pub mod ds_tasks;
 pub mod duration;
 mod enforce_apply;
 pub mod enforce_plan;

@@ -165,12 +165,7 @@ pub fn next_task(state: &State) -> Option<Timestamp> {
     zones.chain(salts).flatten().min()
 }
 
-/// The retry time after `failures` consecutive DS hook failures: one minute,
-/// doubling, at most a day (the shell's `effects::retry_after`).
-pub fn ds_retry_after(now: Timestamp, failures: u32) -> Timestamp {
-    let delay = 60u32.saturating_mul(1 << failures.min(11)).min(86_400);
-    now.plus(Seconds(delay))
-}
+pub use crate::ds_tasks::ds_retry_after;
 
 /// The simulation under way (its effects are in `simulate_effects`).
 pub(crate) struct Sim<'a> {

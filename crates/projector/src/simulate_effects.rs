@@ -5,15 +5,12 @@
 use crate::decide::Command;
 use crate::decide_enforce::EnforcerCommand;
 use crate::decide_keys::KeyCommand;
-use crate::enforcer::ds::{
-    DsArgs, DsCommand, DsHook, DsStatus, DsWorld, DsZone, ds_command, due_for_parent,
-};
-use crate::enforcer::model::HsmKeyId;
+use crate::enforcer::ds::{DsArgs, DsCommand, DsHook, DsStatus, ds_command};
 use crate::resalt::due_for_salt;
-use crate::simulate::{Sim, SimError, ds_retry_after};
+use crate::simulate::{Sim, SimError};
 use crate::simulate_items::Item;
 use kasp_events::{
-    DsHookFailed, DsStateChanged, DsTrigger, Event, Locator, SignconfWritten, Timestamp, ZoneName,
+    DsStateChanged, DsTrigger, Event, Locator, SignconfWritten, Timestamp, ZoneName,
 };
 
 impl Sim<'_> {
@@ -50,53 +47,15 @@ impl Sim<'_> {
             .collect()
     }
 
-    /// The ds-submit / ds-retract tasks (the shell's `effects::ds_tasks`).
+    /// The ds-submit / ds-retract tasks (the shell's `effects::ds_tasks`); a
+    /// configured hook succeeds.
     pub(crate) fn ds_tasks(&self) -> Vec<Event> {
-        let mut events = Vec::new();
         let conf = &self.req.conf;
-        for zone in self.state.zones_in_order() {
-            if zone.ds_retry.is_some_and(|t| t > self.now) {
-                continue;
-            }
-            let due = due_for_parent(zone.config.name.as_str(), &zone.model);
-            for change in due.submit.iter().chain(&due.retract) {
-                let (Some(hook), Some(key)) = (change.hook, zone.model.key(change.key)) else {
-                    continue;
-                };
-                let (command, element) = match hook {
-                    DsHook::Submit => (&conf.ds_submit_command, "Submit"),
-                    DsHook::Retract => (&conf.ds_retract_command, "Retract"),
-                };
-                let material = key.hsm.and_then(|h| self.state.pool.by_id(h.0));
-                let failure = match (material, command) {
-                    (None, _) => Some(format!("key {} has no key material", key.id)),
-                    (Some(_), None) => Some(format!(
-                        "No \"DelegationSigner{element}Command\" configured."
-                    )),
-                    (Some(_), Some(_)) => None,
-                };
-                events.push(match failure {
-                    None => DsStateChanged {
-                        zone: zone.config.name.clone(),
-                        key: key.id,
-                        from: change.from,
-                        to: change.to,
-                        trigger: DsTrigger::Task,
-                        hook: command.clone(),
-                    }
-                    .into(),
-                    Some(message) => DsHookFailed {
-                        zone: zone.config.name.clone(),
-                        key: key.id,
-                        hook: element.to_ascii_lowercase(),
-                        message,
-                        retry_at: ds_retry_after(self.now, zone.ds_failures),
-                    }
-                    .into(),
-                });
-            }
-        }
-        events
+        let commands = crate::ds_tasks::DsCommands {
+            submit: conf.ds_submit_command.as_deref(),
+            retract: conf.ds_retract_command.as_deref(),
+        };
+        crate::ds_tasks::ds_task_events(&self.state, self.now, commands, |_| None)
     }
 
     /// The automatic key top-up (the shell's `keys::automatic_top_up`).
@@ -152,36 +111,13 @@ impl Sim<'_> {
     pub(crate) fn answer(&mut self, command: DsCommand, key_tag: u16) -> Result<bool, SimError> {
         let zone_text = self.zone.to_string();
         let tag_text = key_tag.to_string();
-        let result = {
-            let zones: Vec<DsZone<'_>> = self
-                .state
-                .zones_in_order()
-                .into_iter()
-                .map(|z| DsZone {
-                    name: z.config.name.as_str(),
-                    model: &z.model,
-                })
-                .collect();
-            let locator_text: Vec<(HsmKeyId, String)> = self
-                .state
-                .pool
-                .by_id
-                .iter()
-                .map(|(id, l)| (HsmKeyId(*id), l.to_string()))
-                .collect();
-            let locators: Vec<(HsmKeyId, &str)> =
-                locator_text.iter().map(|(h, l)| (*h, l.as_str())).collect();
-            let world = DsWorld {
-                zones: &zones,
-                locators: &locators,
-            };
-            let args = DsArgs {
-                zone: Some(&zone_text),
-                keytag: Some(&tag_text),
-                ..DsArgs::default()
-            };
-            ds_command(command, &args, &world)
+        let args = DsArgs {
+            zone: Some(&zone_text),
+            keytag: Some(&tag_text),
+            ..DsArgs::default()
         };
+        let result =
+            crate::ds_tasks::with_ds_world(&self.state, |world| ds_command(command, &args, world));
         self.observer.push(
             self.now,
             Item::Answered(format!(

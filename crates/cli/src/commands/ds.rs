@@ -11,15 +11,14 @@
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, enforce};
 use crate::dshook::HookOutcome;
-use crate::effects::{hook_config, retry_after, run_hook};
+use crate::effects::{hook_config, run_hook};
 use crate::engine::system_now;
 use crate::getopt::Opt;
 use kasp_events::{Actor, DsHookFailed, DsStateChanged, DsTrigger, Event, ZoneName};
 use kasp_projector::decide_enforce::EnforcerCommand;
-use kasp_projector::enforcer::ds::{
-    DsArgs, DsCommand, DsHook, DsStatus, DsWorld, DsZone, ds_command,
-};
-use kasp_projector::enforcer::model::HsmKeyId;
+use kasp_projector::ds_tasks::ds_retry_after as retry_after;
+use kasp_projector::ds_tasks::with_ds_world;
+use kasp_projector::enforcer::ds::{DsArgs, DsCommand, DsHook, DsStatus, ds_command};
 
 fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsCommand) -> Ran {
     let opts = [
@@ -32,33 +31,13 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
     let ctx = shell.ctx()?;
     let actor = Actor::Operator(ctx.user.clone());
     let state = shell.state(&ctx)?;
-    let zones: Vec<DsZone<'_>> = state
-        .zones_in_order()
-        .into_iter()
-        .map(|z| DsZone {
-            name: z.config.name.as_str(),
-            model: &z.model,
-        })
-        .collect();
-    let locator_text: Vec<(HsmKeyId, String)> = state
-        .pool
-        .by_id
-        .iter()
-        .map(|(id, l)| (HsmKeyId(*id), l.to_string()))
-        .collect();
-    let locators: Vec<(HsmKeyId, &str)> =
-        locator_text.iter().map(|(h, l)| (*h, l.as_str())).collect();
-    let world = DsWorld {
-        zones: &zones,
-        locators: &locators,
-    };
     let ds_args = DsArgs {
         zone: p.value("zone"),
         cka_id: p.value("cka_id"),
         keytag: p.value("keytag"),
         all: p.has("all"),
     };
-    let result = ds_command(cmd, &ds_args, &world);
+    let result = with_ds_world(&state, |world| ds_command(cmd, &ds_args, world));
     let now = state.now(system_now());
     let mut events: Vec<Event> = Vec::new();
     let mut failed = 0;

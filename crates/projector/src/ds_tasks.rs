@@ -1,0 +1,124 @@
+//! The automatic ds-submit / ds-retract tasks (cli-reference §5): which keys of which
+//! zones have a DS hook to run at `now`, and the event that records each outcome —
+//! `DsStateChanged` when the hook ran, `DsHookFailed` with its retry time when it
+//! failed or is not configured. Running the hook is the caller's: the shell runs the
+//! real program, `simulate` assumes a configured hook succeeds. Pure.
+
+use crate::enforcer::ds::{DsHook, due_for_parent};
+use crate::enforcer::model::KeyModel;
+use crate::state::{State, ZoneView};
+use kasp_events::{DsHookFailed, DsStateChanged, DsTrigger, Event, Seconds, Timestamp};
+
+/// The configured commands, `DelegationSigner<Submit|Retract>Command`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DsCommands<'a> {
+    pub submit: Option<&'a str>,
+    pub retract: Option<&'a str>,
+}
+
+/// One hook to run: the zone, the key, the configured command (if any) and the word
+/// conf.xml names it by (`Submit`, `Retract`).
+#[derive(Debug, Clone, Copy)]
+pub struct HookRun<'a> {
+    pub zone: &'a ZoneView,
+    pub key: &'a KeyModel,
+    pub command: Option<&'a str>,
+    pub element: &'static str,
+}
+
+/// The retry time after `failures` consecutive DS hook failures: one minute,
+/// doubling, at most a day.
+pub fn ds_retry_after(now: Timestamp, failures: u32) -> Timestamp {
+    let delay = 60u32.saturating_mul(1 << failures.min(11)).min(86_400);
+    now.plus(Seconds(delay))
+}
+
+/// The events of the DS tasks due at `now`, in zone order; `run` carries out one hook
+/// and says why it failed (`None`: it succeeded). A key without material or a missing
+/// command is a failure without asking `run`.
+pub fn ds_task_events(
+    state: &State,
+    now: Timestamp,
+    commands: DsCommands<'_>,
+    mut run: impl FnMut(HookRun<'_>) -> Option<String>,
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    for zone in state.zones_in_order() {
+        if zone.ds_retry.is_some_and(|t| t > now) {
+            continue;
+        }
+        let due = due_for_parent(zone.config.name.as_str(), &zone.model);
+        for change in due.submit.iter().chain(&due.retract) {
+            let (Some(hook), Some(key)) = (change.hook, zone.model.key(change.key)) else {
+                continue;
+            };
+            let (command, element) = match hook {
+                DsHook::Submit => (commands.submit, "Submit"),
+                DsHook::Retract => (commands.retract, "Retract"),
+            };
+            let material = key.hsm.and_then(|h| state.pool.by_id(h.0));
+            let failure = match (material, command) {
+                (None, _) => Some(format!("key {} has no key material", key.id)),
+                (Some(_), None) => Some(format!(
+                    "No \"DelegationSigner{element}Command\" configured."
+                )),
+                (Some(_), Some(_)) => run(HookRun {
+                    zone,
+                    key,
+                    command,
+                    element,
+                }),
+            };
+            events.push(match failure {
+                None => DsStateChanged {
+                    zone: zone.config.name.clone(),
+                    key: key.id,
+                    from: change.from,
+                    to: change.to,
+                    trigger: DsTrigger::Task,
+                    hook: command.map(str::to_string),
+                }
+                .into(),
+                Some(message) => DsHookFailed {
+                    zone: zone.config.name.clone(),
+                    key: key.id,
+                    hook: element.to_ascii_lowercase(),
+                    message,
+                    retry_at: ds_retry_after(now, zone.ds_failures),
+                }
+                .into(),
+            });
+        }
+    }
+    events
+}
+
+/// Runs `f` on the state as the DS commands (`key ds-*`) see it: every zone in zone
+/// order with its keys, every key material row as (id, locator text).
+pub fn with_ds_world<R>(
+    state: &State,
+    f: impl FnOnce(&crate::enforcer::ds::DsWorld<'_>) -> R,
+) -> R {
+    use crate::enforcer::ds::{DsWorld, DsZone};
+    use crate::enforcer::model::HsmKeyId;
+    let zones: Vec<DsZone<'_>> = state
+        .zones_in_order()
+        .into_iter()
+        .map(|z| DsZone {
+            name: z.config.name.as_str(),
+            model: &z.model,
+        })
+        .collect();
+    let locator_text: Vec<(HsmKeyId, String)> = state
+        .pool
+        .by_id
+        .iter()
+        .map(|(id, l)| (HsmKeyId(*id), l.to_string()))
+        .collect();
+    let locators: Vec<(HsmKeyId, &str)> =
+        locator_text.iter().map(|(h, l)| (*h, l.as_str())).collect();
+    f(&DsWorld {
+        zones: &zones,
+        locators: &locators,
+    })
+}
