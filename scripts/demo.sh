@@ -7,6 +7,8 @@
 # Then it starts the daemon, ods-enforcerd, and asks it for the zone list, the key list
 # and the queue with our client and with OpenDNSSEC's stock client (Debian's
 # opendnssec-enforcer, `-s <socket>`), shows that both get the same answers, and stops it.
+# Then, through the daemon: a signed checkpoint and `log verify` against it, `explain`,
+# `simulate` of a ZSK rollover, the zone's history and `zone list --at` an earlier seq.
 # There is no signer in the demo: the signer notify goes to demo/signer-calls.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,4 +75,15 @@ for cmd in "zone list" "key list" "queue"; do
   fi
   echo
 done
+# Audit, forensics and what-if, through the daemon: a signed checkpoint of the log head
+# (audit key in the token), the log verified against it, why each key record waits, what
+# a ZSK rollover would do over the next 60 days (nothing is changed), the zone's history,
+# and the zone list as it was before example.net was added.
+run log checkpoint --setup --repository SoftHSM --interval P1D
+run log verify
+run explain --zone example.com
+run simulate --zone example.com --rollover ZSK --until P60D
+run zone history --zone example.com
+BEFORE=$(( $("$ODS" -c "$DEMO/conf.xml" log show --zone example.net | awk 'NR==1{print $1}') - 1 ))
+run zone list --at "$BEFORE"
 run stop

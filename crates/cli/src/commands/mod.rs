@@ -166,12 +166,6 @@ impl Shell<'_> {
         getopt(args, opts).map_err(|_| self.usage_error(spec, "unknown arguments"))
     }
 
-    /// A command that is not built yet: says so, exit 2.
-    pub fn not_built(&mut self, spec: &CommandSpec) -> Exit {
-        self.err(&format!("error: '{}' is not built yet\n", spec.name));
-        Exit(exit::USAGE)
-    }
-
     /// Prints `message` and OpenDNSSEC's syntax-error block; exit 255.
     pub fn usage_error(&mut self, spec: &CommandSpec, message: &str) -> Exit {
         self.err(&format!("{message}\n"));
