@@ -38,7 +38,7 @@ fn run_edited(sb: &Sandbox, from: &str, to: &str, line: &str) -> Run {
 /// `edit` change it (given the new hashes of the records before it), and re-encodes the
 /// whole log with every `prev` and the stored head recomputed, so that the hash chain
 /// verifies again. The snapshots are dropped.
-fn rewrite(sb: &Sandbox, mut edit: impl FnMut(&mut Record, &[Hash])) {
+pub(crate) fn rewrite(sb: &Sandbox, mut edit: impl FnMut(&mut Record, &[Hash])) {
     let events = redb::TableDefinition::<u64, &[u8]>::new("events");
     let meta = redb::TableDefinition::<&str, &[u8]>::new("meta");
     let db = redb::Builder::new()

@@ -2,6 +2,7 @@
 //! temporary directories. One test binary (declared as a [[test]] of crates/cli).
 
 mod acceptance;
+mod audit_acceptance;
 mod audit_checkpoint;
 mod audit_export;
 mod bad_input;

@@ -8,16 +8,16 @@ mod timeline;
 
 use crate::common::{Sandbox, refused, script};
 
-const ZONE: &str = "example.com";
-const DAY: i64 = 86_400;
+pub(crate) const ZONE: &str = "example.com";
+pub(crate) const DAY: i64 = 86_400;
 
 /// One record transition: (time, key id, record, from, to), in the words of `simulate`.
-type Transition = (String, u64, String, String, String);
+pub(crate) type Transition = (String, u64, String, String, String);
 
 /// A token sandbox with DS submit/retract hooks that succeed, the stock policies and
 /// the zone, leapt until nothing is left to do for 30 days, answering the DS commands
 /// as soon as a key waits for one.
-fn settled_sandbox() -> Sandbox {
+pub(crate) fn settled_sandbox() -> Sandbox {
     let mut sb = Sandbox::with_token();
     sb.env
         .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
@@ -40,7 +40,7 @@ fn settled_sandbox() -> Sandbox {
 }
 
 /// The enforcer's now (`queue`).
-fn now(sb: &Sandbox) -> i64 {
+pub(crate) fn now(sb: &Sandbox) -> i64 {
     let q = sb.ok("queue").out;
     let line = q.lines().find(|l| l.starts_with("It is now")).unwrap();
     epoch_in(line).unwrap()
@@ -63,7 +63,7 @@ fn next_task(sb: &Sandbox) -> Option<i64> {
 }
 
 /// The DS commands keys of the zone wait for, as (command, key tag).
-fn waiting(sb: &Sandbox) -> Vec<(&'static str, String)> {
+pub(crate) fn waiting(sb: &Sandbox) -> Vec<(&'static str, String)> {
     let list = sb.ok("key list --verbose --parsable").out;
     list.lines()
         .map(|l| l.split(';').collect::<Vec<_>>())
@@ -83,7 +83,7 @@ fn waiting(sb: &Sandbox) -> Vec<(&'static str, String)> {
 
 /// Leaps task by task while the next task is due at or before `horizon`; with
 /// `answer`, gives the DS commands keys wait for before each leap.
-fn advance(sb: &Sandbox, horizon: i64, answer: bool) {
+pub(crate) fn advance(sb: &Sandbox, horizon: i64, answer: bool) {
     for _ in 0..2000 {
         if answer {
             for _ in 0..16 {
@@ -104,7 +104,7 @@ fn advance(sb: &Sandbox, horizon: i64, answer: bool) {
 }
 
 /// The `record` lines of a `simulate` report.
-fn simulated_transitions(report: &str) -> Vec<Transition> {
+pub(crate) fn simulated_transitions(report: &str) -> Vec<Transition> {
     report
         .lines()
         .filter_map(|l| {
@@ -151,7 +151,7 @@ fn export(sb: &Sandbox) -> Vec<serde_json::Value> {
 }
 
 /// The zone's record transitions in the log from record `from_seq` on.
-fn logged_transitions(sb: &Sandbox, from_seq: u64) -> Vec<Transition> {
+pub(crate) fn logged_transitions(sb: &Sandbox, from_seq: u64) -> Vec<Transition> {
     let mut v = Vec::new();
     for r in export(sb) {
         if r["seq"].as_u64().unwrap() < from_seq
@@ -176,7 +176,7 @@ fn logged_transitions(sb: &Sandbox, from_seq: u64) -> Vec<Transition> {
     v
 }
 
-fn next_seq(sb: &Sandbox) -> u64 {
+pub(crate) fn next_seq(sb: &Sandbox) -> u64 {
     export(sb).len() as u64
 }
 
