@@ -34,6 +34,8 @@ pub mod policy;
 pub mod testgen;
 #[cfg(any(test, feature = "testgen"))]
 mod testgen_enforce;
+#[cfg(any(test, feature = "testgen"))]
+mod testgen_policy;
 pub mod time;
 pub mod zone;
 
