@@ -280,12 +280,22 @@ pub fn next_wake(
     state: &kasp_projector::State,
     now: kasp_events::Timestamp,
 ) -> Option<kasp_events::Timestamp> {
+    next_wake_after(super::enforce::next_task(state), state, now)
+}
+
+/// [`next_wake`] with the next task already known (the daemon keeps it while the log
+/// does not change: finding it scans every zone).
+pub fn next_wake_after(
+    task: Option<kasp_events::Timestamp>,
+    state: &kasp_projector::State,
+    now: kasp_events::Timestamp,
+) -> Option<kasp_events::Timestamp> {
     let checkpoint = kasp_projector::audit::next_checkpoint(state).map(|t| {
         t.max(kasp_events::Timestamp(
             now.0.saturating_add(CHECKPOINT_RETRY),
         ))
     });
-    match (super::enforce::next_task(state), checkpoint) {
+    match (task, checkpoint) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }

@@ -36,7 +36,7 @@ mod zonelist;
 use crate::engine::{Committed, Context, Failure, RunError, exit};
 use crate::getopt::{Opt, Parsed, getopt};
 use crate::output::Sink;
-pub use checkpoint::next_wake;
+pub use checkpoint::{next_wake, next_wake_after};
 pub use enforce::{next_task, run_due};
 use kasp_events::Actor;
 use kasp_projector::State;

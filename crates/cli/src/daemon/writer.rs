@@ -141,6 +141,8 @@ pub struct WriterSetup {
 /// The writer's state.
 struct Writer {
     host: Rc<Host>,
+    /// The next task of the state at this seq (see [`Writer::publish`]).
+    next_task: std::cell::Cell<Option<(kasp_events::Seq, Option<Timestamp>)>>,
     user: String,
     cli_verbosity: u32,
     status: watch::Sender<Status>,
@@ -310,10 +312,19 @@ impl Writer {
     fn publish(&self) {
         let next = self.host.held.state().and_then(|state| {
             if state.simulated() {
-                None
-            } else {
-                crate::commands::next_wake(&state, system_now())
+                return None;
             }
+            // The next task only changes with the log: a read-only command does not
+            // pay for a scan of every zone.
+            let task = match self.next_task.get() {
+                Some((seq, task)) if state.last_seq == Some(seq) => task,
+                _ => {
+                    let task = crate::commands::next_task(&state);
+                    self.next_task.set(state.last_seq.map(|seq| (seq, task)));
+                    task
+                }
+            };
+            crate::commands::next_wake_after(task, &state, system_now())
         });
         let _ = self.status.send(Status::Next(next));
     }
@@ -351,6 +362,7 @@ pub fn run(
     let setup_single_run = setup.single_run;
     let writer = Writer {
         host,
+        next_task: Default::default(),
         user: setup.user,
         cli_verbosity: setup.cli_verbosity,
         status,
