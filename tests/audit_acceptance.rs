@@ -7,8 +7,8 @@
 
 use crate::audit_checkpoint::rewrite;
 use crate::simulate::{
-    DAY, ZONE, advance, logged_transitions, next_seq, now, settled_sandbox, simulated_transitions,
-    waiting,
+    DAY, ZONE, advance, next_seq, now, settled_sandbox, simulate_zsk_rollover, waiting,
+    zsk_rollover_for_real,
 };
 use kasp_events::Seq;
 
@@ -68,20 +68,8 @@ fn the_log_as_evidence_through_a_ksk_rollover() {
     assert!(waiting(&sb).is_empty(), "{:?}", waiting(&sb));
 
     // What a ZSK rollover will do over 120 days, then the same for real.
-    let before = sb.log_bytes();
-    let report = sb
-        .ok(&format!(
-            "simulate --zone {ZONE} --rollover ZSK --until P120D"
-        ))
-        .out;
-    assert!(before == sb.log_bytes(), "simulate changed the log");
-    let simulated = simulated_transitions(&report);
-    assert!(simulated.len() >= 6, "{report}");
-    let start = now(&sb);
-    let from = next_seq(&sb);
-    sb.ok(&format!("key rollover --zone {ZONE} --keytype ZSK"));
-    advance(&sb, start + 120 * DAY, false);
-    assert_eq!(simulated, logged_transitions(&sb, from), "{report}");
+    let (report, simulated) = simulate_zsk_rollover(&sb);
+    assert_eq!(simulated, zsk_rollover_for_real(&sb), "{report}");
 
     // Every moment of the KSK rollover, mid-rollover included, exactly as it was shown.
     for (seq, outputs) in &seen {

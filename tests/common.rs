@@ -43,36 +43,15 @@ impl Sandbox {
     /// repository SoftHSM, automatic key generation, and a log at the simulated start.
     pub fn with_token() -> Sandbox {
         let mut sb = Sandbox::bare();
-        let tokens = sb.path("tokens");
-        std::fs::create_dir_all(&tokens).unwrap();
-        let softhsm_conf = sb.path("softhsm2.conf");
-        std::fs::write(
-            &softhsm_conf,
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                tokens.display()
-            ),
+        let softhsm_conf = kasp_cli::softhsm::write_conf(sb.root()).unwrap();
+        sb.env = vec![("SOFTHSM2_CONF".into(), softhsm_conf.display().to_string())];
+        kasp_cli::softhsm::init_token(
+            Some(&softhsm_conf),
+            "OpenDNSSEC",
+            PIN,
+            "not-a-secret-so-pin",
         )
         .unwrap();
-        sb.env = vec![("SOFTHSM2_CONF".into(), softhsm_conf.display().to_string())];
-        let out = Command::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", &softhsm_conf)
-            .args([
-                "--init-token",
-                "--free",
-                "--label",
-                "OpenDNSSEC",
-                "--pin",
-                PIN,
-            ])
-            .args(["--so-pin", "not-a-secret-so-pin"])
-            .output()
-            .expect("softhsm2-util (Debian package softhsm2)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         let r = sb.run(&["setup", "--simulated-time", "2025-01-01T00:00:00Z"]);
         assert_eq!(r.code, 0, "{r:?}");
         sb

@@ -38,4 +38,5 @@ pub mod recorded;
 pub mod remote;
 pub mod scenario;
 pub mod schema;
+pub mod softhsm;
 pub mod wire;

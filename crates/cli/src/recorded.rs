@@ -93,13 +93,6 @@ impl Inputs {
     }
 }
 
-/// The [`PlanConf`] of a conf.xml, as the enforcer's scheduler builds it.
-pub fn plan_conf(conf: &kasp_projector::conf::Conf) -> PlanConf {
-    PlanConf {
-        rollover_notification: conf.enforcer.rollover_notification.unwrap_or_default(),
-    }
-}
-
 /// The sidecar path of a history: `<name>.inputs` next to `<name>.redb`.
 pub fn inputs_path(log: &Path) -> PathBuf {
     log.with_extension("inputs")

@@ -29,6 +29,15 @@ pub struct PlanConf {
     pub rollover_notification: Seconds,
 }
 
+impl PlanConf {
+    /// The settings of a conf.xml.
+    pub fn from_conf(conf: &crate::conf::Conf) -> PlanConf {
+        PlanConf {
+            rollover_notification: conf.enforcer.rollover_notification.unwrap_or_default(),
+        }
+    }
+}
+
 /// The zones due at `now`, in run order.
 pub fn due_zones(state: &State, now: Timestamp) -> Vec<&ZoneView> {
     let mut due: Vec<&ZoneView> = state

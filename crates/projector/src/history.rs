@@ -206,15 +206,7 @@ impl Timeline {
                 self.push(r, text);
             }
             Event::KeysPurged(e) => {
-                for k in &e.keys {
-                    if self.follows(&e.zone, *k) {
-                        let text = format!("{}: purged (key purge)", self.label(*k));
-                        self.push(r, text);
-                        if let Some(info) = self.keys.get_mut(k) {
-                            info.done = true;
-                        }
-                    }
-                }
+                self.purged(r, &e.zone, &e.keys, "purged (key purge)");
                 self.released(r, &e.zone, &e.released);
             }
             Event::KeyImported(e) if self.is_zone(&e.zone) || self.is_locator(&e.locator) => {
@@ -274,6 +266,19 @@ impl Timeline {
         }
         let (id, _) = self.keys.iter().find(|(_, k)| &k.locator == l)?;
         Some(format!("key material {l} of {}", self.label(*id)))
+    }
+
+    /// Keys of `zone` gone from it (`what` says how): their last line.
+    fn purged(&mut self, r: &Record, zone: &ZoneName, ids: &[KeyId], what: &str) {
+        for id in ids {
+            if self.follows(zone, *id) {
+                let text = format!("{}: {what}", self.label(*id));
+                self.push(r, text);
+                if let Some(k) = self.keys.get_mut(id) {
+                    k.done = true;
+                }
+            }
+        }
     }
 
     fn released(&mut self, r: &Record, zone: &ZoneName, locators: &[Locator]) {
@@ -457,15 +462,7 @@ impl Timeline {
                 }
             }
         }
-        for id in &e.purged {
-            if self.follows(&e.zone, *id) {
-                let text = format!("{}: purged", self.label(*id));
-                self.push(r, text);
-                if let Some(k) = self.keys.get_mut(id) {
-                    k.done = true;
-                }
-            }
-        }
+        self.purged(r, &e.zone, &e.purged, "purged");
         self.released(r, &e.zone, &e.released);
         for l in &e.destroyed {
             if let Some(text) = self.material(l) {

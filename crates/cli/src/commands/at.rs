@@ -116,16 +116,10 @@ pub fn take(shell: &mut Shell<'_>, args: &[String]) -> Result<(Option<Moment>, V
     }
     let moment = match value {
         None => None,
-        Some(None) => return Err(usage(shell, "option --at requires a value")),
-        Some(Some(v)) => Some(Moment::parse(&v).map_err(|e| usage(shell, e))?),
+        Some(None) => return Err(shell.misuse("option --at requires a value")),
+        Some(Some(v)) => Some(Moment::parse(&v).map_err(|e| shell.misuse(e))?),
     };
     Ok((moment, rest))
-}
-
-/// A kasp-ledger usage error: the message, exit 2.
-pub fn usage(shell: &mut Shell<'_>, message: impl std::fmt::Display) -> Exit {
-    shell.err(&format!("error: {message}\n"));
-    Exit(exit::USAGE)
 }
 
 /// What a read command renders: a state and the "now" it is shown at.
@@ -167,13 +161,10 @@ pub fn replay(
     drop(log);
     let Some(r) = replayed else {
         return Err(match moment {
-            Moment::Seq(s) => usage(
-                shell,
-                format!(
-                    "--at seq {s} is beyond the end of the log (its last record is seq {head})"
-                ),
-            ),
-            Moment::Time(t) => usage(shell, format!("--at {t} is before the log's first record")),
+            Moment::Seq(s) => shell.misuse(format!(
+                "--at seq {s} is beyond the end of the log (its last record is seq {head})"
+            )),
+            Moment::Time(t) => shell.misuse(format!("--at {t} is before the log's first record")),
         });
     };
     let at = match moment {
@@ -183,10 +174,9 @@ pub fn replay(
             // (the system's, or the simulated one) it would be a guess about the future.
             let clock = r.state.now(system_now());
             if r.last == head && t > clock {
-                return Err(usage(
-                    shell,
-                    format!("--at {t} is in the future (the log's clock reads {clock})"),
-                ));
+                return Err(shell.misuse(format!(
+                    "--at {t} is in the future (the log's clock reads {clock})"
+                )));
             }
             t
         }
@@ -216,7 +206,7 @@ pub fn signconf(
     let p = shell.opts(spec, args, &[crate::getopt::Opt::value("zone", 'z')])?;
     let only = match p.value("zone") {
         None => None,
-        Some(z) => Some(kasp_events::ZoneName::new(z).map_err(|e| usage(shell, e))?),
+        Some(z) => Some(kasp_events::ZoneName::new(z).map_err(|e| shell.misuse(e))?),
     };
     let ctx = shell.ctx()?;
     let mut written: std::collections::BTreeMap<String, Written> = Default::default();

@@ -34,25 +34,24 @@ pub fn checkpoint(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) ->
     ];
     let p = shell.opts(spec, args, &opts)?;
     let interval = match p.value("interval") {
-        Some(text) => Some(parse_interval(text).map_err(|e| usage(shell, e))?),
+        Some(text) => Some(parse_interval(text).map_err(|e| shell.misuse(e))?),
         None => None,
     };
     let export = p.value("export-key").map(str::to_string);
     let repository = p.value("repository").map(str::to_string);
     if p.has("setup") {
         let Some(repository) = repository else {
-            return Err(usage(shell, "--setup needs --repository <name>"));
+            return Err(shell.misuse("--setup needs --repository <name>"));
         };
         return setup(shell, &repository, interval, export.as_deref());
     }
     if repository.is_some() {
-        return Err(usage(shell, "--repository goes with --setup"));
+        return Err(shell.misuse("--repository goes with --setup"));
     }
     match (interval, export) {
-        (Some(_), Some(_)) => Err(usage(
-            shell,
-            "give --interval and --export-key separately (or both with --setup)",
-        )),
+        (Some(_), Some(_)) => {
+            Err(shell.misuse("give --interval and --export-key separately (or both with --setup)"))
+        }
         (Some(interval), None) => set_interval(shell, interval),
         (None, Some(file)) => {
             let ctx = shell.ctx()?;
@@ -61,12 +60,6 @@ pub fn checkpoint(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) ->
         }
         (None, None) => sign_now(shell),
     }
-}
-
-/// A usage error of this command: message, exit 2.
-fn usage(shell: &mut Shell<'_>, e: impl std::fmt::Display) -> Exit {
-    shell.err(&format!("error: {e}\n"));
-    Exit(exit::USAGE)
 }
 
 /// `off` (or a zero duration) turns interval checkpoints off.

@@ -37,12 +37,6 @@ pub fn record(
     }
 }
 
-fn plan_conf(ctx: &Context) -> PlanConf {
-    PlanConf {
-        rollover_notification: ctx.conf.enforcer.rollover_notification.unwrap_or_default(),
-    }
-}
-
 /// Random salts for every NSEC3 policy (`policy resalt` uses them all; the scheduler's
 /// decision only those that are due).
 pub fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyName, String)>, Exit> {
@@ -70,7 +64,7 @@ pub fn run_due(
     keys::automatic_top_up(shell, ctx, &state, operator);
     for _ in 0..MAX_ROUNDS {
         let salts = draw_salts(shell, &state)?;
-        let conf = plan_conf(ctx);
+        let conf = PlanConf::from_conf(&ctx.conf);
         // Let go of the old state first: the append then folds into the cached state
         // without copying it.
         drop(state);

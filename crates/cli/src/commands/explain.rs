@@ -24,9 +24,7 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let Ok(zone) = ZoneName::new(&name) else {
         return unknown(shell);
     };
-    let conf = PlanConf {
-        rollover_notification: ctx.conf.enforcer.rollover_notification.unwrap_or_default(),
-    };
+    let conf = PlanConf::from_conf(&ctx.conf);
     let now = state.now(system_now());
     match explain_zone(&state, &zone, now, conf) {
         Ok(mut e) => {

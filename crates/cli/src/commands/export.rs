@@ -6,7 +6,7 @@
 //! line ends, fields with a comma, quote or line break quoted and their quotes doubled)
 //! has one row per record with the columns of [`CSV_HEADER`].
 
-use super::log::{time_opt, usage, with_log};
+use super::log::{time_opt, with_log};
 use super::table::CommandSpec;
 use super::{Ran, Shell};
 use crate::engine::exit;
@@ -83,7 +83,7 @@ pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let csv = match (p.has("jsonl"), p.has("csv")) {
         (true, false) => false,
         (false, true) => true,
-        (true, true) => return Err(usage(shell, "give one of --jsonl and --csv, not both")),
+        (true, true) => return Err(shell.misuse("give one of --jsonl and --csv, not both")),
         (false, false) => {
             return Err(shell.usage_error(spec, "expected option --jsonl or --csv"));
         }
@@ -93,7 +93,7 @@ pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
         .value("zone")
         .map(ZoneName::new)
         .transpose()
-        .map_err(|e| usage(shell, e))?
+        .map_err(|e| shell.misuse(e))?
         .map(|z| z.key());
     with_log(shell, |shell, log| {
         if csv {

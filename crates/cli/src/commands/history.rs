@@ -3,7 +3,6 @@
 //! formatter is `kasp_projector::history`). Read-only; the whole chain is checked on
 //! the way.
 
-use super::at::usage;
 use super::table::CommandSpec;
 use super::{Ran, Shell};
 use crate::engine::{Context, exit};
@@ -29,9 +28,9 @@ fn each_record(
 pub fn zone_history(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let p = shell.opts(spec, args, &[Opt::value("zone", 'z')])?;
     let Some(text) = p.value("zone") else {
-        return Err(usage(shell, "expected option --zone <zone>"));
+        return Err(shell.misuse("expected option --zone <zone>"));
     };
-    let zone = ZoneName::new(text).map_err(|e| usage(shell, e))?;
+    let zone = ZoneName::new(text).map_err(|e| shell.misuse(e))?;
     let ctx = shell.ctx()?;
     let mut timeline = Timeline::new(Subject::Zone(zone.clone()));
     each_record(shell, &ctx, |r| timeline.record(r))?;
@@ -54,28 +53,23 @@ pub fn key_history(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -
     let (locators, what) = match (p.value("keytag"), p.value("cka_id")) {
         (Some(tag), None) => {
             let Some(zone) = p.value("zone") else {
-                return Err(usage(shell, "--keytag needs --zone <zone>"));
+                return Err(shell.misuse("--keytag needs --zone <zone>"));
             };
-            let zone = ZoneName::new(zone).map_err(|e| usage(shell, e))?;
+            let zone = ZoneName::new(zone).map_err(|e| shell.misuse(e))?;
             let tag: u16 = tag.parse().map_err(|_| {
-                usage(
-                    shell,
-                    format!("invalid key tag '{tag}': expected 0 to 65535"),
-                )
+                shell.misuse(format!("invalid key tag '{tag}': expected 0 to 65535"))
             })?;
             let mut search = TagSearch::new(zone.clone(), tag);
             each_record(shell, &ctx, |r| search.record(r))?;
             (search.found, format!("with keytag {tag} in zone {zone}"))
         }
         (None, Some(cka_id)) => {
-            let l = Locator::parse(cka_id).map_err(|e| usage(shell, e))?;
+            let l = Locator::parse(cka_id).map_err(|e| shell.misuse(e))?;
             (BTreeSet::from([l]), format!("with CKA_ID {l}"))
         }
         _ => {
-            return Err(usage(
-                shell,
-                "expected either --keytag <keytag> --zone <zone> or --cka_id <CKA_ID>",
-            ));
+            return Err(shell
+                .misuse("expected either --keytag <keytag> --zone <zone> or --cka_id <CKA_ID>"));
         }
     };
     let mut timeline = Timeline::new(Subject::Keys(locators.clone()));

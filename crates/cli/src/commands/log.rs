@@ -17,16 +17,10 @@ pub(super) fn with_log(
     f(shell, &log)
 }
 
-/// A usage error of kasp-ledger's own commands: message, exit 2.
-pub(super) fn usage(shell: &mut Shell<'_>, e: impl std::fmt::Display) -> Exit {
-    shell.err(&format!("error: {e}\n"));
-    Exit(exit::USAGE)
-}
-
 pub(super) fn time_opt(shell: &mut Shell<'_>, v: Option<&str>) -> Result<Option<Timestamp>, Exit> {
     v.map(Timestamp::parse)
         .transpose()
-        .map_err(|e| usage(shell, e))
+        .map_err(|e| shell.misuse(e))
 }
 
 /// The JSON summary line of `log show --json`.
@@ -57,7 +51,7 @@ pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         .value("zone")
         .map(ZoneName::new)
         .transpose()
-        .map_err(|e| usage(shell, e))?
+        .map_err(|e| shell.misuse(e))?
         .map(|z| z.key());
     let json = p.has("json");
     with_log(shell, |shell, log| {

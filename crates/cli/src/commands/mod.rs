@@ -166,6 +166,13 @@ impl Shell<'_> {
         getopt(args, opts).map_err(|_| self.usage_error(spec, "unknown arguments"))
     }
 
+    /// A usage error of kasp-ledger's own commands (a bad option value, options that
+    /// do not go together): `error: <message>`, exit 2.
+    pub fn misuse(&mut self, message: impl std::fmt::Display) -> Exit {
+        self.err(&format!("error: {message}\n"));
+        Exit(exit::USAGE)
+    }
+
     /// Prints `message` and OpenDNSSEC's syntax-error block; exit 255.
     pub fn usage_error(&mut self, spec: &CommandSpec, message: &str) -> Exit {
         self.err(&format!("{message}\n"));

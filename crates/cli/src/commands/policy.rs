@@ -58,25 +58,29 @@ pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     Ok(exit::OK)
 }
 
+/// The policies of kasp.xml text `file` once it is valid against kasp.rng and passes
+/// kaspcheck without errors (for the repositories of conf.xml); else the reasons.
+pub(super) fn checked_kasp(ctx: &Context, text: &str, file: &str) -> Result<Vec<Policy>, String> {
+    check_schema(text, file, Schema::Kasp)?;
+    let parsed = parse_kasp_detailed(text, file).map_err(|e| e.to_string())?;
+    let repos = ctx.conf.repository_names();
+    let errors: Vec<String> = check_kasp(&parsed, &repos, file)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
+    if errors.is_empty() {
+        Ok(parsed.policies)
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
 /// Reads, validates and checks the configured kasp.xml. On failure prints the
 /// reasons, then OpenDNSSEC's message.
 pub fn read_policies(shell: &mut Shell<'_>, ctx: &Context) -> Result<Vec<Policy>, Exit> {
     let file = ctx.conf.policy_file.clone();
-    let checked = read_text(Path::new(&file)).and_then(|text| {
-        check_schema(&text, &file, Schema::Kasp)?;
-        let parsed = parse_kasp_detailed(&text, &file).map_err(|e| e.to_string())?;
-        let repos = ctx.conf.repository_names();
-        let errors: Vec<String> = check_kasp(&parsed, &repos, &file)
-            .into_iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| f.to_string())
-            .collect();
-        if errors.is_empty() {
-            Ok(parsed.policies)
-        } else {
-            Err(errors.join("\n"))
-        }
-    });
+    let checked = read_text(Path::new(&file)).and_then(|text| checked_kasp(ctx, &text, &file));
     match checked {
         Ok(policies) if duplicate_keys(&policies).is_some() => {
             Err(shell.refuse("Duplicated Policy Key elements in KASP XML is not allowed!"))

@@ -8,34 +8,22 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::config::check_schema;
 use crate::engine::{Context, exit, system_now};
 use crate::files::read_text;
 use crate::getopt::Opt;
-use crate::schema::Schema;
 use kasp_events::{KeyRole, Policy, PolicyName, Seconds, ZoneName};
 use kasp_projector::State;
 use kasp_projector::duration::parse_seconds;
 use kasp_projector::enforce_plan::PlanConf;
-use kasp_projector::kasp::parse_kasp_detailed;
-use kasp_projector::kaspcheck::{Severity, check_kasp};
 use kasp_projector::simulate::{Change, DsAnswers, Request, SimConf, SimError, simulate};
 use kasp_projector::simulate_text::render_report;
 use std::path::Path;
-
-/// A usage error of kasp-ledger's own commands: message, exit 2.
-pub fn usage(shell: &mut Shell<'_>, message: &str) -> Exit {
-    shell.err(&format!("error: {message}\n"));
-    Exit(exit::USAGE)
-}
 
 /// The conf.xml settings the enforcer loop reads.
 pub fn sim_conf(ctx: &Context) -> SimConf {
     let e = &ctx.conf.enforcer;
     SimConf {
-        plan: PlanConf {
-            rollover_notification: e.rollover_notification.unwrap_or_default(),
-        },
+        plan: PlanConf::from_conf(&ctx.conf),
         key_generation: (!e.manual_key_generation).then_some(e.automatic_key_generation_period),
         ds_submit_command: e.ds_submit_command.clone(),
         ds_retract_command: e.ds_retract_command.clone(),
@@ -56,17 +44,13 @@ pub fn until_opt(
     default: Option<&str>,
 ) -> Result<(Seconds, String), Exit> {
     let Some(text) = value.or(default) else {
-        return Err(usage(
-            shell,
-            "expected option --until <duration> (e.g. P120D)",
-        ));
+        return Err(shell.misuse("expected option --until <duration> (e.g. P120D)"));
     };
     match parse_seconds(text) {
         Ok(s) => Ok((s, text.to_string())),
-        Err(e) => Err(usage(
-            shell,
-            &format!("invalid duration '{text}' for --until: {e} (e.g. P120D, PT12H)"),
-        )),
+        Err(e) => Err(shell.misuse(format!(
+            "invalid duration '{text}' for --until: {e} (e.g. P120D, PT12H)"
+        ))),
     }
 }
 
@@ -75,13 +59,10 @@ pub fn ds_opt(shell: &mut Shell<'_>, value: Option<&str>) -> Result<DsAnswers, E
     match value.map(str::to_ascii_lowercase).as_deref() {
         None | Some("manual") => Ok(DsAnswers::Manual),
         Some("auto") => Ok(DsAnswers::Auto),
-        Some(_) => Err(usage(
-            shell,
-            &format!(
-                "invalid value '{}' for --ds: expected auto or manual",
-                value.unwrap_or_default()
-            ),
-        )),
+        Some(_) => Err(shell.misuse(format!(
+            "invalid value '{}' for --ds: expected auto or manual",
+            value.unwrap_or_default()
+        ))),
     }
 }
 
@@ -106,7 +87,7 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     ];
     let p = shell.opts(spec, args, &opts)?;
     let Some(zone_text) = p.value("zone") else {
-        return Err(usage(shell, "expected option --zone <zone>"));
+        return Err(shell.misuse("expected option --zone <zone>"));
     };
     let (until, until_text) = until_opt(shell, p.value("until"), None)?;
     let role = match p.value("rollover").map(str::to_ascii_uppercase).as_deref() {
@@ -116,16 +97,15 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         Some("CSK") => Some(KeyRole::Csk),
         Some(_) => {
             let given = p.value("rollover").unwrap_or_default();
-            return Err(usage(
-                shell,
-                &format!("invalid key type '{given}' for --rollover: expected KSK, ZSK or CSK"),
-            ));
+            return Err(shell.misuse(format!(
+                "invalid key type '{given}' for --rollover: expected KSK, ZSK or CSK"
+            )));
         }
     };
     let ds = ds_opt(shell, p.value("ds"))?;
     let policy_args = (p.value("policy-file"), p.value("policy"));
     if policy_args.0.is_some() != policy_args.1.is_some() {
-        return Err(usage(shell, "--policy-file and --policy go together"));
+        return Err(shell.misuse("--policy-file and --policy go together"));
     }
     let ctx = shell.ctx()?;
     let state = shell.state(&ctx)?;
@@ -167,25 +147,12 @@ fn policy_from_file(
         shell.err(&format!("error: {e}\n"));
         Exit(exit::ENVIRONMENT)
     })?;
-    let checked = check_schema(&text, file, Schema::Kasp).and_then(|()| {
-        let parsed = parse_kasp_detailed(&text, file).map_err(|e| e.to_string())?;
-        let repos = ctx.conf.repository_names();
-        let errors: Vec<String> = check_kasp(&parsed, &repos, file)
-            .into_iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| f.to_string())
-            .collect();
-        if errors.is_empty() {
-            Ok(parsed.policies)
-        } else {
-            Err(errors.join("\n"))
-        }
-    });
+    let checked = super::policy::checked_kasp(ctx, &text, file);
     let policies = match checked {
         Ok(p) => p,
         Err(reasons) => {
             shell.err(&format!("{reasons}\n"));
-            return Err(usage(shell, &format!("{file} is not a valid kasp.xml")));
+            return Err(shell.misuse(format!("{file} is not a valid kasp.xml")));
         }
     };
     let wanted = PolicyName::new(name).ok();
@@ -194,6 +161,6 @@ fn policy_from_file(
         .find(|p| Some(&p.name) == wanted.as_ref())
     {
         Some(p) => Ok(p),
-        None => Err(usage(shell, &format!("policy {name} is not in {file}"))),
+        None => Err(shell.misuse(format!("policy {name} is not in {file}"))),
     }
 }

@@ -8,7 +8,7 @@
 //! daemon, a relative path: the daemon's working directory is not the operator's);
 //! 4 the log or the file cannot be read or written.
 
-use super::simulate::{ds_opt, find_zone, sim_conf, until_opt, usage};
+use super::simulate::{ds_opt, find_zone, sim_conf, until_opt};
 use super::table::CommandSpec;
 use super::{Ran, Shell};
 use crate::engine::{exit, system_now};
@@ -33,16 +33,15 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     ];
     let p = shell.opts(spec, args, &opts)?;
     let Some(zone_text) = p.value("zone") else {
-        return Err(usage(shell, "expected option --zone <zone>"));
+        return Err(shell.misuse("expected option --zone <zone>"));
     };
     let Some(file) = p.value("svg").filter(|f| !f.is_empty()) else {
-        return Err(usage(shell, "expected option --svg <file>"));
+        return Err(shell.misuse("expected option --svg <file>"));
     };
     if shell.host.is_some() && !Path::new(file).is_absolute() {
-        return Err(usage(
-            shell,
-            &format!("--svg {file}: give an absolute path when the daemon runs the command"),
-        ));
+        return Err(shell.misuse(format!(
+            "--svg {file}: give an absolute path when the daemon runs the command"
+        )));
     }
     let (until, _) = until_opt(shell, p.value("until"), Some(DEFAULT_UNTIL))?;
     let ds = ds_opt(shell, p.value("ds"))?;

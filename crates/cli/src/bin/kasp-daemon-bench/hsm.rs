@@ -6,7 +6,6 @@
 use anyhow::{Context as _, Result, bail};
 use kasp_hsm::{HsmThread, RepositoryConfig, Secret, Timeouts};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// conf.xml.in's token label; steady.rs's PIN.
 const LABEL: &str = "OpenDNSSEC";
@@ -31,16 +30,7 @@ pub struct Token {
 /// Writes `dir/softhsm2.conf` (tokens in `dir/tokens`) and returns its path; the caller
 /// puts it in SOFTHSM2_CONF before any thread starts.
 pub fn config(dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir.join("tokens"))?;
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.join("tokens").display()
-        ),
-    )?;
-    Ok(conf)
+    kasp_cli::softhsm::write_conf(dir).map_err(anyhow::Error::msg)
 }
 
 /// Initialises the token (SOFTHSM2_CONF must be set).
@@ -50,17 +40,7 @@ pub fn init() -> Result<Token> {
         .map(PathBuf::from)
         .find(|p| p.is_file())
         .context("no SoftHSM2 module found (apt-get install softhsm2)")?;
-    let out = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", LABEL, "--pin", PIN])
-        .args(["--so-pin", "bench-so-pin"])
-        .output()
-        .context("running softhsm2-util (apt-get install softhsm2)")?;
-    if !out.status.success() {
-        bail!(
-            "softhsm2-util --init-token: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    kasp_cli::softhsm::init_token(None, LABEL, PIN, "bench-so-pin").map_err(anyhow::Error::msg)?;
     Ok(Token { module })
 }
 

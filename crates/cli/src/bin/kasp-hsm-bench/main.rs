@@ -36,7 +36,7 @@ mod project;
 mod raw;
 mod report;
 
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, ensure};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
@@ -52,7 +52,6 @@ use kasp_hsm::{
 };
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use project::{Project, spec};
@@ -257,22 +256,16 @@ fn main() -> Result<()> {
     // SAFETY: first thing in main, before any other thread exists (the HSM thread and
     // the SoftHSM module come later) and before anything reads the environment.
     unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
-    std::fs::create_dir_all(dir.join("tokens"))?;
-    let result = run(&dir, &conf, quick);
+    let result = run(&dir, quick);
     let _ = std::fs::remove_dir_all(&dir);
     let results = result?;
     print_tables(&results);
     Ok(())
 }
 
-fn run(dir: &Path, conf: &Path, quick: bool) -> Result<Vec<AlgorithmResult>> {
-    std::fs::write(
-        conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.join("tokens").display()
-        ),
-    )?;
+fn run(dir: &Path, quick: bool) -> Result<Vec<AlgorithmResult>> {
+    // The file SOFTHSM2_CONF names (dir/softhsm2.conf).
+    kasp_cli::softhsm::write_conf(dir).map_err(anyhow::Error::msg)?;
     let pin = hex(&random_bytes::<8>()?);
     let so_pin = hex(&random_bytes::<8>()?);
     init_token(&pin, &so_pin)?;

@@ -27,18 +27,7 @@ pub(crate) fn module() -> Result<PathBuf> {
 
 /// `softhsm2-util --init-token` for a fresh token in the tokendir of `SOFTHSM2_CONF`.
 pub(crate) fn init_token(pin: &str, so_pin: &str) -> Result<()> {
-    let out = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", LABEL, "--pin", pin])
-        .args(["--so-pin", so_pin])
-        .output()
-        .context("running softhsm2-util (apt-get install softhsm2)")?;
-    if !out.status.success() {
-        bail!(
-            "softhsm2-util --init-token: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
+    kasp_cli::softhsm::init_token(None, LABEL, pin, so_pin).map_err(anyhow::Error::msg)
 }
 
 /// The token reached directly through cryptoki, without kasp-hsm.

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+use kasp_cli::softhsm::MODULE as SOFTHSM_MODULE;
 /// The sandbox token's PIN (not a secret: the token is thrown away).
 const PIN: &str = "1234";
 /// conf.xml's RolloverNotification: recorded in the history's inputs.
@@ -43,7 +43,7 @@ pub fn record(s: &Settings, argv: &[String]) -> Result<(), String> {
             &dir.join("enforcer/events.redb"),
             &s.out,
             &source,
-            kasp_cli::recorded::plan_conf(&conf),
+            kasp_projector::enforce_plan::PlanConf::from_conf(&conf),
         )?;
         eprintln!(
             "kasp-record-random: recorded {} (head {} {})",
@@ -70,7 +70,7 @@ fn make_dir() -> Result<PathBuf, String> {
 
 fn populate(dir: &Path) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
-    for d in ["bin", "enforcer", "signconf", "signer", "tokens"] {
+    for d in ["bin", "enforcer", "signconf", "signer"] {
         fs::create_dir_all(dir.join(d)).map_err(io)?;
     }
     for hook in ["ds-submit", "ds-retract"] {
@@ -86,27 +86,8 @@ fn populate(dir: &Path) -> Result<(), String> {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ZoneList>\n</ZoneList>\n",
     )
     .map_err(io)?;
-    let softhsm = dir.join("softhsm2.conf");
-    fs::write(
-        &softhsm,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .map_err(io)?;
-    let out = Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &softhsm)
-        .args(["--init-token", "--free", "--label", "OpenDNSSEC"])
-        .args(["--pin", PIN, "--so-pin", PIN])
-        .output()
-        .map_err(|e| format!("cannot run softhsm2-util (Debian package softhsm2): {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "softhsm2-util --init-token failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
+    let softhsm = kasp_cli::softhsm::write_conf(dir)?;
+    kasp_cli::softhsm::init_token(Some(&softhsm), "OpenDNSSEC", PIN, PIN)?;
     Ok(())
 }
 

@@ -208,7 +208,7 @@ fn record_history(sb: &Sandbox, source: &str, to: &Path) -> Result<(), Fail> {
         msg: format!("--record: {}", f.message),
     })?;
     let log = sb.path("enforcer/events.redb");
-    let conf = kasp_cli::recorded::plan_conf(&conf);
+    let conf = kasp_projector::enforce_plan::PlanConf::from_conf(&conf);
     let head = kasp_cli::recorded::record(&log, to, source, conf).map_err(|msg| Fail {
         code: 3,
         msg: format!("--record: {msg}"),

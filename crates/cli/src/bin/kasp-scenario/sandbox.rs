@@ -16,7 +16,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// The PKCS#11 module of conf.xml's repository `SoftHSM`.
-const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+use kasp_cli::softhsm::MODULE as SOFTHSM_MODULE;
 /// The token PIN (the conformance README's sandbox uses 1234).
 const PIN: &str = "1234";
 /// The ZoneListFile the sandbox starts with: no zones.
@@ -156,13 +156,7 @@ impl Sandbox {
         fs::copy(spec.kasp, self.path("kasp.xml"))
             .with_context(|| format!("cannot copy {}", spec.kasp.display()))?;
         fs::write(self.path("zonelist.xml"), INITIAL_ZONELIST)?;
-        fs::write(
-            self.path("softhsm2.conf"),
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                self.path("tokens").display()
-            ),
-        )?;
+        kasp_cli::softhsm::write_conf(&self.root).map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
@@ -173,20 +167,9 @@ impl Sandbox {
                 "{SOFTHSM_MODULE} not found: install the Debian package softhsm2 (scripts/deps.sh does)"
             );
         }
-        let out = Command::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", self.path("softhsm2.conf"))
-            .args(["--init-token", "--free", "--label", "OpenDNSSEC"])
-            .args(["--pin", PIN, "--so-pin", PIN])
-            .output()
-            .context(
-                "cannot run softhsm2-util (Debian package softhsm2; scripts/deps.sh installs it)",
-            )?;
-        if !out.status.success() {
-            bail!(
-                "softhsm2-util --init-token failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
+        let conf = self.path("softhsm2.conf");
+        kasp_cli::softhsm::init_token(Some(&conf), "OpenDNSSEC", PIN, PIN)
+            .map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
