@@ -225,6 +225,36 @@ fn the_peer_is_the_actor_and_strangers_are_refused() {
         "{out:?}"
     );
     assert!(d.log().contains("refused client uid 65534"), "{}", d.log());
+    // A stranger slow to send its command still gets the refusal, not a closed socket.
+    let slow = r#"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(0.5)
+line = b"zone list \0"
+s.sendall(bytes([2, 0, len(line)]) + line)
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.buffer.write(data)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", slow])
+        .arg(&d.socket)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let answer = String::from_utf8_lossy(&out.stdout);
+    assert!(answer.contains("Access denied"), "{out:?}");
+    assert!(
+        out.stdout.ends_with(&[4, 0, 1, 1]),
+        "exit frame with code 1: {out:?}"
+    );
     assert!(sb.ok("zone list").out.contains("example.com"));
     let _ = before;
 }

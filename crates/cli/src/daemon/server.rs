@@ -161,6 +161,24 @@ async fn scheduler(mut status: watch::Receiver<Status>, jobs: mpsc::Sender<Job>)
     }
 }
 
+/// How long a refused client is given to send its command before it is answered.
+const REFUSAL_WAIT: Duration = Duration::from_secs(2);
+
+/// Reads until the client's first frame is complete (or it closes the connection).
+async fn first_frame(stream: &mut UnixStream) {
+    let mut decoder = Decoder::default();
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
+        decoder.feed(&buf[..n]);
+        if !matches!(decoder.next_frame(), Ok(None)) {
+            return;
+        }
+    }
+}
+
 /// One client: check its credentials, then run each command line it sends.
 async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>, access: Access) {
     let (uid, gid) = match stream.peer_cred() {
@@ -187,6 +205,9 @@ async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>, access: Acc
             b"Access denied: not root, the enforcer's user or a member of its group.\n",
         );
         refusal.extend(wire::exit(1));
+        // The refusal answers the client's command: read it first, or the client may
+        // still be writing it when the socket closes and see a broken pipe instead.
+        let _ = tokio::time::timeout(REFUSAL_WAIT, first_frame(&mut stream)).await;
         let _ = stream.write_all(&refusal).await;
         return;
     }
