@@ -14,7 +14,7 @@ const RESYNC_WINDOW: usize = 120;
 /// At most this many lines per side in a hunk.
 const MAX_HUNK_LINES: usize = 40;
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -45,6 +45,17 @@ fn more(name: &str) {
 /// Runs a scenario; returns its trace-cli.txt, the runner's report and whether the runner
 /// succeeded.
 fn run_scenario(dir: &str, name: &str) -> (String, String, bool) {
+    let scenario = repo().join(format!("fixtures/conformance/{dir}/{name}.scn"));
+    let (out, runner, ok) = run_scenario_file(&scenario);
+    let ours = std::fs::read_to_string(out.path().join("trace-cli.txt"))
+        .unwrap_or_else(|e| panic!("{name}: no trace-cli.txt ({e}); {runner}"));
+    (ours, runner, ok)
+}
+
+/// Runs a scenario file with this build's binaries into a temporary directory; returns
+/// the directory (trace.txt, trace-cli.txt, raw/), the runner's report and whether the
+/// runner succeeded.
+pub(crate) fn run_scenario_file(scenario: &Path) -> (tempfile::TempDir, String, bool) {
     let out = tempfile::tempdir().expect("tempdir");
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_kasp-scenario"))
         .parent()
@@ -54,10 +65,9 @@ fn run_scenario(dir: &str, name: &str) -> (String, String, bool) {
         Path::new(env!("CARGO_BIN_EXE_ods-enforcer")).parent(),
         "ods-enforcer and kasp-scenario must be in one directory (KASP_BIN_DIR)"
     );
-    let scenario = repo().join(format!("fixtures/conformance/{dir}/{name}.scn"));
     let run = Command::new(repo().join("scripts/run-scenario"))
         .env("KASP_BIN_DIR", bin_dir)
-        .arg(&scenario)
+        .arg(scenario)
         .arg(out.path())
         .output()
         .expect("run scripts/run-scenario");
@@ -66,9 +76,8 @@ fn run_scenario(dir: &str, name: &str) -> (String, String, bool) {
         run.status.code(),
         String::from_utf8_lossy(&run.stderr)
     );
-    let ours = std::fs::read_to_string(out.path().join("trace-cli.txt"))
-        .unwrap_or_else(|e| panic!("{name}: no trace-cli.txt ({e}); {runner}"));
-    (ours, runner, run.status.success())
+    let ok = run.status.success();
+    (out, runner, ok)
 }
 
 /// Compares a trace with the golden one. `diverges_at`: the first golden line that a
@@ -112,7 +121,7 @@ fn body(trace: &str) -> Vec<&str> {
 }
 
 /// The first place where `a` and `b` differ, as a unified-style hunk; `None` when equal.
-fn first_difference(a: &[&str], b: &[&str]) -> Option<String> {
+pub(crate) fn first_difference(a: &[&str], b: &[&str]) -> Option<String> {
     let i = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     if i == a.len() && i == b.len() {
         return None;

@@ -8,6 +8,7 @@ mod audit_export;
 mod bad_input;
 mod common;
 mod conformance;
+mod corners;
 mod daemon;
 mod enforcer;
 mod explain;
