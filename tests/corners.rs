@@ -46,6 +46,10 @@ fn corner_until(name: &str, diverges_at: Option<&str>) {
     let ours = std::fs::read_to_string(out.path().join("trace.txt"))
         .unwrap_or_else(|e| panic!("{name}: no trace.txt ({e}); {runner}"));
     let (g, o) = (compared(&golden), compared(&ours));
+    assert!(
+        g.iter().any(|l| l.starts_with("STEP ")),
+        "{name}: the golden trace has no steps"
+    );
     match diverges_at {
         None => {
             if let Some(hunk) = first_difference(&g, &o) {
@@ -83,4 +87,11 @@ fn compared_lines_are_the_categories_and_steps() {
             "  SIGNCONF_OTHER -"
         ]
     );
+}
+
+/// `time leap` says "There are 1 tasks scheduled." (`queue`: "There is 1 task
+/// scheduled."); automatic key generation is not printed by the command.
+#[test]
+fn f1_time_leap_task_count() {
+    corner("F1-time-leap-task-count");
 }

@@ -9,6 +9,7 @@
 //! holds is forgotten by the log.
 
 use crate::commands::{Exit, Shell};
+use crate::daemon_support::logger;
 use crate::engine::{Context, Failure};
 use kasp_events::{Actor, KeySpec, Locator};
 use kasp_hsm::{Algorithm, HsmError, HsmThread, KeyStore, RepositoryConfig, Secret, Timeouts};
@@ -273,14 +274,13 @@ pub fn generate(
                 .map_err(|e| shell.fail(hsm_failure(&e)))?;
             keys.push((locator, spec.clone()));
         }
-        shell.err(&format!(
-            "{} new {}(s) ({} bits, algorithm {}) need to be created for policy {} in repository {}.\n",
+        // OpenDNSSEC's key factory logs this (hsm_key_factory.c, at info); the command's
+        // own output stays as OpenDNSSEC's, so scripts that read it see no new lines.
+        logger::verbose(&format!(
+            "{} new {}(s) ({} bits) need to be created.",
             keys.len(),
             spec.role.as_str(),
             spec.bits,
-            spec.algorithm,
-            spec.policy,
-            spec.repository
         ));
         record(
             shell,
@@ -306,7 +306,14 @@ pub fn generate(
                         adopted: false,
                     });
                     if keys.len() >= 10 && (i + 1) % 10 == 0 {
-                        shell.err(&format!("  {}/{} generated\n", i + 1, keys.len()));
+                        logger::verbose(&format!(
+                            "{}/{} {}(s) for policy {} generated in repository {}",
+                            i + 1,
+                            keys.len(),
+                            spec.role.as_str(),
+                            spec.policy,
+                            spec.repository
+                        ));
                     }
                 }
                 Err(e) => {
