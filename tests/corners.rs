@@ -95,3 +95,26 @@ fn compared_lines_are_the_categories_and_steps() {
 fn f1_time_leap_task_count() {
     corner("F1-time-leap-task-count");
 }
+
+/// `key ds-seen --all` after a run at the same second that left the zone's next change
+/// at -1: the `--all` form only flushes the zones, it does not set `next_change = 0`,
+/// so `key list` still shows `-` (only `--zone` and the DS tasks reset it).
+#[test]
+fn f4_ds_seen_next_change() {
+    corner("F4-ds-seen-next-change");
+}
+
+/// The list form of `key ds-seen` / `ds-gone` / `ds-submit` / `ds-retract` (no
+/// `--zone`/`--all`) returns 0, so it still flushes every zone's enforce task.
+#[test]
+fn f7_bare_ds_list_runs_enforce() {
+    corner("F7-bare-ds-list-runs-enforce");
+}
+
+/// No DS submit/retract command configured (`#@conf-remove`, see
+/// fixtures/conformance/corners/README.md): the DS tasks mark the DS submitted and
+/// retracted anyway, so `key ds-seen` / `key ds-gone` find the keys.
+#[test]
+fn f13_no_ds_commands() {
+    corner("F13-no-ds-commands");
+}

@@ -214,12 +214,13 @@ const IMPORT: &str = "key import --repository SoftHSM --zone example.com --bits 
 fn import_adds_the_key_with_opendnssecs_states_and_runs_the_zone() {
     let sb = zone_sandbox();
     let ksk = make_key(&sb, 0x4b, 8, 2048);
-    let before = sb.log_bytes().len();
+    let before = sb.log_bytes();
     let r = sb.ok(&format!(
         "{IMPORT} --cka_id {ksk} --keystate ready --keytype KSK"
     ));
     assert_eq!(r.out, "Key imported into zone example.com\n");
-    assert!(sb.log_bytes().len() > before);
+    // Changed, not necessarily longer: redb may give free pages at the end back.
+    assert!(sb.log_bytes() != before);
     let rows = key_rows(&sb);
     let imported = rows.iter().find(|r| r[6] == ksk.to_string()).unwrap();
     assert_eq!(
@@ -228,7 +229,7 @@ fn import_adds_the_key_with_opendnssecs_states_and_runs_the_zone() {
             "example.com",
             "KSK",
             "ready",
-            "waiting for ds-submit",
+            "waiting for ds-seen",
             "2048",
             "8",
             &ksk.to_string(),
@@ -244,7 +245,9 @@ fn import_adds_the_key_with_opendnssecs_states_and_runs_the_zone() {
         )),
         "{debug}"
     );
-    // Waiting for ds-submit: the default export shows it; the DS carries its key tag.
+    // Imported at "DS at parent submit"; the zone ran and, no DS hook being configured,
+    // the ds-submit task marked the DS submitted, as 2.1.12 does. The default export
+    // shows the ready key; the DS carries its key tag.
     let export = sb.ok("key export --zone example.com --ds").out;
     assert!(
         export.starts_with(&format!(

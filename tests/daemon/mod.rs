@@ -400,3 +400,39 @@ fn interactive_mode_reads_commands_at_a_prompt() {
     sb.ok("zone delete --zone i.test");
     check(&session(&sb));
 }
+
+/// With no DS hook configured (the sandbox conf.xml has none, like OpenDNSSEC's stock
+/// one), the ds-submit task logs 2.1.12's error and marks the DS submitted all the same:
+/// `key list` says "waiting for ds-seen" and `key ds-seen` finds the KSK (corner
+/// F13-no-ds-commands for the rest).
+#[test]
+fn ds_submit_without_a_hook_is_logged_and_marks_the_ds_submitted() {
+    let sb = fast_sandbox(false);
+    let d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone fast.test --policy fast");
+    let mut leaps = 0;
+    while !sb
+        .ok("key list --verbose")
+        .out
+        .contains("waiting for ds-seen")
+    {
+        assert!(
+            leaps < 10,
+            "{}\n{}",
+            sb.ok("key list --verbose").out,
+            d.log()
+        );
+        sb.ok("time leap");
+        leaps += 1;
+    }
+    let log = d.log();
+    assert!(
+        log.contains(
+            "ods-enforcerd: error: [keystate_ds_x_cmd] No \"DelegationSignersubmitCommand\" \
+             configured."
+        ),
+        "{log}"
+    );
+    let r = sb.ok("key ds-seen --all");
+    assert!(r.out.contains("1 KSK matches found."), "{r:?}");
+}

@@ -2,21 +2,24 @@
 //! signconf files (written atomically, checked against signconf.rng, followed by the
 //! signer notify command) → `SignconfWritten`; key material no zone uses any more
 //! destroyed in the HSM → `KeyMaterialDeleted`; the automatic ds-submit / ds-retract
-//! tasks running the DS hooks → `DsStateChanged` or, when the hook failed or is not
-//! configured, `DsHookFailed` with a retry time (OpenDNSSEC 2.1 moves the key on
-//! regardless; see the README's differences).
+//! tasks running the DS hooks → `DsStateChanged` (also when no hook is configured, as
+//! in OpenDNSSEC 2.1) or, when the hook failed, `DsHookFailed` with a retry time
+//! (OpenDNSSEC 2.1 moves the key on regardless; see the README's differences).
 //!
 //! A failure leaves the state as it was (the signconf stays "needed", the material
 //! "destroying", the key in submit/retract), so the next run retries it.
 
+use crate::daemon_support::logger;
 use crate::dshook::{HookOutcome, run_ds_hook};
 use crate::engine::Context;
 use crate::files::write_atomic;
 use crate::schema::{Schema, validate};
-use kasp_events::{Event, KeyMaterialDeleted, Locator, RecordType, SignconfWritten, Timestamp};
+use kasp_events::{
+    DsAtParent, Event, KeyMaterialDeleted, Locator, RecordType, SignconfWritten, Timestamp,
+};
 use kasp_hsm::{HsmError, KeyStore};
 use kasp_projector::State;
-use kasp_projector::ds_tasks::{DsCommands, ds_task_events};
+use kasp_projector::ds_tasks::{DsCommands, ds_task_events, not_configured_message};
 use kasp_projector::enforcer::ds::DsHook;
 use kasp_projector::state::ZoneView;
 use std::path::Path;
@@ -218,22 +221,45 @@ pub fn hook_config(ctx: &Context, hook: DsHook) -> (Option<&str>, &'static str) 
 
 /// The automatic ds-submit / ds-retract tasks of every zone with keys in SUBMIT or
 /// RETRACT (the projector's `due_for_parent`) whose retry time has come, each hook run
-/// for real.
+/// for real. A hook that is not configured or fails is logged at error as 2.1.12's
+/// `exec_dnskey_by_id` does (`[keystate_ds_x_cmd] No "DelegationSignersubmitCommand"
+/// configured.`); the first moves the key on all the same (`ds_task_events`).
 pub fn ds_tasks(ctx: &Context, state: &State, now: Timestamp) -> Vec<Event> {
     let commands = DsCommands {
         submit: ctx.conf.enforcer.ds_submit_command.as_deref(),
         retract: ctx.conf.enforcer.ds_retract_command.as_deref(),
     };
-    ds_task_events(state, now, commands, |h| {
+    let events = ds_task_events(state, now, commands, |h| {
         match run_hook(state, h.zone, h.key, h.command) {
             HookOutcome::Ok => None,
-            HookOutcome::NotConfigured => Some(format!(
-                "No \"DelegationSigner{}Command\" configured.",
-                h.element
-            )),
+            HookOutcome::NotConfigured => Some(not_configured_message(match h.element {
+                "Retract" => DsHook::Retract,
+                _ => DsHook::Submit,
+            })),
             HookOutcome::Failed { reason } => Some(reason),
         }
-    })
+    });
+    for event in &events {
+        match event {
+            Event::DsStateChanged(e) if e.hook.is_none() => {
+                let hook = match e.to {
+                    DsAtParent::Retracted => DsHook::Retract,
+                    _ => DsHook::Submit,
+                };
+                log_hook_error(&not_configured_message(hook));
+            }
+            Event::DsHookFailed(e) => log_hook_error(&e.message),
+            _ => {}
+        }
+    }
+    events
+}
+
+/// Logs a DS hook problem as 2.1.12's `ods_log_error_and_printf` does from
+/// `keystate_ds.c` (module `keystate_ds_x_cmd`, level error). Only the daemon's logger
+/// writes it (a daemonless command's logger is not set up).
+pub fn log_hook_error(message: &str) {
+    logger::error(&format!("[keystate_ds_x_cmd] {message}"));
 }
 
 /// Runs a DS hook for one key of `zone` (its DNSKEY with the DNSKEY record's TTL).

@@ -1,6 +1,11 @@
 //! The conformance scenario language (shared/conformance/README.md, "Scenario
 //! language"): one step per line, `#` comments, `#@` directives. This module only
 //! parses; the runner that executes steps against a sandbox comes with the enforcer.
+//!
+//! One directive is this project's own, not in the shared language: `#@conf-remove
+//! <Element>` leaves `<Element>` out of the sandbox conf.xml's `<Enforcer>` section —
+//! e.g. `#@conf-remove DelegationSignerSubmitCommand` for a corner without the DS hooks
+//! the sandbox otherwise always configures (fixtures/conformance/corners/README.md).
 
 use kasp_events::Seconds;
 
@@ -48,6 +53,8 @@ pub struct Scenario {
     pub kasp: Option<String>,
     /// `#@conf <Element> [value]`, in order.
     pub conf: Vec<(String, Option<String>)>,
+    /// `#@conf-remove <Element>` (this project's extension, see the module text).
+    pub conf_remove: Vec<String>,
     /// `#@trace hsm`.
     pub trace_hsm: bool,
     pub steps: Vec<(u32, Step)>,
@@ -112,6 +119,15 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
                     let value = words.collect::<Vec<_>>().join(" ");
                     sc.conf
                         .push((element.to_string(), (!value.is_empty()).then_some(value)));
+                }
+                Some("conf-remove") => {
+                    let element = words
+                        .next()
+                        .ok_or_else(|| err("#@conf-remove needs an element".into()))?;
+                    if words.next().is_some() {
+                        return Err(err("#@conf-remove takes one element".into()));
+                    }
+                    sc.conf_remove.push(element.to_string());
                 }
                 Some("trace") => sc.trace_hsm = words.any(|w| w == "hsm"),
                 other => return Err(err(format!("unknown directive #@{}", other.unwrap_or("")))),
@@ -190,7 +206,7 @@ mod tests {
     fn steps_and_directives() {
         let sc = parse(
             "# comment\n#@kasp ../kasp/default.xml\n#@conf AutomaticKeyGenerationPeriod P1D\n\
-             #@conf ManualKeyGeneration\n#@trace hsm\n\
+             #@conf ManualKeyGeneration\n#@conf-remove DelegationSignerSubmitCommand\n#@trace hsm\n\
              zone add --zone example.com --policy default\nleap\nleap 3\n\
              leap-until waiting for ds-seen\nleap-until max=20 ! ready\n\
              leap-until-time +90d\nrestart-at +45d\nsnapshot\nauto-ds on\nkasp other.xml\n",
@@ -208,6 +224,7 @@ mod tests {
                 ("ManualKeyGeneration".to_string(), None)
             ]
         );
+        assert_eq!(sc.conf_remove, vec!["DelegationSignerSubmitCommand"]);
         assert!(sc.trace_hsm);
         let steps: Vec<Step> = sc.steps.into_iter().map(|(_, s)| s).collect();
         assert_eq!(
@@ -240,6 +257,8 @@ mod tests {
         let e = parse("leap\nleap x\n", "t.scn").unwrap_err();
         assert_eq!(e.to_string(), "t.scn:2: leap: bad count 'x'");
         assert!(parse("#@bogus\n", "t.scn").is_err());
+        assert!(parse("#@conf-remove\n", "t.scn").is_err());
+        assert!(parse("#@conf-remove A B\n", "t.scn").is_err());
         assert!(parse("leap-until-time soon\n", "t.scn").is_err());
         assert!(parse("leap-until max=3\n", "t.scn").is_err());
     }

@@ -123,6 +123,9 @@ pub enum DsTrigger {
 
 /// `ds_at_parent` of one key changed by a DS command or task (§7); the DS record's
 /// last change is the time of this event. The zone runs again at once.
+///
+/// Version 2 added [`DsStateChanged::next_change_now`]; a version 1 record reads as
+/// `true` (what the code that wrote it did for every change).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DsStateChanged {
     pub zone: ZoneName,
@@ -132,6 +135,35 @@ pub struct DsStateChanged {
     pub trigger: DsTrigger,
     /// The hook command that ran successfully for this change, if one was configured.
     pub hook: Option<String>,
+    /// The zone's next change, as `key list` and `zone list` show it, becomes "now"
+    /// (2.1's `zone.next_change = 0` in `change_keys_from_to`): true for the DS tasks
+    /// and the command's `--zone` form, false for `--all`, which only flushes.
+    pub next_change_now: bool,
+}
+
+/// [`DsStateChanged`] as version 1 stored it (without `next_change_now`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DsStateChangedV1 {
+    pub zone: ZoneName,
+    pub key: KeyId,
+    pub from: DsAtParent,
+    pub to: DsAtParent,
+    pub trigger: DsTrigger,
+    pub hook: Option<String>,
+}
+
+impl From<DsStateChangedV1> for DsStateChanged {
+    fn from(v1: DsStateChangedV1) -> DsStateChanged {
+        DsStateChanged {
+            zone: v1.zone,
+            key: v1.key,
+            from: v1.from,
+            to: v1.to,
+            trigger: v1.trigger,
+            hook: v1.hook,
+            next_change_now: true,
+        }
+    }
 }
 
 /// A DS submit or retract hook failed (or is not configured); the key keeps its

@@ -163,7 +163,7 @@ events! {
     RepositoriesConfigured = 1,
     SaltChanged = 1,
     ZoneEnforced = 1,
-    DsStateChanged = 1,
+    DsStateChanged = 2,
     DsHookFailed = 1,
     RolloverRequested = 1,
     EnforceRequested = 1,

@@ -234,8 +234,9 @@ pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
             arb_ds(),
             any::<bool>(),
             of(arb_text()),
+            any::<bool>(),
         )
-            .prop_map(|(zone, key, from, to, task, hook)| {
+            .prop_map(|(zone, key, from, to, task, hook, next_change_now)| {
                 DsStateChanged {
                     zone,
                     key,
@@ -247,6 +248,7 @@ pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
                         DsTrigger::Command
                     },
                     hook,
+                    next_change_now,
                 }
                 .into()
             })

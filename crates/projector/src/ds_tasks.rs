@@ -1,8 +1,15 @@
 //! The automatic ds-submit / ds-retract tasks (cli-reference §5): which keys of which
 //! zones have a DS hook to run at `now`, and the event that records each outcome —
-//! `DsStateChanged` when the hook ran, `DsHookFailed` with its retry time when it
-//! failed or is not configured. Running the hook is the caller's: the shell runs the
+//! `DsStateChanged` when the hook ran or none is configured, `DsHookFailed` with its
+//! retry time when it failed. Running the hook is the caller's: the shell runs the
 //! real program, `simulate` assumes a configured hook succeeds. Pure.
+//!
+//! With no `DelegationSigner<Submit|Retract>Command` configured (OpenDNSSEC's stock
+//! conf.xml has none; operators then submit by hand), the key moves on as in 2.1.12
+//! (`keystate_ds.c:exec_dnskey_by_id` logs `No "DelegationSigner…Command" configured.`
+//! and `change_keys_from_to` moves the key regardless): the event carries no hook, and
+//! the caller logs 2.1's line ([`not_configured_message`]). A configured hook that
+//! fails keeps the key where it was (a deliberate difference, README).
 
 use crate::enforcer::ds::{DsHook, due_for_parent};
 use crate::enforcer::model::KeyModel;
@@ -59,9 +66,7 @@ pub fn ds_task_events(
             let material = key.hsm.and_then(|h| state.pool.by_id(h.0));
             let failure = match (material, command) {
                 (None, _) => Some(format!("key {} has no key material", key.id)),
-                (Some(_), None) => Some(format!(
-                    "No \"DelegationSigner{element}Command\" configured."
-                )),
+                (Some(_), None) => None,
                 (Some(_), Some(_)) => run(HookRun {
                     zone,
                     key,
@@ -77,6 +82,7 @@ pub fn ds_task_events(
                     to: change.to,
                     trigger: DsTrigger::Task,
                     hook: command.map(str::to_string),
+                    next_change_now: true,
                 }
                 .into(),
                 Some(message) => DsHookFailed {
@@ -91,6 +97,17 @@ pub fn ds_task_events(
         }
     }
     events
+}
+
+/// The line 2.1.12 logs (at error) and prints for a DS hook that is not configured:
+/// `exec_dnskey_by_id` formats `No "DelegationSigner%sCommand" configured.` with the
+/// action in lower case (`submit`, `retract`), as it also does for `key %sed to`.
+pub fn not_configured_message(hook: DsHook) -> String {
+    let action = match hook {
+        DsHook::Submit => "submit",
+        DsHook::Retract => "retract",
+    };
+    format!("No \"DelegationSigner{action}Command\" configured.")
 }
 
 /// Runs `f` on the state as the DS commands (`key ds-*`) see it: every zone in zone

@@ -23,7 +23,13 @@ impl State {
                     }
                     z.ds_retry = None;
                     z.ds_failures = 0;
-                    run_now(z);
+                    // 2.1 flushes the zone's enforce task for every changed key; only
+                    // the `--zone` form and the DS tasks also set `next_change = 0`.
+                    if e.next_change_now {
+                        run_now(z);
+                    } else {
+                        z.due = Some(Timestamp(0));
+                    }
                 }
             }
             Event::DsHookFailed(e) => {

@@ -12,8 +12,9 @@
 //! - `RunDue` with the same [`PlanConf`] and deterministic salts;
 //! - key material destruction succeeds; signconf files are "written" (the text is
 //!   rendered and compared with the previous one);
-//! - the ds-submit / ds-retract tasks: a configured hook is assumed to succeed, a
-//!   missing one is recorded as failed and retried as the shell does;
+//! - the ds-submit / ds-retract tasks: a configured hook is assumed to succeed; with
+//!   none configured the DS is marked submitted (retracted) all the same, as the shell
+//!   does (and OpenDNSSEC 2.1.12);
 //! - with [`DsAnswers::Auto`] the operator's DS commands (`key ds-submit|ds-seen|
 //!   ds-retract|ds-gone --zone Z --keytag T`) are answered for the simulated zone as
 //!   soon as a key waits for one; with [`DsAnswers::Manual`] they are listed as

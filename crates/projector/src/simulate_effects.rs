@@ -146,6 +146,7 @@ impl Sim<'_> {
                         to: c.to,
                         trigger: DsTrigger::Command,
                         hook,
+                        next_change_now: result.reset_next_change.as_deref() == Some(&c.zone),
                     }
                     .into(),
                 )

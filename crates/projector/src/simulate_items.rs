@@ -51,8 +51,8 @@ pub enum Item {
         to: DsAtParent,
         by: &'static str,
     },
-    /// A DS hook failed or is not configured; retried from `retry_at` on (the retries
-    /// that fail the same way are not listed again).
+    /// A DS hook failed; retried from `retry_at` on (the retries that fail the same way
+    /// are not listed again).
     DsHookFailed {
         key: KeyName,
         message: String,

@@ -4,20 +4,21 @@
 //! file runs the hooks of ds-submit / ds-retract, records the changes, and runs the
 //! zones again.
 //!
+//! As in 2.1.12, a hook that is not configured is reported (`error: No
+//! "DelegationSignersubmitCommand" configured.`, also logged) and the key moves on.
 //! Difference from OpenDNSSEC 2.1: a hook that fails leaves its key where it was (the
-//! failure is printed and recorded); a hook that is not configured still lets the
-//! operator's command move the key, as the operator vouches for the parent.
+//! failure is printed, logged and recorded).
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, enforce};
 use crate::dshook::HookOutcome;
-use crate::effects::{hook_config, run_hook};
+use crate::effects::{hook_config, log_hook_error, run_hook};
 use crate::engine::system_now;
 use crate::getopt::Opt;
 use kasp_events::{Actor, DsHookFailed, DsStateChanged, DsTrigger, Event, ZoneName};
 use kasp_projector::decide_enforce::EnforcerCommand;
 use kasp_projector::ds_tasks::ds_retry_after as retry_after;
-use kasp_projector::ds_tasks::with_ds_world;
+use kasp_projector::ds_tasks::{not_configured_message, with_ds_world};
 use kasp_projector::enforcer::ds::{DsArgs, DsCommand, DsHook, DsStatus, ds_command};
 
 fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsCommand) -> Ran {
@@ -65,11 +66,12 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
                     hook_ran = Some(c.to_string());
                 }
                 HookOutcome::NotConfigured => {
-                    shell.out(&format!(
-                        "error: No \"DelegationSigner{element}Command\" configured.\n"
-                    ));
+                    let message = not_configured_message(hook);
+                    log_hook_error(&message);
+                    shell.out(&format!("error: {message}\n"));
                 }
                 HookOutcome::Failed { reason } => {
+                    log_hook_error(&reason);
                     shell.out(&format!("error: {reason}\n"));
                     failed += 1;
                     events.push(
@@ -94,6 +96,7 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
                 to: change.to,
                 trigger: DsTrigger::Command,
                 hook: hook_ran,
+                next_change_now: result.reset_next_change.as_deref() == Some(&change.zone),
             }
             .into(),
         );

@@ -310,6 +310,7 @@ fn samples() -> Vec<Event> {
             to: DsAtParent::Submitted,
             trigger: DsTrigger::Task,
             hook: Some("/usr/local/bin/ds-submit".to_string()),
+            next_change_now: true,
         }
         .into(),
         DsHookFailed {
@@ -557,3 +558,25 @@ fn envelope_wire_format() {
 
 const ENVELOPE_HEX: &str = "ac02abababababababababababababababababababababababababababababababab8096a4f70c0005616c6963651e7a6f6e652064656c657465202d2d7a6f6e65206578616d706c652e636f6d0b5a6f6e6544656c65746564010c0b6578616d706c652e636f6d";
 const ENVELOPE_HASH: &str = "1ec0c5d7325760ec35f678e1f051a26f8ab6ee85b4a13310d3f20546a2d07066";
+
+/// `DsStateChanged` version 1 (before `next_change_now`) reads as the current shape with
+/// `next_change_now: true`, what the code that wrote it did for every change.
+#[test]
+fn ds_state_changed_v1_upcasts() {
+    let (_, _, payload, _) = read_golden()
+        .into_iter()
+        .find(|(k, v, _, _)| k == "DsStateChanged" && *v == 1)
+        .expect("events.golden keeps the DsStateChanged v1 line");
+    let decoded = decode_event("DsStateChanged", 1, &payload).unwrap();
+    let expected: Event = DsStateChanged {
+        zone: zone("example.com"),
+        key: KeyId(3),
+        from: DsAtParent::Submit,
+        to: DsAtParent::Submitted,
+        trigger: DsTrigger::Task,
+        hook: Some("/usr/local/bin/ds-submit".to_string()),
+        next_change_now: true,
+    }
+    .into();
+    assert_eq!(decoded, expected);
+}

@@ -178,11 +178,13 @@ pub struct DsResult {
     pub stderr: String,
     /// The run status.
     pub status: DsStatus,
-    /// A zone whose `next_change` is set to 0 (single-zone form with ≥ 1 change).
+    /// A zone whose `next_change` is set to 0 (single-zone form with ≥ 1 change); the
+    /// `--all` form only flushes (`DsStateChanged::next_change_now`).
     pub reset_next_change: Option<String>,
     /// Zones to flush (enforce now), one per changed key, in change order.
     pub flush_zones: Vec<String>,
-    /// Whether enforce is then flushed for *all* zones (the run returned 0).
+    /// Whether enforce is then flushed for *all* zones (the run returned 0, the
+    /// listing form included).
     pub flush_all: bool,
 }
 
@@ -360,6 +362,8 @@ fn report(changes: Vec<DsChange>, zone: Option<&str>) -> DsResult {
 }
 
 /// `ds_list_keys`: the eligible keys of all zones (role ≠ ZSK, in the "from" state).
+/// It returns 0, so the command's `run` still flushes every zone's enforce task
+/// (`keystate_ds_*_cmd.c`: `if (error == 0) enforce_task_flush_all`).
 fn list_keys(cmd: DsCommand, world: &DsWorld<'_>) -> DsResult {
     let mut out = format!(
         "{:<31} {:<13} {:<13} {:<40}\n",
@@ -381,6 +385,7 @@ fn list_keys(cmd: DsCommand, world: &DsWorld<'_>) -> DsResult {
     }
     DsResult {
         stdout: out,
+        flush_all: true,
         ..DsResult::error(DsStatus::Exit(0), String::new())
     }
 }

@@ -382,7 +382,9 @@ fn keytag_zero_matches_all_eligible_keys() {
     assert_eq!(ids, [KeyId(1), KeyId(3)]);
 }
 
-/// Without any option the command lists the eligible keys of all zones (exit 0).
+/// Without any option the command lists the eligible keys of all zones (exit 0), and,
+/// having returned 0, still flushes every zone's enforce task (corner
+/// F7-bare-ds-list-runs-enforce).
 #[test]
 fn no_selector_lists_candidates() {
     let mut orphan = key(9, KeyRole::Csk, 7, DsAtParent::Submit);
@@ -404,7 +406,7 @@ fn no_selector_lists_candidates() {
          example.org                     CSK           7             NOT_FOUND                               \n"
     );
     assert_eq!(r.status, DsStatus::Exit(0));
-    assert!(r.changes.is_empty() && !r.flush_all);
+    assert!(r.changes.is_empty() && r.flush_all && r.reset_next_change.is_none());
 }
 
 /// ds-submit and ds-retract run their hook per changed key; ds-seen and ds-gone none.

@@ -35,8 +35,8 @@ pub struct ZoneExplanation {
     /// A failed DS hook is retried at this time.
     pub ds_retry: Option<Timestamp>,
     /// conf.xml's (`DelegationSignerSubmitCommand`, `DelegationSignerRetractCommand`)
-    /// are configured: the DS tasks run them, and the operator's `key ds-submit` /
-    /// `key ds-retract` only stands in for a missing one. Set by the caller (the
+    /// are configured: the DS tasks run them; without one the task marks the DS
+    /// submitted (retracted) all the same, as 2.1.12 does. Set by the caller (the
     /// projector does not read conf.xml); both `false` from [`explain_zone`].
     pub hooks: (bool, bool),
 }
@@ -263,8 +263,9 @@ fn gate_text(e: &ZoneExplanation, k: &KeyFindings, gate: &Gate) -> String {
                 ),
                 (DsAtParent::Seen, DsAtParent::Submit) => format!(
                     "waits for the DS submission: no DelegationSignerSubmitCommand is \
-                     configured, the operator submits the DS and runs key ds-submit \
-                     --zone {z} --keytag {tag}; then key ds-seen; {after}"
+                     configured, so the ds-submit task marks the DS submitted{retry} (the \
+                     operator submits it to the parent); then key ds-seen --zone {z} \
+                     --keytag {tag}; {after}"
                 ),
                 (DsAtParent::Unsubmitted, DsAtParent::Retracted) => format!(
                     "waits for the operator: key ds-gone --zone {z} --keytag {tag} \
@@ -276,8 +277,9 @@ fn gate_text(e: &ZoneExplanation, k: &KeyFindings, gate: &Gate) -> String {
                 ),
                 (DsAtParent::Unsubmitted, DsAtParent::Retract) => format!(
                     "waits for the DS retraction: no DelegationSignerRetractCommand is \
-                     configured, the operator retracts the DS and runs key ds-retract \
-                     --zone {z} --keytag {tag}; then key ds-gone; {after}"
+                     configured, so the ds-retract task marks the DS retracted{retry} (the \
+                     operator retracts it at the parent); then key ds-gone --zone {z} \
+                     --keytag {tag}; {after}"
                 ),
                 _ => format!(
                     "waits for the DS at the parent to be {} (it is {})",

@@ -274,6 +274,7 @@ fn ds(key: kasp_events::KeyId, from: DsAtParent, to: DsAtParent, trigger: DsTrig
         to,
         trigger,
         hook: None,
+        next_change_now: true,
     }
     .into()
 }

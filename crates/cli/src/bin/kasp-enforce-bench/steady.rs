@@ -210,6 +210,8 @@ fn ds_changes(state: &State, from: DsAtParent, to: DsAtParent, task: bool) -> Ve
                         DsTrigger::Command
                     },
                     hook: task.then(|| DS_HOOK.to_string()),
+                    // The operator's is `key ds-seen --all`, which only flushes.
+                    next_change_now: task,
                 }
                 .into(),
             );

@@ -180,6 +180,7 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
         enforcer: &args.enforcer,
         kasp: &kasp,
         conf: &sc.conf,
+        conf_remove: &sc.conf_remove,
         start: args.start,
         keep: std::env::var_os("KASP_KEEP_SANDBOX").is_some_and(|v| v == "1"),
     })?;
@@ -267,6 +268,14 @@ fn check_scenario(file: &ScenarioFile, sc: &Scenario) -> Result<PathBuf, Fail> {
             )));
         }
     }
+    for name in &sc.conf_remove {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(Fail::usage(format!(
+                "{}: #@conf-remove {name}: not an element name",
+                at(&format!("#@conf-remove {name}"))
+            )));
+        }
+    }
     for (line, step) in &sc.steps {
         if let Step::Kasp(f) | Step::ZonelistFile(f) = step
             && !file.dir.join(f).is_file()
@@ -333,6 +342,9 @@ fn write_meta(
             .map(|(n, v)| v.as_ref().map_or(n.clone(), |v| format!("{n}={v}")))
             .collect();
         meta.push_str(&format!("conf\t{}\n", conf.join(" ")));
+    }
+    if !sc.conf_remove.is_empty() {
+        meta.push_str(&format!("conf_remove\t{}\n", sc.conf_remove.join(" ")));
     }
     if sc.trace_hsm {
         meta.push_str("trace_hsm\t1\n");

@@ -1,7 +1,8 @@
 //! The sandbox a scenario runs in (shared/conformance/README.md): a fresh directory
 //! under the system temp dir with its own conf.xml (repository `SoftHSM` = a SoftHSM2
 //! token labelled `OpenDNSSEC`, PIN 1234, in the sandbox; one worker thread; DS
-//! submit/retract hooks that only log what they get; the scenario's `#@conf` elements),
+//! submit/retract hooks that only log what they get; the scenario's `#@conf` elements,
+//! less those it names with `#@conf-remove`),
 //! the scenario's kasp.xml, an empty zonelist.xml, signconf/ unsigned/ signed/, a fake
 //! `ods-signer` first in PATH that logs its calls, and an event log on a simulated clock
 //! (`setup --simulated-time`). Removed on drop unless kept.
@@ -36,6 +37,8 @@ pub struct Spec<'a> {
     pub kasp: &'a Path,
     /// `#@conf` elements for `<Enforcer>`.
     pub conf: &'a [(String, Option<String>)],
+    /// `#@conf-remove` elements: left out of `<Enforcer>`.
+    pub conf_remove: &'a [String],
     /// The simulated clock's start (epoch seconds).
     pub start: i64,
     /// Keep the directory after the run.
@@ -152,7 +155,10 @@ impl Sandbox {
                 &format!("{{ printf '{kind} '; cat; }} >> {}", q("ds-calls.log")),
             )?;
         }
-        fs::write(self.path("conf.xml"), conf_xml(&self.root, spec.conf))?;
+        fs::write(
+            self.path("conf.xml"),
+            conf_xml(&self.root, spec.conf, spec.conf_remove),
+        )?;
         fs::copy(spec.kasp, self.path("kasp.xml"))
             .with_context(|| format!("cannot copy {}", spec.kasp.display()))?;
         fs::write(self.path("zonelist.xml"), INITIAL_ZONELIST)?;
@@ -265,8 +271,9 @@ fn escape(text: &str) -> String {
 }
 
 /// The sandbox conf.xml. `<Enforcer>` is an interleave in conf.rng, so the `#@conf`
-/// elements may go anywhere in it; one that is already there is replaced.
-pub fn conf_xml(root: &Path, extra: &[(String, Option<String>)]) -> String {
+/// elements may go anywhere in it; one that is already there is replaced. The elements
+/// named in `remove` (`#@conf-remove`, e.g. the DS hook commands) are left out.
+pub fn conf_xml(root: &Path, extra: &[(String, Option<String>)], remove: &[String]) -> String {
     let dir = escape(&root.display().to_string());
     let mut enforcer: Vec<(String, Option<String>)> = vec![
         (
@@ -299,6 +306,7 @@ pub fn conf_xml(root: &Path, extra: &[(String, Option<String>)]) -> String {
             None => enforcer.push((name.clone(), value)),
         }
     }
+    enforcer.retain(|(n, _)| !remove.contains(n));
     let body: String = enforcer
         .iter()
         .map(|(n, v)| match v {
@@ -342,6 +350,7 @@ mod tests {
                 ("AutomaticKeyGenerationPeriod".into(), Some("P1D".into())),
                 ("ManualKeyGeneration".into(), None),
             ],
+            &[],
         );
         assert!(
             xml.contains("\t\t<WorkerThreads>2</WorkerThreads>\n"),
@@ -352,6 +361,20 @@ mod tests {
         assert!(xml.contains("<ManualKeyGeneration/>\n\t</Enforcer>"));
         assert!(xml.contains("<DelegationSignerSubmitCommand>/sb/bin/ds-submit<"));
         assert!(xml.contains("<WorkingDirectory>/sb/enforcer</WorkingDirectory>"));
+    }
+
+    #[test]
+    fn conf_remove_leaves_elements_out() {
+        let xml = conf_xml(
+            Path::new("/sb"),
+            &[],
+            &[
+                "DelegationSignerSubmitCommand".into(),
+                "DelegationSignerRetractCommand".into(),
+            ],
+        );
+        assert!(!xml.contains("DelegationSigner"), "{xml}");
+        assert!(xml.contains("<WorkerThreads>1</WorkerThreads>"));
     }
 
     #[test]
