@@ -13,8 +13,8 @@
 //! even when the hook failed. Here the outcome is a typed [`HookOutcome`]: a missing or
 //! non-executable file, a spawn or write failure, a non-zero exit status, a signal or a
 //! timeout (the child's process group is killed) are [`HookOutcome::Failed`] with a
-//! reason, which the caller records as an event and retries; only [`HookOutcome::Ok`]
-//! lets the key move on.
+//! reason, which the caller records as an event and retries; [`HookOutcome::Ok`] lets
+//! the key move on, and so does [`HookOutcome::NotConfigured`], as in 2.1.12.
 
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -37,8 +37,8 @@ const CKA_ID_FLAG: &str = " --cka_id";
 pub enum HookOutcome {
     /// The program read the key and exited 0.
     Ok,
-    /// No command is configured (OpenDNSSEC: `No "DelegationSignerSubmitCommand"
-    /// configured.`); nothing ran.
+    /// No command is configured (OpenDNSSEC: `No "DelegationSignersubmitCommand"
+    /// configured.`); nothing ran, and the key moves on as in 2.1.12.
     NotConfigured,
     /// The hook did not run or did not succeed; the caller records this and retries.
     Failed {

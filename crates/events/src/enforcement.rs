@@ -166,9 +166,11 @@ impl From<DsStateChangedV1> for DsStateChanged {
     }
 }
 
-/// A DS submit or retract hook failed (or is not configured); the key keeps its
-/// state and the task is retried at `retry_at`. Unlike OpenDNSSEC 2.1, which moves
-/// the key on regardless.
+/// A configured DS submit or retract hook failed (or the key has no material to build
+/// its DNSKEY from); the key keeps its state and the task is retried at `retry_at`.
+/// Unlike OpenDNSSEC 2.1, which moves the key on regardless. (Logs written before
+/// kasp-ledger followed 2.1.12 for a hook that is not configured also hold this event
+/// with `No "DelegationSigner…Command" configured.`; a missing hook now moves the key.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DsHookFailed {
     pub zone: ZoneName,

@@ -139,3 +139,22 @@ pub fn with_ds_world<R>(
         locators: &locators,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2.1.12's text, action in lower case (`keystate_ds.c:exec_dnskey_by_id`); the
+    /// corner F13-no-ds-commands shows the same line in OpenDNSSEC's daemon log.
+    #[test]
+    fn not_configured_message_is_opendnssecs() {
+        assert_eq!(
+            not_configured_message(DsHook::Submit),
+            "No \"DelegationSignersubmitCommand\" configured."
+        );
+        assert_eq!(
+            not_configured_message(DsHook::Retract),
+            "No \"DelegationSignerretractCommand\" configured."
+        );
+    }
+}

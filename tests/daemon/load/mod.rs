@@ -9,7 +9,7 @@
 //! flush of all zones enforces exactly the zones that existed at that point of the log.
 
 use super::support::{Daemon, fast_sandbox};
-use crate::common::Sandbox;
+use crate::common::{Sandbox, conf_element, script};
 use kasp_cli::output::Captured;
 use kasp_cli::remote;
 use std::collections::{BTreeMap, BTreeSet};
@@ -145,6 +145,18 @@ fn fifty_clients_two_hundred_commands_each() {
     // The signer is not part of this test: its notify succeeds at once.
     sb.env
         .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    // A DS submit hook that fails while the KSKs are aged (its program is not there
+    // yet), so that they wait for ds-submit: with no hook configured the ds-submit
+    // task would mark them submitted, as OpenDNSSEC 2.1.12 does. It is there (and
+    // succeeds) for the clients' `key ds-submit`.
+    let hook = sb.path("ds-submit");
+    conf_element(
+        &sb,
+        &format!(
+            "<DelegationSignerSubmitCommand>{}</DelegationSignerSubmitCommand>",
+            hook.display()
+        ),
+    );
     let mut d = Daemon::start(&sb, &[]);
     let mut setup = UnixStream::connect(&d.socket).unwrap();
     let mut ok = |line: &str| {
@@ -181,6 +193,7 @@ fn fifty_clients_two_hundred_commands_each() {
         ok("time leap");
     }
     assert_eq!(ksks.len(), CLIENTS, "KSKs ready for ds-submit: {ksks:?}");
+    script(&sb, "ds-submit", "cat >/dev/null");
     let baseline = ok("log export --jsonl").out.lines().count();
     drop(setup);
     let setup_time = t0.elapsed();
