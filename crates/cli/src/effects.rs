@@ -232,10 +232,7 @@ pub fn ds_tasks(ctx: &Context, state: &State, now: Timestamp) -> Vec<Event> {
     let events = ds_task_events(state, now, commands, |h| {
         match run_hook(state, h.zone, h.key, h.command) {
             HookOutcome::Ok => None,
-            HookOutcome::NotConfigured => Some(not_configured_message(match h.element {
-                "Retract" => DsHook::Retract,
-                _ => DsHook::Submit,
-            })),
+            HookOutcome::NotConfigured => Some(not_configured_message(h.hook)),
             HookOutcome::Failed { reason } => Some(reason),
         }
     });

@@ -23,14 +23,13 @@ pub struct DsCommands<'a> {
     pub retract: Option<&'a str>,
 }
 
-/// One hook to run: the zone, the key, the configured command (if any) and the word
-/// conf.xml names it by (`Submit`, `Retract`).
+/// One hook to run: the zone, the key, which hook and its configured command.
 #[derive(Debug, Clone, Copy)]
 pub struct HookRun<'a> {
     pub zone: &'a ZoneView,
     pub key: &'a KeyModel,
+    pub hook: DsHook,
     pub command: Option<&'a str>,
-    pub element: &'static str,
 }
 
 /// The retry time after `failures` consecutive DS hook failures: one minute,
@@ -70,8 +69,8 @@ pub fn ds_task_events(
                 (Some(_), Some(_)) => run(HookRun {
                     zone,
                     key,
+                    hook,
                     command,
-                    element,
                 }),
             };
             events.push(match failure {
