@@ -95,3 +95,19 @@ fn compared_lines_are_the_categories_and_steps() {
 fn f1_time_leap_task_count() {
     corner("F1-time-leap-task-count");
 }
+
+/// After a `policy import` that changes both key algorithms, 2.1.12 stores the new KSK
+/// and ZSK in reverse file order: the zone added next gets its ZSK first, and `key
+/// list` shows it first.
+#[test]
+fn f8_key_order_after_policy_change() {
+    corner("F8-key-order-after-policy-change");
+}
+
+/// A short key pool: zone add tops up its policy's pool, each run schedules a key
+/// generation for the last key it took or missed (one queue slot), and a zone that
+/// found no key runs again at once after the generation its run scheduled.
+#[test]
+fn k1_short_key_pool_generation_queue() {
+    corner("K1-short-key-pool-generation-queue");
+}
