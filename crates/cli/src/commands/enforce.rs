@@ -85,6 +85,19 @@ pub fn run_due_with(
     let manual = ctx.conf.enforcer.manual_key_generation;
     let mut waiting = if manual { None } else { waiting };
     let mut state = shell.state(ctx)?;
+    // A generation an interrupted run left without an outcome is resolved first
+    // (adopted or abandoned), whether or not a generation is queued now.
+    if !state.pool.pending.is_empty() {
+        let mut repos = crate::keygen::RepoRef::new(ctx);
+        match crate::keygen::resolve_pending(shell, ctx, &state, &mut repos, operator) {
+            Ok(Some(resolved)) => state = resolved,
+            Ok(None) => {}
+            Err(_) => shell.err(
+                "WARNING: an interrupted key generation could not be resolved; the next \
+                 run tries again.\n",
+            ),
+        }
+    }
     let mut ds_rounds = 0;
     for _ in 0..MAX_ROUNDS {
         let salts = draw_salts(shell, &state)?;
