@@ -111,3 +111,17 @@ fn f8_key_order_after_policy_change() {
 fn k1_short_key_pool_generation_queue() {
     corner("K1-short-key-pool-generation-queue");
 }
+
+/// Documented difference (README, "Differences from OpenDNSSEC", `WorkerThreads`): with
+/// `WorkerThreads` 0, 2.1.12 runs no task on its own — the key generation and resalts
+/// of the policy import and the zone's enforce wait in its queue until `time leap
+/// --attach` performs them, one "Leaping to time" line per task — whereas kasp-ledger
+/// runs them as with one worker. The first line this changes is the queue after the
+/// import, which holds 2.1.12's waiting key generation.
+#[test]
+fn w0_worker_threads_zero() {
+    corner_until(
+        "W0-worker-threads-zero",
+        Some("  TASK T+0 hsmkeygen hsm_key_factory_schedule_generation"),
+    );
+}
