@@ -118,12 +118,11 @@ pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Wal
 }
 
 /// Whether the scheduler's run after `r` had 2.1.12's generation for every policy
-/// waiting: `r` is the full flush of an import (`policy import`, `zonelist import`,
-/// `update all`; the shell's `generate_all_flush_and_run`). The histories assume
-/// automatic key generation.
+/// waiting: `r` is the last record of an import (`policy import`, `zonelist import`
+/// and their full flush, `update all`; the shell's `run_due_with(Some(All))`), not one
+/// of the key generation that follows. The histories assume automatic key generation.
 fn queues_generation_for_all(r: &Record) -> bool {
-    matches!(r.actor, Actor::Import(_))
-        && matches!(&r.event, Event::EnforceRequested(e) if e.zones.is_none())
+    matches!(r.actor, Actor::Import(_)) && !is_key_generation(&r.event)
 }
 
 /// A record of a scheduler run: an enforcer run or a salt the scheduler drew.

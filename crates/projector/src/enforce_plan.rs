@@ -523,6 +523,62 @@ mod tests {
         (pool, pk, locator)
     }
 
+    /// Policy `default` and zones a.example and z.example, nothing in the pool.
+    fn two_zones_empty_pool() -> (State, Timestamp) {
+        let now = Timestamp(1_735_689_600);
+        let mut state = State::default();
+        let events: [Event; 3] = [
+            kasp_events::PolicyCreated {
+                policy: policy("default"),
+            }
+            .into(),
+            kasp_events::ZoneAdded {
+                zone: crate::testgen::zone("a.example", "default"),
+                suspended: false,
+            }
+            .into(),
+            kasp_events::ZoneAdded {
+                zone: crate::testgen::zone("z.example", "default"),
+                suspended: false,
+            }
+            .into(),
+        ];
+        for e in &events {
+            state.apply_event(e, now);
+        }
+        (state, now)
+    }
+
+    fn zones_run(runs: &[PlannedRun]) -> Vec<String> {
+        runs.iter()
+            .filter_map(|r| r.event.as_ref().map(|e| e.zone.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_last_key_taken_or_missed_schedules_the_generation_and_later_zones_wait() {
+        let (state, now) = two_zones_empty_pool();
+        let conf = PlanConf::default();
+        // Manual key generation: nothing is scheduled, every due zone runs.
+        let (runs, scheduled) = plan_runs_queued(&state, now, conf, None);
+        assert_eq!(zones_run(&runs), ["a.example", "z.example"]);
+        assert_eq!(scheduled, None);
+        // a.example misses its KSK, then its ZSK: the ZSK's generation replaces the
+        // KSK's, and z.example (after the task's name) waits for it.
+        let (runs, scheduled) = plan_runs_queued(&state, now, conf, Some(false));
+        assert_eq!(zones_run(&runs), ["a.example"]);
+        match scheduled {
+            Some(KeyGenTask::PolicyKey { spec, flush, .. }) => {
+                assert_eq!(spec.role, KeyRole::Zsk);
+                assert!(flush);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A generation already waiting: a.example runs before it, z.example after.
+        let (runs, _) = plan_runs_queued(&state, now, conf, Some(true));
+        assert_eq!(zones_run(&runs), ["a.example"]);
+    }
+
     #[test]
     fn shared_material_reused_in_a_plan_is_not_released_by_a_later_purge() {
         let (pool, pk, locator) = pool_with_shared_key();

@@ -198,9 +198,9 @@ pub fn flush_and_run(
     run_due(shell, ctx, actor)
 }
 
-/// After `policy import`, `zonelist import` and `update all` changed something, and at
-/// the daemon's start: 2.1.12 schedules a generation for every policy (unless key
-/// generation is manual), then flushes every zone.
+/// After `policy import` and `zonelist import` changed something: 2.1.12 schedules a
+/// generation for every policy (unless key generation is manual), then flushes every
+/// zone.
 pub fn generate_all_flush_and_run(
     shell: &mut Shell<'_>,
     ctx: &Context,
