@@ -4,7 +4,9 @@
 //! order of its due time (then zone age), against the key pool as the earlier runs of
 //! the same plan left it, so two zones never get the same unused key. Each run is one
 //! [`ZoneEnforced`] event, or nothing when it would change nothing at all — so planning
-//! twice at the same time without new events in between appends nothing.
+//! twice at the same time without new events in between appends nothing. With
+//! automatic key generation, a zone that sorts after a key generation waiting in the
+//! queue is left for the plan after it ([`plan_runs_queued`]).
 //!
 //! Pure: no clock, no I/O. The caller appends the events and then carries out their
 //! effects (signconf, key material destruction, DS hooks).

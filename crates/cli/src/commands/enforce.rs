@@ -66,7 +66,7 @@ pub fn run_due(
 
 /// Runs every task due now and its effects (see the module text), with 2.1.12's key
 /// generation task: `waiting` is the generation the command scheduled (`policy
-/// import`, `zonelist import`, the daemon's start), and each run that takes a key from
+/// import`, `zonelist import`, `update all`), and each run that takes a key from
 /// the pool or finds none schedules one, replacing the waiting one (see
 /// [`kasp_projector::factory::KeyGenTask`]). The generation is carried out between
 /// the zones that run before it and those that run after it (name order), then the
@@ -167,8 +167,8 @@ pub fn run_due_with(
 
 /// Carries out a waiting key generation (2.1.12's `hsm_key_factory_generate*_cb`);
 /// whether it succeeded (only then are zones run again). A failure is reported as a
-/// warning: the command itself went through, and the pool is topped up by the next
-/// generation.
+/// warning: the command itself went through, and the pool is topped up by a later
+/// generation (a zone that found no key schedules one at its 60-second retry).
 fn generate_waiting(
     shell: &mut Shell<'_>,
     ctx: &Context,
