@@ -85,8 +85,9 @@ pub enum KeyGenTask {
         lifetime: Seconds,
         flush: bool,
     },
-    /// `policy import`, `zonelist import` and the daemon's start: top up every policy
-    /// for `AutomaticKeyGenerationPeriod`, then run every zone again at once.
+    /// `policy import`, `zonelist import` and `update all` (2.1.12's daemon start too):
+    /// top up every policy for `AutomaticKeyGenerationPeriod`, then run every zone
+    /// again at once.
     All,
 }
 

@@ -181,7 +181,7 @@ fn generate_waiting(
     if made.is_err() {
         shell.err(
             "WARNING: key generation did not complete; the key pool will be topped up \
-             by the next 'key generate' or enforcer run.\n",
+             by a later key generation.\n",
         );
     }
     made.is_ok()
