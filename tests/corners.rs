@@ -118,3 +118,33 @@ fn f7_bare_ds_list_runs_enforce() {
 fn f13_no_ds_commands() {
     corner("F13-no-ds-commands");
 }
+
+/// After a `policy import` that changes both key algorithms, 2.1.12 stores the new KSK
+/// and ZSK in reverse file order: the zone added next gets its ZSK first, and `key
+/// list` shows it first.
+#[test]
+fn f8_key_order_after_policy_change() {
+    corner("F8-key-order-after-policy-change");
+}
+
+/// A short key pool: zone add tops up its policy's pool, each run schedules a key
+/// generation for the last key it took or missed (one queue slot), and a zone that
+/// found no key runs again at once after the generation its run scheduled.
+#[test]
+fn k1_short_key_pool_generation_queue() {
+    corner("K1-short-key-pool-generation-queue");
+}
+
+/// Documented difference (README, "Differences from OpenDNSSEC", `WorkerThreads`): with
+/// `WorkerThreads` 0, 2.1.12 runs no task on its own — the key generation and resalts
+/// of the policy import and the zone's enforce wait in its queue until `time leap
+/// --attach` performs them, one "Leaping to time" line per task — whereas kasp-ledger
+/// runs them as with one worker. The first line this changes is the queue after the
+/// import, which holds 2.1.12's waiting key generation.
+#[test]
+fn w0_worker_threads_zero() {
+    corner_until(
+        "W0-worker-threads-zero",
+        Some("  TASK T+0 hsmkeygen hsm_key_factory_schedule_generation"),
+    );
+}

@@ -81,8 +81,9 @@ pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Wal
                 && !is_key_generation(&r.event)
                 && !same_command(anchor, r)
             {
+                let keygen_waiting = queues_generation_for_all(anchor);
                 awaiting_run = None;
-                expect_empty_run(&state, r, Some(r), conf, &mut w);
+                expect_empty_run(&state, r, Some(r), keygen_waiting, conf, &mut w);
             }
             check_effect(&state, r, &mut w);
             if matches!(
@@ -102,10 +103,11 @@ pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Wal
         w.tally.records += n;
         i += n;
     }
-    if awaiting_run.is_some()
+    if let Some(anchor) = awaiting_run
         && let Some(last) = records.last()
     {
-        expect_empty_run(&state, last, None, conf, &mut w);
+        let keygen_waiting = queues_generation_for_all(anchor);
+        expect_empty_run(&state, last, None, keygen_waiting, conf, &mut w);
     }
     Walk {
         state,
@@ -113,6 +115,14 @@ pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Wal
         tally: w.tally,
         differences: w.differences,
     }
+}
+
+/// Whether the scheduler's run after `r` had 2.1.12's generation for every policy
+/// waiting: `r` is the last record of an import (`policy import`, `zonelist import`
+/// and their full flush, `update all`; the shell's `run_due_with(Some(All))`), not one
+/// of the key generation that follows. The histories assume automatic key generation.
+fn queues_generation_for_all(r: &Record) -> bool {
+    matches!(r.actor, Actor::Import(_)) && !is_key_generation(&r.event)
 }
 
 /// A record of a scheduler run: an enforcer run or a salt the scheduler drew.
@@ -185,7 +195,12 @@ fn rederive_run(
         ));
     }
     let salts = salts(state, &records[i..i + recorded], first.at);
-    let command = EnforcerCommand::RunDue { salts, conf };
+    let keygen = Some(i > 0 && queues_generation_for_all(&records[i - 1]));
+    let command = EnforcerCommand::RunDue {
+        salts,
+        conf,
+        keygen,
+    };
     let derived = match decide_enforcer(state, &command, first.at) {
         Ok(d) => d.events,
         Err(rejection) => {
@@ -244,10 +259,13 @@ fn rederive_run(
 
 /// The scheduler ran after `anchor`'s command and recorded nothing (`next` is the
 /// record after it, if any): the current code must decide nothing either.
+/// `keygen_waiting`: the command was an import, whose generation for every policy
+/// waits in the queue (and the zones that sort after it with it).
 fn expect_empty_run(
     state: &State,
     anchor: &Record,
     next: Option<&Record>,
+    keygen_waiting: bool,
     conf: PlanConf,
     w: &mut Found,
 ) {
@@ -258,6 +276,7 @@ fn expect_empty_run(
     let command = EnforcerCommand::RunDue {
         salts: salts(state, &[], now),
         conf,
+        keygen: Some(keygen_waiting),
     };
     w.tally.empty_runs += 1;
     let derived = match decide_enforcer(state, &command, now) {

@@ -85,6 +85,9 @@ pub enum Outcome {
     RepositoriesRecorded {
         changed: bool,
     },
+    /// The scheduler's runs scheduled this key generation last (it replaces any
+    /// waiting one; the shell carries it out before the zones that wait for it run).
+    KeyGenerationScheduled(crate::factory::KeyGenTask),
 }
 
 impl Outcome {
@@ -201,8 +204,13 @@ fn import_policies(state: &State, policies: &[Policy], remove_missing: bool) -> 
                 d.outcomes.push(Outcome::PolicyCreated(p.name.clone()));
             }
             Some(v) if v.policy != *p => {
-                d.events.push(PolicyUpdated { policy: p.clone() }.into());
+                let p = with_stored_key_order(&v.policy, p);
+                if v.policy == p {
+                    d.outcomes.push(Outcome::PolicyUpToDate(p.name.clone()));
+                    continue;
+                }
                 d.outcomes.push(Outcome::PolicyUpdated(p.name.clone()));
+                d.events.push(PolicyUpdated { policy: p }.into());
             }
             Some(_) => d.outcomes.push(Outcome::PolicyUpToDate(p.name.clone())),
         }
@@ -223,6 +231,29 @@ fn import_policies(state: &State, policies: &[Policy], remove_missing: bool) -> 
         }
     }
     d
+}
+
+/// `new` with its keys in the order OpenDNSSEC's policy import leaves its policy keys
+/// in the database (2.1.12 `policy_import.c`), the order in which its enforcer creates a
+/// zone's keys and `key list` shows them: the stored keys that are still in the file keep
+/// their place (a key matches when every attribute is equal, `policy_key_cmp`), and the
+/// file's other keys follow in reverse file order (the import collects them by
+/// prepending, then creates the unmatched ones). A file that only reorders keys
+/// changes nothing.
+pub fn with_stored_key_order(stored: &Policy, new: &Policy) -> Policy {
+    let mut unmatched: Vec<Option<&kasp_events::PolicyKey>> =
+        new.keys.keys.iter().map(Some).collect();
+    let mut keys = Vec::with_capacity(new.keys.keys.len());
+    for old in &stored.keys.keys {
+        if let Some(slot) = unmatched.iter_mut().find(|k| k.is_some_and(|k| k == old)) {
+            keys.push(old.clone());
+            *slot = None;
+        }
+    }
+    keys.extend(unmatched.into_iter().rev().flatten().cloned());
+    let mut p = new.clone();
+    p.keys.keys = keys;
+    p
 }
 
 fn purge_policies(state: &State) -> Decision {
@@ -351,4 +382,44 @@ fn import_zonelist(state: &State, zones: &[ZoneConfig], remove_missing: bool) ->
         }
     }
     d
+}
+
+#[cfg(test)]
+mod key_order_tests {
+    use super::*;
+    use crate::testgen::policy;
+    use kasp_events::KeyRole;
+
+    fn roles(p: &Policy) -> Vec<(KeyRole, u8)> {
+        p.keys.keys.iter().map(|k| (k.role, k.algorithm)).collect()
+    }
+
+    #[test]
+    fn changed_keys_follow_the_kept_ones_in_reverse_file_order() {
+        let stored = policy("default");
+        assert_eq!(roles(&stored)[0].0, KeyRole::Ksk);
+        let mut new = stored.clone();
+        for k in new.keys.keys.iter_mut() {
+            k.algorithm = 15;
+        }
+        let ordered = with_stored_key_order(&stored, &new);
+        assert_eq!(
+            roles(&ordered),
+            vec![(KeyRole::Zsk, 15), (KeyRole::Ksk, 15)]
+        );
+        // Only the KSK changes: the ZSK keeps its place, the new KSK comes after it.
+        let mut ksk_only = stored.clone();
+        ksk_only.keys.keys[0].algorithm = 13;
+        let ordered = with_stored_key_order(&stored, &ksk_only);
+        assert_eq!(roles(&ordered)[0].0, KeyRole::Zsk);
+        assert_eq!(roles(&ordered)[1], (KeyRole::Ksk, 13));
+    }
+
+    #[test]
+    fn a_file_that_only_reorders_keys_changes_nothing() {
+        let stored = policy("default");
+        let mut new = stored.clone();
+        new.keys.keys.reverse();
+        assert_eq!(with_stored_key_order(&stored, &new), stored);
+    }
 }

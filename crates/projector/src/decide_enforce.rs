@@ -4,8 +4,8 @@
 //! outcome of side effects the shell carried out (signconf written, key material
 //! destroyed, DS hooks). Pure.
 
-use crate::decide::{Decision, Rejection};
-use crate::enforce_plan::{PlanConf, plan};
+use crate::decide::{Decision, Outcome, Rejection};
+use crate::enforce_plan::{PlanConf, plan_queued};
 use crate::resalt::{decide_resalt, due_for_salt};
 use crate::state::State;
 use kasp_events::{
@@ -22,6 +22,9 @@ pub enum EnforcerCommand {
     RunDue {
         salts: Vec<(PolicyName, String)>,
         conf: PlanConf,
+        /// `None` when key generation is manual; else whether a key generation waits
+        /// in the queue (see [`crate::enforce_plan::plan_runs_queued`]).
+        keygen: Option<bool>,
     },
     /// `enforce [--zone Z]` and the commands that flush zones: run them at once.
     Flush { zones: Option<Vec<ZoneName>> },
@@ -50,13 +53,20 @@ pub fn decide_enforcer(
 ) -> Result<Decision, Rejection> {
     let mut d = Decision::default();
     match command {
-        EnforcerCommand::RunDue { salts, conf } => {
+        EnforcerCommand::RunDue {
+            salts,
+            conf,
+            keygen,
+        } => {
             let due: Vec<(PolicyName, String)> = due_for_salt(state, now, false)
                 .into_iter()
                 .filter_map(|(p, _)| salts.iter().find(|(n, _)| *n == p).cloned())
                 .collect();
             d.events = decide_resalt(state, &due)?.events;
-            d.events.extend(plan(state, now, *conf));
+            let (runs, scheduled) = plan_queued(state, now, *conf, *keygen);
+            d.events.extend(runs);
+            d.outcomes
+                .extend(scheduled.map(Outcome::KeyGenerationScheduled));
         }
         EnforcerCommand::Flush { zones } => {
             let any = match zones {

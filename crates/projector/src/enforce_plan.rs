@@ -4,7 +4,9 @@
 //! order of its due time (then zone age), against the key pool as the earlier runs of
 //! the same plan left it, so two zones never get the same unused key. Each run is one
 //! [`ZoneEnforced`] event, or nothing when it would change nothing at all — so planning
-//! twice at the same time without new events in between appends nothing.
+//! twice at the same time without new events in between appends nothing. With
+//! automatic key generation, a zone that sorts after a key generation waiting in the
+//! queue is left for the plan after it ([`plan_runs_queued`]).
 //!
 //! Pure: no clock, no I/O. The caller appends the events and then carries out their
 //! effects (signconf, key material destruction, DS hooks).
@@ -14,6 +16,7 @@ use crate::enforcer::model::{HsmKeyId, KeyId, ZoneModel, has_ksk};
 use crate::enforcer::policy::{Allocated, KeySource, Material};
 use crate::enforcer::record::RecordType;
 use crate::enforcer::run::{KeyStore, RunOutcome, run_zone};
+use crate::factory::{KEYGEN_OWNER, KeyGenTask};
 use crate::pool::{HsmKeyUse, HsmKeyView, KeyPool};
 use crate::state::{State, ZoneView};
 use kasp_events::{
@@ -66,11 +69,64 @@ pub fn plan(state: &State, now: Timestamp, conf: PlanConf) -> Vec<Event> {
 
 /// [`plan`] with the outcome of every run.
 pub fn plan_runs(state: &State, now: Timestamp, conf: PlanConf) -> Vec<PlannedRun> {
-    let mut store = PlanStore::new(&state.pool, state.next_key_id);
-    due_zones(state, now)
+    plan_runs_queued(state, now, conf, None).0
+}
+
+/// The events of the runs due at `now` with 2.1.12's key-generation task in the queue
+/// (`keygen`: `None` when key generation is manual, else whether a generation is
+/// already waiting), and the generation the runs scheduled last (see [`plan_runs_queued`]).
+pub fn plan_queued(
+    state: &State,
+    now: Timestamp,
+    conf: PlanConf,
+    keygen: Option<bool>,
+) -> (Vec<Event>, Option<KeyGenTask>) {
+    let (runs, scheduled) = plan_runs_queued(state, now, conf, keygen);
+    let events = runs
         .into_iter()
-        .filter_map(|zone| run_one(state, zone, now, conf, &mut store))
-        .collect()
+        .filter_map(|r| r.event.map(Event::ZoneEnforced))
+        .collect();
+    (events, scheduled)
+}
+
+/// The runs due at `now`, in order. With automatic key generation (`keygen` is
+/// `Some(waiting)`), every key a run takes from the pool or fails to find schedules a
+/// generation for that policy key, which replaces the one waiting (2.1.12's one queue
+/// slot, [`KeyGenTask`]); while a generation waits, a zone due now whose name sorts
+/// after [`KEYGEN_OWNER`] is left for the next plan, as 2.1.12 runs the generation
+/// first. Returns the runs and the generation scheduled last, if any.
+pub fn plan_runs_queued(
+    state: &State,
+    now: Timestamp,
+    conf: PlanConf,
+    keygen: Option<bool>,
+) -> (Vec<PlannedRun>, Option<KeyGenTask>) {
+    let mut store = PlanStore::new(&state.pool, state.next_key_id);
+    let mut waiting = keygen == Some(true);
+    let mut scheduled = None;
+    let mut runs = Vec::new();
+    for zone in due_zones(state, now) {
+        if waiting && after_key_generation(zone, now) {
+            continue;
+        }
+        store.scheduled = None;
+        if let Some(run) = run_one(state, zone, now, conf, &mut store) {
+            runs.push(run);
+        }
+        if keygen.is_some() && store.scheduled.is_some() {
+            waiting = true;
+            scheduled = store.scheduled.take();
+        }
+    }
+    (runs, scheduled)
+}
+
+/// Whether 2.1.12 runs the zone's enforce task after a key generation scheduled at
+/// `now`: due at the same second (a flushed zone is due at the moment of the flush,
+/// which is now) and its name sorts after the generation task's owner.
+fn after_key_generation(zone: &ZoneView, now: Timestamp) -> bool {
+    matches!(zone.due, Some(t) if t == now || t == Timestamp(0))
+        && zone.config.name.as_str() > KEYGEN_OWNER
 }
 
 /// The run of one zone at `now` (due or not) as [`plan_runs`] would make it if no
@@ -251,6 +307,9 @@ struct PlanStore<'a> {
     /// Of the current run.
     released: Vec<Locator>,
     destroyed: Vec<Locator>,
+    /// The key generation the current run scheduled last (`allocate` is 2.1.12's
+    /// `hsm_key_factory_get_key`, which schedules one whether it finds a key or not).
+    scheduled: Option<KeyGenTask>,
 }
 
 impl<'a> PlanStore<'a> {
@@ -271,6 +330,7 @@ impl<'a> PlanStore<'a> {
             next_key: next_key.max(1),
             released: Vec::new(),
             destroyed: Vec::new(),
+            scheduled: None,
         }
     }
 
@@ -355,13 +415,17 @@ impl KeySource for PlanStore<'_> {
     fn allocate(&mut self, pk: &PolicyKey, shared: bool) -> Option<Allocated> {
         let spec = self.spec(pk)?;
         let from = self.allocated_to.get(&spec).copied().unwrap_or(0);
-        let id = self
-            .pool
-            .unused
-            .get(&spec)?
-            .range(from..)
-            .copied()
-            .find(|id| !self.taken.contains_key(id))?;
+        let found = self.pool.unused.get(&spec).and_then(|ids| {
+            ids.range(from..)
+                .copied()
+                .find(|id| !self.taken.contains_key(id))
+        });
+        self.scheduled = Some(KeyGenTask::PolicyKey {
+            spec: spec.clone(),
+            lifetime: pk.lifetime,
+            flush: found.is_none(),
+        });
+        let id = found?;
         self.allocated_to.insert(spec, id);
         self.taken.insert(id, shared);
         *self.refs.entry(id).or_default() += 1;
@@ -459,6 +523,62 @@ mod tests {
         );
         pool.take(&locator, true);
         (pool, pk, locator)
+    }
+
+    /// Policy `default` and zones a.example and z.example, nothing in the pool.
+    fn two_zones_empty_pool() -> (State, Timestamp) {
+        let now = Timestamp(1_735_689_600);
+        let mut state = State::default();
+        let events: [Event; 3] = [
+            kasp_events::PolicyCreated {
+                policy: policy("default"),
+            }
+            .into(),
+            kasp_events::ZoneAdded {
+                zone: crate::testgen::zone("a.example", "default"),
+                suspended: false,
+            }
+            .into(),
+            kasp_events::ZoneAdded {
+                zone: crate::testgen::zone("z.example", "default"),
+                suspended: false,
+            }
+            .into(),
+        ];
+        for e in &events {
+            state.apply_event(e, now);
+        }
+        (state, now)
+    }
+
+    fn zones_run(runs: &[PlannedRun]) -> Vec<String> {
+        runs.iter()
+            .filter_map(|r| r.event.as_ref().map(|e| e.zone.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_last_key_taken_or_missed_schedules_the_generation_and_later_zones_wait() {
+        let (state, now) = two_zones_empty_pool();
+        let conf = PlanConf::default();
+        // Manual key generation: nothing is scheduled, every due zone runs.
+        let (runs, scheduled) = plan_runs_queued(&state, now, conf, None);
+        assert_eq!(zones_run(&runs), ["a.example", "z.example"]);
+        assert_eq!(scheduled, None);
+        // a.example misses its KSK, then its ZSK: the ZSK's generation replaces the
+        // KSK's, and z.example (after the task's name) waits for it.
+        let (runs, scheduled) = plan_runs_queued(&state, now, conf, Some(false));
+        assert_eq!(zones_run(&runs), ["a.example"]);
+        match scheduled {
+            Some(KeyGenTask::PolicyKey { spec, flush, .. }) => {
+                assert_eq!(spec.role, KeyRole::Zsk);
+                assert!(flush);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A generation already waiting: a.example runs before it, z.example after.
+        let (runs, _) = plan_runs_queued(&state, now, conf, Some(true));
+        assert_eq!(zones_run(&runs), ["a.example"]);
     }
 
     #[test]

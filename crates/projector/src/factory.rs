@@ -64,3 +64,77 @@ pub fn plan(state: &State, policies: &[PolicyName], duration: Seconds) -> Vec<Ke
     }
     needs
 }
+
+/// The owner name of 2.1.12's key-generation task in its queue
+/// (`hsm_key_factory_schedule_generate*` in `hsm_key_factory.c`). Tasks due at the same
+/// second run in owner order, so a zone whose name sorts before this one runs before a
+/// key generation scheduled for the same second, and one after it waits for it.
+pub const KEYGEN_OWNER: &str = "hsm_key_factory_schedule_generation";
+
+/// The key generation waiting in the scheduler's queue. 2.1.12 keeps one such task: a
+/// generation scheduled while one is waiting replaces what the waiting one will do
+/// (`schedule_task` with replace; every generation task has the same owner), so only
+/// the last one scheduled is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyGenTask {
+    /// `hsm_key_factory_get_key` took a key from the pool (`flush` false) or found none
+    /// (`flush` true): top up this policy key's pool for `AutomaticKeyGenerationPeriod`;
+    /// with `flush`, the policy's zones run again at once afterwards.
+    PolicyKey {
+        spec: KeySpec,
+        lifetime: Seconds,
+        flush: bool,
+    },
+    /// `policy import`, `zonelist import` and `update all` (2.1.12's daemon start too):
+    /// top up every policy for `AutomaticKeyGenerationPeriod`, then run every zone
+    /// again at once.
+    All,
+}
+
+impl KeyGenTask {
+    /// The zones to run again after a generation that succeeded: `None` for none,
+    /// `Some(None)` for every zone, `Some(Some(zones))` for these.
+    pub fn flushes(&self, state: &State) -> Option<Option<Vec<kasp_events::ZoneName>>> {
+        match self {
+            KeyGenTask::PolicyKey { flush: false, .. } => None,
+            KeyGenTask::PolicyKey { spec, .. } => Some(Some(
+                state
+                    .zones_in_order()
+                    .into_iter()
+                    .filter(|z| z.config.policy == spec.policy)
+                    .map(|z| z.config.name.clone())
+                    .collect(),
+            )),
+            KeyGenTask::All => Some(None),
+        }
+    }
+}
+
+/// What the task generates: [`plan`] over every policy for `All`; for one policy key,
+/// enough unused keys of its kind for `period`, if a zone uses its policy
+/// (`hsm_key_factory_generate`).
+pub fn task_plan(state: &State, task: &KeyGenTask, period: Seconds) -> Vec<KeyNeed> {
+    match task {
+        KeyGenTask::All => {
+            let policies: Vec<PolicyName> = state
+                .policies_in_order()
+                .into_iter()
+                .map(|v| v.policy.name.clone())
+                .collect();
+            plan(state, &policies, period)
+        }
+        KeyGenTask::PolicyKey { spec, lifetime, .. } => {
+            let zones = state.zones_using(&spec.policy);
+            let target = keys_to_cover(period, *lifetime);
+            if zones == 0 || target == 0 || !state.policies.contains_key(&spec.policy) {
+                return Vec::new();
+            }
+            vec![KeyNeed {
+                have: state.pool.unused_matching(spec),
+                spec: spec.clone(),
+                target,
+                zones,
+            }]
+        }
+    }
+}

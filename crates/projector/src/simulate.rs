@@ -5,7 +5,9 @@
 //! `commands/enforce.rs`, and `time leap` without `--time`), through the same
 //! decisions, with every side effect replaced by its expected outcome:
 //!
-//! - key top-up before and after the rounds (the key factory's plan; keys get
+//! - key generation as 2.1.12 queues it (`zone add` tops up its policy, each run
+//!   schedules one for the keys it takes or misses, an import one for every policy;
+//!   the key factory's plan; keys get
 //!   synthetic, deterministic locators and public keys, recorded through
 //!   `KeyGenerationStarted` / `KeyGenerated`, so key ids and pool ids follow the real
 //!   run's; key tags differ, as they come from the public key);
@@ -23,10 +25,11 @@
 //! Then the clock moves to the next task (zone runs, DS retries, resalts) until the
 //! horizon. Pure: the caller's state is cloned, nothing is appended anywhere.
 
-use crate::decide::{Command, decide};
+use crate::decide::{Command, Outcome, decide};
 use crate::decide_enforce::EnforcerCommand;
 use crate::enforce_plan::PlanConf;
 use crate::enforcer::ds::DsCommand;
+use crate::factory::KeyGenTask;
 use crate::resalt::next_resalt;
 use crate::simulate_items::{Item, Observer};
 use crate::state::State;
@@ -35,8 +38,10 @@ use kasp_events::{
 };
 use std::collections::BTreeSet;
 
-/// Decide/effect rounds per run, as the shell's `run_due`.
-const MAX_ROUNDS: usize = 8;
+/// Decide/effect rounds per run, as the shell's `run_due`: in all, and started by a DS
+/// change.
+const MAX_ROUNDS: usize = 1024;
+const MAX_DS_ROUNDS: usize = 8;
 /// Operator answers per moment (a key can wait for at most one command at a time).
 const MAX_ANSWERS: usize = 64;
 /// Consecutive scheduler steps at one moment before the simulation gives up.
@@ -218,7 +223,7 @@ impl Sim<'_> {
                 if !d.events.is_empty() {
                     self.append(d.events);
                     self.enforcer(EnforcerCommand::Flush { zones: None })?;
-                    self.run_due()?;
+                    self.run_due_with(Some(KeyGenTask::All))?;
                 }
                 let on = self.state.zone(&zone).map(|z| z.config.policy.clone());
                 if on.as_ref() != Some(&policy.name) {
@@ -290,13 +295,33 @@ impl Sim<'_> {
         )))
     }
 
-    /// The shell's `run_due`: top-up, rounds of RunDue and their effects, top-up.
-    pub(crate) fn run_due(&mut self) -> Result<(), SimError> {
-        self.top_up()?;
+    /// The shell's `run_due` (`run_due_with`): rounds of RunDue and their effects,
+    /// each followed by the key generation the runs scheduled (or `waiting`) and the
+    /// flush it asks for.
+    pub(crate) fn run_due_with(&mut self, waiting: Option<KeyGenTask>) -> Result<(), SimError> {
+        let manual = self.req.conf.key_generation.is_none();
+        let mut waiting = if manual { None } else { waiting };
+        let mut ds_rounds = 0;
         for _ in 0..MAX_ROUNDS {
             let salts = self.salts();
             let conf = self.req.conf.plan;
-            self.enforcer(EnforcerCommand::RunDue { salts, conf })?;
+            let keygen = (!manual).then_some(waiting.is_some());
+            let d = decide(
+                &self.state,
+                &Command::Enforcer(EnforcerCommand::RunDue {
+                    salts,
+                    conf,
+                    keygen,
+                }),
+                self.now,
+            )
+            .map_err(|r| SimError::Refused(r.message))?;
+            self.append(d.events);
+            for o in d.outcomes {
+                if let Outcome::KeyGenerationScheduled(task) = o {
+                    waiting = Some(task);
+                }
+            }
             let mut facts: Vec<Event> = Vec::new();
             let destroying = self.state.pool.destroying();
             if !destroying.is_empty() {
@@ -309,17 +334,32 @@ impl Sim<'_> {
             }
             facts.extend(self.signconfs());
             let ds = self.ds_tasks();
-            let again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
-            facts.extend(ds);
-            if facts.is_empty() {
-                break;
+            let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
+            if again {
+                ds_rounds += 1;
+                again = ds_rounds < MAX_DS_ROUNDS;
             }
-            self.enforcer(EnforcerCommand::Record { events: facts })?;
+            facts.extend(ds);
+            if !facts.is_empty() {
+                self.enforcer(EnforcerCommand::Record { events: facts })?;
+            }
+            if let Some(task) = waiting.take() {
+                again = true;
+                self.generate(&task)?;
+                if let Some(zones) = task.flushes(&self.state) {
+                    self.enforcer(EnforcerCommand::Flush { zones })?;
+                }
+            }
             if !again {
                 break;
             }
         }
-        self.top_up()
+        Ok(())
+    }
+
+    /// [`Self::run_due_with`] with no key generation waiting.
+    pub(crate) fn run_due(&mut self) -> Result<(), SimError> {
+        self.run_due_with(None)
     }
 
     /// The operator's DS commands for the simulated zone: answered (auto) or listed.

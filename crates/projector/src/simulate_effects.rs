@@ -1,6 +1,6 @@
 //! The side effects of the simulated enforcer loop, each replaced by its expected
 //! outcome (see [`crate::simulate`]): salts, signconf writes, the DS tasks, the key
-//! top-up with synthetic key material, and the operator's DS commands.
+//! generation with synthetic key material, and the operator's DS commands.
 
 use crate::decide::Command;
 use crate::decide_enforce::EnforcerCommand;
@@ -58,18 +58,13 @@ impl Sim<'_> {
         crate::ds_tasks::ds_task_events(&self.state, self.now, commands, |_| None)
     }
 
-    /// The automatic key top-up (the shell's `keys::automatic_top_up`).
-    pub(crate) fn top_up(&mut self) -> Result<(), SimError> {
+    /// A waiting key generation carried out (the shell's `generate_waiting`); every
+    /// key is made.
+    pub(crate) fn generate(&mut self, task: &crate::factory::KeyGenTask) -> Result<(), SimError> {
         let Some(period) = self.req.conf.key_generation else {
             return Ok(());
         };
-        let policies: Vec<_> = self
-            .state
-            .policies_in_order()
-            .into_iter()
-            .map(|v| v.policy.name.clone())
-            .collect();
-        let needs = crate::factory::plan(&self.state, &policies, period);
+        let needs = crate::factory::task_plan(&self.state, task, period);
         for need in needs.iter().filter(|n| n.missing() > 0) {
             let keys: Vec<(Locator, kasp_events::KeySpec)> = (0..need.missing())
                 .map(|_| (self.fresh_locator(), need.spec.clone()))

@@ -9,19 +9,25 @@
 //! nothing is left to do at `now`.
 
 use super::table::CommandSpec;
-use super::{Exit, Ran, Shell, keys};
+use super::{Exit, Ran, Shell};
 use crate::effects::{destroy_material, ds_tasks, write_signconfs};
 use crate::engine::{Context, RunError, exit, system_now};
 use crate::getopt::Opt;
 use kasp_events::{Actor, Event, PolicyName, Timestamp, ZoneName};
 use kasp_projector::State;
-use kasp_projector::decide::Command;
+use kasp_projector::decide::{Command, Outcome};
 use kasp_projector::decide_enforce::EnforcerCommand;
 use kasp_projector::enforce_plan::PlanConf;
+use kasp_projector::factory::{KeyGenTask, task_plan};
 use kasp_projector::resalt::due_for_salt;
 
-/// At most this many decide/effect rounds per call (a DS change re-runs its zone).
-const MAX_ROUNDS: usize = 8;
+/// At most this many decide/effect rounds per call that a DS change starts (it re-runs
+/// its zone).
+const MAX_DS_ROUNDS: usize = 8;
+/// At most this many rounds per call in all: a key generation that runs zones again
+/// starts one too, and with a short pool each may satisfy only a few zones (2.1.12's
+/// worker loops likewise, all in the same second).
+const MAX_ROUNDS: usize = 1024;
 
 /// Decides and records an enforcer command; failures are printed.
 pub fn record(
@@ -48,27 +54,76 @@ pub fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyNam
     Ok(salts)
 }
 
-/// Runs every task due now and its effects (see the module text). Problems with
-/// effects are printed as warnings: the decisions stay recorded and the effects are
-/// retried by the next run. The scheduler's decisions and their effects are recorded
-/// with the actor `scheduler` and the triggering command line as their cause; key
-/// generation keeps the operator's name, as for `zone add`.
+/// Runs every task due now and its effects (see [`run_due_with`]); no key generation
+/// waits at the start.
 pub fn run_due(
     shell: &mut Shell<'_>,
     ctx: &Context,
     operator: &Actor,
 ) -> Result<std::sync::Arc<State>, Exit> {
+    run_due_with(shell, ctx, operator, None)
+}
+
+/// Runs every task due now and its effects (see the module text), with 2.1.12's key
+/// generation task: `waiting` is the generation the command scheduled (`policy
+/// import`, `zonelist import`, `update all`), and each run that takes a key from
+/// the pool or finds none schedules one, replacing the waiting one (see
+/// [`kasp_projector::factory::KeyGenTask`]). The generation is carried out between
+/// the zones that run before it and those that run after it (name order), then the
+/// zones it names run again. Problems with effects are printed as warnings: the
+/// decisions stay recorded and the effects are retried by the next run. The
+/// scheduler's decisions and their effects are recorded with the actor `scheduler` and
+/// the triggering command line as their cause; key generation keeps the operator's
+/// name, as for `zone add`.
+pub fn run_due_with(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    operator: &Actor,
+    waiting: Option<KeyGenTask>,
+) -> Result<std::sync::Arc<State>, Exit> {
     let actor = &Actor::Scheduler;
+    let manual = ctx.conf.enforcer.manual_key_generation;
+    let mut waiting = if manual { None } else { waiting };
     let mut state = shell.state(ctx)?;
-    // Key material first, as OpenDNSSEC generates it before the enforce task runs.
-    keys::automatic_top_up(shell, ctx, &state, operator);
+    // A generation an interrupted run left without an outcome is resolved first
+    // (adopted or abandoned), whether or not a generation is queued now.
+    if !state.pool.pending.is_empty() {
+        let mut repos = crate::keygen::RepoRef::new(ctx);
+        match crate::keygen::resolve_pending(shell, ctx, &state, &mut repos, operator) {
+            Ok(Some(resolved)) => state = resolved,
+            Ok(None) => {}
+            Err(_) => shell.err(
+                "WARNING: an interrupted key generation could not be resolved; the next \
+                 run tries again.\n",
+            ),
+        }
+    }
+    let mut ds_rounds = 0;
     for _ in 0..MAX_ROUNDS {
         let salts = draw_salts(shell, &state)?;
         let conf = PlanConf::from_conf(&ctx.conf);
+        let keygen = (!manual).then_some(waiting.is_some());
         // Let go of the old state first: the append then folds into the cached state
         // without copying it.
         drop(state);
-        state = record(shell, ctx, actor, EnforcerCommand::RunDue { salts, conf })?;
+        let done = match ctx.run(
+            actor.clone(),
+            &Command::Enforcer(EnforcerCommand::RunDue {
+                salts,
+                conf,
+                keygen,
+            }),
+        ) {
+            Ok(done) => done,
+            Err(RunError::Rejected(r)) => return Err(shell.refuse(&r.message)),
+            Err(RunError::Failed(f)) => return Err(shell.fail(f)),
+        };
+        for o in &done.decision.outcomes {
+            if let Outcome::KeyGenerationScheduled(task) = o {
+                waiting = Some(task.clone());
+            }
+        }
+        state = done.state;
         let now = state.now(system_now());
         let mut facts: Vec<Event> = Vec::new();
         let (deleted, errors) = destroy_material(ctx, &state);
@@ -78,21 +133,58 @@ pub fn run_due(
         }
         facts.extend(write_needed_signconfs(shell, &state));
         let ds = ds_tasks(ctx, &state, now);
-        let again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
-        facts.extend(ds);
-        if facts.is_empty() {
-            break;
+        let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
+        if again {
+            ds_rounds += 1;
+            again = ds_rounds < MAX_DS_ROUNDS;
         }
-        drop(state);
-        state = record(shell, ctx, actor, EnforcerCommand::Record { events: facts })?;
+        facts.extend(ds);
+        if !facts.is_empty() {
+            drop(state);
+            state = record(shell, ctx, actor, EnforcerCommand::Record { events: facts })?;
+        }
+        if let Some(task) = waiting.take() {
+            // Zones left for after the generation, or named by its flush, run next.
+            again = true;
+            if generate_waiting(shell, ctx, &state, &task, operator)
+                && let Some(zones) = task.flushes(&state)
+            {
+                drop(state);
+                state = record(shell, ctx, actor, EnforcerCommand::Flush { zones })?;
+            } else {
+                drop(state);
+                state = shell.state(ctx)?;
+            }
+        }
         if !again {
             break;
         }
     }
-    keys::automatic_top_up(shell, ctx, &state, operator);
     drop(state);
     super::checkpoint::interval_checkpoint(shell, ctx);
     shell.state(ctx)
+}
+
+/// Carries out a waiting key generation (2.1.12's `hsm_key_factory_generate*_cb`);
+/// whether it succeeded (only then are zones run again). A failure is reported as a
+/// warning: the command itself went through, and the pool is topped up by a later
+/// generation (a zone that found no key schedules one at its 60-second retry).
+fn generate_waiting(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    state: &State,
+    task: &KeyGenTask,
+    operator: &Actor,
+) -> bool {
+    let period = ctx.conf.enforcer.automatic_key_generation_period;
+    let made = crate::keygen::generate(shell, ctx, state, |s| task_plan(s, task, period), operator);
+    if made.is_err() {
+        shell.err(
+            "WARNING: key generation did not complete; the key pool will be topped up \
+             by a later key generation.\n",
+        );
+    }
+    made.is_ok()
 }
 
 /// Flushes `zones` (all when `None`) and runs what is due.
@@ -104,6 +196,18 @@ pub fn flush_and_run(
 ) -> Result<std::sync::Arc<State>, Exit> {
     record(shell, ctx, actor, EnforcerCommand::Flush { zones })?;
     run_due(shell, ctx, actor)
+}
+
+/// After `policy import` and `zonelist import` changed something: 2.1.12 schedules a
+/// generation for every policy (unless key generation is manual), then flushes every
+/// zone.
+pub fn generate_all_flush_and_run(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    actor: &Actor,
+) -> Result<std::sync::Arc<State>, Exit> {
+    record(shell, ctx, actor, EnforcerCommand::Flush { zones: None })?;
+    run_due_with(shell, ctx, actor, Some(KeyGenTask::All))
 }
 
 /// `enforce [--zone Z]`: runs the zone (all zones) now. No output.

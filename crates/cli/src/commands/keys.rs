@@ -1,4 +1,4 @@
-//! `key generate`, and the key-pool top-up that zone and policy changes trigger.
+//! `key generate`, and the key-pool top-up of `zone add`.
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
@@ -74,21 +74,31 @@ pub fn top_up(
     generate(shell, ctx, state, |s| plan(s, policies, duration), actor)
 }
 
-/// After a command changed zones or policies: top up the pool of the policies zones
-/// use, unless key generation is manual. A failure is reported as a warning — the
-/// command itself went through — and the pool is topped up by the next run.
-pub fn automatic_top_up(shell: &mut Shell<'_>, ctx: &Context, state: &State, actor: &Actor) {
+/// `zone add`: top up the pool of the zone's policy for `AutomaticKeyGenerationPeriod`,
+/// unless key generation is manual (2.1.12's zone add does this before it answers). A
+/// failure is reported as a warning — the command itself went through — and the zone's
+/// first run, finding no key, schedules a generation and retries after 60 seconds.
+pub fn policy_top_up(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    state: &State,
+    policy: &PolicyName,
+    actor: &Actor,
+) {
     if ctx.conf.enforcer.manual_key_generation {
         return;
     }
-    // The factory's plan skips policies no zone uses.
-    let policies: Vec<PolicyName> = state
-        .policies_in_order()
-        .into_iter()
-        .map(|v| v.policy.name.clone())
-        .collect();
     let duration = ctx.conf.enforcer.automatic_key_generation_period;
-    if top_up(shell, ctx, state, &policies, duration, actor).is_err() {
+    if top_up(
+        shell,
+        ctx,
+        state,
+        std::slice::from_ref(policy),
+        duration,
+        actor,
+    )
+    .is_err()
+    {
         shell.err(
             "WARNING: key generation did not complete; the key pool will be topped up \
              by the next 'key generate' or enforcer run.\n",

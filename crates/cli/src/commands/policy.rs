@@ -131,7 +131,7 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     if !done.sealed.is_empty() {
         // OpenDNSSEC schedules key generation and a resalt after an import (new NSEC3
         // policies get their first salt at once) and flushes every zone.
-        super::enforce::flush_and_run(shell, &ctx, &actor, None)?;
+        super::enforce::generate_all_flush_and_run(shell, &ctx, &actor)?;
     }
     Ok(if failed { 1 } else { exit::OK })
 }

@@ -133,8 +133,11 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         update_zonelist_file(shell, &ctx, |zones| zones.push(zone.clone()));
     }
     let code = after_zone_change(shell, &ctx, &done.state);
-    drop(done);
     if !p.has("suspend") {
+        // 2.1.12's zone add tops up the pool of the zone's policy before it answers
+        // (`hsm_key_factory_generate_policy`), then schedules the zone's first run.
+        super::keys::policy_top_up(shell, &ctx, &done.state, &zone.policy, &actor);
+        drop(done);
         super::enforce::run_due(shell, &ctx, &actor)?;
     }
     Ok(code)

@@ -174,7 +174,7 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let failed = print_zone_outcomes(shell, &done.decision.outcomes);
     let code = finish_import(shell, &ctx, &done, failed);
     if zones_changed(&done.decision.outcomes) {
-        super::enforce::flush_and_run(shell, &ctx, &actor, None)?;
+        super::enforce::generate_all_flush_and_run(shell, &ctx, &actor)?;
     }
     Ok(code)
 }
@@ -220,7 +220,14 @@ pub fn update_all(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -
     failed |= print_zone_outcomes(shell, &done.decision.outcomes);
     let code = finish_import(shell, &ctx, &done, failed);
     if !done.sealed.is_empty() {
-        super::enforce::flush_and_run(shell, &ctx, &actor, None)?;
+        // 2.1.12's update all calls the imports but not their commands' flush: only the
+        // key generation for every policy is queued, and it runs every zone after it.
+        super::enforce::run_due_with(
+            shell,
+            &ctx,
+            &actor,
+            Some(kasp_projector::factory::KeyGenTask::All),
+        )?;
     }
     Ok(code)
 }

@@ -227,9 +227,11 @@ fn drive(w: &mut Writer, policy: &Policy) -> Result<()> {
     let salt = (policy.name.clone(), "0123456789abcdef".to_string());
     let conf = PlanConf::default();
     for step in 0..64 {
+        // The bench's pool is made up front (manual key generation).
         let run = EnforcerCommand::RunDue {
             salts: vec![salt.clone()],
             conf,
+            keygen: None,
         };
         let d = decide_enforcer(&w.state, &run, w.now).map_err(|r| anyhow::anyhow!(r.message))?;
         let runs = d.events.len();
