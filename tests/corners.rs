@@ -95,3 +95,11 @@ fn compared_lines_are_the_categories_and_steps() {
 fn f1_time_leap_task_count() {
     corner("F1-time-leap-task-count");
 }
+
+/// Zones due at the same second run in name order (z1 before z2, whatever order they
+/// were added in): z1's run deletes the released key material of the deleted z3 and
+/// retries 60 s later, z2's runs normally; the queue lists them in that order too.
+#[test]
+fn f2_equal_time_run_order() {
+    corner("F2-equal-time-run-order");
+}

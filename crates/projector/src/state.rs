@@ -227,6 +227,17 @@ impl State {
         v
     }
 
+    /// Zones in the order OpenDNSSEC's scheduler runs their tasks due at the same
+    /// second: by owner name, compared byte by byte (`strcmp` in common/scheduler/
+    /// task.c `cmp_ttuple`, the tie-break of `task_compare_time_then_ttuple`). The
+    /// signconf and DS tasks a run schedules are due at once with the same owner, so
+    /// they too follow this order.
+    pub fn zones_in_task_order(&self) -> Vec<&ZoneView> {
+        let mut v: Vec<_> = self.zones.values().collect();
+        v.sort_by(|a, b| a.config.name.as_str().cmp(b.config.name.as_str()));
+        v
+    }
+
     /// How many zones use a policy.
     pub fn zones_using(&self, policy: &PolicyName) -> usize {
         self.zones

@@ -154,7 +154,7 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
 /// stays "needed" and the next run retries.
 fn write_needed_signconfs(shell: &mut Shell<'_>, state: &State) -> Vec<Event> {
     let zones: Vec<_> = state
-        .zones_in_order()
+        .zones_in_task_order()
         .into_iter()
         .filter(|z| z.signconf_needed)
         .collect();
@@ -175,10 +175,13 @@ struct Task {
     owner: String,
 }
 
-/// The task queue as OpenDNSSEC's scheduler would hold it.
+/// The task queue as OpenDNSSEC's scheduler would hold it, in its order: due time,
+/// then owner name, then task type (common/scheduler/task.c
+/// `task_compare_time_then_ttuple`; every enforcer task has the same class). A
+/// policy's resalt sorts among the zones by the policy's name.
 fn tasks(state: &State) -> Vec<Task> {
     let mut v = Vec::new();
-    for z in state.zones_in_order() {
+    for z in state.zones_in_task_order() {
         if let Some(at) = z.due {
             v.push(Task {
                 at,
@@ -210,7 +213,7 @@ fn tasks(state: &State) -> Vec<Task> {
             });
         }
     }
-    v.sort_by_key(|t| t.at);
+    v.sort_by(|a, b| (a.at, a.owner.as_bytes(), a.what).cmp(&(b.at, b.owner.as_bytes(), b.what)));
     v
 }
 
