@@ -103,3 +103,11 @@ fn f1_time_leap_task_count() {
 fn f2_equal_time_run_order() {
     corner("F2-equal-time-run-order");
 }
+
+/// `key purge` leaves the signconf alone (its purged key stays listed with no role),
+/// and neither the run that then deletes the key's material from the HSM (ending early,
+/// retry 60 s later) nor the retry writes one when nothing else changed.
+#[test]
+fn f3_signconf_on_hsm_delete_run() {
+    corner("F3-signconf-on-hsm-delete-run");
+}

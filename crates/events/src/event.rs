@@ -169,7 +169,7 @@ events! {
     EnforceRequested = 1,
     SignconfWritten = 1,
     KeyMaterialDeleted = 1,
-    KeysPurged = 1,
+    KeysPurged = 2,
     ClockAdvanced = 1,
     KeyImported = 1,
     SignconfRequested = 1,

@@ -297,13 +297,15 @@ pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
             vec(arb_key_id(), 0..3),
             vec(arb_locator(), 0..3),
             of(arb_policy_name()),
+            any::<bool>(),
         )
-            .prop_map(|(zone, keys, released, policy)| {
+            .prop_map(|(zone, keys, released, policy, signconf_needed)| {
                 KeysPurged {
                     zone,
                     keys,
                     released,
                     policy,
+                    signconf_needed,
                 }
                 .into()
             })

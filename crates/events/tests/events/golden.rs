@@ -350,6 +350,7 @@ fn samples() -> Vec<Event> {
             keys: vec![KeyId(1)],
             released: vec![],
             policy: Some(policy("default")),
+            signconf_needed: false,
         }
         .into(),
         ClockAdvanced {
@@ -557,3 +558,18 @@ fn envelope_wire_format() {
 
 const ENVELOPE_HEX: &str = "ac02abababababababababababababababababababababababababababababababab8096a4f70c0005616c6963651e7a6f6e652064656c657465202d2d7a6f6e65206578616d706c652e636f6d0b5a6f6e6544656c65746564010c0b6578616d706c652e636f6d";
 const ENVELOPE_HASH: &str = "1ec0c5d7325760ec35f678e1f051a26f8ab6ee85b4a13310d3f20546a2d07066";
+
+/// A version 1 `KeysPurged` (stored before the field existed) still asks for a new
+/// signconf, as the binaries that wrote it did.
+#[test]
+fn keys_purged_version_1_upcasts_with_a_signconf_needed() {
+    let (_, _, payload, _) = read_golden()
+        .into_iter()
+        .find(|(k, v, _, _)| k == "KeysPurged" && *v == 1)
+        .expect("events.golden keeps the KeysPurged v1 line");
+    let Ok(Event::KeysPurged(e)) = decode_event("KeysPurged", 1, &payload) else {
+        panic!("KeysPurged v1 no longer decodes");
+    };
+    assert!(e.signconf_needed);
+    assert_eq!(e.keys, vec![KeyId(1)]);
+}
