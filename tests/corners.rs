@@ -111,3 +111,12 @@ fn f2_equal_time_run_order() {
 fn f3_signconf_on_hsm_delete_run() {
     corner("F3-signconf-on-hsm-delete-run");
 }
+
+/// `zonelist import --remove-missing-zones` moving one zone to another policy and
+/// removing another: of the flushed zones the first by name deletes the removed zone's
+/// key material and retries 60 s later, the other (added first, untouched) runs
+/// normally; the removed zone's enforce task stays queued, and `time leap` stops at it.
+#[test]
+fn i10_zonelist_remove_moved_zone() {
+    corner("I10-zonelist-remove-moved-zone");
+}

@@ -223,6 +223,17 @@ impl From<KeysPurgedV1> for KeysPurged {
     }
 }
 
+/// `zonelist import --remove-missing-zones` deleted the zone (`ZoneDeleted` before
+/// this) and, as OpenDNSSEC's, left its enforce task queued, due at `due`: 2.1.12
+/// deletes the zone's rows without unscheduling its tasks (zonelist_import.c, where
+/// `zone delete` purges them: zone_del_cmd.c `schedule_purge_owner`). `queue` lists the
+/// task and `time leap` stops at it; it then finds no zone and does nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneTaskLeft {
+    pub zone: ZoneName,
+    pub due: Timestamp,
+}
+
 /// `time leap` on a log with a simulated clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockAdvanced {

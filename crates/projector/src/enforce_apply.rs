@@ -82,7 +82,10 @@ impl State {
                 }
                 self.drop_refs(&dropped);
             }
-            Event::ClockAdvanced(e) => self.clock_now = Some(e.to),
+            Event::ClockAdvanced(e) => {
+                self.clock_now = Some(e.to);
+                self.tasks_left.retain(|_, (_, due)| *due > e.to);
+            }
             Event::KeyImported(e) => self.apply_imported(e),
             _ => {}
         }

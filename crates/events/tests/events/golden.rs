@@ -406,6 +406,11 @@ fn samples() -> Vec<Event> {
             signature: vec![0x99; 64],
         }
         .into(),
+        ZoneTaskLeft {
+            zone: zone("b.example"),
+            due: Timestamp(1_735_790_400),
+        }
+        .into(),
     ]
 }
 
