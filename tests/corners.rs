@@ -148,3 +148,28 @@ fn w0_worker_threads_zero() {
         Some("  TASK T+0 hsmkeygen hsm_key_factory_schedule_generation"),
     );
 }
+
+/// Zones due at the same second run in name order (z1 before z2, whatever order they
+/// were added in): z1's run deletes the released key material of the deleted z3 and
+/// retries 60 s later, z2's runs normally; the queue lists them in that order too.
+#[test]
+fn f2_equal_time_run_order() {
+    corner("F2-equal-time-run-order");
+}
+
+/// `key purge` leaves the signconf alone (its purged key stays listed with no role),
+/// and neither the run that then deletes the key's material from the HSM (ending early,
+/// retry 60 s later) nor the retry writes one when nothing else changed.
+#[test]
+fn f3_signconf_on_hsm_delete_run() {
+    corner("F3-signconf-on-hsm-delete-run");
+}
+
+/// `zonelist import --remove-missing-zones` moving one zone to another policy and
+/// removing another: of the flushed zones the first by name deletes the removed zone's
+/// key material and retries 60 s later, the other (added first, untouched) runs
+/// normally; the removed zone's enforce task stays queued, and `time leap` stops at it.
+#[test]
+fn i10_zonelist_remove_moved_zone() {
+    corner("I10-zonelist-remove-moved-zone");
+}

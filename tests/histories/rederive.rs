@@ -325,7 +325,7 @@ fn check_effect(state: &State, r: &Record, w: &mut Found) {
             }
         }
         Event::ClockAdvanced(e) if r.cause == "time leap" => {
-            let next = kasp_cli::commands::next_task(state).map(|t| t.max(e.from));
+            let next = kasp_cli::commands::next_leap(state).map(|t| t.max(e.from));
             (next != Some(e.to)).then(|| match next {
                 Some(t) => format!("the next task is at {t}"),
                 None => "no task is scheduled".to_string(),

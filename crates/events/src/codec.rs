@@ -80,11 +80,12 @@ pub fn decode_event(kind: &str, version: u16, payload: &[u8]) -> Result<Event, C
 /// Decodes a body of an older version of `kind` into the current shape. `None` for a
 /// (kind, version) that never existed.
 fn upcast(kind: &str, version: u16, bytes: &[u8]) -> Option<Result<Event, postcard::Error>> {
-    use crate::enforcement::{DsStateChanged, DsStateChangedV1};
+    use crate::enforcement::{DsStateChanged, DsStateChangedV1, KeysPurged, KeysPurgedV1};
     match (kind, version) {
         ("DsStateChanged", 1) => {
             Some(body::<DsStateChangedV1>(bytes).map(|v1| Event::from(DsStateChanged::from(v1))))
         }
+        ("KeysPurged", 1) => Some(body::<KeysPurgedV1>(bytes).map(|v| KeysPurged::from(v).into())),
         _ => None,
     }
 }

@@ -227,6 +227,45 @@ pub struct KeysPurged {
     pub keys: Vec<KeyId>,
     pub released: Vec<Locator>,
     pub policy: Option<PolicyName>,
+    /// Whether the purge asks for the zone's signconf to be written again. Version 1
+    /// records always did (they decode with `true`); `key purge` now never does, as
+    /// OpenDNSSEC's (key_purge.c `removeDeadKeysNow` leaves `signconf_needs_writing`
+    /// alone): a purged key is hidden in every record, so the signconf already lists it
+    /// with no role, and the signer neither fetches such a key from the HSM nor keeps
+    /// its signatures.
+    pub signconf_needed: bool,
+}
+
+/// [`KeysPurged`] as version 1 stored it (before `signconf_needed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct KeysPurgedV1 {
+    pub zone: ZoneName,
+    pub keys: Vec<KeyId>,
+    pub released: Vec<Locator>,
+    pub policy: Option<PolicyName>,
+}
+
+impl From<KeysPurgedV1> for KeysPurged {
+    fn from(v: KeysPurgedV1) -> KeysPurged {
+        KeysPurged {
+            zone: v.zone,
+            keys: v.keys,
+            released: v.released,
+            policy: v.policy,
+            signconf_needed: true,
+        }
+    }
+}
+
+/// `zonelist import --remove-missing-zones` deleted the zone (`ZoneDeleted` before
+/// this) and, as OpenDNSSEC's, left its enforce task queued, due at `due`: 2.1.12
+/// deletes the zone's rows without unscheduling its tasks (zonelist_import.c, where
+/// `zone delete` purges them: zone_del_cmd.c `schedule_purge_owner`). `queue` lists the
+/// task and `time leap` stops at it; it then finds no zone and does nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneTaskLeft {
+    pub zone: ZoneName,
+    pub due: Timestamp,
 }
 
 /// `time leap` on a log with a simulated clock.

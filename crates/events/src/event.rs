@@ -9,7 +9,7 @@
 use crate::audit::{AuditKeyConfigured, Checkpoint, CheckpointIntervalSet};
 use crate::enforcement::{
     ClockAdvanced, DsHookFailed, DsStateChanged, EnforceRequested, KeyImported, KeyMaterialDeleted,
-    KeysPurged, RolloverRequested, SignconfRequested, SignconfWritten, ZoneEnforced,
+    KeysPurged, RolloverRequested, SignconfRequested, SignconfWritten, ZoneEnforced, ZoneTaskLeft,
 };
 use crate::ids::{InstanceId, PolicyName, ZoneName};
 use crate::key::{
@@ -169,13 +169,14 @@ events! {
     EnforceRequested = 1,
     SignconfWritten = 1,
     KeyMaterialDeleted = 1,
-    KeysPurged = 1,
+    KeysPurged = 2,
     ClockAdvanced = 1,
     KeyImported = 1,
     SignconfRequested = 1,
     AuditKeyConfigured = 1,
     CheckpointIntervalSet = 1,
     Checkpoint = 1,
+    ZoneTaskLeft = 1,
 }
 
 impl Event {
@@ -193,6 +194,7 @@ impl Event {
             Event::SignconfWritten(e) => Some(&e.zone),
             Event::KeysPurged(e) => Some(&e.zone),
             Event::KeyImported(e) => Some(&e.zone),
+            Event::ZoneTaskLeft(e) => Some(&e.zone),
             Event::EnforceRequested(_)
             | Event::SignconfRequested(_)
             | Event::KeyMaterialDeleted(_)
@@ -361,6 +363,11 @@ impl fmt::Display for Event {
                 write!(f, "Zone {} keys purged: {}", e.zone, k.join(", "))
             }
             Event::ClockAdvanced(e) => write!(f, "Clock moved from {} to {}", e.from, e.to),
+            Event::ZoneTaskLeft(e) => write!(
+                f,
+                "Zone {} left its enforce task queued for {}",
+                e.zone, e.due
+            ),
             Event::KeyImported(e) => crate::enforcement_text::key_imported(f, e),
             Event::RepositoriesConfigured(e) => {
                 let names: Vec<&str> = e.repositories.iter().map(|r| r.name.as_str()).collect();

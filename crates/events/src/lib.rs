@@ -46,6 +46,7 @@ pub use enforcement::{
     ClockAdvanced, DsHookFailed, DsStateChanged, DsTrigger, EnforceRequested, KeyDependency,
     KeyImported, KeyMaterialDeleted, KeysPurged, NewZoneKey, RecordTransition, RolloverRequested,
     SignconfRequested, SignconfWritten, StateMachineRun, TransitionRule, ZoneEnforced,
+    ZoneTaskLeft,
 };
 pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 pub use event::*;

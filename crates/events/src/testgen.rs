@@ -274,6 +274,7 @@ fn kinds_covered(e: &Event) {
         | Event::KeyMaterialDeleted(_)
         | Event::KeysPurged(_)
         | Event::ClockAdvanced(_)
+        | Event::ZoneTaskLeft(_)
         | Event::KeyImported(_)
         | Event::AuditKeyConfigured(_)
         | Event::CheckpointIntervalSet(_)

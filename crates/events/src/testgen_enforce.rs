@@ -299,13 +299,15 @@ pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
             vec(arb_key_id(), 0..3),
             vec(arb_locator(), 0..3),
             of(arb_policy_name()),
+            any::<bool>(),
         )
-            .prop_map(|(zone, keys, released, policy)| {
+            .prop_map(|(zone, keys, released, policy, signconf_needed)| {
                 KeysPurged {
                     zone,
                     keys,
                     released,
                     policy,
+                    signconf_needed,
                 }
                 .into()
             })
@@ -314,6 +316,9 @@ pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
             .prop_map(|(from, to)| ClockAdvanced { from, to }.into())
             .boxed(),
         "KeyImported" => arb_key_imported().prop_map(Event::from).boxed(),
+        "ZoneTaskLeft" => (arb_zone_name(), arb_timestamp())
+            .prop_map(|(zone, due)| ZoneTaskLeft { zone, due }.into())
+            .boxed(),
         _ => return None,
     })
 }

@@ -8,7 +8,8 @@ use crate::decide_keys::{KeyCommand, decide_keys};
 use crate::state::State;
 use kasp_events::{
     Event, Policy, PolicyCreated, PolicyDeleted, PolicyName, PolicyUpdated, RepositoryInfo,
-    Timestamp, ZoneAdded, ZoneConfig, ZoneDeleted, ZoneName, ZonePolicyChanged, ZoneUpdated,
+    Timestamp, ZoneAdded, ZoneConfig, ZoneDeleted, ZoneName, ZonePolicyChanged, ZoneTaskLeft,
+    ZoneUpdated,
 };
 use std::collections::BTreeSet;
 
@@ -165,7 +166,7 @@ pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decisi
         Command::ImportZonelist {
             zones,
             remove_missing,
-        } => Ok(import_zonelist(state, zones, *remove_missing)),
+        } => Ok(import_zonelist(state, zones, *remove_missing, now)),
         Command::UpdateAll {
             policies,
             zones,
@@ -176,7 +177,7 @@ pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decisi
             for e in &d.events {
                 ahead.apply_event(e, now);
             }
-            let z = import_zonelist(&ahead, zones, false);
+            let z = import_zonelist(&ahead, zones, false, now);
             d.events.extend(z.events);
             d.outcomes.extend(z.outcomes);
             let r = decide_keys(
@@ -331,7 +332,12 @@ fn set_policy(state: &State, zone: &ZoneName, policy: &PolicyName) -> Result<Dec
     })
 }
 
-fn import_zonelist(state: &State, zones: &[ZoneConfig], remove_missing: bool) -> Decision {
+fn import_zonelist(
+    state: &State,
+    zones: &[ZoneConfig],
+    remove_missing: bool,
+    now: Timestamp,
+) -> Decision {
     let mut d = Decision::default();
     for z in zones {
         if !state.policies.contains_key(&z.policy) {
@@ -377,6 +383,17 @@ fn import_zonelist(state: &State, zones: &[ZoneConfig], remove_missing: bool) ->
                     }
                     .into(),
                 );
+                // 2.1.12 deletes the zone without unscheduling its enforce task
+                // (kasp_events::ZoneTaskLeft); one due by now runs with this import.
+                if let Some(due) = z.due.filter(|due| *due > now) {
+                    d.events.push(
+                        ZoneTaskLeft {
+                            zone: z.config.name.clone(),
+                            due,
+                        }
+                        .into(),
+                    );
+                }
                 d.outcomes.push(Outcome::ZoneDeleted(z.config.clone()));
             }
         }

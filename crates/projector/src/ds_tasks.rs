@@ -39,7 +39,8 @@ pub fn ds_retry_after(now: Timestamp, failures: u32) -> Timestamp {
     now.plus(Seconds(delay))
 }
 
-/// The events of the DS tasks due at `now`, in zone order; `run` carries out one hook
+/// The events of the DS tasks due at `now`, in task order (zone name,
+/// [`State::zones_in_task_order`]); `run` carries out one hook
 /// and says why it failed (`None`: it succeeded). A key without material or a missing
 /// command is a failure without asking `run`.
 pub fn ds_task_events(
@@ -49,7 +50,7 @@ pub fn ds_task_events(
     mut run: impl FnMut(HookRun<'_>) -> Option<String>,
 ) -> Vec<Event> {
     let mut events = Vec::new();
-    for zone in state.zones_in_order() {
+    for zone in state.zones_in_task_order() {
         if zone.ds_retry.is_some_and(|t| t > now) {
             continue;
         }

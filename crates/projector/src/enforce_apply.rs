@@ -84,11 +84,14 @@ impl State {
                 let mut dropped = Vec::new();
                 if let Some(z) = self.zone_mut(&e.zone) {
                     dropped = take_keys(&mut z.model, &e.keys);
-                    z.signconf_needed = true;
+                    z.signconf_needed |= e.signconf_needed;
                 }
                 self.drop_refs(&dropped);
             }
-            Event::ClockAdvanced(e) => self.clock_now = Some(e.to),
+            Event::ClockAdvanced(e) => {
+                self.clock_now = Some(e.to);
+                self.tasks_left.retain(|_, (_, due)| *due > e.to);
+            }
             Event::KeyImported(e) => self.apply_imported(e),
             _ => {}
         }
@@ -397,5 +400,27 @@ mod tests {
             Timestamp(9),
         );
         assert!(needed(&s), "a request naming the zone");
+    }
+
+    #[test]
+    fn a_purge_asks_for_a_signconf_only_when_its_record_says_so() {
+        use kasp_events::KeysPurged;
+        let name = ZoneName::new("example.com").unwrap();
+        let purged = |signconf_needed| -> Event {
+            KeysPurged {
+                zone: name.clone(),
+                keys: vec![KeyId(1)],
+                released: vec![],
+                policy: None,
+                signconf_needed,
+            }
+            .into()
+        };
+        let mut s = State::default();
+        s.apply_event(&zone_added(false), Timestamp(5));
+        s.apply_event(&purged(false), Timestamp(6));
+        assert!(!s.zone(&name).unwrap().signconf_needed, "key purge now");
+        s.apply_event(&purged(true), Timestamp(7));
+        assert!(s.zone(&name).unwrap().signconf_needed, "a version 1 record");
     }
 }

@@ -1,7 +1,7 @@
 //! `plan(state, now)`: the enforcer runs that are due, as events (state-machine.md §2).
 //!
 //! Every zone whose next run has come is run once at `now` ([`run_zone`]) in the
-//! order of its due time (then zone age), against the key pool as the earlier runs of
+//! order of OpenDNSSEC's task queue (due time, then zone name: [`due_zones`]), against the key pool as the earlier runs of
 //! the same plan left it, so two zones never get the same unused key. Each run is one
 //! [`ZoneEnforced`] event, or nothing when it would change nothing at all — so planning
 //! twice at the same time without new events in between appends nothing. With
@@ -41,14 +41,19 @@ impl PlanConf {
     }
 }
 
-/// The zones due at `now`, in run order.
+/// The zones due at `now`, in run order: OpenDNSSEC's queue pops the task due first,
+/// and of tasks due at the same second the one whose owner name sorts first
+/// ([`State::zones_in_task_order`]). The order matters when a run changes what the
+/// next one finds, e.g. the first run deletes released key material and retries
+/// 60 s later while the others run normally.
 pub fn due_zones(state: &State, now: Timestamp) -> Vec<&ZoneView> {
     let mut due: Vec<&ZoneView> = state
-        .zones
-        .values()
+        .zones_in_task_order()
+        .into_iter()
         .filter(|z| z.due.is_some_and(|t| t <= now))
         .collect();
-    due.sort_by_key(|z| (z.due, z.id));
+    // Stable: zones due at the same second keep their name order.
+    due.sort_by_key(|z| z.due);
     due
 }
 

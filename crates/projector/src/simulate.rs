@@ -171,6 +171,14 @@ pub fn next_task(state: &State) -> Option<Timestamp> {
     zones.chain(salts).flatten().min()
 }
 
+/// When `time leap` moves the clock to from `now`: [`next_task`], or the earlier due
+/// time of an enforce task a deleted zone left queued ([`State::tasks_left`]), which
+/// runs and does nothing (the daemon need not wake for it).
+pub fn next_leap(state: &State, now: Timestamp) -> Option<Timestamp> {
+    let left = state.tasks_left_after(now).map(|(_, due)| due);
+    next_task(state).into_iter().chain(left).min()
+}
+
 pub use crate::ds_tasks::ds_retry_after;
 
 /// The simulation under way (its effects are in `simulate_effects`).
@@ -268,7 +276,7 @@ impl Sim<'_> {
     fn run_until(&mut self, end: Timestamp) -> Result<Option<String>, SimError> {
         let mut stalled = 0;
         for _ in 0..MAX_STEPS {
-            let Some(next) = next_task(&self.state) else {
+            let Some(next) = next_leap(&self.state, self.now) else {
                 return Ok(None);
             };
             let to = next.max(self.now);

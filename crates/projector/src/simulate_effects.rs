@@ -29,7 +29,7 @@ impl Sim<'_> {
     /// `SignconfWritten` for every zone that needs a signconf.
     pub(crate) fn signconfs(&self) -> Vec<Event> {
         self.state
-            .zones_in_order()
+            .zones_in_task_order()
             .into_iter()
             .filter(|z| z.signconf_needed)
             .map(|z| {

@@ -2,7 +2,7 @@
 //! from events (the stock `default` policy: NSEC3, KSK P1Y, ZSK P90D).
 
 use crate::simulate::{
-    Change, DsAnswers, Request, SimConf, SimError, Simulation, next_task, simulate,
+    Change, DsAnswers, Request, SimConf, SimError, Simulation, next_leap, next_task, simulate,
 };
 use crate::simulate_items::Item;
 use crate::simulate_text::render_report;
@@ -254,6 +254,19 @@ fn the_next_task_is_the_earliest_zone_run_or_resalt() {
     assert!(next_task(&s).is_some_and(|t| t < START));
     s.policies.clear();
     assert_eq!(next_task(&s), None);
+}
+
+#[test]
+fn time_leap_also_stops_at_a_task_a_deleted_zone_left() {
+    let mut s = fresh();
+    s.zones.values_mut().for_each(|z| z.due = None);
+    s.policies.clear();
+    let left = Timestamp(START.0 + 600);
+    s.tasks_left
+        .insert("gone.example".into(), (zn("gone.example"), left));
+    assert_eq!(next_task(&s), None, "the task does nothing");
+    assert_eq!(next_leap(&s, START), Some(left));
+    assert_eq!(next_leap(&s, left), None, "it has come");
 }
 
 #[test]

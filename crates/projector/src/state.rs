@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 7;
+pub const PROJECTION_VERSION: u32 = 8;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +71,10 @@ pub struct State {
     pub clock_now: Option<Timestamp>,
     /// Audit keys, the checkpoint interval and the last signed checkpoint.
     pub audit: crate::audit::AuditView,
+    /// Enforce tasks deleted zones left queued (`ZoneTaskLeft`), by [`ZoneName::key`]:
+    /// the name and the due time. One that is due has run (and done nothing); it is
+    /// dropped when a simulated clock passes it or a zone of that name is added.
+    pub tasks_left: BTreeMap<String, (ZoneName, Timestamp)>,
     next_id: u64,
     /// Next free zone key id.
     pub(crate) next_key_id: u64,
@@ -132,6 +136,8 @@ impl State {
                 self.policies.remove(&e.name);
             }
             Event::ZoneAdded(e) => {
+                // 2.1's schedule_task merges the new zone's task with a left one.
+                self.tasks_left.remove(&e.zone.name.key());
                 let id = self.take_id();
                 self.zones.insert(
                     e.zone.name.key(),
@@ -170,6 +176,9 @@ impl State {
                 if let Some(z) = self.zones.remove(&e.zone.key()) {
                     self.release_keys(&z.model);
                 }
+            }
+            Event::ZoneTaskLeft(e) => {
+                self.tasks_left.insert(e.zone.key(), (e.zone, e.due));
             }
             e @ (Event::ZoneEnforced(_)
             | Event::DsStateChanged(_)
@@ -224,6 +233,26 @@ impl State {
     pub fn zones_in_order(&self) -> Vec<&ZoneView> {
         let mut v: Vec<_> = self.zones.values().collect();
         v.sort_by_key(|z| z.id);
+        v
+    }
+
+    /// The due times of the enforce tasks deleted zones left queued that have not
+    /// come at `now`, with the zone names.
+    pub fn tasks_left_after(&self, now: Timestamp) -> impl Iterator<Item = (&ZoneName, Timestamp)> {
+        self.tasks_left
+            .values()
+            .filter(move |(_, due)| *due > now)
+            .map(|(zone, due)| (zone, *due))
+    }
+
+    /// Zones in the order OpenDNSSEC's scheduler runs their tasks due at the same
+    /// second: by owner name, compared byte by byte (`strcmp` in common/scheduler/
+    /// task.c `cmp_ttuple`, the tie-break of `task_compare_time_then_ttuple`). The
+    /// signconf and DS tasks a run schedules are due at once with the same owner, so
+    /// they too follow this order.
+    pub fn zones_in_task_order(&self) -> Vec<&ZoneView> {
+        let mut v: Vec<_> = self.zones.values().collect();
+        v.sort_by(|a, b| a.config.name.as_str().cmp(b.config.name.as_str()));
         v
     }
 

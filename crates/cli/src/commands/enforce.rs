@@ -258,7 +258,7 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
 /// stays "needed" and the next run retries.
 fn write_needed_signconfs(shell: &mut Shell<'_>, state: &State) -> Vec<Event> {
     let zones: Vec<_> = state
-        .zones_in_order()
+        .zones_in_task_order()
         .into_iter()
         .filter(|z| z.signconf_needed)
         .collect();
@@ -279,10 +279,21 @@ struct Task {
     owner: String,
 }
 
-/// The task queue as OpenDNSSEC's scheduler would hold it.
-fn tasks(state: &State) -> Vec<Task> {
+/// The task queue as OpenDNSSEC's scheduler would hold it, in its order: due time,
+/// then owner name, then task type (common/scheduler/task.c
+/// `task_compare_time_then_ttuple`; every enforcer task has the same class). A
+/// policy's resalt sorts among the zones by the policy's name. With the enforce tasks
+/// deleted zones left queued that have not come at `now` (`State::tasks_left`).
+fn tasks(state: &State, now: Timestamp) -> Vec<Task> {
     let mut v = Vec::new();
-    for z in state.zones_in_order() {
+    for (zone, at) in state.tasks_left_after(now) {
+        v.push(Task {
+            at,
+            what: "enforce",
+            owner: zone.to_string(),
+        });
+    }
+    for z in state.zones_in_task_order() {
         if let Some(at) = z.due {
             v.push(Task {
                 at,
@@ -314,15 +325,23 @@ fn tasks(state: &State) -> Vec<Task> {
             });
         }
     }
-    v.sort_by_key(|t| t.at);
+    v.sort_by(|a, b| (a.at, a.owner.as_bytes(), a.what).cmp(&(b.at, b.owner.as_bytes(), b.what)));
     v
 }
 
-/// The time of the next task, if any: the projector's, which `simulate` leaps by too
-/// (the same tasks as [`tasks`]).
+/// The time of the next task that does something, if any: the projector's (the tasks
+/// of [`tasks`] but those deleted zones left, which do nothing: the daemon does not
+/// wake for them).
 pub fn next_task(state: &State) -> Option<Timestamp> {
-    let next = kasp_projector::simulate::next_task(state);
-    debug_assert_eq!(next, tasks(state).first().map(|t| t.at));
+    kasp_projector::simulate::next_task(state)
+}
+
+/// Where `time leap` without `--time` moves the clock: the first task of [`tasks`], as
+/// the projector's `next_leap`, which `simulate` leaps by too.
+pub fn next_leap(state: &State) -> Option<Timestamp> {
+    let now = state.now(system_now());
+    let next = kasp_projector::simulate::next_leap(state, now);
+    debug_assert_eq!(next, tasks(state, now).first().map(|t| t.at));
     next
 }
 
@@ -339,7 +358,7 @@ pub fn queue_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -
     let ctx = shell.ctx()?;
     let state = shell.state(&ctx)?;
     let now = state.now(system_now());
-    let tasks = tasks(&state);
+    let tasks = tasks(&state, now);
     shell.out("All worker threads idle.\n");
     shell.out(&count_line(tasks.len()));
     shell.out(&format!(
@@ -402,11 +421,11 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
                 return Err(Exit(super::syntax_error(shell, spec)));
             }
         },
-        None => next_task(&state),
+        None => next_leap(&state),
     };
     // OpenDNSSEC's time leap always says "There are N tasks scheduled." (queue agrees in
     // number: count_line).
-    let tasks = tasks(&state).len();
+    let tasks = tasks(&state, now).len();
     shell.out(&format!("There are {tasks} tasks scheduled.\n"));
     shell.out(&format!(
         "It is now       {} ({} seconds since epoch)\n",

@@ -189,6 +189,8 @@ pub fn purge(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran 
                 keys,
                 released,
                 policy: policy_name.clone(),
+                // OpenDNSSEC's key purge leaves the signconf alone (see the field).
+                signconf_needed: false,
             }
             .into(),
         );

@@ -351,6 +351,7 @@ fn samples() -> Vec<Event> {
             keys: vec![KeyId(1)],
             released: vec![],
             policy: Some(policy("default")),
+            signconf_needed: false,
         }
         .into(),
         ClockAdvanced {
@@ -404,6 +405,11 @@ fn samples() -> Vec<Event> {
             hash: Hash([0xcd; 32]),
             locator: Locator([0x5a; 16]),
             signature: vec![0x99; 64],
+        }
+        .into(),
+        ZoneTaskLeft {
+            zone: zone("b.example"),
+            due: Timestamp(1_735_790_400),
         }
         .into(),
     ]
@@ -579,4 +585,19 @@ fn ds_state_changed_v1_upcasts() {
     }
     .into();
     assert_eq!(decoded, expected);
+}
+
+/// A version 1 `KeysPurged` (stored before the field existed) still asks for a new
+/// signconf, as the binaries that wrote it did.
+#[test]
+fn keys_purged_version_1_upcasts_with_a_signconf_needed() {
+    let (_, _, payload, _) = read_golden()
+        .into_iter()
+        .find(|(k, v, _, _)| k == "KeysPurged" && *v == 1)
+        .expect("events.golden keeps the KeysPurged v1 line");
+    let Ok(Event::KeysPurged(e)) = decode_event("KeysPurged", 1, &payload) else {
+        panic!("KeysPurged v1 no longer decodes");
+    };
+    assert!(e.signconf_needed);
+    assert_eq!(e.keys, vec![KeyId(1)]);
 }

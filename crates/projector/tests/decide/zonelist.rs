@@ -1,11 +1,12 @@
 //! `zonelist import` (with and without `-r`) and `update all`.
 
 use crate::given::{
-    accepted, changed, given, given_zones, import_zonelist, pn, policies_of, policy,
+    NOW, accepted, changed, given, given_zones, import_zonelist, pn, policies_of, policy,
     policy_created, policy_updated, renamed, stock, stock_imported, then_state, zn, zone,
     zone_added, zone_deleted, zones_of,
 };
 use kasp_events::{Timestamp, ZoneUpdated};
+use kasp_projector::State;
 use kasp_projector::decide::{Command, Outcome};
 
 // ---- zonelist import -----------------------------------------------------------
@@ -203,6 +204,55 @@ fn import_zonelist_r_with_an_empty_file_deletes_every_zone() {
         d.events,
         vec![zone_deleted("a.example"), zone_deleted("b.example")]
     );
+}
+
+#[test]
+fn import_zonelist_r_leaves_a_removed_zones_future_task_queued() {
+    use kasp_events::ZoneTaskLeft;
+    let mut state = given_zones(&[
+        ("a.example", "default"),
+        ("b.example", "default"),
+        ("c.example", "default"),
+    ]);
+    let later = Timestamp(NOW.0 + 3_600);
+    for (name, due) in [("b.example", NOW), ("c.example", later)] {
+        let z = state.zones.get_mut(&zn(name).key()).expect("zone");
+        z.due = Some(due);
+    }
+    let d = accepted(
+        &state,
+        import_zonelist(vec![zone("a.example", "default")], true),
+    );
+    // b.example's task is due now: it runs with the import and is gone.
+    assert_eq!(
+        d.events,
+        vec![
+            zone_deleted("b.example"),
+            zone_deleted("c.example"),
+            ZoneTaskLeft {
+                zone: zn("c.example"),
+                due: later,
+            }
+            .into(),
+        ]
+    );
+    let after = then_state(&state, &d);
+    let left: Vec<_> = after.tasks_left_after(NOW).collect();
+    assert_eq!(left, [(&zn("c.example"), later)]);
+    assert_eq!(
+        after.tasks_left_after(later).count(),
+        0,
+        "done once it came"
+    );
+    // A zone of that name added again takes the task over (it runs at once).
+    let readded = given_after(&after, zone_added(zone("c.example", "default")));
+    assert!(readded.tasks_left.is_empty());
+}
+
+fn given_after(state: &State, e: kasp_events::Event) -> State {
+    let mut s = state.clone();
+    s.apply_event(&e, NOW);
+    s
 }
 
 // ---- update all ----------------------------------------------------------------
