@@ -95,3 +95,11 @@ fn compared_lines_are_the_categories_and_steps() {
 fn f1_time_leap_task_count() {
     corner("F1-time-leap-task-count");
 }
+
+/// `restart-at` is one restart with the clock set to that time: the daemon's start-up
+/// (`ods-enforcerd -d -1 --set-time`) enforces every zone once, due or not, whatever was
+/// due before; compound times (`+2d30s`, `+P2DT3H30M`).
+#[test]
+fn d1_restart_at_double_run() {
+    corner("D1-restart-at-double-run");
+}

@@ -219,6 +219,13 @@ fn set_time(opts: &DaemonOptions, conf: &Conf, held: Held, t: Timestamp) -> Resu
                 .to_string(),
         );
     }
+    let clock = state.now(crate::engine::system_now());
+    if t < clock {
+        logger::warning(&format!(
+            "[engine] --set-time {t} is before the log's clock, {clock}: the clock does not \
+             go back and stays at {clock}"
+        ));
+    }
     let held = Rc::new(held);
     let ctx = Context {
         conf_path: PathBuf::from(&opts.config),

@@ -191,8 +191,20 @@ impl Writer {
         let _ = reply.send(wire::exit(code));
     }
 
-    /// Runs what is due now (the scheduler's wake-up and the start-up run).
+    /// Runs what is due now (the scheduler's wake-up).
     fn tick(&self) {
+        self.scheduler_run(false);
+    }
+
+    /// The start-up run, OpenDNSSEC's `autostart` (enforcer/src/enforcer/autostart_cmd.c):
+    /// the task queue starts empty, key generation and resalt run if due, and every zone
+    /// is enforced now (`enforce_task_flush_all`) — once, whatever was due before.
+    fn autostart(&self) {
+        self.scheduler_run(true);
+    }
+
+    /// Runs what is due now, after flushing every zone when `flush_all`.
+    fn scheduler_run(&self, flush_all: bool) {
         let mut sink = LogSink;
         let mut shell = self.shell(&mut sink, "scheduler", &self.user);
         let ctx = match shell.ctx() {
@@ -200,7 +212,11 @@ impl Writer {
             Err(_) => return,
         };
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _ = crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler);
+            let _ = if flush_all {
+                crate::commands::flush_and_run(&mut shell, &ctx, &Actor::Scheduler, None)
+            } else {
+                crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler)
+            };
         }));
         if run.is_err() {
             logger::log(
@@ -369,8 +385,7 @@ pub fn run(
     };
     writer.sweep();
     writer.open_repositories();
-    // OpenDNSSEC's autostart: run every task that is due.
-    writer.tick();
+    writer.autostart();
     writer.publish();
     let started = system_now();
     logger::log(
