@@ -3,7 +3,7 @@
 //!
 //! A stored record is `StoredRecord` encoded with postcard; its `payload` is the
 //! postcard encoding of the event body, interpreted by (kind, version). Decoding an
-//! older version goes through an upcaster here; there are none yet.
+//! older version goes through an upcaster here ([`upcast`]).
 
 use crate::envelope::{Actor, Hash, Record};
 use crate::event::Event;
@@ -68,12 +68,32 @@ pub fn encode_event(event: &Event) -> Result<(String, u16, Vec<u8>), CodecError>
 
 /// Decodes an event body of a given kind and version, upcasting older versions.
 pub fn decode_event(kind: &str, version: u16, payload: &[u8]) -> Result<Event, CodecError> {
-    match Event::decode_current(kind, version, payload) {
+    match Event::decode_current(kind, version, payload).or_else(|| upcast(kind, version, payload)) {
         Some(r) => r.map_err(|e| CodecError::Malformed(format!("{kind} v{version}: {e}"))),
         None => Err(CodecError::UnknownKind {
             kind: kind.to_string(),
             version,
         }),
+    }
+}
+
+/// Older versions of a kind, read into the current shape. `None` for a (kind, version)
+/// that never existed.
+///
+/// * `LogCreated` 1: `clock` had two variants, `System` and `Simulated`; version 2
+///   added `Testing` after them, so a version 1 body reads as version 2 unchanged, but
+///   a `Testing` tag in it is refused.
+fn upcast(kind: &str, version: u16, payload: &[u8]) -> Option<Result<Event, postcard::Error>> {
+    match (kind, version) {
+        ("LogCreated", 1) => {
+            Some(
+                body::<crate::event::LogCreated>(payload).and_then(|e| match e.clock {
+                    crate::event::ClockMode::Testing => Err(postcard::Error::DeserializeBadEnum),
+                    _ => Ok(Event::LogCreated(e)),
+                }),
+            )
+        }
+        _ => None,
     }
 }
 

@@ -327,7 +327,7 @@ impl Writer {
     /// Publishes when the next task (or interval checkpoint) is due.
     fn publish(&self) {
         let next = self.host.held.state().and_then(|state| {
-            if state.simulated() {
+            if state.clock_stopped() {
                 return None;
             }
             // The next task only changes with the log: a read-only command does not
