@@ -400,3 +400,52 @@ fn interactive_mode_reads_commands_at_a_prompt() {
     sb.ok("zone delete --zone i.test");
     check(&session(&sb));
 }
+
+/// The daemon logs what OpenDNSSEC 2.1.12 logs when it makes the same decisions, with
+/// its text (docs/daemon-log.md); without a syslog facility the lines go to stderr.
+#[test]
+fn the_daemon_logs_opendnssecs_messages() {
+    let mut sb = fast_sandbox(false);
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    let d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone ods --policy fast");
+    sb.ok("key rollover --zone ods --keytype ZSK");
+    sb.ok("zonelist export");
+    sb.ok("zonelist import");
+    let mut submitted = false;
+    for _ in 0..20 {
+        sb.ok("time leap");
+        if d.log().contains("please submit DS") {
+            submitted = true;
+            break;
+        }
+    }
+    assert!(submitted, "{}", d.log());
+    let tag = sb
+        .ok("key list --verbose")
+        .out
+        .lines()
+        .find(|l| l.contains("KSK"))
+        .and_then(|l| l.split_whitespace().last().map(str::to_string))
+        .unwrap();
+    let log = d.log();
+    for line in [
+        "msg: [engine] enforcer started".to_string(),
+        "msg: [zone_add_cmd] zone ods added [policy: fast]".to_string(),
+        "msg: [zone_add_cmd] internal zonelist updated successfully".to_string(),
+        "msg: 1 zone(s) found on policy \"fast\"".to_string(),
+        "msg: 1 new KSK(s) (256 bits) need to be created.".to_string(),
+        "msg: [enforcer] update zone: ods".to_string(),
+        "msg: [signconf_cmd] signconf done for zone ods, notifying signer".to_string(),
+        "msg: [keystate_rollover_cmd] Manual rollover initiated for ZSK on Zone: ods".to_string(),
+        "msg: [zonelist_import_cmd] internal zonelist exported successfully".to_string(),
+        "msg: Time leap: Leaping to time ".to_string(),
+        format!("warning: [enforce_task] please submit DS with keytag {tag} for zone ods"),
+    ] {
+        assert!(
+            log.contains(&line),
+            "no {line:?} in the daemon's log:\n{log}"
+        );
+    }
+}

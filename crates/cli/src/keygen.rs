@@ -274,9 +274,14 @@ pub fn generate(
                 .map_err(|e| shell.fail(hsm_failure(&e)))?;
             keys.push((locator, spec.clone()));
         }
-        // OpenDNSSEC's key factory logs this (hsm_key_factory.c, at info); the command's
+        // OpenDNSSEC's key factory logs these (hsm_key_factory.c, ods_log_info); the command's
         // own output stays as OpenDNSSEC's, so scripts that read it see no new lines.
-        logger::verbose(&format!(
+        logger::msg(&format!(
+            "{} zone(s) found on policy \"{}\"",
+            state.zones_using(&spec.policy),
+            spec.policy
+        ));
+        logger::msg(&format!(
             "{} new {}(s) ({} bits) need to be created.",
             keys.len(),
             spec.role.as_str(),

@@ -132,7 +132,7 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     if p.has("xml") {
         update_zonelist_file(shell, &ctx, |zones| zones.push(zone.clone()));
     }
-    let code = after_zone_change(shell, &ctx, &done.state);
+    let code = after_zone_change(shell, &ctx, &done.state, "zone_add_cmd");
     drop(done);
     if !p.has("suspend") {
         super::enforce::run_due(shell, &ctx, &actor)?;
@@ -183,7 +183,7 @@ pub fn delete(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
             });
         }
     }
-    Ok(after_zone_change(shell, &ctx, &done.state))
+    Ok(after_zone_change(shell, &ctx, &done.state, "zone_del_cmd"))
 }
 
 /// `zone set-policy --zone <zone> --policy <policy> [--xml]`.
@@ -221,5 +221,10 @@ pub fn set_policy(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) ->
             }
         });
     }
-    Ok(after_zone_change(shell, &ctx, &done.state))
+    Ok(after_zone_change(
+        shell,
+        &ctx,
+        &done.state,
+        "zone_set_policy_cmd",
+    ))
 }

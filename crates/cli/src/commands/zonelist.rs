@@ -7,6 +7,7 @@ use super::policy::{print_policy_outcomes, read_policies};
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::config::check_schema;
+use crate::daemon_support::logger;
 use crate::engine::{Context, exit};
 use crate::files::{read_text, write_atomic};
 use crate::getopt::Opt;
@@ -27,11 +28,21 @@ fn zones_of(state: &State) -> Vec<&ZoneConfig> {
 }
 
 /// Rewrites the internal zone list after a change. Returns the command's exit code.
-pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Context, state: &State) -> i32 {
+pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Context, state: &State, module: &str) -> i32 {
     let path = ctx.internal_zonelist();
+    // OpenDNSSEC's daemon log lines (docs/daemon-log.md): the import "exports" it.
+    let verb = if module == "zonelist_import_cmd" {
+        ("exported successfully", "export failed")
+    } else {
+        ("updated successfully", "update failed")
+    };
     match write_atomic(&path, &export_zonelist(&zones_of(state), false)) {
-        Ok(()) => exit::OK,
+        Ok(()) => {
+            logger::msg(&format!("[{module}] internal zonelist {}", verb.0));
+            exit::OK
+        }
         Err(e) => {
+            logger::error(&format!("[{module}] internal zonelist {}", verb.1));
             shell.err(&format!(
                 "Unable to update the internal zonelist {}, updates will not reach the Signer!\n",
                 path.display()
@@ -145,7 +156,9 @@ fn finish_import(
     done: &crate::engine::Committed,
     failed: bool,
 ) -> i32 {
-    let written = done.sealed.is_empty() || after_zone_change(shell, ctx, &done.state) == exit::OK;
+    // OpenDNSSEC exports the internal zone list after every import, changed or not.
+    let _ = &done.sealed;
+    let written = after_zone_change(shell, ctx, &done.state, "zonelist_import_cmd") == exit::OK;
     if failed || !written { 1 } else { exit::OK }
 }
 

@@ -383,15 +383,16 @@ pub fn run(
         cli_verbosity: setup.cli_verbosity,
         status,
     };
+    // OpenDNSSEC's start-up lines (daemon/engine.c), before the start-up run.
+    logger::log(
+        Level::Msg,
+        &format!("[engine] running as pid {}", std::process::id()),
+    );
+    logger::log(Level::Msg, "[engine] enforcer started");
     writer.sweep();
     writer.open_repositories();
     writer.autostart();
     writer.publish();
-    let started = system_now();
-    logger::log(
-        Level::Msg,
-        &format!("[engine] enforcer started at {started}"),
-    );
     let stopping = || setup.stopping.load(std::sync::atomic::Ordering::SeqCst);
     loop {
         if setup_single_run {
