@@ -278,7 +278,15 @@ pub fn generate(
         // own output stays as OpenDNSSEC's, so scripts that read it see no new lines.
         logger::msg(&format!(
             "{} zone(s) found on policy \"{}\"",
-            state.zones_using(&spec.policy),
+            need.zones, spec.policy
+        ));
+        logger::msg(&format!(
+            "[hsm_key_factory_generate] {} keys needed for {} zones covering {} seconds, \
+             generating {} keys for policy {}",
+            need.target,
+            need.zones,
+            need.duration.as_i64(),
+            need.missing(),
             spec.policy
         ));
         logger::msg(&format!(

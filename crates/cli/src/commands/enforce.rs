@@ -318,6 +318,8 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
         to.0
     ));
     record(shell, &ctx, &actor, EnforcerCommand::Leap { to })?;
+    // OpenDNSSEC's daemon log line (daemon/time_leap_cmd.c, docs/daemon-log.md).
+    crate::daemon_support::logger::msg(&format!("Time leap: Leaping to time {}", to.ctime()));
     shell.out("Waking up workers\n");
     run_due(shell, &ctx, &actor)?;
     Ok(exit::OK)

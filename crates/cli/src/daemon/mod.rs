@@ -116,6 +116,10 @@ fn run(opts: &DaemonOptions) -> i32 {
             let code = serve(opts, conf, held, listener, &identity);
             let _ = std::fs::remove_file(&socket);
             process::remove_pid_file(&pid_file);
+            logger::msg(&format!(
+                "[engine] enforcerd (pid: {}) stopped with exitcode {code}",
+                std::process::id()
+            ));
             code
         }
         Err((message, created_socket)) => {

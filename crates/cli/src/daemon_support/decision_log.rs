@@ -147,9 +147,6 @@ pub fn lines(event: &Event, after: &State) -> Vec<(logger::Level, String)> {
                 ));
             }
         }
-        Event::ClockAdvanced(e) => {
-            v.push((Msg, format!("Time leap: Leaping to time {}", e.to.ctime())))
-        }
         _ => {}
     }
     v
