@@ -449,3 +449,44 @@ fn the_daemon_logs_opendnssecs_messages() {
         );
     }
 }
+
+/// Through the daemon too: a production log refuses `time leap`; a log set up for
+/// testing leaps, and its clock then stands at the time it leapt to (OpenDNSSEC's).
+#[test]
+fn time_leap_on_a_daemon_that_follows_the_system_clock() {
+    let sb = fast_sandbox(true);
+    let d = Daemon::start(&sb, &[]);
+    let r = sb.sh("time leap --time 2031-01-01-00:00:00");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.err.contains("setup --testing"), "{r:?}");
+    drop(d);
+
+    let mut sb = fast_sandbox(true);
+    std::fs::remove_file(sb.log_path()).unwrap();
+    sb.ok("setup --testing");
+    sb.ok("policy import");
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    let d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone fast.test --policy fast");
+    sb.ok("time leap --time 2031-01-01-00:00:00");
+    let now = || {
+        let out = sb.ok("queue").out;
+        out.lines()
+            .find(|l| l.starts_with("It is now"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let first = now();
+    assert!(
+        first.contains("(1924992000 seconds since epoch)"),
+        "{first} {}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(now(), first);
+    assert!(
+        d.log()
+            .contains("Time leap: Leaping to time Wed Jan  1 00:00:00 2031")
+    );
+}
