@@ -490,3 +490,19 @@ fn time_leap_on_a_daemon_that_follows_the_system_clock() {
             .contains("Time leap: Leaping to time Wed Jan  1 00:00:00 2031")
     );
 }
+
+/// A refused PIN is logged in OpenDNSSEC's words (upstream tests wait for this line).
+#[test]
+fn a_refused_pin_is_logged_as_opendnssec_logs_it() {
+    let sb = fast_sandbox(false);
+    let conf = std::fs::read_to_string(sb.conf()).unwrap();
+    let wrong = conf.replace(crate::common::PIN, "1111");
+    assert_ne!(conf, wrong);
+    std::fs::write(sb.conf(), wrong).unwrap();
+    let d = Daemon::start(&sb, &[]);
+    let log = d.log();
+    assert!(
+        log.contains("error: [engine] hsm_session_init(): Incorrect PIN for repository SoftHSM"),
+        "{log}"
+    );
+}

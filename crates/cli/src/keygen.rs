@@ -71,8 +71,16 @@ impl Repositories {
         if !self.stores.contains_key(name) {
             let config = repository_config(ctx, name)?;
             let (require_backup, capacity) = (config.require_backup, config.capacity);
-            let store =
-                HsmThread::open(config, Timeouts::default()).map_err(|e| hsm_failure(&e))?;
+            let store = HsmThread::open(config, Timeouts::default()).map_err(|e| {
+                // OpenDNSSEC's daemon log line for a refused PIN (libhsm's
+                // hsm_session_init() error, logged by daemon/engine.c).
+                if let HsmError::WrongPin { repository } = &e {
+                    logger::error(&format!(
+                        "[engine] hsm_session_init(): Incorrect PIN for repository {repository}"
+                    ));
+                }
+                hsm_failure(&e)
+            })?;
             self.stores
                 .insert(name.to_string(), (store, require_backup, capacity));
         }
