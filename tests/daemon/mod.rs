@@ -440,6 +440,10 @@ fn the_daemon_logs_opendnssecs_messages() {
         "msg: [signconf_cmd] signconf done for zone ods, notifying signer".to_string(),
         "msg: [keystate_rollover_cmd] Manual rollover initiated for ZSK on Zone: ods".to_string(),
         "msg: [zonelist_import_cmd] internal zonelist exported successfully".to_string(),
+        format!(
+            "msg: [zonelist_export_cmd] zonelist exported to {} successfully",
+            sb.path("zonelist.xml").display()
+        ),
         "msg: Time leap: Leaping to time ".to_string(),
         format!("warning: [enforce_task] please submit DS with keytag {tag} for zone ods"),
     ] {

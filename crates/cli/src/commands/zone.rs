@@ -130,7 +130,9 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     shell.out(&format!("Zone {} added successfully\n", zone.name));
     if p.has("xml") {
-        update_zonelist_file(shell, &ctx, |zones| zones.push(zone.clone()));
+        update_zonelist_file(shell, &ctx, ("zone_add_cmd", false), |zones| {
+            zones.push(zone.clone())
+        });
     }
     let code = after_zone_change(shell, &ctx, &done.state, "zone_add_cmd");
     drop(done);
@@ -176,9 +178,9 @@ pub fn delete(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     }
     if p.has("xml") {
         if all {
-            export_to_file(shell, &ctx, &done.state);
+            export_to_file(shell, &ctx, &done.state, "zone_del_cmd");
         } else {
-            update_zonelist_file(shell, &ctx, |zones| {
+            update_zonelist_file(shell, &ctx, ("zone_del_cmd", false), |zones| {
                 zones.retain(|z| !deleted.contains(&z.name.key()))
             });
         }
@@ -215,7 +217,7 @@ pub fn set_policy(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) ->
         "Zone {zone} policy successfully set to {policy}\n"
     ));
     if p.has("xml") {
-        update_zonelist_file(shell, &ctx, |zones| {
+        update_zonelist_file(shell, &ctx, ("zone_set_policy_cmd", true), |zones| {
             for z in zones.iter_mut().filter(|z| z.name.key() == zone.key()) {
                 z.policy = policy.clone();
             }

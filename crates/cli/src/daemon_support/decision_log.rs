@@ -73,32 +73,41 @@ pub fn lines(event: &Event, after: &State) -> Vec<(logger::Level, String)> {
             ));
         }
         Event::ZoneEnforced(e) => {
-            v.push((Msg, format!("[enforcer] update zone: {}", e.zone)));
-            v.push((
-                Msg,
-                "[hsm_key_factory_delete_key] looking for keys to purge from HSM".to_string(),
-            ));
-            v.push((
-                Msg,
-                format!(
-                    "[enforcer] removeDeadKeys: keys deleted from HSM: {}",
-                    e.destroyed.len()
-                ),
-            ));
-            if !e.destroyed.is_empty() {
+            let passthrough = after
+                .zone(&e.zone)
+                .and_then(|z| after.policies.get(&z.config.policy))
+                .is_some_and(|p| p.policy.passthrough);
+            if passthrough {
+                // enforcer/enforce_task.c: no update, the signconf is written.
+                v.push((Msg, format!("Passing through zone {}.", e.zone)));
+            } else {
+                v.push((Msg, format!("[enforcer] update zone: {}", e.zone)));
                 v.push((
                     Msg,
-                    "[enforcer] reschedule enforcing policy due to deleting keys".to_string(),
+                    "[hsm_key_factory_delete_key] looking for keys to purge from HSM".to_string(),
                 ));
-            }
-            if !e.signconf_needed {
                 v.push((
                     Msg,
                     format!(
-                        "[enforce_task] No changes to signconf file required for zone {}",
-                        e.zone
+                        "[enforcer] removeDeadKeys: keys deleted from HSM: {}",
+                        e.destroyed.len()
                     ),
                 ));
+                if !e.destroyed.is_empty() {
+                    v.push((
+                        Msg,
+                        "[enforcer] reschedule enforcing policy due to deleting keys".to_string(),
+                    ));
+                }
+                if !e.signconf_needed {
+                    v.push((
+                        Msg,
+                        format!(
+                            "[enforce_task] No changes to signconf file required for zone {}",
+                            e.zone
+                        ),
+                    ));
+                }
             }
             if let Some(zone) = after.zone(&e.zone) {
                 for key in &zone.model.keys {
