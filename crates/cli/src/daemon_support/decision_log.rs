@@ -73,15 +73,25 @@ pub fn lines(event: &Event, after: &State) -> Vec<(logger::Level, String)> {
             ));
         }
         Event::ZoneEnforced(e) => {
-            let passthrough = after
+            let policy = after
                 .zone(&e.zone)
-                .and_then(|z| after.policies.get(&z.config.policy))
-                .is_some_and(|p| p.policy.passthrough);
+                .and_then(|z| after.policies.get(&z.config.policy));
+            let passthrough = policy.is_some_and(|p| p.policy.passthrough);
+            let keyless = policy.is_some_and(|p| p.policy.keys.keys.is_empty());
             if passthrough {
                 // enforcer/enforce_task.c: no update, the signconf is written.
                 v.push((Msg, format!("Passing through zone {}.", e.zone)));
             } else {
                 v.push((Msg, format!("[enforcer] update zone: {}", e.zone)));
+                if keyless {
+                    v.push((
+                        Msg,
+                        format!(
+                            "[enforcer] No keys configured for {}, zone will become unsigned eventually",
+                            e.zone
+                        ),
+                    ));
+                }
                 v.push((
                     Msg,
                     "[hsm_key_factory_delete_key] looking for keys to purge from HSM".to_string(),
