@@ -504,9 +504,12 @@ fn a_refused_pin_is_logged_as_opendnssec_logs_it() {
     assert_ne!(conf, wrong);
     std::fs::write(sb.conf(), wrong).unwrap();
     let d = Daemon::start(&sb, &[]);
-    let log = d.log();
-    assert!(
-        log.contains("error: [engine] hsm_session_init(): Incorrect PIN for repository SoftHSM"),
-        "{log}"
-    );
+    // The repositories are opened after the socket answers: wait for the line, as
+    // OpenDNSSEC's tests do (syslog_waitfor).
+    let line = "error: [engine] hsm_session_init(): Incorrect PIN for repository SoftHSM";
+    let start = Instant::now();
+    while !d.log().contains(line) {
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
