@@ -173,3 +173,11 @@ fn f3_signconf_on_hsm_delete_run() {
 fn i10_zonelist_remove_moved_zone() {
     corner("I10-zonelist-remove-moved-zone");
 }
+
+/// `restart-at` is one restart with the clock set to that time: the daemon's start-up
+/// (`ods-enforcerd -d -1 --set-time`) enforces every zone once, due or not, whatever was
+/// due before; compound times (`+2d30s`, `+P2DT3H30M`).
+#[test]
+fn d1_restart_at_double_run() {
+    corner("D1-restart-at-double-run");
+}

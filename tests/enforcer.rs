@@ -240,6 +240,69 @@ fn time_leap_needs_a_simulated_clock() {
     let sb = Sandbox::new();
     sb.ok("setup");
     refused(&sb, "time leap", 1, "simulated clock");
+    refused(
+        &sb,
+        "time leap --time 2031-01-01-00:00:00",
+        1,
+        "setup --testing",
+    );
+}
+
+/// The epoch seconds `queue` says it is now.
+fn queue_now(sb: &Sandbox) -> i64 {
+    let out = sb.ok("queue").out;
+    let line = out.lines().find(|l| l.starts_with("It is now ")).unwrap();
+    let (_, secs) = line.split_once(" (").unwrap();
+    secs.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// A log set up for testing keeps OpenDNSSEC's clock (common/duration.c `time_now`): the
+/// system clock until the first `time leap`, then the time it leapt to, which stands
+/// until the next leap.
+#[test]
+fn a_testing_log_runs_on_the_system_clock_until_a_leap_stops_it_there() {
+    let sb = Sandbox::new();
+    refused(
+        &sb,
+        "setup --testing --simulated-time 2025-01-01T00:00:00Z",
+        2,
+        "exclude",
+    );
+    let r = sb.ok("setup --testing");
+    assert!(
+        r.out
+            .contains("system clock until a time leap, for testing"),
+        "{r:?}"
+    );
+    let system = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let first = queue_now(&sb);
+    assert!(
+        (first - system()).abs() <= 2,
+        "{first} is not the system time"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(
+        queue_now(&sb) > first,
+        "the clock runs before the first leap"
+    );
+    let r = sb.ok("time leap --time 2031-01-01-00:00:00");
+    assert!(r.out.contains("Leaping to time"), "{r:?}");
+    assert_eq!(queue_now(&sb), 1_924_992_000);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(
+        queue_now(&sb),
+        1_924_992_000,
+        "the clock stands after a leap"
+    );
+    sb.ok("time leap --time 2031-01-02-00:00:00");
+    assert_eq!(queue_now(&sb), 1_924_992_000 + 86_400);
+    let shown = sb.ok("log show").out;
+    assert!(shown.contains("for testing"), "{shown}");
 }
 
 #[test]

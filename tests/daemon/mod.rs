@@ -436,3 +436,116 @@ fn ds_submit_without_a_hook_is_logged_and_marks_the_ds_submitted() {
     let r = sb.ok("key ds-seen --all");
     assert!(r.out.contains("1 KSK matches found."), "{r:?}");
 }
+
+/// The daemon logs what OpenDNSSEC 2.1.12 logs when it makes the same decisions, with
+/// its text (docs/daemon-log.md); without a syslog facility the lines go to stderr.
+#[test]
+fn the_daemon_logs_opendnssecs_messages() {
+    let mut sb = fast_sandbox(false);
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    let d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone ods --policy fast");
+    sb.ok("key rollover --zone ods --keytype ZSK");
+    sb.ok("zonelist export");
+    sb.ok("zonelist import");
+    let mut submitted = false;
+    for _ in 0..20 {
+        sb.ok("time leap");
+        if d.log().contains("please submit DS") {
+            submitted = true;
+            break;
+        }
+    }
+    assert!(submitted, "{}", d.log());
+    let tag = sb
+        .ok("key list --verbose")
+        .out
+        .lines()
+        .find(|l| l.contains("KSK"))
+        .and_then(|l| l.split_whitespace().last().map(str::to_string))
+        .unwrap();
+    let log = d.log();
+    for line in [
+        "msg: [engine] enforcer started".to_string(),
+        "msg: [zone_add_cmd] zone ods added [policy: fast]".to_string(),
+        "msg: [zone_add_cmd] internal zonelist updated successfully".to_string(),
+        "msg: 1 zone(s) found on policy \"fast\"".to_string(),
+        "msg: 1 new KSK(s) (256 bits) need to be created.".to_string(),
+        "msg: [enforcer] update zone: ods".to_string(),
+        "msg: [signconf_cmd] signconf done for zone ods, notifying signer".to_string(),
+        "msg: [keystate_rollover_cmd] Manual rollover initiated for ZSK on Zone: ods".to_string(),
+        "msg: [zonelist_import_cmd] internal zonelist exported successfully".to_string(),
+        format!(
+            "msg: [zonelist_export_cmd] zonelist exported to {} successfully",
+            sb.path("zonelist.xml").display()
+        ),
+        "msg: Time leap: Leaping to time ".to_string(),
+        format!("warning: [enforce_task] please submit DS with keytag {tag} for zone ods"),
+    ] {
+        assert!(
+            log.contains(&line),
+            "no {line:?} in the daemon's log:\n{log}"
+        );
+    }
+}
+
+/// Through the daemon too: a production log refuses `time leap`; a log set up for
+/// testing leaps, and its clock then stands at the time it leapt to (OpenDNSSEC's).
+#[test]
+fn time_leap_on_a_daemon_that_follows_the_system_clock() {
+    let sb = fast_sandbox(true);
+    let d = Daemon::start(&sb, &[]);
+    let r = sb.sh("time leap --time 2031-01-01-00:00:00");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.err.contains("setup --testing"), "{r:?}");
+    drop(d);
+
+    let mut sb = fast_sandbox(true);
+    std::fs::remove_file(sb.log_path()).unwrap();
+    sb.ok("setup --testing");
+    sb.ok("policy import");
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    let d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone fast.test --policy fast");
+    sb.ok("time leap --time 2031-01-01-00:00:00");
+    let now = || {
+        let out = sb.ok("queue").out;
+        out.lines()
+            .find(|l| l.starts_with("It is now"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let first = now();
+    assert!(
+        first.contains("(1924992000 seconds since epoch)"),
+        "{first} {}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(now(), first);
+    assert!(
+        d.log()
+            .contains("Time leap: Leaping to time Wed Jan  1 00:00:00 2031")
+    );
+}
+
+/// A refused PIN is logged in OpenDNSSEC's words (upstream tests wait for this line).
+#[test]
+fn a_refused_pin_is_logged_as_opendnssec_logs_it() {
+    let sb = fast_sandbox(false);
+    let conf = std::fs::read_to_string(sb.conf()).unwrap();
+    let wrong = conf.replace(crate::common::PIN, "1111");
+    assert_ne!(conf, wrong);
+    std::fs::write(sb.conf(), wrong).unwrap();
+    let d = Daemon::start(&sb, &[]);
+    // The repositories are opened after the socket answers: wait for the line, as
+    // OpenDNSSEC's tests do (syslog_waitfor).
+    let line = "error: [engine] hsm_session_init(): Incorrect PIN for repository SoftHSM";
+    let start = Instant::now();
+    while !d.log().contains(line) {
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

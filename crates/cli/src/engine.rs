@@ -287,6 +287,7 @@ impl Context {
                 Ok(sealed) => {
                     let state = Arc::new(state);
                     self.remember(log, &state, snap, &sealed);
+                    crate::daemon_support::decision_log::committed(&decision.events, &state);
                     return Ok(Committed {
                         state,
                         decision,

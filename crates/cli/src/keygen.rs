@@ -71,8 +71,16 @@ impl Repositories {
         if !self.stores.contains_key(name) {
             let config = repository_config(ctx, name)?;
             let (require_backup, capacity) = (config.require_backup, config.capacity);
-            let store =
-                HsmThread::open(config, Timeouts::default()).map_err(|e| hsm_failure(&e))?;
+            let store = HsmThread::open(config, Timeouts::default()).map_err(|e| {
+                // OpenDNSSEC's daemon log line for a refused PIN (libhsm's
+                // hsm_session_init() error, logged by daemon/engine.c).
+                if let HsmError::WrongPin { repository } = &e {
+                    logger::error(&format!(
+                        "[engine] hsm_session_init(): Incorrect PIN for repository {repository}"
+                    ));
+                }
+                hsm_failure(&e)
+            })?;
             self.stores
                 .insert(name.to_string(), (store, require_backup, capacity));
         }
@@ -274,9 +282,22 @@ pub fn generate(
                 .map_err(|e| shell.fail(hsm_failure(&e)))?;
             keys.push((locator, spec.clone()));
         }
-        // OpenDNSSEC's key factory logs this (hsm_key_factory.c, at info); the command's
+        // OpenDNSSEC's key factory logs these (hsm_key_factory.c, ods_log_info); the command's
         // own output stays as OpenDNSSEC's, so scripts that read it see no new lines.
-        logger::verbose(&format!(
+        logger::msg(&format!(
+            "{} zone(s) found on policy \"{}\"",
+            need.zones, spec.policy
+        ));
+        logger::msg(&format!(
+            "[hsm_key_factory_generate] {} keys needed for {} zones covering {} seconds, \
+             generating {} keys for policy {}",
+            need.target,
+            need.zones,
+            need.duration.as_i64(),
+            need.missing(),
+            spec.policy
+        ));
+        logger::msg(&format!(
             "{} new {}(s) ({} bits) need to be created.",
             keys.len(),
             spec.role.as_str(),

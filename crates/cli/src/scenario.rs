@@ -12,7 +12,7 @@ use kasp_events::Seconds;
 /// A point in scenario time for `leap-until-time` and `restart-at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
-    /// `+90d`, `+12h`, `+30m`, `+45s` or plain seconds: after the scenario's start.
+    /// `+90d`, `+1d12h`, `+P1DT2H` or plain seconds: after the scenario's start.
     After(Seconds),
     /// `@1735689600`: an absolute epoch time.
     At(i64),
@@ -69,25 +69,82 @@ pub struct ScenarioError {
     pub message: String,
 }
 
-/// Parses `+90d` / `+12h` / `+30m` / `+45s` / `+3600` / `@epoch`.
+/// What a time in `leap-until-time` and `restart-at` may be, for messages.
+pub const WHEN_FORMS: &str = "+<duration> (after the start: 90d, 12h, 3600s, 2w, 1d12h, \
+                              12d3h30m, P90D, PT12H, P1DT2H) or @<epoch>";
+
+/// Parses `+<dur>` (after the start) or `@<epoch>`. `<dur>` is one or more `<N><unit>`
+/// with units `w`, `d`, `h`, `m`, `s` in that order (`90d`, `1d12h`, `12d3h30m`), plain
+/// seconds (`3600`), or an ISO 8601 duration without years or months (`P90D`, `PT12H`,
+/// `P1DT2H`, `P2W`). `None` for anything else, or a duration beyond `u32` seconds.
 pub fn parse_when(text: &str) -> Option<When> {
     if let Some(epoch) = text.strip_prefix('@') {
         return epoch.parse().ok().map(When::At);
     }
     let rel = text.strip_prefix('+')?;
-    let (digits, unit) = match rel.char_indices().last()? {
-        (i, c) if c.is_ascii_alphabetic() => (&rel[..i], Some(c)),
-        _ => (rel, None),
+    let secs = if rel.bytes().all(|b| b.is_ascii_digit()) {
+        rel.parse::<u64>().ok()
+    } else if let Some(iso) = rel.strip_prefix('P') {
+        parse_iso_duration(iso)
+    } else {
+        parse_units(
+            rel,
+            &[
+                ('w', 604_800),
+                ('d', 86_400),
+                ('h', 3600),
+                ('m', 60),
+                ('s', 1),
+            ],
+        )
+    }?;
+    u32::try_from(secs).ok().map(|s| When::After(Seconds(s)))
+}
+
+/// `<N><unit>` repeated, each unit of `units` at most once and in the table's order;
+/// the total in seconds. At least one part; nothing left over.
+fn parse_units(text: &str, units: &[(char, u64)]) -> Option<u64> {
+    let mut rest = text;
+    let mut allowed = units;
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let unit = rest[digits..].chars().next()?;
+        let n: u64 = rest[..digits].parse().ok()?;
+        let at = allowed.iter().position(|(u, _)| *u == unit)?;
+        total = total.checked_add(n.checked_mul(allowed[at].1)?)?;
+        allowed = &allowed[at + 1..];
+        rest = &rest[digits + unit.len_utf8()..];
+    }
+    (rest.len() < text.len()).then_some(total)
+}
+
+/// The part of an ISO 8601 duration after `P`: `[nW][nD][T[nH][nM][nS]]`, at least one
+/// part, and a `T` only when a time part follows. Years and months (`Y`, `M` before
+/// `T`) are refused: their length depends on the calendar.
+fn parse_iso_duration(text: &str) -> Option<u64> {
+    let (date, time) = match text.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
     };
-    let n: u32 = digits.parse().ok()?;
-    let factor = match unit {
-        None | Some('s') => 1,
-        Some('m') => 60,
-        Some('h') => 3600,
-        Some('d') => 86_400,
-        Some(_) => return None,
+    let date_secs = if date.is_empty() {
+        0
+    } else {
+        parse_units(date, &[('W', 604_800), ('D', 86_400)])?
     };
-    n.checked_mul(factor).map(|s| When::After(Seconds(s)))
+    let time_secs = match time {
+        None => 0,
+        Some(t) => parse_units(t, &[('H', 3600), ('M', 60), ('S', 1)])?,
+    };
+    if date.is_empty() && time.is_none() {
+        return None;
+    }
+    date_secs.checked_add(time_secs)
+}
+
+/// The message for a time [`parse_when`] refused.
+fn bad_time(text: &str) -> String {
+    format!("bad time '{text}': expected {WHEN_FORMS}")
 }
 
 /// Parses a scenario; `file` is used in messages only.
@@ -145,12 +202,10 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
                 rest.parse()
                     .map_err(|_| err(format!("leap: bad count '{rest}'")))?,
             ),
-            "leap-until-time" => Step::LeapUntilTime(
-                parse_when(rest).ok_or_else(|| err(format!("bad time '{rest}'")))?,
-            ),
-            "restart-at" => {
-                Step::RestartAt(parse_when(rest).ok_or_else(|| err(format!("bad time '{rest}'")))?)
+            "leap-until-time" => {
+                Step::LeapUntilTime(parse_when(rest).ok_or_else(|| err(bad_time(rest)))?)
             }
+            "restart-at" => Step::RestartAt(parse_when(rest).ok_or_else(|| err(bad_time(rest)))?),
             "leap-until" => {
                 let mut pattern = rest;
                 let mut max = None;
@@ -198,6 +253,35 @@ mod tests {
         assert_eq!(parse_when("+3600"), Some(When::After(Seconds(3600))));
         assert_eq!(parse_when("@1735689600"), Some(When::At(1_735_689_600)));
         for bad in ["", "+", "90d", "+9x", "+d", "@x", "+99999999999d"] {
+            assert_eq!(parse_when(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn compound_and_iso_durations() {
+        let after = |s: u32| Some(When::After(Seconds(s)));
+        assert_eq!(parse_when("+12d3h"), after(12 * 86_400 + 3 * 3600));
+        assert_eq!(parse_when("+1d12h"), after(86_400 + 43_200));
+        assert_eq!(
+            parse_when("+12d3h30m"),
+            after(12 * 86_400 + 3 * 3600 + 1800)
+        );
+        assert_eq!(parse_when("+2w"), after(14 * 86_400));
+        assert_eq!(
+            parse_when("+1w2d3h4m5s"),
+            after(9 * 86_400 + 3 * 3600 + 245)
+        );
+        assert_eq!(parse_when("+3600s"), after(3600));
+        assert_eq!(parse_when("+P90D"), after(90 * 86_400));
+        assert_eq!(parse_when("+PT12H"), after(43_200));
+        assert_eq!(parse_when("+P1DT2H"), after(86_400 + 7200));
+        assert_eq!(parse_when("+P2W"), after(14 * 86_400));
+        assert_eq!(parse_when("+PT1H30M15S"), after(5415));
+        assert_eq!(parse_when("+P0D"), after(0));
+        for bad in [
+            "+1h1d", "+1d1d", "+1d2", "+d1", "+1dh", "+1D", "+P", "+PT", "+P1M", "+P1Y", "+P1H",
+            "+PT1D", "+P1DT", "+p1d", "+P1D2", "+P-1D", "+1d ", "+50000d",
+        ] {
             assert_eq!(parse_when(bad), None, "{bad}");
         }
     }
@@ -259,7 +343,18 @@ mod tests {
         assert!(parse("#@bogus\n", "t.scn").is_err());
         assert!(parse("#@conf-remove\n", "t.scn").is_err());
         assert!(parse("#@conf-remove A B\n", "t.scn").is_err());
-        assert!(parse("leap-until-time soon\n", "t.scn").is_err());
+        let e = parse("leap-until-time soon\n", "t.scn").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.scn:1: bad time 'soon': expected +<duration>")
+        );
+        assert_eq!(
+            parse("restart-at +12d3h\n", "t.scn").unwrap().steps,
+            vec![(
+                1,
+                Step::RestartAt(When::After(Seconds(12 * 86_400 + 3 * 3600)))
+            )]
+        );
         assert!(parse("leap-until max=3\n", "t.scn").is_err());
     }
 

@@ -77,8 +77,14 @@ pub fn decode_event(kind: &str, version: u16, payload: &[u8]) -> Result<Event, C
     }
 }
 
-/// Decodes a body of an older version of `kind` into the current shape. `None` for a
-/// (kind, version) that never existed.
+/// Older versions of a kind, read into the current shape. `None` for a (kind, version)
+/// that never existed.
+///
+/// * `DsStateChanged` 1: before `next_change_now` (read as `true`).
+/// * `KeysPurged` 1: before `signconf_needed` (read as `true`).
+/// * `LogCreated` 1: `clock` had two variants, `System` and `Simulated`; version 2
+///   added `Testing` after them, so a version 1 body reads as version 2 unchanged, but
+///   a `Testing` tag in it is refused.
 fn upcast(kind: &str, version: u16, bytes: &[u8]) -> Option<Result<Event, postcard::Error>> {
     use crate::enforcement::{DsStateChanged, DsStateChangedV1, KeysPurged, KeysPurgedV1};
     match (kind, version) {
@@ -86,6 +92,12 @@ fn upcast(kind: &str, version: u16, bytes: &[u8]) -> Option<Result<Event, postca
             Some(body::<DsStateChangedV1>(bytes).map(|v1| Event::from(DsStateChanged::from(v1))))
         }
         ("KeysPurged", 1) => Some(body::<KeysPurgedV1>(bytes).map(|v| KeysPurged::from(v).into())),
+        ("LogCreated", 1) => Some(body::<crate::event::LogCreated>(bytes).and_then(
+            |e| match e.clock {
+                crate::event::ClockMode::Testing => Err(postcard::Error::DeserializeBadEnum),
+                _ => Ok(Event::LogCreated(e)),
+            },
+        )),
         _ => None,
     }
 }

@@ -29,6 +29,11 @@ pub enum ClockMode {
     System,
     /// A simulated clock that starts at `start` and moves only by recorded events.
     Simulated { start: Timestamp },
+    /// A log set up for testing (`setup --testing`, LogCreated version 2): OpenDNSSEC's
+    /// clock (common/duration.c `time_now`), the system clock until the first `time
+    /// leap` (or `ods-enforcerd --set-time`), then the time it leapt to, moved only by
+    /// further leaps (`ClockAdvanced`).
+    Testing,
 }
 
 /// Record 0 of every log.
@@ -146,7 +151,7 @@ macro_rules! events {
 }
 
 events! {
-    LogCreated = 1,
+    LogCreated = 2,
     PolicyCreated = 1,
     PolicyUpdated = 1,
     PolicyDeleted = 1,
@@ -233,6 +238,7 @@ impl fmt::Display for Event {
                     ClockMode::Simulated { start } => {
                         write!(f, "simulated clock starting at {start})")
                     }
+                    ClockMode::Testing => write!(f, "system clock until a time leap, for testing)"),
                 }
             }
             Event::PolicyCreated(e) => write!(f, "Policy {} created", e.policy.name),

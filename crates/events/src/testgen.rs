@@ -121,6 +121,7 @@ pub fn arb_clock() -> impl Strategy<Value = ClockMode> {
     prop_oneof![
         Just(ClockMode::System),
         arb_timestamp().prop_map(|start| ClockMode::Simulated { start }),
+        Just(ClockMode::Testing),
     ]
 }
 

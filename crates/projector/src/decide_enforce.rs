@@ -13,6 +13,11 @@ use kasp_events::{
     SignconfRequested, Timestamp, ZoneName,
 };
 
+/// Why the clock of a production log cannot be moved.
+pub const NO_LEAPS: &str = "time leap is only available on a log with a simulated clock \
+                            (ods-enforcer setup --simulated-time) or one set up for testing \
+                            (ods-enforcer setup --testing); this log follows the system clock";
+
 /// What the enforcer is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnforcerCommand {
@@ -108,14 +113,14 @@ pub fn decide_enforcer(
             }
         }
         EnforcerCommand::Leap { to } => {
-            if !state.simulated() {
-                return Err(Rejection::refused(
-                    "time leap is only available on a log with a simulated clock \
-                     (ods-enforcer setup --simulated-time); this log follows the system clock",
-                ));
+            if !state.leaps_allowed() {
+                return Err(Rejection::refused(crate::decide_enforce::NO_LEAPS));
             }
             if *to > now {
                 d.events.push(ClockAdvanced { from: now, to: *to }.into());
+            } else if !state.clock_stopped() {
+                // A testing log's first leap stops its clock, even where it stands.
+                d.events.push(ClockAdvanced { from: now, to: now }.into());
             }
         }
         EnforcerCommand::Record { events } => d.events = events.clone(),

@@ -17,6 +17,8 @@ pub struct KeyNeed {
     pub target: usize,
     /// Zones that use the policy.
     pub zones: usize,
+    /// The period the keys are to cover (`AutomaticKeyGenerationPeriod`).
+    pub duration: Seconds,
 }
 
 impl KeyNeed {
@@ -59,6 +61,7 @@ pub fn plan(state: &State, policies: &[PolicyName], duration: Seconds) -> Vec<Ke
                 spec,
                 target,
                 zones,
+                duration,
             });
         }
     }
@@ -134,6 +137,7 @@ pub fn task_plan(state: &State, task: &KeyGenTask, period: Seconds) -> Vec<KeyNe
                 spec: spec.clone(),
                 target,
                 zones,
+                duration: period,
             }]
         }
     }

@@ -67,7 +67,7 @@ pub struct State {
     pub zones: BTreeMap<String, ZoneView>,
     /// HSM keys, generations in flight, repositories.
     pub pool: KeyPool,
-    /// The simulated clock, once `time leap` moved it.
+    /// The clock as `time leap` last set it (simulated and testing clocks).
     pub clock_now: Option<Timestamp>,
     /// Audit keys, the checkpoint interval and the last signed checkpoint.
     pub audit: crate::audit::AuditView,
@@ -265,10 +265,12 @@ impl State {
     }
 
     /// The enforcer's notion of now for this log: the simulated clock if the log has
-    /// one, else the given system time.
+    /// one; on a testing log the time of the last leap, or the given system time before
+    /// any; else the given system time.
     pub fn now(&self, system: Timestamp) -> Timestamp {
         match self.clock {
             Some(ClockMode::Simulated { start }) => self.clock_now.unwrap_or(start),
+            Some(ClockMode::Testing) => self.clock_now.unwrap_or(system),
             _ => system,
         }
     }
@@ -276,6 +278,25 @@ impl State {
     /// Whether the log runs on a simulated clock.
     pub fn simulated(&self) -> bool {
         matches!(self.clock, Some(ClockMode::Simulated { .. }))
+    }
+
+    /// Whether `time leap` (and `ods-enforcerd --set-time`) may move this log's clock:
+    /// a simulated clock, or a log set up for testing. Never a production log.
+    pub fn leaps_allowed(&self) -> bool {
+        matches!(
+            self.clock,
+            Some(ClockMode::Simulated { .. } | ClockMode::Testing)
+        )
+    }
+
+    /// Whether the clock stands still between leaps: a simulated clock, or a testing
+    /// log after its first leap (as OpenDNSSEC's clock after `time leap`).
+    pub fn clock_stopped(&self) -> bool {
+        match self.clock {
+            Some(ClockMode::Simulated { .. }) => true,
+            Some(ClockMode::Testing) => self.clock_now.is_some(),
+            _ => false,
+        }
     }
 
     /// The zone with state key `key` (lower-case name), mutably.

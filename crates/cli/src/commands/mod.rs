@@ -37,7 +37,7 @@ use crate::engine::{Committed, Context, Failure, RunError, exit};
 use crate::getopt::{Opt, Parsed, getopt};
 use crate::output::Sink;
 pub use checkpoint::{next_wake, next_wake_after};
-pub use enforce::{next_leap, next_task, run_due};
+pub use enforce::{flush_and_run, next_leap, next_task, run_due};
 use kasp_events::Actor;
 use kasp_projector::State;
 use kasp_projector::decide::Command;

@@ -1,5 +1,11 @@
-//! `setup [--simulated-time <t>]`: creates the event log (kasp-ledger's counterpart of
-//! `ods-enforcer-db-setup`, but it never erases an existing log).
+//! `setup [--simulated-time <t> | --testing]`: creates the event log (kasp-ledger's
+//! counterpart of `ods-enforcer-db-setup`, but it never erases an existing log).
+//!
+//! The clock is fixed here for the log's life: the system clock (production), a
+//! simulated clock (`--simulated-time`), or, with `--testing`, OpenDNSSEC's own clock:
+//! the system clock until the first `time leap`, then the time it leapt to
+//! (`ClockMode::Testing`, for test suites written against OpenDNSSEC, which leap a
+//! daemon that started on the system clock).
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
@@ -17,9 +23,18 @@ fn random_instance() -> Result<InstanceId, Failure> {
 }
 
 pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
-    let p = shell.opts(spec, args, &[Opt::value("simulated-time", 't')])?;
+    let p = shell.opts(
+        spec,
+        args,
+        &[Opt::value("simulated-time", 't'), Opt::flag("testing", 'T')],
+    )?;
     let clock = match p.value("simulated-time") {
+        None if p.has("testing") => ClockMode::Testing,
         None => ClockMode::System,
+        Some(_) if p.has("testing") => {
+            shell.err("error: --simulated-time and --testing exclude each other\n");
+            return Err(Exit(exit::USAGE));
+        }
         Some(t) => ClockMode::Simulated {
             start: Timestamp::parse(t).map_err(|e| {
                 shell.err(&format!("error: {e}\n"));
@@ -38,7 +53,7 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let instance = random_instance().map_err(|f| shell.fail(f))?;
     let at = match clock {
         ClockMode::Simulated { start } => start,
-        ClockMode::System => system_now(),
+        ClockMode::System | ClockMode::Testing => system_now(),
     };
     let created = LogCreated {
         format: FORMAT,
@@ -51,6 +66,7 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let clock_text = match clock {
         ClockMode::System => "system clock".to_string(),
         ClockMode::Simulated { start } => format!("simulated clock starting at {start}"),
+        ClockMode::Testing => "system clock until a time leap, for testing".to_string(),
     };
     shell.out(&format!(
         "Created event log {} (instance {instance}, {clock_text}).\n",

@@ -3,12 +3,17 @@
 
 pub use super::ods_usage::*;
 
-pub const SETUP: &str = "setup\n\t[--simulated-time <YYYY-MM-DDTHH:MM:SSZ|epoch>]\taka -t\n";
+pub const SETUP: &str = "setup\n\t[--simulated-time <YYYY-MM-DDTHH:MM:SSZ|epoch>]\taka -t\n\
+\t[--testing]\t\t\t\taka -T\n";
 pub const SETUP_HELP: &str = "Create a new, empty event log at <Enforcer/WorkingDirectory>/events.redb of the \
 configuration in use. Refuses to overwrite an existing log.\n\nOptions:\n\
 simulated-time\trun this log on a simulated clock that starts at the given time and moves only \
-by recorded events (for tests and what-if runs); without it the log always uses the system \
-clock, and can never be switched\n\n";
+by recorded events (for tests and what-if runs)\n\
+testing\t\tset this log up for testing: it follows the system clock until the first time \
+leap (or ods-enforcerd --set-time), then stands at the time it leapt to, moved only by further \
+leaps, as OpenDNSSEC's clock does\n\
+Without either the log always uses the system clock and refuses time leap; a log's clock \
+can never be switched.\n\n";
 
 pub const LOG_VERIFY: &str = "log verify\n\t[--from-checkpoint]\t\t\taka -f\n\
 \t[--audit-key <file>]\t\t\taka -k\n";

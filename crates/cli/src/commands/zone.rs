@@ -130,9 +130,11 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     shell.out(&format!("Zone {} added successfully\n", zone.name));
     if p.has("xml") {
-        update_zonelist_file(shell, &ctx, |zones| zones.push(zone.clone()));
+        update_zonelist_file(shell, &ctx, ("zone_add_cmd", false), |zones| {
+            zones.push(zone.clone())
+        });
     }
-    let code = after_zone_change(shell, &ctx, &done.state);
+    let code = after_zone_change(shell, &ctx, &done.state, "zone_add_cmd");
     if !p.has("suspend") {
         // 2.1.12's zone add tops up the pool of the zone's policy before it answers
         // (`hsm_key_factory_generate_policy`), then schedules the zone's first run.
@@ -179,14 +181,14 @@ pub fn delete(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     }
     if p.has("xml") {
         if all {
-            export_to_file(shell, &ctx, &done.state);
+            export_to_file(shell, &ctx, &done.state, "zone_del_cmd");
         } else {
-            update_zonelist_file(shell, &ctx, |zones| {
+            update_zonelist_file(shell, &ctx, ("zone_del_cmd", false), |zones| {
                 zones.retain(|z| !deleted.contains(&z.name.key()))
             });
         }
     }
-    Ok(after_zone_change(shell, &ctx, &done.state))
+    Ok(after_zone_change(shell, &ctx, &done.state, "zone_del_cmd"))
 }
 
 /// `zone set-policy --zone <zone> --policy <policy> [--xml]`.
@@ -218,11 +220,16 @@ pub fn set_policy(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) ->
         "Zone {zone} policy successfully set to {policy}\n"
     ));
     if p.has("xml") {
-        update_zonelist_file(shell, &ctx, |zones| {
+        update_zonelist_file(shell, &ctx, ("zone_set_policy_cmd", true), |zones| {
             for z in zones.iter_mut().filter(|z| z.name.key() == zone.key()) {
                 z.policy = policy.clone();
             }
         });
     }
-    Ok(after_zone_change(shell, &ctx, &done.state))
+    Ok(after_zone_change(
+        shell,
+        &ctx,
+        &done.state,
+        "zone_set_policy_cmd",
+    ))
 }

@@ -7,6 +7,7 @@ use super::policy::{print_policy_outcomes, read_policies};
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::config::check_schema;
+use crate::daemon_support::logger;
 use crate::engine::{Context, exit};
 use crate::files::{read_text, write_atomic};
 use crate::getopt::Opt;
@@ -27,11 +28,21 @@ fn zones_of(state: &State) -> Vec<&ZoneConfig> {
 }
 
 /// Rewrites the internal zone list after a change. Returns the command's exit code.
-pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Context, state: &State) -> i32 {
+pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Context, state: &State, module: &str) -> i32 {
     let path = ctx.internal_zonelist();
+    // OpenDNSSEC's daemon log lines (docs/daemon-log.md): the import "exports" it.
+    let verb = if module == "zonelist_import_cmd" {
+        ("exported successfully", "export failed")
+    } else {
+        ("updated successfully", "update failed")
+    };
     match write_atomic(&path, &export_zonelist(&zones_of(state), false)) {
-        Ok(()) => exit::OK,
+        Ok(()) => {
+            logger::msg(&format!("[{module}] internal zonelist {}", verb.0));
+            exit::OK
+        }
         Err(e) => {
+            logger::error(&format!("[{module}] internal zonelist {}", verb.1));
             shell.err(&format!(
                 "Unable to update the internal zonelist {}, updates will not reach the Signer!\n",
                 path.display()
@@ -43,14 +54,20 @@ pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Context, state: &State) ->
 }
 
 /// Writes the whole zone list to `ZoneListFile` (`zonelist export`, `zone delete --all --xml`).
-pub fn export_to_file(shell: &mut Shell<'_>, ctx: &Context, state: &State) -> bool {
+/// `module` names the command in the daemon log line (OpenDNSSEC's `[<module>] zonelist
+/// exported to F successfully`, docs/daemon-log.md).
+pub fn export_to_file(shell: &mut Shell<'_>, ctx: &Context, state: &State, module: &str) -> bool {
     let file = &ctx.conf.zonelist_file;
     match write_atomic(Path::new(file), &export_zonelist(&zones_of(state), true)) {
         Ok(()) => {
+            logger::msg(&format!(
+                "[{module}] zonelist exported to {file} successfully"
+            ));
             shell.out(&format!("Exported zonelist to {file} successfully\n"));
             true
         }
         Err(e) => {
+            logger::error(&format!("[{module}] zonelist exported to {file} failed"));
             shell.err(&format!("Exported zonelist to {file} failed!\n"));
             shell.err(&format!("error: {e}\n"));
             false
@@ -59,11 +76,15 @@ pub fn export_to_file(shell: &mut Shell<'_>, ctx: &Context, state: &State) -> bo
 }
 
 /// Applies `change` to the zones of `ZoneListFile` and writes it back (`--xml`).
+/// `log` is the daemon log line's module and whether OpenDNSSEC calls it an export
+/// (`zone set-policy`) or an update (`zone add`, `zone delete`).
 pub fn update_zonelist_file(
     shell: &mut Shell<'_>,
     ctx: &Context,
+    log: (&str, bool),
     change: impl FnOnce(&mut Vec<ZoneConfig>),
 ) -> bool {
+    let (module, exported) = log;
     let file = ctx.conf.zonelist_file.clone();
     let result = (|| {
         let mut zones = match read_text(Path::new(&file)) {
@@ -77,10 +98,20 @@ pub fn update_zonelist_file(
     })();
     match result {
         Ok(()) => {
+            logger::msg(&if exported {
+                format!("[{module}] zonelist exported to {file} successfully")
+            } else {
+                format!("[{module}] zonelist {file} updated successfully")
+            });
             shell.out(&format!("Zonelist {file} updated successfully\n"));
             true
         }
         Err(e) => {
+            logger::error(&if exported {
+                format!("[{module}] zonelist exported to {file} failed")
+            } else {
+                format!("[{module}] zonelist {file} updated failed")
+            });
             shell.err(&format!("Zonelist {file} update failed!\n"));
             shell.err(&format!("error: {e}\n"));
             false
@@ -92,11 +123,13 @@ pub fn update_zonelist_file(
 pub fn export(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
     let ctx = shell.ctx()?;
     let state = shell.state(&ctx)?;
-    Ok(if export_to_file(shell, &ctx, &state) {
-        exit::OK
-    } else {
-        1
-    })
+    Ok(
+        if export_to_file(shell, &ctx, &state, "zonelist_export_cmd") {
+            exit::OK
+        } else {
+            1
+        },
+    )
 }
 
 /// Reads, validates and parses a zonelist.xml.
@@ -145,7 +178,9 @@ fn finish_import(
     done: &crate::engine::Committed,
     failed: bool,
 ) -> i32 {
-    let written = done.sealed.is_empty() || after_zone_change(shell, ctx, &done.state) == exit::OK;
+    // OpenDNSSEC exports the internal zone list after every import, changed or not.
+    let _ = &done.sealed;
+    let written = after_zone_change(shell, ctx, &done.state, "zonelist_import_cmd") == exit::OK;
     if failed || !written { 1 } else { exit::OK }
 }
 

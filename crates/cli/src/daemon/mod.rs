@@ -116,6 +116,10 @@ fn run(opts: &DaemonOptions) -> i32 {
             let code = serve(opts, conf, held, listener, &identity);
             let _ = std::fs::remove_file(&socket);
             process::remove_pid_file(&pid_file);
+            logger::msg(&format!(
+                "[engine] enforcerd (pid: {}) stopped with exitcode {code}",
+                std::process::id()
+            ));
             code
         }
         Err((message, created_socket)) => {
@@ -192,19 +196,20 @@ fn bind(
     Ok(listener)
 }
 
-/// `--set-time` is only for a log on a simulated clock.
+/// Why `--set-time` is refused on a production log.
+const SET_TIME_REFUSED: &str = "--set-time needs a log with a simulated clock (ods-enforcer \
+                                setup --simulated-time) or one set up for testing \
+                                (ods-enforcer setup --testing); this log follows the system clock";
+
+/// `--set-time` is only for a log on a simulated clock or set up for testing.
 fn check_simulated(log_path: &Path) -> Result<(), String> {
     let log = kasp_events::EventLog::open(log_path, kasp_events::Access::ReadOnly)
         .map_err(|e| format!("{e} (create the log with 'ods-enforcer setup')"))?;
     let (state, _) = crate::engine::fold(&log).map_err(|e| e.to_string())?;
-    if state.simulated() {
+    if state.leaps_allowed() {
         Ok(())
     } else {
-        Err(
-            "--set-time needs a log with a simulated clock (ods-enforcer setup \
-             --simulated-time); this log follows the system clock"
-                .to_string(),
-        )
+        Err(SET_TIME_REFUSED.to_string())
     }
 }
 
@@ -212,12 +217,15 @@ fn check_simulated(log_path: &Path) -> Result<(), String> {
 /// A log that follows the system clock cannot be time-shifted.
 fn set_time(opts: &DaemonOptions, conf: &Conf, held: Held, t: Timestamp) -> Result<Held, String> {
     let state = held.state().unwrap_or_default();
-    if !state.simulated() {
-        return Err(
-            "--set-time needs a log with a simulated clock (ods-enforcer setup \
-             --simulated-time); this log follows the system clock"
-                .to_string(),
-        );
+    if !state.leaps_allowed() {
+        return Err(SET_TIME_REFUSED.to_string());
+    }
+    let clock = state.now(crate::engine::system_now());
+    if t < clock {
+        logger::warning(&format!(
+            "[engine] --set-time {t} is before the log's clock, {clock}: the clock does not \
+             go back and stays at {clock}"
+        ));
     }
     let held = Rc::new(held);
     let ctx = Context {

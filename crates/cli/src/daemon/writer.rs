@@ -191,8 +191,20 @@ impl Writer {
         let _ = reply.send(wire::exit(code));
     }
 
-    /// Runs what is due now (the scheduler's wake-up and the start-up run).
+    /// Runs what is due now (the scheduler's wake-up).
     fn tick(&self) {
+        self.scheduler_run(false);
+    }
+
+    /// The start-up run, OpenDNSSEC's `autostart` (enforcer/src/enforcer/autostart_cmd.c):
+    /// the task queue starts empty, key generation and resalt run if due, and every zone
+    /// is enforced now (`enforce_task_flush_all`) — once, whatever was due before.
+    fn autostart(&self) {
+        self.scheduler_run(true);
+    }
+
+    /// Runs what is due now, after flushing every zone when `flush_all`.
+    fn scheduler_run(&self, flush_all: bool) {
         let mut sink = LogSink;
         let mut shell = self.shell(&mut sink, "scheduler", &self.user);
         let ctx = match shell.ctx() {
@@ -200,7 +212,11 @@ impl Writer {
             Err(_) => return,
         };
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _ = crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler);
+            let _ = if flush_all {
+                crate::commands::flush_and_run(&mut shell, &ctx, &Actor::Scheduler, None)
+            } else {
+                crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler)
+            };
         }));
         if run.is_err() {
             logger::log(
@@ -311,7 +327,7 @@ impl Writer {
     /// Publishes when the next task (or interval checkpoint) is due.
     fn publish(&self) {
         let next = self.host.held.state().and_then(|state| {
-            if state.simulated() {
+            if state.clock_stopped() {
                 return None;
             }
             // The next task only changes with the log: a read-only command does not
@@ -367,16 +383,16 @@ pub fn run(
         cli_verbosity: setup.cli_verbosity,
         status,
     };
-    writer.sweep();
-    writer.open_repositories();
-    // OpenDNSSEC's autostart: run every task that is due.
-    writer.tick();
-    writer.publish();
-    let started = system_now();
+    // OpenDNSSEC's start-up lines (daemon/engine.c), before the start-up run.
     logger::log(
         Level::Msg,
-        &format!("[engine] enforcer started at {started}"),
+        &format!("[engine] running as pid {}", std::process::id()),
     );
+    logger::log(Level::Msg, "[engine] enforcer started");
+    writer.sweep();
+    writer.open_repositories();
+    writer.autostart();
+    writer.publish();
     let stopping = || setup.stopping.load(std::sync::atomic::Ordering::SeqCst);
     loop {
         if setup_single_run {

@@ -15,13 +15,16 @@
 //! * [`process`] — the pid file, user and group resolution, privilege dropping, the
 //!   peer-credential helpers for the control socket, and `daemonize` (fork + setsid
 //!   with a pipe that tells the parent whether the child started);
-//! * [`info`] — the `ods-enforcerd -i` XML print of the configuration.
+//! * [`info`] — the `ods-enforcerd -i` XML print of the configuration;
+//! * [`decision_log`] — OpenDNSSEC's log lines for the events a command recorded
+//!   (docs/daemon-log.md).
 //!
 //! None of them holds domain rules or touches the event log; none panics on any
 //! input. Where they depart from OpenDNSSEC (UTC for `--set-time`, the stderr log line,
 //! a user's own primary group when no `Group` is configured, escaped XML in `-i`) the
 //! module documentation says so.
 
+pub mod decision_log;
 pub mod info;
 pub mod logger;
 pub mod options;

@@ -172,6 +172,12 @@ fn samples() -> Vec<Event> {
             },
         }
         .into(),
+        LogCreated {
+            format: 1,
+            instance: InstanceId([0x5a; 16]),
+            clock: ClockMode::Testing,
+        }
+        .into(),
         PolicyCreated {
             policy: default_policy(),
         }

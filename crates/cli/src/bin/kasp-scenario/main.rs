@@ -6,11 +6,13 @@
 //! Usually started by `scripts/run-scenario <scenario.scn> <outdir>`:
 //!
 //! ```text
-//! kasp-scenario [--enforcer PATH] [--normalize PATH] [--start EPOCH] [--record FILE.redb]
-//!               <scenario.scn> <outdir>
+//! kasp-scenario [--enforcer PATH] [--daemon PATH] [--normalize PATH] [--start EPOCH]
+//!               [--record FILE.redb] <scenario.scn> <outdir>
 //! ```
 //!
-//! `--enforcer` defaults to the `ods-enforcer` next to this binary, `--normalize` to the
+//! `--enforcer` defaults to the `ods-enforcer` next to this binary, `--daemon` (the
+//! program `restart-at` runs, with ods-enforcerd's options, see runner.rs; needed only
+//! by scenarios with a `restart-at` step) to the `ods-enforcerd` next to it, `--normalize` to the
 //! repository's fixtures/conformance/normalize.py, `--start` to 1735689600
 //! (2025-01-01T00:00:00Z). With `KASP_KEEP_SANDBOX=1` the sandbox is kept (its path is
 //! printed). Earlier results in `<outdir>` (raw/, signconf/, zonelist/, the traces) are
@@ -36,8 +38,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: kasp-scenario [--enforcer PATH] [--normalize PATH] [--start EPOCH] \
-                     [--record FILE.redb] <scenario.scn> <outdir>";
+const USAGE: &str = "usage: kasp-scenario [--enforcer PATH] [--daemon PATH] [--normalize PATH] \
+                     [--start EPOCH] [--record FILE.redb] <scenario.scn> <outdir>";
 /// 2025-01-01T00:00:00Z, the conformance suite's start.
 const DEFAULT_START: i64 = 1_735_689_600;
 
@@ -69,6 +71,7 @@ impl From<anyhow::Error> for Fail {
 #[derive(Debug)]
 struct Args {
     enforcer: PathBuf,
+    daemon: PathBuf,
     normalize: PathBuf,
     start: i64,
     record: Option<PathBuf>,
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
 
 fn parse_args(argv: Vec<String>) -> Result<Args, Fail> {
     let mut enforcer = None;
+    let mut daemon = None;
     let mut normalize = None;
     let mut start = DEFAULT_START;
     let mut record = None;
@@ -112,6 +116,7 @@ fn parse_args(argv: Vec<String>) -> Result<Args, Fail> {
         };
         match a.as_str() {
             "--enforcer" => enforcer = Some(PathBuf::from(value("--enforcer")?)),
+            "--daemon" => daemon = Some(PathBuf::from(value("--daemon")?)),
             "--normalize" => normalize = Some(PathBuf::from(value("--normalize")?)),
             "--record" => record = Some(PathBuf::from(value("--record")?)),
             "--start" => {
@@ -128,10 +133,13 @@ fn parse_args(argv: Vec<String>) -> Result<Args, Fail> {
     }
     let [scenario, outdir]: [PathBuf; 2] = positional.try_into().map_err(|_| Fail::usage(USAGE))?;
     // Absolute: ods-enforcer runs with the sandbox as its working directory.
-    let enforcer = enforcer.unwrap_or_else(default_enforcer);
+    let enforcer = enforcer.unwrap_or_else(|| next_to_this_binary("ods-enforcer"));
     let enforcer = std::path::absolute(&enforcer).unwrap_or(enforcer);
+    let daemon = daemon.unwrap_or_else(|| next_to_this_binary("ods-enforcerd"));
+    let daemon = std::path::absolute(&daemon).unwrap_or(daemon);
     Ok(Args {
         enforcer,
+        daemon,
         normalize: normalize.unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/conformance/normalize.py")
         }),
@@ -142,12 +150,12 @@ fn parse_args(argv: Vec<String>) -> Result<Args, Fail> {
     })
 }
 
-/// `ods-enforcer` next to this binary.
-fn default_enforcer() -> PathBuf {
+/// The program `name` next to this binary.
+fn next_to_this_binary(name: &str) -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|p| p.parent().map(|d| d.join("ods-enforcer")))
-        .unwrap_or_else(|| PathBuf::from("ods-enforcer"))
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// The whole run; returns the problems of steps that could not run as written.
@@ -159,6 +167,16 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
         return Err(Fail::usage(format!(
             "no ods-enforcer at {}",
             args.enforcer.display()
+        )));
+    }
+    let restarts = sc
+        .steps
+        .iter()
+        .any(|(_, s)| matches!(s, Step::RestartAt(_)));
+    if restarts && !args.daemon.is_file() {
+        return Err(Fail::usage(format!(
+            "no ods-enforcerd at {} (restart-at runs it; --daemon names another)",
+            args.daemon.display()
         )));
     }
     if !args.normalize.is_file() {
@@ -186,7 +204,7 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
     })?;
     write_meta(args, &file, &sc, &kasp, &sb)?;
     let rec = capture::Recorder::new(&args.outdir, args.start)?;
-    let (rec, problems) = Runner::new(&sb, rec, &file, args.start).run(&sc.steps)?;
+    let (rec, problems) = Runner::new(&sb, &args.daemon, rec, &file, args.start).run(&sc.steps)?;
     fs::write(args.outdir.join("steps.tsv"), rec.steps_tsv()).context("cannot write steps.tsv")?;
     for log in ["signer-calls.log", "ds-calls.log"] {
         fs::write(

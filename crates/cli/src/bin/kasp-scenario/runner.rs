@@ -8,7 +8,14 @@
 //! * `leap-until [max=M] [!] RE`: `time leap` (steps `leap   # <line>`) until
 //!   `key list --verbose` matches RE (grep -E), checked before every leap;
 //! * `leap-until-time T`: `time leap` while `queue`'s next task is due at or before T;
-//! * `restart-at T`: `time leap --time <T>` then `enforce`, one step;
+//! * `restart-at T`: the enforcer restarted with its clock set to T, one step: the
+//!   daemon program runs its start-up once in the foreground, `<daemon> -c <conf> -d -1
+//!   --set-time <epoch>` (ods-enforcerd's own options; crates/cli/src/daemon/writer.rs
+//!   `autostart` then enforces every zone once at T, as OpenDNSSEC's start-up does).
+//!   Its output goes to `raw/NNN/daemon.txt`; out.txt says
+//!   `(daemon restarted with --set-time <epoch>)`, or holds that output if it failed.
+//!   The oracle's stand-in (fixtures/conformance/oracle/ods-enforcer-oracle) takes the
+//!   same command line and restarts the real daemon there;
 //! * `snapshot`, `kasp F`, `zonelist-file F`: one step each with rc 0;
 //! * `auto-ds on|off`: after every leap-type step, `key ds-seen --all` when `key list
 //!   --verbose` shows "waiting for ds-seen", then `key ds-gone --all` likewise.
@@ -22,8 +29,8 @@ use crate::sandbox::Sandbox;
 use crate::zones;
 use anyhow::{Context as _, Result};
 use kasp_cli::scenario::{Step, When};
-use kasp_events::Timestamp;
 use std::fs;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// `leap-until` without `max=`.
@@ -54,6 +61,8 @@ pub struct ScenarioFile {
 #[derive(Debug)]
 pub struct Runner<'a> {
     sb: &'a Sandbox,
+    /// The program `restart-at` runs (`ods-enforcerd`, or the oracle's stand-in).
+    daemon: &'a Path,
     rec: Recorder,
     file: &'a ScenarioFile,
     start: i64,
@@ -62,9 +71,16 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(sb: &'a Sandbox, rec: Recorder, file: &'a ScenarioFile, start: i64) -> Self {
+    pub fn new(
+        sb: &'a Sandbox,
+        daemon: &'a Path,
+        rec: Recorder,
+        file: &'a ScenarioFile,
+        start: i64,
+    ) -> Self {
         Runner {
             sb,
+            daemon,
             rec,
             file,
             start,
@@ -102,7 +118,7 @@ impl<'a> Runner<'a> {
                 self.leap_until(line, &text, max, *negate, pattern)
             }
             Step::LeapUntilTime(when) => self.leap_until_time(line, &text, self.resolve(*when)),
-            Step::RestartAt(when) => self.restart_at(&text, self.resolve(*when)),
+            Step::RestartAt(when) => self.restart_at(line, &text, self.resolve(*when)),
             Step::Snapshot => self.plain_step(&text, "snapshot", |_| Ok(())),
             Step::Kasp(file) => self.kasp(&text, file),
             Step::ZonelistFile(file) => self.zonelist_file(&text, file),
@@ -297,18 +313,34 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// `time leap --time <target>` then `enforce`, as one step (rc of the last run).
-    fn restart_at(&mut self, text: &str, target: i64) -> Result<()> {
-        let stamp = leap_time(target);
-        let cmd = format!("ods-enforcer time leap --time {stamp}\nods-enforcer enforce");
-        let sb = self.sb;
-        self.rec.step(sb, text, &cmd, |out| {
-            let rc = sb.run(&["time", "leap", "--time", &stamp], out, false)?;
-            if rc != 0 {
-                return Ok(rc);
+    /// The enforcer restarted with its clock set to `target`, as one step (see the
+    /// module text).
+    fn restart_at(&mut self, line: u32, text: &str, target: i64) -> Result<()> {
+        let epoch = target.to_string();
+        let args = ["-d", "-1", "--set-time", epoch.as_str()];
+        let cmd = format!(
+            "{} -c {} {}",
+            self.daemon.display(),
+            self.sb.path("conf.xml").display(),
+            args.join(" ")
+        );
+        let (sb, daemon) = (self.sb, self.daemon);
+        let (nnn, rc) = self.rec.step(sb, text, &cmd, |out| {
+            let log = out.with_file_name("daemon.txt");
+            let rc = sb.run_program(daemon, &args, &log, false)?;
+            if rc == 0 {
+                fs::write(out, format!("(daemon restarted with --set-time {epoch})\n"))?;
+            } else {
+                fs::copy(&log, out)?;
             }
-            sb.run(&["enforce"], out, true)
+            Ok(rc)
         })?;
+        if rc != 0 {
+            self.problem(
+                line,
+                format!("restart-at: the daemon exited {rc} (step {nnn}, see its out.txt)"),
+            );
+        }
         self.auto_ds()
     }
 
@@ -372,24 +404,5 @@ impl<'a> Runner<'a> {
             }
             None => Ok(command.to_string()),
         }
-    }
-}
-
-/// `YYYY-MM-DD-HH:MM:SS` (UTC), the format of `time leap --time`.
-fn leap_time(epoch: i64) -> String {
-    let c = Timestamp(epoch).civil();
-    format!(
-        "{:04}-{:02}-{:02}-{:02}:{:02}:{:02}",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leap_time_format() {
-        assert_eq!(leap_time(1_739_577_600), "2025-02-15-00:00:00");
     }
 }

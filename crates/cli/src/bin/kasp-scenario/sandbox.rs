@@ -90,6 +90,18 @@ impl Sandbox {
     /// to it with `append`); returns the exit code (128 + signal when killed by one,
     /// [`TIMED_OUT`] after [`COMMAND_TIMEOUT`]).
     pub fn run(&self, args: &[&str], out: &Path, append: bool) -> Result<i32> {
+        self.run_program(&self.enforcer, args, out, append)
+    }
+
+    /// Runs `<program> -c <conf> <args>` the way [`run`](Self::run) runs `ods-enforcer`
+    /// (the sandbox's PATH, SoftHSM2 configuration and time zone, its directory).
+    pub fn run_program(
+        &self,
+        program: &Path,
+        args: &[&str],
+        out: &Path,
+        append: bool,
+    ) -> Result<i32> {
         let file = OpenOptions::new()
             .create(true)
             .write(true)
@@ -98,7 +110,7 @@ impl Sandbox {
             .open(out)
             .with_context(|| format!("cannot write {}", out.display()))?;
         let err = file.try_clone()?;
-        let child = Command::new(&self.enforcer)
+        let child = Command::new(program)
             .arg("-c")
             .arg(self.path("conf.xml"))
             .args(args)
@@ -110,7 +122,7 @@ impl Sandbox {
             .stdout(file)
             .stderr(err)
             .spawn()
-            .with_context(|| format!("cannot run {}", self.enforcer.display()))?;
+            .with_context(|| format!("cannot run {}", program.display()))?;
         let rc = wait_with_timeout(child, COMMAND_TIMEOUT)?;
         if rc == TIMED_OUT {
             let mut f = OpenOptions::new().append(true).open(out)?;

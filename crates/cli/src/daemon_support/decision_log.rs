@@ -1,0 +1,211 @@
+//! The daemon log's account of what the enforcer decided and did, in OpenDNSSEC 2.1.12's
+//! words and at its levels (the catalogue: docs/daemon-log.md).
+//!
+//! The projector stays pure: it records facts as events. Once a command's events are
+//! appended, [`committed`] turns them into the lines OpenDNSSEC logs at the moment it
+//! makes the same decision (`[zone_add_cmd] zone Z added [policy: P]`, `[enforce_task]
+//! please submit DS with keytag N for zone Z`, …), reading the state after the append
+//! where a line names something the event does not carry (a key's tag). Lines about
+//! files and commands the event log does not hold (the internal zone list) are logged
+//! by the command that wrote them.
+//!
+//! Without a daemon the logger is not initialised and these lines go nowhere (only
+//! `crit` would reach stderr): a daemonless command's output is OpenDNSSEC's command
+//! output, unchanged.
+
+use crate::daemon_support::logger;
+use kasp_events::{DsAtParent, Event};
+use kasp_projector::State;
+
+/// Logs what the events just appended (in order) mean, `after` being the state they
+/// produced.
+pub fn committed(events: &[Event], after: &State) {
+    if !logger::enabled(logger::Level::Error) {
+        return;
+    }
+    for event in events {
+        for (level, line) in lines(event, after) {
+            logger::log(level, &line);
+        }
+    }
+}
+
+/// The lines one event gives, in OpenDNSSEC's order.
+pub fn lines(event: &Event, after: &State) -> Vec<(logger::Level, String)> {
+    use logger::Level::{Msg, Warning};
+    let mut v = Vec::new();
+    match event {
+        Event::PolicyCreated(e) => v.push((
+            Msg,
+            format!("[policy_import] policy {} created", e.policy.name),
+        )),
+        Event::PolicyUpdated(e) => v.push((
+            Msg,
+            format!("[policy_import] policy {} updated", e.policy.name),
+        )),
+        Event::PolicyDeleted(e) => {
+            v.push((Msg, format!("[policy_import] policy {} deleted", e.name)))
+        }
+        Event::ZoneAdded(e) => v.push((
+            Msg,
+            format!(
+                "[zone_add_cmd] zone {} added [policy: {}]",
+                e.zone.name, e.zone.policy
+            ),
+        )),
+        Event::ZoneDeleted(e) => v.push((Msg, format!("[zone_del_cmd] zone {} deleted", e.zone))),
+        Event::RolloverRequested(e) => {
+            let what = if e.roles.len() > 1 {
+                "all keys".to_string()
+            } else {
+                e.roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            v.push((
+                Msg,
+                format!(
+                    "[keystate_rollover_cmd] Manual rollover initiated for {what} on Zone: {}",
+                    e.zone
+                ),
+            ));
+        }
+        Event::ZoneEnforced(e) => {
+            let policy = after
+                .zone(&e.zone)
+                .and_then(|z| after.policies.get(&z.config.policy));
+            let passthrough = policy.is_some_and(|p| p.policy.passthrough);
+            let keyless = policy.is_some_and(|p| p.policy.keys.keys.is_empty());
+            if passthrough {
+                // enforcer/enforce_task.c: no update, the signconf is written.
+                v.push((Msg, format!("Passing through zone {}.", e.zone)));
+            } else {
+                v.push((Msg, format!("[enforcer] update zone: {}", e.zone)));
+                if keyless {
+                    v.push((
+                        Msg,
+                        format!(
+                            "[enforcer] No keys configured for {}, zone will become unsigned eventually",
+                            e.zone
+                        ),
+                    ));
+                }
+                v.push((
+                    Msg,
+                    "[hsm_key_factory_delete_key] looking for keys to purge from HSM".to_string(),
+                ));
+                v.push((
+                    Msg,
+                    format!(
+                        "[enforcer] removeDeadKeys: keys deleted from HSM: {}",
+                        e.destroyed.len()
+                    ),
+                ));
+                if !e.destroyed.is_empty() {
+                    v.push((
+                        Msg,
+                        "[enforcer] reschedule enforcing policy due to deleting keys".to_string(),
+                    ));
+                }
+                if !e.signconf_needed {
+                    v.push((
+                        Msg,
+                        format!(
+                            "[enforce_task] No changes to signconf file required for zone {}",
+                            e.zone
+                        ),
+                    ));
+                }
+            }
+            if let Some(zone) = after.zone(&e.zone) {
+                for key in &zone.model.keys {
+                    let verb = match key.ds_at_parent {
+                        DsAtParent::Submit => "submit",
+                        DsAtParent::Retract => "retract",
+                        _ => continue,
+                    };
+                    v.push((
+                        Warning,
+                        format!(
+                            "[enforce_task] please {verb} DS with keytag {} for zone {}",
+                            key.key_tag, e.zone
+                        ),
+                    ));
+                }
+            }
+        }
+        Event::KeyMaterialDeleted(e) => {
+            for locator in &e.locators {
+                v.push((
+                    Msg,
+                    format!("[hsm_key_factory_delete_key] removing key {locator} from HSM"),
+                ));
+            }
+        }
+        Event::SignconfWritten(e) => {
+            v.push((
+                Msg,
+                format!("[signconf_cmd] performing signconf for zone {}", e.zone),
+            ));
+            v.push((
+                Msg,
+                format!(
+                    "[signconf_cmd] signconf done for zone {}, notifying signer",
+                    e.zone
+                ),
+            ));
+            if let Err(why) = &e.notify {
+                v.push((
+                    logger::Level::Error,
+                    format!(
+                        "[signconf_cmd] unable to notify signer of signconf changes for zone {}! ({why})",
+                        e.zone
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kasp_events::{KeyRole, RolloverRequested, ZoneDeleted, ZoneName};
+
+    #[test]
+    fn rollover_and_delete_lines() {
+        let state = State::default();
+        let zone = ZoneName::new("ods").unwrap();
+        let one = lines(
+            &RolloverRequested {
+                zone: zone.clone(),
+                roles: vec![KeyRole::Zsk],
+            }
+            .into(),
+            &state,
+        );
+        assert_eq!(
+            one,
+            vec![(
+                logger::Level::Msg,
+                "[keystate_rollover_cmd] Manual rollover initiated for ZSK on Zone: ods"
+                    .to_string()
+            )]
+        );
+        let all = lines(
+            &RolloverRequested {
+                zone: zone.clone(),
+                roles: vec![KeyRole::Ksk, KeyRole::Zsk, KeyRole::Csk],
+            }
+            .into(),
+            &state,
+        );
+        assert!(all[0].1.ends_with("for all keys on Zone: ods"));
+        let del = lines(&ZoneDeleted { zone }.into(), &state);
+        assert_eq!(del[0].1, "[zone_del_cmd] zone ods deleted");
+    }
+}
