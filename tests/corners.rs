@@ -181,3 +181,19 @@ fn i10_zonelist_remove_moved_zone() {
 fn d1_restart_at_double_run() {
     corner("D1-restart-at-double-run");
 }
+
+/// A policy's resalt due at the same second as its zones' enforce tasks runs among them
+/// in owner-name order (a.example, p0, z.example): a.example writes its signconf and
+/// notifies the signer before the resalt, which writes it once more with the new salt;
+/// z.example, after the resalt, writes once.
+#[test]
+fn t1_resalt_task_owner_order() {
+    corner("T1-resalt-task-owner-order");
+}
+
+/// A KSK rollover swapping the DS in one run: each zone's ds-retract task (old KSK) runs
+/// before its ds-submit task (new KSK), zone by zone.
+#[test]
+fn t2_ds_retract_before_submit() {
+    corner("T2-ds-retract-before-submit");
+}

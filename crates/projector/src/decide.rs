@@ -89,6 +89,10 @@ pub enum Outcome {
     /// The scheduler's runs scheduled this key generation last (it replaces any
     /// waiting one; the shell carries it out before the zones that wait for it run).
     KeyGenerationScheduled(crate::factory::KeyGenTask),
+    /// The scheduler's round stopped before a task due now that sorts after the zones
+    /// it ran (a policy's resalt, [`crate::due_round`]): carry out the round's effects,
+    /// then run what is due again at the same time.
+    MoreDueNow,
 }
 
 impl Outcome {

@@ -5,8 +5,8 @@
 //! destroyed, DS hooks). Pure.
 
 use crate::decide::{Decision, Outcome, Rejection};
-use crate::enforce_plan::{PlanConf, plan_queued};
-use crate::resalt::{decide_resalt, due_for_salt};
+use crate::due_round::decide_round;
+use crate::enforce_plan::PlanConf;
 use crate::state::State;
 use kasp_events::{
     ClockAdvanced, EnforceRequested, Event, KeyRole, PolicyName, RolloverRequested,
@@ -23,7 +23,9 @@ pub const NO_LEAPS: &str = "time leap is only available on a log with a simulate
 pub enum EnforcerCommand {
     /// Run what is due at `now`: a new salt for every NSEC3 policy whose resalt time
     /// has come (`salts` holds random salts the shell drew for every NSEC3 policy;
-    /// only the due ones are used) and the enforcer runs of the due zones.
+    /// only the due ones are used) and the enforcer runs of the due zones, in 2.1.12's
+    /// task order ([`crate::due_round`]; `Outcome::MoreDueNow` when the round stopped
+    /// before a resalt).
     RunDue {
         salts: Vec<(PolicyName, String)>,
         conf: PlanConf,
@@ -63,15 +65,13 @@ pub fn decide_enforcer(
             conf,
             keygen,
         } => {
-            let due: Vec<(PolicyName, String)> = due_for_salt(state, now, false)
-                .into_iter()
-                .filter_map(|(p, _)| salts.iter().find(|(n, _)| *n == p).cloned())
-                .collect();
-            d.events = decide_resalt(state, &due)?.events;
-            let (runs, scheduled) = plan_queued(state, now, *conf, *keygen);
-            d.events.extend(runs);
+            let round = decide_round(state, now, salts, *conf, *keygen)?;
+            d.events = round.events;
             d.outcomes
-                .extend(scheduled.map(Outcome::KeyGenerationScheduled));
+                .extend(round.scheduled.map(Outcome::KeyGenerationScheduled));
+            if round.more {
+                d.outcomes.push(Outcome::MoreDueNow);
+            }
         }
         EnforcerCommand::Flush { zones } => {
             let any = match zones {

@@ -39,8 +39,14 @@ pub fn ds_retry_after(now: Timestamp, failures: u32) -> Timestamp {
     now.plus(Seconds(delay))
 }
 
-/// The events of the DS tasks due at `now`, in task order (zone name,
-/// [`State::zones_in_task_order`]); `run` carries out one hook
+/// The events of the DS tasks due at `now`, in task order: zone name
+/// ([`State::zones_in_task_order`]), then a zone's ds-retract task before its
+/// ds-submit task (2.1.12's queue orders tasks of one owner due at the same second by
+/// type, common/scheduler/task.c: "ds-retract" < "ds-submit"; both come before the
+/// zone's next enforce task, "enforce", which the shell runs in its next round, and
+/// its signconf task, "signconf", which 2.1.12 runs after them and the shell before
+/// them, not compared: the signer's and the hooks' calls are separate records).
+/// `run` carries out one hook
 /// and says why it failed (`None`: it succeeded). A key without material or a missing
 /// command is a failure without asking `run`.
 pub fn ds_task_events(
@@ -55,7 +61,7 @@ pub fn ds_task_events(
             continue;
         }
         let due = due_for_parent(zone.config.name.as_str(), &zone.model);
-        for change in due.submit.iter().chain(&due.retract) {
+        for change in due.retract.iter().chain(&due.submit) {
             let (Some(hook), Some(key)) = (change.hook, zone.model.key(change.key)) else {
                 continue;
             };

@@ -80,13 +80,16 @@ pub fn plan_runs(state: &State, now: Timestamp, conf: PlanConf) -> Vec<PlannedRu
 /// The events of the runs due at `now` with 2.1.12's key-generation task in the queue
 /// (`keygen`: `None` when key generation is manual, else whether a generation is
 /// already waiting), and the generation the runs scheduled last (see [`plan_runs_queued`]).
+/// `until`: the owner name of another task due now (a policy's resalt) that the zones
+/// sorting after it wait for ([`after_owner`]).
 pub fn plan_queued(
     state: &State,
     now: Timestamp,
     conf: PlanConf,
     keygen: Option<bool>,
+    until: Option<&str>,
 ) -> (Vec<Event>, Option<KeyGenTask>) {
-    let (runs, scheduled) = plan_runs_queued(state, now, conf, keygen);
+    let (runs, scheduled) = plan_runs_until(state, now, conf, keygen, until);
     let events = runs
         .into_iter()
         .filter_map(|r| r.event.map(Event::ZoneEnforced))
@@ -106,12 +109,27 @@ pub fn plan_runs_queued(
     conf: PlanConf,
     keygen: Option<bool>,
 ) -> (Vec<PlannedRun>, Option<KeyGenTask>) {
+    plan_runs_until(state, now, conf, keygen, None)
+}
+
+/// [`plan_runs_queued`], leaving also the zones that wait for the task of owner
+/// `until` (see [`plan_queued`]) for a later plan.
+fn plan_runs_until(
+    state: &State,
+    now: Timestamp,
+    conf: PlanConf,
+    keygen: Option<bool>,
+    until: Option<&str>,
+) -> (Vec<PlannedRun>, Option<KeyGenTask>) {
     let mut store = PlanStore::new(&state.pool, state.next_key_id);
     let mut waiting = keygen == Some(true);
     let mut scheduled = None;
     let mut runs = Vec::new();
     for zone in due_zones(state, now) {
-        if waiting && after_key_generation(zone, now) {
+        if waiting && after_owner(zone, now, KEYGEN_OWNER) {
+            continue;
+        }
+        if until.is_some_and(|owner| after_owner(zone, now, owner)) {
             continue;
         }
         store.scheduled = None;
@@ -126,12 +144,15 @@ pub fn plan_runs_queued(
     (runs, scheduled)
 }
 
-/// Whether 2.1.12 runs the zone's enforce task after a key generation scheduled at
-/// `now`: due at the same second (a flushed zone is due at the moment of the flush,
-/// which is now) and its name sorts after the generation task's owner.
-fn after_key_generation(zone: &ZoneView, now: Timestamp) -> bool {
+/// Whether 2.1.12 runs the zone's enforce task after another task due at `now` whose
+/// owner is `owner` (a key generation, a policy's resalt): the zone is due at the same
+/// second (a flushed zone is due at the moment of the flush, which is now) and its name
+/// sorts after the owner (common/scheduler/task.c `task_compare_time_then_ttuple`:
+/// time, owner name, then task type, where "enforce" sorts before "hsmkeygen" and
+/// "resalt", so a zone named like the owner runs first).
+pub fn after_owner(zone: &ZoneView, now: Timestamp, owner: &str) -> bool {
     matches!(zone.due, Some(t) if t == now || t == Timestamp(0))
-        && zone.config.name.as_str() > KEYGEN_OWNER
+        && zone.config.name.as_str() > owner
 }
 
 /// The run of one zone at `now` (due or not) as [`plan_runs`] would make it if no

@@ -22,6 +22,7 @@ pub mod decide;
 pub mod decide_enforce;
 pub mod decide_keys;
 pub mod ds_tasks;
+pub mod due_round;
 pub mod duration;
 mod enforce_apply;
 pub mod enforce_plan;

@@ -325,9 +325,12 @@ impl Sim<'_> {
             )
             .map_err(|r| SimError::Refused(r.message))?;
             self.append(d.events);
+            let mut more = false;
             for o in d.outcomes {
-                if let Outcome::KeyGenerationScheduled(task) = o {
-                    waiting = Some(task);
+                match o {
+                    Outcome::KeyGenerationScheduled(task) => waiting = Some(task),
+                    Outcome::MoreDueNow => more = true,
+                    _ => {}
                 }
             }
             let mut facts: Vec<Event> = Vec::new();
@@ -347,6 +350,7 @@ impl Sim<'_> {
                 ds_rounds += 1;
                 again = ds_rounds < MAX_DS_ROUNDS;
             }
+            again |= more;
             facts.extend(ds);
             if !facts.is_empty() {
                 self.enforcer(EnforcerCommand::Record { events: facts })?;

@@ -6,7 +6,9 @@
 //! every due task (NSEC3 salts, enforcer runs), then carry out their effects and record
 //! those (key material destroyed, signconf files and the signer notify, the DS hook
 //! tasks); a DS change makes its zone due again at the same time, so this repeats until
-//! nothing is left to do at `now`.
+//! nothing is left to do at `now`. A policy's resalt due at the same second as zone
+//! runs takes its place among them by name, as in 2.1.12's queue: the round stops
+//! before it, and the next one starts with it (`kasp_projector::due_round`).
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
@@ -118,9 +120,12 @@ pub fn run_due_with(
             Err(RunError::Rejected(r)) => return Err(shell.refuse(&r.message)),
             Err(RunError::Failed(f)) => return Err(shell.fail(f)),
         };
+        let mut more = false;
         for o in &done.decision.outcomes {
-            if let Outcome::KeyGenerationScheduled(task) = o {
-                waiting = Some(task.clone());
+            match o {
+                Outcome::KeyGenerationScheduled(task) => waiting = Some(task.clone()),
+                Outcome::MoreDueNow => more = true,
+                _ => {}
             }
         }
         state = done.state;
@@ -138,6 +143,8 @@ pub fn run_due_with(
             ds_rounds += 1;
             again = ds_rounds < MAX_DS_ROUNDS;
         }
+        // A resalt (and the zones after it) waits for this round's effects.
+        again |= more;
         facts.extend(ds);
         if !facts.is_empty() {
             drop(state);
