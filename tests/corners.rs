@@ -185,7 +185,8 @@ fn d1_restart_at_double_run() {
 /// A policy's resalt due at the same second as its zones' enforce tasks runs among them
 /// in owner-name order (a.example, p0, z.example): a.example writes its signconf and
 /// notifies the signer before the resalt, which writes it once more with the new salt;
-/// z.example, after the resalt, writes once.
+/// z.example, after the resalt, writes once. The same at a start-up (`restart-at`) with
+/// the resalt and the zones' runs overdue: all are queued at that moment.
 #[test]
 fn t1_resalt_task_owner_order() {
     corner("T1-resalt-task-owner-order");
