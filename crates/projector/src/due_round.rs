@@ -77,13 +77,12 @@ pub fn decide_round(
         });
     }
     let zones = due_zones(state, now);
-    // A waiting key generation runs before the zones after its owner: while one of them
-    // sorts before the resalt too, the resalt waits with it (the shell runs again after
-    // the generation). Without such a zone the order of the two is not seen.
+    // A waiting key generation runs before the zones after its owner: when it sorts
+    // before the resalt too, the resalt waits with them while one is due (the shell runs
+    // again after the generation). Without such a zone the order of the two is not seen.
     let waits_for_generation = keygen == Some(true)
-        && zones
-            .iter()
-            .any(|z| after_owner(z, now, KEYGEN_OWNER) && !after_owner(z, now, first));
+        && first > KEYGEN_OWNER
+        && zones.iter().any(|z| after_owner(z, now, KEYGEN_OWNER));
     if waits_for_generation {
         return Ok(Round {
             events,
@@ -214,27 +213,19 @@ mod tests {
         let salts = [(pn("p0"), "0a0b0c0d".to_string())];
         let conf = PlanConf::default();
         // "a.example" < "hsm_key_factory_schedule_generation" < "p0" < "z.example":
-        // nothing waits between the generation and the resalt, so a.example runs, then
-        // (next round) the resalt and z.example after the generation.
+        // a.example runs first, then the generation, then the resalt and z.example.
         let round = decide_round(&state, now, &salts, conf, Some(true)).expect("round");
         assert_eq!(summary(&round.events), ["enforce a.example"]);
         assert!(round.more);
-        // A zone between the generation's owner and the policy: the resalt waits for it.
-        let mut state = state;
-        state.apply_event(
-            &ZoneAdded {
-                zone: zone("m.example", "p0"),
-                suspended: false,
-            }
-            .into(),
-            now,
-        );
         let mut a_ran = state.clone();
         for e in &round.events {
             a_ran.apply_event(e, now);
         }
         let round = decide_round(&a_ran, now, &salts, conf, Some(true)).expect("round");
         assert!(round.events.is_empty() && !round.more);
+        // The generation done, the resalt and z.example.
+        let round = decide_round(&a_ran, now, &salts, conf, Some(false)).expect("round");
+        assert_eq!(summary(&round.events), ["resalt p0", "enforce z.example"]);
         // Without zones, the resalt does not wait (the order is not seen).
         let mut bare = State::default();
         let mut p = renamed("default", "p0");

@@ -355,7 +355,7 @@ impl Sim<'_> {
             if !facts.is_empty() {
                 self.enforcer(EnforcerCommand::Record { events: facts })?;
             }
-            if let Some(task) = waiting.take() {
+            if !more && let Some(task) = waiting.take() {
                 again = true;
                 self.generate(&task)?;
                 if let Some(zones) = task.flushes(&self.state) {

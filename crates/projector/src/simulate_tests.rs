@@ -346,3 +346,46 @@ fn the_svg_is_well_formed_and_marks_now() {
         Some("example.com")
     );
 }
+
+/// A resalt due at the same second as a zone sorting before the policy's name runs after
+/// it and before the key generation that run queued, as in the shell (crate::due_round).
+#[test]
+fn a_resalt_due_with_a_zone_sorting_before_the_policy_runs_after_it() {
+    let mut s = State::default();
+    let events: [Event; 2] = [
+        PolicyCreated {
+            policy: policy("default"),
+        }
+        .into(),
+        ZoneAdded {
+            zone: zone("a.example", "default"),
+            suspended: false,
+        }
+        .into(),
+    ];
+    for e in &events {
+        s.apply_event(e, START);
+    }
+    let mut req = request(vec![], 1, DsAnswers::Manual, false);
+    req.zone = zn("a.example");
+    let sim = run(&s, START, &req);
+    let at_start: Vec<&str> = sim
+        .events
+        .iter()
+        .filter(|(t, _)| *t == START)
+        .filter_map(|(_, e)| match e {
+            Event::ZoneEnforced(_) => Some("enforce"),
+            Event::SaltChanged(_) => Some("resalt"),
+            Event::SignconfWritten(_) => Some("signconf"),
+            _ => None,
+        })
+        .collect();
+    // The first run finds the pool empty and writes nothing; it queues a key generation,
+    // which sorts after the resalt ("default" < "hsm_key_factory_schedule_generation"):
+    // the resalt writes the signconf, then the generation flushes the zone, whose run
+    // writes it again.
+    assert_eq!(
+        at_start,
+        ["enforce", "resalt", "signconf", "enforce", "signconf"]
+    );
+}

@@ -150,7 +150,9 @@ pub fn run_due_with(
             drop(state);
             state = record(shell, ctx, actor, EnforcerCommand::Record { events: facts })?;
         }
-        if let Some(task) = waiting.take() {
+        // A generation scheduled by zones that run before a resalt waits for the next
+        // round, which decides with it in the queue (`kasp_projector::due_round`).
+        if !more && let Some(task) = waiting.take() {
             // Zones left for after the generation, or named by its flush, run next.
             again = true;
             if generate_waiting(shell, ctx, &state, &task, operator)
