@@ -93,6 +93,9 @@ pub enum Outcome {
     /// it ran (a policy's resalt, [`crate::due_round`]): carry out the round's effects,
     /// then run what is due again at the same time.
     MoreDueNow,
+    /// The scheduler's round covered the queue up to this owner name: zones sorting
+    /// after it write their signconf in a later round ([`crate::due_round::Round`]).
+    SignconfUntil(String),
 }
 
 impl Outcome {

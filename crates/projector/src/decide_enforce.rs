@@ -72,6 +72,8 @@ pub fn decide_enforcer(
             if round.more {
                 d.outcomes.push(Outcome::MoreDueNow);
             }
+            d.outcomes
+                .extend(round.signconf_until.map(Outcome::SignconfUntil));
         }
         EnforcerCommand::Flush { zones } => {
             let any = match zones {

@@ -15,7 +15,9 @@
 //! The shell carries out effects (signconf, DS hooks, key material) after each round,
 //! so a round stops before a due resalt when zones sorting before it changed something
 //! ([`Round::more`]): the shell carries out their effects and runs again at the same
-//! time, now starting with the resalt. Every resalt due at `now` is taken as due now (a
+//! time, now starting with the resalt. A zone's signconf task sorts at the zone's name
+//! too: the signconf of a zone after the point where the round stopped (a resalt, a key
+//! generation) is written in the round that runs it ([`Round::signconf_until`]). Every resalt due at `now` is taken as due now (a
 //! leap lands on its time; at start-up 2.1.12 schedules every resalt at now,
 //! enforcer/autostart_cmd.c), so a zone due earlier than now runs before it. A key
 //! generation waiting in the queue (owner [`KEYGEN_OWNER`]) runs before the zones that
@@ -39,6 +41,29 @@ pub struct Round {
     /// Tasks due now were left for the next round (a resalt and the zones sorting after
     /// it): carry out this round's effects, then run again at the same time.
     pub more: bool,
+    /// The owner name the round's part of the queue ends at, when tasks due now sort
+    /// after it (a key generation, a resalt, and the zones after them): a zone whose name
+    /// sorts after it writes its signconf in a later round, after its own run, as 2.1.12
+    /// runs a zone's signconf task (type "signconf") after its enforce task and merges
+    /// the two requests into one write.
+    pub signconf_until: Option<String>,
+}
+
+impl Round {
+    /// Sets [`Round::signconf_until`]: the round ends before the resalt `resalt` when
+    /// [`Round::more`], and before the key generation when one waits at its end
+    /// (`keygen` waiting at the start, or scheduled by the runs).
+    fn ended(mut self, keygen: Option<bool>, resalt: Option<&str>) -> Round {
+        let generation = (keygen == Some(true) || (keygen.is_some() && self.scheduled.is_some()))
+            .then_some(KEYGEN_OWNER);
+        let resalt = resalt.filter(|_| self.more);
+        self.signconf_until = generation
+            .into_iter()
+            .chain(resalt)
+            .min()
+            .map(str::to_string);
+        self
+    }
 }
 
 /// Decides the round at `now`. `salts`: random salts the shell drew for every NSEC3
@@ -63,8 +88,9 @@ pub fn decide_round(
         return Ok(Round {
             events,
             scheduled,
-            more: false,
-        });
+            ..Round::default()
+        }
+        .ended(keygen, None));
     };
     // The zones that sort before the first resalt run first; their effects come before
     // it. A round that changes nothing needs no effects: the resalt follows at once.
@@ -74,7 +100,9 @@ pub fn decide_round(
             events,
             scheduled,
             more: true,
-        });
+            signconf_until: None,
+        }
+        .ended(keygen, Some(first)));
     }
     let zones = due_zones(state, now);
     // A waiting key generation runs before the zones after its owner: when it sorts
@@ -87,8 +115,9 @@ pub fn decide_round(
         return Ok(Round {
             events,
             scheduled,
-            more: false,
-        });
+            ..Round::default()
+        }
+        .ended(keygen, None));
     }
     // The resalts up to the first due zone sorting after them (a zone named like the
     // policy runs first: "enforce" < "resalt"), then the zones up to the next resalt.
@@ -115,7 +144,9 @@ pub fn decide_round(
         events,
         scheduled,
         more,
-    })
+        signconf_until: None,
+    }
+    .ended(keygen, next))
 }
 
 #[cfg(test)]
@@ -187,12 +218,15 @@ mod tests {
         let round = decide_round(&state, now, &salts, conf, None).expect("round");
         assert_eq!(summary(&round.events), ["enforce a.example"]);
         assert!(round.more);
+        // z.example's signconf is written after its run, in the next round.
+        assert_eq!(round.signconf_until.as_deref(), Some("p0"));
         for e in &round.events {
             state.apply_event(e, now);
         }
         let round = decide_round(&state, now, &salts, conf, None).expect("round");
         assert_eq!(summary(&round.events), ["resalt p0", "enforce z.example"]);
         assert!(!round.more);
+        assert_eq!(round.signconf_until, None);
     }
 
     #[test]
@@ -217,6 +251,7 @@ mod tests {
         let round = decide_round(&state, now, &salts, conf, Some(true)).expect("round");
         assert_eq!(summary(&round.events), ["enforce a.example"]);
         assert!(round.more);
+        assert_eq!(round.signconf_until.as_deref(), Some(KEYGEN_OWNER));
         let mut a_ran = state.clone();
         for e in &round.events {
             a_ran.apply_event(e, now);

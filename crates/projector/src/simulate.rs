@@ -326,10 +326,12 @@ impl Sim<'_> {
             .map_err(|r| SimError::Refused(r.message))?;
             self.append(d.events);
             let mut more = false;
+            let mut until = None;
             for o in d.outcomes {
                 match o {
                     Outcome::KeyGenerationScheduled(task) => waiting = Some(task),
                     Outcome::MoreDueNow => more = true,
+                    Outcome::SignconfUntil(owner) => until = Some(owner),
                     _ => {}
                 }
             }
@@ -343,7 +345,7 @@ impl Sim<'_> {
                     .into(),
                 );
             }
-            facts.extend(self.signconfs());
+            facts.extend(self.signconfs(until.as_deref()));
             let ds = self.ds_tasks();
             let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
             if again {

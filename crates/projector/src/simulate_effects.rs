@@ -26,12 +26,13 @@ impl Sim<'_> {
         salts
     }
 
-    /// `SignconfWritten` for every zone that needs a signconf.
-    pub(crate) fn signconfs(&self) -> Vec<Event> {
+    /// `SignconfWritten` for every zone that needs a signconf, but those sorting after
+    /// `until` (the shell's `write_needed_signconfs`).
+    pub(crate) fn signconfs(&self, until: Option<&str>) -> Vec<Event> {
         self.state
             .zones_in_task_order()
             .into_iter()
-            .filter(|z| z.signconf_needed)
+            .filter(|z| z.signconf_needed && until.is_none_or(|u| z.config.name.as_str() < u))
             .map(|z| {
                 let digest = crate::signconf::zone_signconf(&self.state, z)
                     .map(|t| crate::simulate_items::digest(&t))

@@ -121,10 +121,12 @@ pub fn run_due_with(
             Err(RunError::Failed(f)) => return Err(shell.fail(f)),
         };
         let mut more = false;
+        let mut until = None;
         for o in &done.decision.outcomes {
             match o {
                 Outcome::KeyGenerationScheduled(task) => waiting = Some(task.clone()),
                 Outcome::MoreDueNow => more = true,
+                Outcome::SignconfUntil(owner) => until = Some(owner.clone()),
                 _ => {}
             }
         }
@@ -136,7 +138,7 @@ pub fn run_due_with(
         for e in errors {
             shell.err(&format!("warning: {e}\n"));
         }
-        facts.extend(write_needed_signconfs(shell, &state));
+        facts.extend(write_needed_signconfs(shell, &state, until.as_deref()));
         let ds = ds_tasks(ctx, &state, now);
         let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
         if again {
@@ -249,7 +251,7 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
         &actor,
         EnforcerCommand::RequestSignconf { zones: None },
     )?;
-    let facts = write_needed_signconfs(shell, &state);
+    let facts = write_needed_signconfs(shell, &state, None);
     drop(state);
     if !facts.is_empty() {
         record(
@@ -263,13 +265,14 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
 }
 
 /// Writes the signconf of every zone that needs one (off this thread, with a time
-/// limit); the `SignconfWritten` events to record. Failures are warnings: the zone
-/// stays "needed" and the next run retries.
-fn write_needed_signconfs(shell: &mut Shell<'_>, state: &State) -> Vec<Event> {
+/// limit), but those sorting after `until` (their turn in the queue comes in a later
+/// round, `Outcome::SignconfUntil`); the `SignconfWritten` events to record. Failures
+/// are warnings: the zone stays "needed" and the next run retries.
+fn write_needed_signconfs(shell: &mut Shell<'_>, state: &State, until: Option<&str>) -> Vec<Event> {
     let zones: Vec<_> = state
         .zones_in_task_order()
         .into_iter()
-        .filter(|z| z.signconf_needed)
+        .filter(|z| z.signconf_needed && until.is_none_or(|u| z.config.name.as_str() < u))
         .collect();
     let mut facts = Vec::new();
     for result in write_signconfs(state, &zones) {
