@@ -14,10 +14,15 @@ pub trait Sink {
     fn flush(&mut self) {}
 }
 
-/// The process's own stdout (buffered) and stderr. Stdout is flushed before anything
-/// goes to stderr so a terminal shows both in order.
+/// The process's own stdout (buffered) and stderr. On a terminal, stdout is flushed
+/// before anything goes to stderr so both show in order. Redirected, stdout is written
+/// when the command ends and stderr at once, as OpenDNSSEC's client prints the daemon's
+/// frames with stdio (ods-enforcer.c: `fprintf(stdout, …)`, fully buffered when not a
+/// terminal, flushed at the exit frame): a file holding both has the errors first.
 pub struct StdSink {
     out: std::io::BufWriter<std::io::Stdout>,
+    /// Whether stdout is a terminal (then stdout is flushed before stderr).
+    terminal: bool,
 }
 
 impl std::fmt::Debug for StdSink {
@@ -28,8 +33,10 @@ impl std::fmt::Debug for StdSink {
 
 impl StdSink {
     pub fn new() -> Self {
+        use std::io::IsTerminal;
         StdSink {
             out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+            terminal: std::io::stdout().is_terminal(),
         }
     }
 }
@@ -47,7 +54,9 @@ impl Sink for StdSink {
     }
 
     fn err(&mut self, text: &str) {
-        let _ = self.out.flush();
+        if self.terminal {
+            let _ = self.out.flush();
+        }
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
 

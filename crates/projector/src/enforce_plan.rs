@@ -431,7 +431,11 @@ impl KeySource for PlanStore<'_> {
                     && matches!(self.usage(k), HsmKeyUse::Private | HsmKeyUse::Shared)
                     && !used.contains(&HsmKeyId(k.id))
             })
-            .max_by_key(|k| (k.inception, k.id))
+            // The greatest generation time; among keys generated in the same second,
+            // the first generated: getLastReusableKey walks the hsmKey rows in id
+            // order (its query has no ORDER BY and reads them through the policyId
+            // index) and replaces its choice only by a strictly newer key.
+            .max_by_key(|k| (k.inception, std::cmp::Reverse(k.id)))
             .map(|k| {
                 *self.reused.borrow_mut().entry(k.id).or_default() += 1;
                 self.allocated(k, pk.role)
@@ -617,6 +621,43 @@ mod tests {
         assert_eq!(store.locator(got.hsm), Some(locator));
         assert_eq!(store.release_and_delete(&[got.hsm]), 0);
         assert!(store.released.is_empty() && store.destroyed.is_empty());
+    }
+
+    /// Shared material chosen for a zone: the newest, and of keys generated in the same
+    /// second the first generated (fixtures/conformance/corners/F6-sharekeys-material-choice).
+    #[test]
+    fn shared_material_is_the_newest_then_the_first_generated() {
+        let (mut pool, pk, first) = pool_with_shared_key();
+        let spec = pool.keys[&first].spec.clone();
+        let mut add = |byte: u8, at: i64| {
+            let locator = Locator([byte; 16]);
+            pool.apply(
+                KeyGenerated {
+                    locator,
+                    spec: spec.clone(),
+                    public_key: vec![byte],
+                    backup: BackupState::NotRequired,
+                    adopted: false,
+                }
+                .into(),
+                Timestamp(at),
+            );
+            pool.take(&locator, true);
+            locator
+        };
+        let second = add(6, 1);
+        let newer = add(7, 2);
+        let choose = |pool: &KeyPool, used: &[HsmKeyId]| {
+            let mut store = PlanStore::new(pool, 1);
+            store.policy = Some(pn("default"));
+            let got = store.reusable_shared(&pk, used).expect("reusable");
+            store.locator(got.hsm)
+        };
+        assert_eq!(choose(&pool, &[]), Some(newer));
+        let newer_id = HsmKeyId(pool.keys[&newer].id);
+        assert_eq!(choose(&pool, &[newer_id]), Some(first));
+        let first_id = HsmKeyId(pool.keys[&first].id);
+        assert_eq!(choose(&pool, &[newer_id, first_id]), Some(second));
     }
 
     #[test]

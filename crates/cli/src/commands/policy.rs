@@ -9,6 +9,7 @@ use crate::getopt::Opt;
 use crate::schema::Schema;
 use kasp_events::{Actor, Policy, PolicyName};
 use kasp_projector::decide::{Command, Outcome};
+use kasp_projector::decide_enforce::EnforcerCommand;
 use kasp_projector::kasp::{export_kasp, parse_kasp_detailed};
 use kasp_projector::kaspcheck::{Severity, check_kasp, duplicate_keys};
 use std::path::Path;
@@ -128,13 +129,41 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let actor = Actor::Import(ctx.user.clone());
     let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let failed = print_policy_outcomes(shell, &done.decision.outcomes);
-    if !done.sealed.is_empty() {
-        // OpenDNSSEC schedules key generation and a resalt after an import (new NSEC3
-        // policies get their first salt at once) and flushes every zone.
+    if failed {
+        shell.err(DATABASE_ERROR_HELP);
+    }
+    // Once the policies are processed, whatever changed, OpenDNSSEC schedules a signconf
+    // task for every zone (policy/policy_import.c, signconf_task_flush_all), and that
+    // task always writes the file and notifies the signer.
+    super::enforce::record(
+        shell,
+        &ctx,
+        &actor,
+        EnforcerCommand::RequestSignconf { zones: None },
+    )?;
+    // A successful import then schedules key generation for every policy and flushes
+    // every zone (policy/policy_import_cmd.c); a failed one only when it created or
+    // updated a policy, through the key generation it schedules, which flushes every
+    // zone when it is done (hsm_key_factory.c, hsm_key_factory_generate_all_cb) — never
+    // with ManualKeyGeneration. OpenDNSSEC also schedules a resalt (new NSEC3 policies
+    // get their first salt at once).
+    let changed = done
+        .decision
+        .outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::PolicyCreated(_) | Outcome::PolicyUpdated(_)));
+    drop(done);
+    if !failed || (changed && !ctx.conf.enforcer.manual_key_generation) {
         super::enforce::generate_all_flush_and_run(shell, &ctx, &actor)?;
+    } else {
+        super::enforce::run_due(shell, &ctx, &actor)?;
     }
     Ok(if failed { 1 } else { exit::OK })
 }
+
+/// What OpenDNSSEC adds after a `policy import` that failed to change the database
+/// (policy/policy_import_cmd.c, database_error_help).
+const DATABASE_ERROR_HELP: &str = "\nThe information in the database may have been changed during KASP update and caused an update error, try rerunning policy import. If the problem persists please check logs and database setup and after correcting the problem rerun policy import.\n";
 
 /// `policy resalt`: a new salt for every NSEC3 policy, now.
 pub fn resalt_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ran {

@@ -43,8 +43,9 @@ pub trait KeySource {
     /// The material of an hsm key; `None` if the row does not exist.
     fn material(&self, hsm: HsmKeyId) -> Option<Material>;
     /// ShareKeys policies (`E:getLastReusableKey`): the newest (greatest generation
-    /// time) hsm key of the policy fitting `pk` whose role includes `pk.role`, in state
-    /// PRIVATE or SHARED, and not in `used` (the hsm keys of this zone); `None` if none.
+    /// time, then the lowest pool id) hsm key of the policy fitting `pk` whose role
+    /// includes `pk.role`, in state PRIVATE or SHARED, and not in `used` (the hsm keys
+    /// of this zone); `None` if none.
     fn reusable_shared(&self, pk: &PolicyKey, used: &[HsmKeyId]) -> Option<Allocated>;
     /// `hsm_key_factory_get_key`: takes the first UNUSED pool key fitting `pk` and marks
     /// it SHARED (`shared`) or PRIVATE; `None` when the pool is empty.

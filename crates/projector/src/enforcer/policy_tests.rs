@@ -82,6 +82,8 @@ impl KeySource for Pool {
             .iter()
             .filter(|k| k.state != HsmState::Unused && k.material.fits(pk) && role_ok(k.role))
             .filter(|k| !used.contains(&k.id))
+            // Newest; of keys generated together, the first (as `PlanStore`).
+            .rev()
             .max_by_key(|k| k.generated)
             .map(|k| Pool::tag(k.id))
     }
