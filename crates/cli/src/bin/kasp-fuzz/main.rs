@@ -10,10 +10,12 @@
 //!     then the step and both lines; when that class is the order of tasks due at the
 //!     same second, also `beyond run order: <class>` (the first difference once each
 //!     step's queue is sorted); exit 0 identical, 1 different, 2 usage or I/O
-//! kasp-fuzz minimize --runner PATH [--max-runs N] [--class C] <case-dir> <out-dir>
+//! kasp-fuzz minimize --runner PATH [--max-runs N] [--class C] [--beyond-run-order]
+//!                    <case-dir> <out-dir>
 //!     delta-debugs <case-dir>/scenario.scn to the shortest scenario whose first
-//!     difference keeps its class; PATH is run as `PATH pair <scenario.scn> <outdir>`
-//!     (scripts/fuzz); writes <out-dir>/scenario.scn, its kasp files, difference.txt
+//!     difference keeps its class (with --beyond-run-order: the class beyond run order);
+//!     PATH is run as `PATH pair <scenario.scn> <outdir>` (scripts/fuzz); writes
+//!     <out-dir>/scenario.scn, its kasp files and difference.txt
 //! ```
 //!
 //! The modules: `policy` (kasp.xml), `scenario` (operator steps), `classify` (the first
@@ -32,7 +34,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: kasp-fuzz generate --seed N <dir>\n       \
                      kasp-fuzz classify <ods-trace.txt> <ours-trace.txt>\n       \
                      kasp-fuzz minimize --runner PATH [--max-runs N] [--class C] \
-                     <case-dir> <out-dir>";
+                     [--beyond-run-order] <case-dir> <out-dir>";
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -139,7 +141,13 @@ fn classify(args: &[String]) -> Result<u8, String> {
 }
 
 fn minimize(args: &[String]) -> Result<u8, String> {
-    let (opts, pos) = split_args(args, &["--runner", "--max-runs", "--class"])?;
+    let beyond_run_order = args.iter().any(|a| a == "--beyond-run-order");
+    let args: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "--beyond-run-order")
+        .cloned()
+        .collect();
+    let (opts, pos) = split_args(&args, &["--runner", "--max-runs", "--class"])?;
     let [case, out] = pos.as_slice() else {
         return Err(USAGE.to_string());
     };
@@ -154,6 +162,7 @@ fn minimize(args: &[String]) -> Result<u8, String> {
             None => 40,
         },
         class: option(&opts, "--class").map(str::to_string),
+        beyond_run_order,
     };
     let (class, lines) = minimize::run(&m)?;
     println!("{class}\t{lines}");

@@ -24,6 +24,9 @@ pub struct Minimizer {
     pub max_runs: u32,
     /// The class to keep; `None`: the class of the case as it is.
     pub class: Option<String>,
+    /// Classify with the order of zones run at the same second set aside
+    /// (`classify::first_difference_beyond_run_order`).
+    pub beyond_run_order: bool,
 }
 
 struct State<'a> {
@@ -138,6 +141,9 @@ impl State<'_> {
             .map_err(|e| format!("{}: {e}", self.m.runner.display()))?;
         let read = |side: &str| fs::read_to_string(run.join(side).join("trace.txt"));
         let result = match (read("ods"), read("ours")) {
+            (Ok(a), Ok(b)) if self.m.beyond_run_order => {
+                Ok(classify::first_difference_beyond_run_order(&a, &b))
+            }
             (Ok(a), Ok(b)) => Ok(classify::first_difference(&a, &b)),
             _ => Err(format!("runner exited {status} without both traces")),
         };
