@@ -78,17 +78,21 @@ pub struct Difference {
 fn run_order_masked(mut lines: Vec<String>) -> Vec<String> {
     let mut i = 0;
     while i < lines.len() {
-        let cat = category(&lines[i]);
-        if !matches!(cat, "TASK" | "NOTIFY" | "DSCALL") {
+        let kind = order_kind(&lines[i]);
+        if kind.is_empty() {
             i += 1;
             continue;
         }
-        let end = i + lines[i..].iter().take_while(|l| category(l) == cat).count();
+        let end = i + lines[i..]
+            .iter()
+            .take_while(|l| order_kind(l) == kind)
+            .count();
         lines[i..end].sort_by_key(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            let t: i64 = match cat {
-                "TASK" => w
-                    .get(1)
+            // TASK T+<s> …, OUT nnn On T+<s> I will …
+            let at = if kind == "TASK" { w.get(1) } else { w.get(3) };
+            let t: i64 = match kind {
+                "TASK" | "OUT" => at
                     .and_then(|t| t.strip_prefix("T+"))
                     .and_then(|t| t.parse().ok())
                     .unwrap_or(i64::MAX),
@@ -99,6 +103,16 @@ fn run_order_masked(mut lines: Vec<String>) -> Vec<String> {
         i = end;
     }
     lines
+}
+
+/// The lines whose order is the order zones run in: the queue (TASK, and `queue`'s
+/// `On T+… I will …` output lines), signer calls and DS calls; "" for any other line.
+fn order_kind(line: &str) -> &'static str {
+    match category(line) {
+        c @ ("TASK" | "NOTIFY" | "DSCALL") => c,
+        "OUT" if line.split_whitespace().nth(2) == Some("On") && line.contains(" I will ") => "OUT",
+        _ => "",
+    }
 }
 
 /// `None` when the compared lines are equal.
@@ -300,6 +314,16 @@ mod tests {
         );
         assert_eq!(first_difference(A, &b).unwrap().class, "TASK order @leap");
         assert_eq!(first_difference_beyond_run_order(A, &b), None);
+        let q = |x: &str, y: &str| {
+            A.replace(
+                "  OUT 000 ok\n",
+                &format!("  OUT 000 On T+5 I will enforce zone {x}\n  OUT 000 On T+5 I will enforce zone {y}\n"),
+            )
+        };
+        assert_eq!(
+            first_difference_beyond_run_order(&q("a", "b"), &q("b", "a")),
+            None
+        );
         let c = b.replace("T+5 enforce a", "T+4 enforce a");
         assert_eq!(
             first_difference_beyond_run_order(A, &c).unwrap().class,
