@@ -87,18 +87,23 @@ fn run_order_masked(mut lines: Vec<String>) -> Vec<String> {
             .iter()
             .take_while(|l| order_kind(l) == kind)
             .count();
+        // A stable sort by time and zone: what one zone's run did keeps its own order
+        // (a DS retract before a submit is still compared).
         lines[i..end].sort_by_key(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            // TASK T+<s> …, OUT nnn On T+<s> I will …
-            let at = if kind == "TASK" { w.get(1) } else { w.get(3) };
-            let t: i64 = match kind {
-                "TASK" | "OUT" => at
-                    .and_then(|t| t.strip_prefix("T+"))
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(i64::MAX),
-                _ => 0,
+            // TASK T+<s> <task> <owner>; OUT nnn On T+<s> I will <task> … <zone>;
+            // NOTIFY ods-signer update <zone>; DSCALL submit|retract <zone> …
+            let (at, zone) = match kind {
+                "TASK" => (w.get(1), w.last()),
+                "OUT" => (w.get(3), w.last()),
+                "NOTIFY" => (None, w.last()),
+                _ => (None, w.get(2)),
             };
-            (t, w.join(" "))
+            let t: i64 = at
+                .and_then(|t| t.strip_prefix("T+"))
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            (t, zone.map(|z| z.to_string()).unwrap_or_default())
         });
         i = end;
     }
@@ -323,6 +328,19 @@ mod tests {
         assert_eq!(
             first_difference_beyond_run_order(&q("a", "b"), &q("b", "a")),
             None
+        );
+        // One zone's DS calls keep their order.
+        let ds = |x: &str, y: &str| {
+            A.replace(
+                "  OUT 000 ok\n",
+                &format!("  OUT 000 ok\n  DSCALL {x} z K1 ttl=1\n  DSCALL {y} z K2 ttl=1\n"),
+            )
+        };
+        assert_eq!(
+            first_difference_beyond_run_order(&ds("retract", "submit"), &ds("submit", "retract"))
+                .unwrap()
+                .class,
+            "DSCALL text @policy import"
         );
         let c = b.replace("T+5 enforce a", "T+4 enforce a");
         assert_eq!(

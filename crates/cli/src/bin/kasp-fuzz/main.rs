@@ -7,9 +7,10 @@
 //!     the same for the same seed everywhere
 //! kasp-fuzz classify <ods-trace.txt> <ours-trace.txt>
 //!     prints `identical`, or the class of the first difference (e.g. `TASK order @leap`)
-//!     then the step and both lines; when that class is the order of tasks due at the
-//!     same second, also `beyond run order: <class>` (the first difference once each
-//!     step's queue is sorted); exit 0 identical, 1 different, 2 usage or I/O
+//!     then the step and both lines; then, when it is another one, `beyond run order:
+//!     <class>`: the first difference once the order in which zones due at the same
+//!     second run is set aside (each step's queue, `queue` output, signer and DS calls
+//!     sorted by time and zone); exit 0 identical, 1 different, 2 usage or I/O
 //! kasp-fuzz minimize --runner PATH [--max-runs N] [--class C] [--beyond-run-order]
 //!                    <case-dir> <out-dir>
 //!     delta-debugs <case-dir>/scenario.scn to the shortest scenario whose first
@@ -124,15 +125,14 @@ fn classify(args: &[String]) -> Result<u8, String> {
             println!("after: {}", d.step);
             println!("- {}", d.ods.as_deref().unwrap_or("(trace ends)"));
             println!("+ {}", d.ours.as_deref().unwrap_or("(trace ends)"));
-            if d.class.starts_with("TASK order ") || d.class.starts_with("NOTIFY text ") {
-                match beyond {
-                    None => println!("beyond run order: identical"),
-                    Some(e) => {
-                        println!("beyond run order: {}", e.class);
-                        println!("after: {}", e.step);
-                        println!("- {}", e.ods.as_deref().unwrap_or("(trace ends)"));
-                        println!("+ {}", e.ours.as_deref().unwrap_or("(trace ends)"));
-                    }
+            match beyond {
+                None => println!("beyond run order: identical"),
+                Some(e) if e == d => {}
+                Some(e) => {
+                    println!("beyond run order: {}", e.class);
+                    println!("after: {}", e.step);
+                    println!("- {}", e.ods.as_deref().unwrap_or("(trace ends)"));
+                    println!("+ {}", e.ours.as_deref().unwrap_or("(trace ends)"));
                 }
             }
             Ok(1)
