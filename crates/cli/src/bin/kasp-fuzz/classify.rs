@@ -105,6 +105,7 @@ fn run_order_masked(mut lines: Vec<String>) -> Vec<String> {
             let (at, zone) = match kind {
                 "TASK" => (w.get(1), w.last()),
                 "OUT" => (w.get(3), w.last()),
+                "KEYROW" => (None, w.get(2)),
                 "NOTIFY" => (None, w.last()),
                 _ => (None, w.get(2)),
             };
@@ -120,9 +121,13 @@ fn run_order_masked(mut lines: Vec<String>) -> Vec<String> {
 }
 
 /// The lines whose order is the order zones run in: the queue (TASK, and `queue`'s
-/// `On T+… I will …` output lines), signer calls and DS calls; "" for any other line.
+/// `On T+… I will …` output lines), signer calls, DS calls, and the rows of `key list`
+/// (in the order keys were made, so zones that ran in another order list theirs in
+/// another order); "" for any other line.
 fn order_kind(line: &str) -> &'static str {
+    let w: Vec<&str> = line.split_whitespace().take(4).collect();
     match category(line) {
+        "OUT" if matches!(w.get(3), Some(&("KSK" | "ZSK" | "CSK"))) => "KEYROW",
         c @ ("TASK" | "NOTIFY" | "DSCALL") => c,
         "OUT" if line.split_whitespace().nth(2) == Some("On") && line.contains(" I will ") => "OUT",
         _ => "",
