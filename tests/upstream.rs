@@ -28,13 +28,25 @@ fn upstream(name: &str, impl_: &str) {
         .unwrap_or_else(|e| panic!("{}: {e}", expected.display()))
         .lines()
         .any(|l| l.starts_with(&format!("enforcer.{name}\t{impl_}\t")));
-    assert!(listed, "enforcer.{name} on {impl_} is not in {}", expected.display());
+    assert!(
+        listed,
+        "enforcer.{name} on {impl_} is not in {}",
+        expected.display()
+    );
     let out = tempfile::tempdir().expect("tempdir");
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_ods-enforcer"))
         .parent()
         .expect("the binaries' directory");
     let run = Command::new(repo.join("scripts/upstream-tests"))
-        .args(["--impl", impl_, "--jobs", "1", "--timeout", "900", "--check"])
+        .args([
+            "--impl",
+            impl_,
+            "--jobs",
+            "1",
+            "--timeout",
+            "900",
+            "--check",
+        ])
         .arg(&expected)
         .arg("--out")
         .arg(out.path())
@@ -44,8 +56,9 @@ fn upstream(name: &str, impl_: &str) {
         .expect("scripts/upstream-tests");
     let stdout = String::from_utf8_lossy(&run.stdout);
     if !run.status.success() {
-        let log = std::fs::read_to_string(out.path().join(impl_).join(format!("enforcer.{name}.out")))
-            .unwrap_or_default();
+        let log =
+            std::fs::read_to_string(out.path().join(impl_).join(format!("enforcer.{name}.out")))
+                .unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(60).collect();
         panic!(
             "upstream test enforcer.{name} on {impl_}: not as expected\n{stdout}{}\n\
