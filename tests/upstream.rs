@@ -101,3 +101,17 @@ fn keys_allocation() {
 fn policy_ttl_change() {
     upstream("policy.ttl_change", "kasp-sim");
 }
+
+/// About 6 minutes (mostly the framework's waits for an idle enforcer): a zone added to a
+/// running enforcer, then leaps over 25 days (simulated clock, as `policy_ttl_change`).
+#[test]
+fn ods_enforcer_update_ok() {
+    upstream("ods-enforcer.update_ok", "kasp-sim");
+}
+
+/// About 4 minutes: zones deleted with their keys, shared and not (simulated clock, as
+/// `policy_ttl_change`).
+#[test]
+fn zones_delete_with_keys() {
+    upstream("zones.delete_with_keys", "kasp-sim");
+}
