@@ -16,7 +16,7 @@ use crate::enforcer::model::{HsmKeyId, KeyId, ZoneModel, has_ksk};
 use crate::enforcer::policy::{Allocated, KeySource, Material};
 use crate::enforcer::record::RecordType;
 use crate::enforcer::run::{KeyStore, RunOutcome, run_zone};
-use crate::factory::{KEYGEN_OWNER, KeyGenTask};
+use crate::factory::KeyGenTask;
 use crate::pool::{HsmKeyUse, HsmKeyView, KeyPool};
 use crate::state::{State, ZoneView};
 use kasp_events::{
@@ -131,7 +131,7 @@ pub fn plan_runs_queued(
 /// which is now) and its name sorts after the generation task's owner.
 fn after_key_generation(zone: &ZoneView, now: Timestamp) -> bool {
     matches!(zone.due, Some(t) if t == now || t == Timestamp(0))
-        && zone.config.name.as_str() > KEYGEN_OWNER
+        && crate::factory::waits_for_key_generation(zone.config.name.as_str())
 }
 
 /// The run of one zone at `now` (due or not) as [`plan_runs`] would make it if no

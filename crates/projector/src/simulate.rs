@@ -340,7 +340,7 @@ impl Sim<'_> {
                     .into(),
                 );
             }
-            facts.extend(self.signconfs());
+            facts.extend(self.signconfs(waiting.is_some()));
             let ds = self.ds_tasks();
             let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
             if again {

@@ -26,12 +26,18 @@ impl Sim<'_> {
         salts
     }
 
-    /// `SignconfWritten` for every zone that needs a signconf.
-    pub(crate) fn signconfs(&self) -> Vec<Event> {
+    /// `SignconfWritten` for every zone that needs a signconf; while a key generation
+    /// waits, not for the zones whose tasks wait for it (the shell's
+    /// `write_needed_signconfs`).
+    pub(crate) fn signconfs(&self, generation_waiting: bool) -> Vec<Event> {
         self.state
             .zones_in_task_order()
             .into_iter()
             .filter(|z| z.signconf_needed)
+            .filter(|z| {
+                !(generation_waiting
+                    && crate::factory::waits_for_key_generation(z.config.name.as_str()))
+            })
             .map(|z| {
                 let digest = crate::signconf::zone_signconf(&self.state, z)
                     .map(|t| crate::simulate_items::digest(&t))

@@ -18,6 +18,7 @@ use kasp_projector::State;
 use kasp_projector::decide::{Command, Outcome};
 use kasp_projector::decide_enforce::EnforcerCommand;
 use kasp_projector::enforce_plan::PlanConf;
+use kasp_projector::factory::waits_for_key_generation;
 use kasp_projector::factory::{KeyGenTask, task_plan};
 use kasp_projector::resalt::due_for_salt;
 
@@ -131,7 +132,7 @@ pub fn run_due_with(
         for e in errors {
             shell.err(&format!("warning: {e}\n"));
         }
-        facts.extend(write_needed_signconfs(shell, &state));
+        facts.extend(write_needed_signconfs(shell, &state, waiting.is_some()));
         let ds = ds_tasks(ctx, &state, now);
         let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
         if again {
@@ -262,7 +263,7 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
         &actor,
         EnforcerCommand::RequestSignconf { zones: None },
     )?;
-    let facts = write_needed_signconfs(shell, &state);
+    let facts = write_needed_signconfs(shell, &state, false);
     drop(state);
     if !facts.is_empty() {
         record(
@@ -278,11 +279,21 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
 /// Writes the signconf of every zone that needs one (off this thread, with a time
 /// limit); the `SignconfWritten` events to record. Failures are warnings: the zone
 /// stays "needed" and the next run retries.
-fn write_needed_signconfs(shell: &mut Shell<'_>, state: &State) -> Vec<Event> {
+///
+/// `generation_waiting`: a key generation is queued for now; the signconf tasks of the
+/// zones whose names sort after its owner wait for it, as their enforce runs do
+/// (2.1.12 runs a zone's enforce before its signconf task: "enforce" < "signconf"), so
+/// a zone whose run after the generation changes its keys writes its signconf once.
+fn write_needed_signconfs(
+    shell: &mut Shell<'_>,
+    state: &State,
+    generation_waiting: bool,
+) -> Vec<Event> {
     let zones: Vec<_> = state
         .zones_in_task_order()
         .into_iter()
         .filter(|z| z.signconf_needed)
+        .filter(|z| !(generation_waiting && waits_for_key_generation(z.config.name.as_str())))
         .collect();
     let mut facts = Vec::new();
     for result in write_signconfs(state, &zones) {
