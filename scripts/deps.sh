@@ -10,9 +10,16 @@
 #   opendnssec-signer  the real OpenDNSSEC signer (ods-signerd) the signer test signs with
 #   ldnsutils      ldns-verify-zone, the second independent verifier of signed zones
 #   opendnssec-enforcer  the stock ods-enforcer client the socket-protocol test talks to
+#   opendnssec-enforcer-sqlite3, opendnssec-common, libhsm-bin  OpenDNSSEC 2.1.12's daemon,
+#                  ods-control and ods-hsmutil: the oracle of the differential fuzzer's CI
+#                  check (fixtures/conformance/oracle/run-oracle) and of OpenDNSSEC's own
+#                  tests (scripts/upstream-tests)
+#   sqlite3        run-oracle's dump of OpenDNSSEC's database rows into its traces
+#   m4, xsltproc, patch  required or used by OpenDNSSEC's test framework (testing/lib.sh)
 set -euo pipefail
 need=()
-for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3 opendnssec-signer ldnsutils opendnssec-enforcer; do
+for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3 opendnssec-signer ldnsutils opendnssec-enforcer \
+  opendnssec-enforcer-sqlite3 sqlite3 opendnssec-common libhsm-bin m4 xsltproc patch; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -286,6 +286,15 @@ fn f9_policy_import_in_use() {
     corner("F9-policy-import-in-use");
 }
 
+/// After a `policy import` that changes the CSK algorithm (found by the differential
+/// fuzzer, seed 2): zones whose names sort after 2.1.12's key-generation task run after
+/// it, and their signconf tasks wait with them, so each zone's signconf is written and
+/// the signer notified once, with the new key.
+#[test]
+fn p1_policy_import_signconf_once() {
+    corner("P1-policy-import-signconf-once");
+}
+
 /// A policy's resalt due at the same second as its zones' enforce tasks runs among them
 /// in owner-name order (a.example, p0, z.example): a.example writes its signconf and
 /// notifies the signer before the resalt, which writes it once more with the new salt;

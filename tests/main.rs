@@ -20,4 +20,5 @@ mod replay;
 mod signer;
 mod simulate;
 mod timetravel;
+mod upstream;
 mod wire;

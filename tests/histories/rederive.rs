@@ -118,11 +118,15 @@ pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Wal
 }
 
 /// Whether the scheduler's run after `r` had 2.1.12's generation for every policy
-/// waiting: `r` is the last record of an import (`policy import`, `zonelist import`
-/// and their full flush, `update all`; the shell's `run_due_with(Some(All))`), not one
-/// of the key generation that follows. The histories assume automatic key generation.
+/// waiting: `r` is the last record of `policy import` (and its full flush) or `update
+/// all` (the shell's `run_due_with(Some(All))`), not one of the key generation that
+/// follows. `zonelist import` carries its generation out before its flush
+/// (commands/enforce.rs, `generate_all_first_flush_and_run`). The histories assume
+/// automatic key generation.
 fn queues_generation_for_all(r: &Record) -> bool {
-    matches!(r.actor, Actor::Import(_)) && !is_key_generation(&r.event)
+    matches!(r.actor, Actor::Import(_))
+        && !is_key_generation(&r.event)
+        && !r.cause.starts_with("zonelist import")
 }
 
 /// A record of a scheduler run: an enforcer run or a salt the scheduler drew.

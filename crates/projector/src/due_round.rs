@@ -41,27 +41,19 @@ pub struct Round {
     /// Tasks due now were left for the next round (a resalt and the zones sorting after
     /// it): carry out this round's effects, then run again at the same time.
     pub more: bool,
-    /// The owner name the round's part of the queue ends at, when tasks due now sort
-    /// after it (a key generation, a resalt, and the zones after them): a zone whose name
-    /// sorts after it writes its signconf in a later round, after its own run, as 2.1.12
-    /// runs a zone's signconf task (type "signconf") after its enforce task and merges
-    /// the two requests into one write.
+    /// The resalt the round stopped before ([`Round::more`]): a zone whose name sorts
+    /// after it writes its signconf in a later round, after its own run, as 2.1.12 runs a
+    /// zone's signconf task (type "signconf") after its enforce task and merges the two
+    /// requests into one write. (A waiting key generation stops the round the same way;
+    /// the shell knows it: `waits_for_key_generation`.)
     pub signconf_until: Option<String>,
 }
 
 impl Round {
     /// Sets [`Round::signconf_until`]: the round ends before the resalt `resalt` when
-    /// [`Round::more`], and before the key generation when one waits at its end
-    /// (`keygen` waiting at the start, or scheduled by the runs).
-    fn ended(mut self, keygen: Option<bool>, resalt: Option<&str>) -> Round {
-        let generation = (keygen == Some(true) || (keygen.is_some() && self.scheduled.is_some()))
-            .then_some(KEYGEN_OWNER);
-        let resalt = resalt.filter(|_| self.more);
-        self.signconf_until = generation
-            .into_iter()
-            .chain(resalt)
-            .min()
-            .map(str::to_string);
+    /// [`Round::more`].
+    fn ended(mut self, resalt: Option<&str>) -> Round {
+        self.signconf_until = resalt.filter(|_| self.more).map(str::to_string);
         self
     }
 }
@@ -90,7 +82,7 @@ pub fn decide_round(
             scheduled,
             ..Round::default()
         }
-        .ended(keygen, None));
+        .ended(None));
     };
     // The zones that sort before the first resalt run first; their effects come before
     // it. A round that changes nothing needs no effects: the resalt follows at once.
@@ -102,7 +94,7 @@ pub fn decide_round(
             more: true,
             signconf_until: None,
         }
-        .ended(keygen, Some(first)));
+        .ended(Some(first)));
     }
     let zones = due_zones(state, now);
     // A waiting key generation runs before the zones after its owner: when it sorts
@@ -117,7 +109,7 @@ pub fn decide_round(
             scheduled,
             ..Round::default()
         }
-        .ended(keygen, None));
+        .ended(None));
     }
     // The resalts up to the first due zone sorting after them (a zone named like the
     // policy runs first: "enforce" < "resalt"), then the zones up to the next resalt.
@@ -146,7 +138,7 @@ pub fn decide_round(
         more,
         signconf_until: None,
     }
-    .ended(keygen, next))
+    .ended(next))
 }
 
 #[cfg(test)]
@@ -251,7 +243,6 @@ mod tests {
         let round = decide_round(&state, now, &salts, conf, Some(true)).expect("round");
         assert_eq!(summary(&round.events), ["enforce a.example"]);
         assert!(round.more);
-        assert_eq!(round.signconf_until.as_deref(), Some(KEYGEN_OWNER));
         let mut a_ran = state.clone();
         for e in &round.events {
             a_ran.apply_event(e, now);

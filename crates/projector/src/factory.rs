@@ -74,6 +74,12 @@ pub fn plan(state: &State, policies: &[PolicyName], duration: Seconds) -> Vec<Ke
 /// key generation scheduled for the same second, and one after it waits for it.
 pub const KEYGEN_OWNER: &str = "hsm_key_factory_schedule_generation";
 
+/// Whether a task of `zone` due now (its enforce run, its signconf write) waits for a
+/// key generation scheduled for the same second: its name sorts after [`KEYGEN_OWNER`].
+pub fn waits_for_key_generation(zone: &str) -> bool {
+    zone > KEYGEN_OWNER
+}
+
 /// The key generation waiting in the scheduler's queue. 2.1.12 keeps one such task: a
 /// generation scheduled while one is waiting replaces what the waiting one will do
 /// (`schedule_task` with replace; every generation task has the same owner), so only

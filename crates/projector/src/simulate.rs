@@ -345,7 +345,9 @@ impl Sim<'_> {
                     .into(),
                 );
             }
-            facts.extend(self.signconfs(until.as_deref()));
+            let generation = waiting.as_ref().map(|_| crate::factory::KEYGEN_OWNER);
+            let until = until.as_deref().into_iter().chain(generation).min();
+            facts.extend(self.signconfs(until));
             let ds = self.ds_tasks();
             let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
             if again {

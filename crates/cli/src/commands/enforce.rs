@@ -138,7 +138,13 @@ pub fn run_due_with(
         for e in errors {
             shell.err(&format!("warning: {e}\n"));
         }
-        facts.extend(write_needed_signconfs(shell, &state, until.as_deref()));
+        // The signconf tasks of the zones after a waiting key generation, or after the
+        // resalt the round stopped before, wait with their enforce runs.
+        let generation = waiting
+            .as_ref()
+            .map(|_| kasp_projector::factory::KEYGEN_OWNER);
+        let until = until.as_deref().into_iter().chain(generation).min();
+        facts.extend(write_needed_signconfs(shell, &state, until));
         let ds = ds_tasks(ctx, &state, now);
         let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
         if again {
@@ -209,9 +215,10 @@ pub fn flush_and_run(
     run_due(shell, ctx, actor)
 }
 
-/// After `policy import` and `zonelist import` changed something: 2.1.12 schedules a
-/// generation for every policy (unless key generation is manual), then flushes every
-/// zone.
+/// After `policy import` changed something: 2.1.12 schedules a generation for every
+/// policy (unless key generation is manual), then flushes every zone; its worker, busy
+/// with the signconf tasks the import queued first, then takes the generation in name
+/// order among the zones (see [`run_due_with`]).
 pub fn generate_all_flush_and_run(
     shell: &mut Shell<'_>,
     ctx: &Context,
@@ -219,6 +226,27 @@ pub fn generate_all_flush_and_run(
 ) -> Result<std::sync::Arc<State>, Exit> {
     record(shell, ctx, actor, EnforcerCommand::Flush { zones: None })?;
     run_due_with(shell, ctx, actor, Some(KeyGenTask::All))
+}
+
+/// After `zonelist import` changed a zone: 2.1.12 queues a generation for every policy
+/// (unless key generation is manual), exports its internal zone list, then flushes
+/// every zone. Its worker, idle during a zone list import, takes the generation as soon
+/// as it is queued, before the flush makes the zones due: the generation comes first and
+/// every zone runs after it, once (corner I10-zonelist-remove-moved-zone: a zone's
+/// 60-second retry after deleting key material is not run over by a second run). A
+/// `policy import` differs: the signconf tasks it queues first keep the worker busy, so
+/// its generation waits in name order among the flushed zones
+/// ([`generate_all_flush_and_run`]).
+pub fn generate_all_first_flush_and_run(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    actor: &Actor,
+) -> Result<std::sync::Arc<State>, Exit> {
+    if !ctx.conf.enforcer.manual_key_generation {
+        let state = shell.state(ctx)?;
+        generate_waiting(shell, ctx, &state, &KeyGenTask::All, actor);
+    }
+    flush_and_run(shell, ctx, actor, None)
 }
 
 /// `enforce [--zone Z]`: runs the zone (all zones) now. No output.

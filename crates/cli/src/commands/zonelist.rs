@@ -209,7 +209,8 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let failed = print_zone_outcomes(shell, &done.decision.outcomes);
     let code = finish_import(shell, &ctx, &done, failed);
     if zones_changed(&done.decision.outcomes) {
-        super::enforce::generate_all_flush_and_run(shell, &ctx, &actor)?;
+        drop(done);
+        super::enforce::generate_all_first_flush_and_run(shell, &ctx, &actor)?;
     }
     Ok(code)
 }
