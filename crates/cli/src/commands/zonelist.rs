@@ -171,16 +171,28 @@ fn print_zone_outcomes(shell: &mut Shell<'_>, outcomes: &[Outcome]) -> bool {
 }
 
 /// The exit code after an import: 1 if an item failed or the internal zone list could
-/// not be rewritten.
+/// not be rewritten. `always_export`: rewrite the internal zone list even when nothing
+/// changed (`update all`, see README).
 fn finish_import(
     shell: &mut Shell<'_>,
     ctx: &Context,
     done: &crate::engine::Committed,
     failed: bool,
+    always_export: bool,
 ) -> i32 {
-    // OpenDNSSEC exports the internal zone list after every import, changed or not.
-    let _ = &done.sealed;
-    let written = after_zone_change(shell, ctx, &done.state, "zonelist_import_cmd") == exit::OK;
+    // An import that created, updated and deleted nothing is "no change" for
+    // OpenDNSSEC (keystate/zonelist_import_cmd.c, ZONELIST_IMPORT_NO_CHANGE): the
+    // internal zone list is neither exported nor its export logged. (2.1.12 also counts
+    // an import that only deleted zones as no change, leaving the signer's zone list
+    // naming them; kasp-ledger rewrites it then, see README.)
+    let changed = done.decision.outcomes.iter().any(|o| {
+        matches!(
+            o,
+            Outcome::ZoneCreated(_) | Outcome::ZoneUpdated(_) | Outcome::ZoneDeleted(_)
+        )
+    });
+    let written = !(changed || always_export)
+        || after_zone_change(shell, ctx, &done.state, "zonelist_import_cmd") == exit::OK;
     if failed || !written { 1 } else { exit::OK }
 }
 
@@ -207,7 +219,7 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     let actor = Actor::Import(ctx.user.clone());
     let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let failed = print_zone_outcomes(shell, &done.decision.outcomes);
-    let code = finish_import(shell, &ctx, &done, failed);
+    let code = finish_import(shell, &ctx, &done, failed, false);
     if zones_changed(&done.decision.outcomes) {
         drop(done);
         super::enforce::generate_all_first_flush_and_run(shell, &ctx, &actor)?;
@@ -254,7 +266,7 @@ pub fn update_all(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -
     let done = shell.commit(spec, &ctx, actor.clone(), &cmd)?;
     let mut failed = print_policy_outcomes(shell, &done.decision.outcomes);
     failed |= print_zone_outcomes(shell, &done.decision.outcomes);
-    let code = finish_import(shell, &ctx, &done, failed);
+    let code = finish_import(shell, &ctx, &done, failed, true);
     if !done.sealed.is_empty() {
         // 2.1.12's update all calls the imports but not their commands' flush: only the
         // key generation for every policy is queued, and it runs every zone after it.
