@@ -98,6 +98,13 @@ fn ods_enforcer_update_ok() {
     upstream("ods-enforcer.update_ok");
 }
 
+/// About 70 s: zones added and deleted one by one and through zonelist.xml imports; the
+/// internal zone list's exports and their log lines.
+#[test]
+fn ods_enforcer_zones_and_zonelist() {
+    upstream("ods-enforcer.zones_and_zonelist");
+}
+
 /// About 20 s: two zones on two policies, their signconf values.
 #[test]
 fn policy_dual_policy_check() {
