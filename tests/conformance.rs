@@ -95,33 +95,53 @@ fn compare(
     let golden = std::fs::read_to_string(&golden_path)
         .unwrap_or_else(|e| panic!("{}: {e}", golden_path.display()));
     let (g, o) = (body(&golden), body(ours));
+    compare_lines(
+        name,
+        "trace-cli.txt differs from the golden one (- golden, + ours; line numbers without the # header)",
+        &g,
+        &o,
+        diverges_at,
+        runner,
+    );
+    assert!(*ok, "{name}: traces compared, but {runner}");
+}
+/// Compares the lines of a golden trace (`g`) with ours (`o`). `diverges_at`: the first
+/// golden line a documented difference changes — everything before it must be equal,
+/// and the traces must differ exactly there; `None`: equal throughout (else panics with
+/// `what`, the first difference and the runner's report).
+pub(crate) fn compare_lines(
+    name: &str,
+    what: &str,
+    g: &[&str],
+    o: &[&str],
+    diverges_at: Option<&str>,
+    runner: &str,
+) {
     match diverges_at {
         None => {
-            if let Some(hunk) = first_difference(&g, &o) {
-                panic!(
-                    "{name}: trace-cli.txt differs from the golden one (- golden, + ours; line numbers without the # header)\n{hunk}\n{runner}"
-                );
+            if let Some(hunk) = first_difference(g, o) {
+                panic!("{name}: {what}\n{hunk}\n{runner}");
             }
         }
         Some(line) => {
-            let i = g.iter().zip(&o).take_while(|(x, y)| x == y).count();
+            let i = g.iter().zip(o).take_while(|(x, y)| x == y).count();
             assert_eq!(
                 g.get(i).copied(),
                 Some(line),
                 "{name}: the traces should agree up to the documented difference\n{}",
-                first_difference(&g, &o).unwrap_or_default()
+                first_difference(g, o).unwrap_or_default()
             );
         }
     }
-    assert!(*ok, "{name}: traces compared, but {runner}");
 }
+
 /// The trace without its `#` header lines.
 fn body(trace: &str) -> Vec<&str> {
     trace.lines().filter(|l| !l.starts_with('#')).collect()
 }
 
 /// The first place where `a` and `b` differ, as a unified-style hunk; `None` when equal.
-pub(crate) fn first_difference(a: &[&str], b: &[&str]) -> Option<String> {
+fn first_difference(a: &[&str], b: &[&str]) -> Option<String> {
     let i = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     if i == a.len() && i == b.len() {
         return None;

@@ -8,7 +8,7 @@
 //! (TASK), signconf files (SIGNCONF, SIGNCONF_OTHER) and the signer's zone list
 //! (ZONELIST) — the same lines `scripts/differential compare` compares.
 
-use crate::conformance::{first_difference, repo, run_scenario_file};
+use crate::conformance::{compare_lines, repo, run_scenario_file};
 
 /// The lines of a trace.txt that are compared (see the module text).
 fn compared(trace: &str) -> Vec<&str> {
@@ -50,24 +50,14 @@ fn corner_until(name: &str, diverges_at: Option<&str>) {
         g.iter().any(|l| l.starts_with("STEP ")),
         "{name}: the golden trace has no steps"
     );
-    match diverges_at {
-        None => {
-            if let Some(hunk) = first_difference(&g, &o) {
-                panic!(
-                    "{name}: differs from OpenDNSSEC 2.1.12 (- golden, + ours)\n{hunk}\n{runner}"
-                );
-            }
-        }
-        Some(line) => {
-            let i = g.iter().zip(&o).take_while(|(x, y)| x == y).count();
-            assert_eq!(
-                g.get(i).copied(),
-                Some(line),
-                "{name}: the traces should agree up to the documented difference\n{}",
-                first_difference(&g, &o).unwrap_or_default()
-            );
-        }
-    }
+    compare_lines(
+        name,
+        "differs from OpenDNSSEC 2.1.12 (- golden, + ours)",
+        &g,
+        &o,
+        diverges_at,
+        &runner,
+    );
     assert!(ok, "{name}: traces compared, but {runner}");
 }
 

@@ -18,6 +18,11 @@ const START: Timestamp = Timestamp(1_735_689_600);
 const DAY: u32 = 86_400;
 
 fn fresh() -> State {
+    fresh_with("example.com")
+}
+
+/// The stock policy `default` and one zone `name` on it.
+fn fresh_with(name: &str) -> State {
     let mut s = State::default();
     let events: [Event; 2] = [
         PolicyCreated {
@@ -25,7 +30,7 @@ fn fresh() -> State {
         }
         .into(),
         ZoneAdded {
-            zone: zone("example.com", "default"),
+            zone: zone(name, "default"),
             suspended: false,
         }
         .into(),
@@ -351,21 +356,7 @@ fn the_svg_is_well_formed_and_marks_now() {
 /// it and before the key generation that run queued, as in the shell (crate::due_round).
 #[test]
 fn a_resalt_due_with_a_zone_sorting_before_the_policy_runs_after_it() {
-    let mut s = State::default();
-    let events: [Event; 2] = [
-        PolicyCreated {
-            policy: policy("default"),
-        }
-        .into(),
-        ZoneAdded {
-            zone: zone("a.example", "default"),
-            suspended: false,
-        }
-        .into(),
-    ];
-    for e in &events {
-        s.apply_event(e, START);
-    }
+    let s = fresh_with("a.example");
     let mut req = request(vec![], 1, DsAnswers::Manual, false);
     req.zone = zn("a.example");
     let sim = run(&s, START, &req);
