@@ -23,8 +23,8 @@ const CATEGORIES: [&str; 11] = [
 /// differences README.md documents under "Differences from OpenDNSSEC" made equal (the
 /// database `zone list` names: `Database set to:`, the event log here) and without the
 /// output of `restart-at` steps, which the two runners do differently (the oracle
-/// restarts ods-enforcerd, kasp-scenario runs `time leap --time`; see
-/// fixtures/conformance/oracle/ods-enforcer-oracle).
+/// restarts 2.1.12's daemon, kasp-scenario runs `ods-enforcerd -1 --set-time`; their
+/// output differs; see fixtures/conformance/oracle/ods-enforcer-oracle).
 pub fn compared(trace: &str) -> Vec<String> {
     let mut restart = false;
     let mut out = Vec::new();
