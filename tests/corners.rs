@@ -128,9 +128,11 @@ fn k1_short_key_pool_generation_queue() {
 /// Documented difference (README, "Differences from OpenDNSSEC", `WorkerThreads`): with
 /// `WorkerThreads` 0, 2.1.12 runs no task on its own — the key generation and resalts
 /// of the policy import and the zone's enforce wait in its queue until `time leap
-/// --attach` performs them, one "Leaping to time" line per task — whereas kasp-ledger
-/// runs them as with one worker. The first line this changes is the queue after the
-/// import, which holds 2.1.12's waiting key generation.
+/// --attach` performs them, one "Leaping to time" line per task. kasp-ledger's daemon
+/// holds them too on a log that may leap (tests/upstream.rs runs OpenDNSSEC's tests that
+/// rely on it), but scenarios run daemonless, and daemonless commands run what is due
+/// as with one worker. The first line this changes is the queue after the import, which
+/// holds 2.1.12's waiting key generation.
 #[test]
 fn w0_worker_threads_zero() {
     corner_until(

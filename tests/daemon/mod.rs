@@ -556,3 +556,96 @@ fn a_refused_pin_is_logged_as_opendnssec_logs_it() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// conf.xml's `<WorkerThreads>N</WorkerThreads>` (after WorkingDirectory, as conf.rng
+/// orders them).
+fn worker_threads(sb: &Sandbox, n: u32) {
+    let conf = std::fs::read_to_string(sb.conf()).unwrap();
+    let conf = conf.replacen(
+        "</Enforcer>",
+        &format!("\t<WorkerThreads>{n}</WorkerThreads>\n\t</Enforcer>"),
+        1,
+    );
+    std::fs::write(sb.conf(), conf).unwrap();
+}
+
+/// The lines of `key list` after its header.
+fn listed_keys(sb: &Sandbox) -> Vec<String> {
+    sb.ok("key list")
+        .out
+        .lines()
+        .skip(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `WorkerThreads` 0 on a log set up for testing, as OpenDNSSEC's daemon: a zone added
+/// is not run (no keys) until `time leap --attach` performs its task; a plain `time
+/// leap` only moves the clock. A restart forgets the leapt time: the clock follows the
+/// system clock again (`ClockReleased`).
+#[test]
+fn no_worker_threads_wait_for_time_leap_attach() {
+    let sb = fast_sandbox(true);
+    std::fs::remove_file(sb.log_path()).unwrap();
+    sb.ok("setup --testing");
+    sb.ok("policy import");
+    worker_threads(&sb, 0);
+    let mut sb = sb;
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    let mut d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone fast.test --policy fast");
+    assert_eq!(listed_keys(&sb), Vec::<String>::new(), "{}", d.log());
+    let queue = sb.ok("queue").out;
+    assert!(queue.contains("I will enforce zone fast.test"), "{queue}");
+    let leap = sb.ok("time leap --time 2031-01-01-00:00:00");
+    assert!(leap.out.contains("Waking up workers"), "{leap:?}");
+    assert_eq!(listed_keys(&sb), Vec::<String>::new(), "{}", d.log());
+    let attached = sb.ok("time leap --attach");
+    assert!(
+        attached
+            .out
+            .contains("Leaping to time Wed Jan  1 00:00:00 2031"),
+        "{attached:?}"
+    );
+    let keys = listed_keys(&sb);
+    assert_eq!(keys.len(), 2, "{keys:?} {}", d.log());
+    // The next leap goes to the zone's next change and performs it.
+    let before = sb.ok("queue").out;
+    sb.ok("time leap --attach");
+    assert_ne!(sb.ok("queue").out, before);
+
+    sb.ok("stop");
+    d.wait();
+    let d = Daemon::start(&sb, &[]);
+    let out = sb.ok("queue").out;
+    let now = out
+        .lines()
+        .find(|l| l.starts_with("It is now"))
+        .unwrap_or_default();
+    assert!(!now.contains("2031"), "the leapt time is forgotten: {now}");
+    let history = sb.ok("log show").out;
+    assert!(
+        history.contains("Clock follows the system clock again (it had leapt to"),
+        "{history}"
+    );
+    drop(d);
+}
+
+/// `WorkerThreads` 0 on a production log, which refuses `time leap`: OpenDNSSEC's daemon
+/// would never run a task; kasp-ledger's runs them as with one worker and says so.
+#[test]
+fn no_worker_threads_on_a_production_log_run_as_one() {
+    let mut sb = fast_sandbox(true);
+    worker_threads(&sb, 0);
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    let d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone fast.test --policy fast");
+    assert_eq!(listed_keys(&sb).len(), 2, "{}", d.log());
+    assert!(
+        d.log().contains("WorkerThreads is 0"),
+        "the start-up warning: {}",
+        d.log()
+    );
+}

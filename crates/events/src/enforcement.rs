@@ -275,6 +275,15 @@ pub struct ClockAdvanced {
     pub to: Timestamp,
 }
 
+/// The daemon of a log set up for testing started after a `time leap`: its clock follows
+/// the system clock again until the next leap, the time it had leapt to (`leapt`)
+/// forgotten, as OpenDNSSEC's clock after a restart (the time a leap sets lives in the
+/// daemon's memory: common/duration.c `set_time_now`). The clock may so go back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockReleased {
+    pub leapt: Timestamp,
+}
+
 /// `key import`: key material made outside the enforcer, found in its repository, was
 /// added to a zone as a key in the record states of the operator's human state
 /// (state-machine.md §11, `keystate_import_cmd.c`). The material joins the pool as used

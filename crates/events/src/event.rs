@@ -8,8 +8,9 @@
 
 use crate::audit::{AuditKeyConfigured, Checkpoint, CheckpointIntervalSet};
 use crate::enforcement::{
-    ClockAdvanced, DsHookFailed, DsStateChanged, EnforceRequested, KeyImported, KeyMaterialDeleted,
-    KeysPurged, RolloverRequested, SignconfRequested, SignconfWritten, ZoneEnforced, ZoneTaskLeft,
+    ClockAdvanced, ClockReleased, DsHookFailed, DsStateChanged, EnforceRequested, KeyImported,
+    KeyMaterialDeleted, KeysPurged, RolloverRequested, SignconfRequested, SignconfWritten,
+    ZoneEnforced, ZoneTaskLeft,
 };
 use crate::ids::{InstanceId, PolicyName, ZoneName};
 use crate::key::{
@@ -182,6 +183,7 @@ events! {
     CheckpointIntervalSet = 1,
     Checkpoint = 1,
     ZoneTaskLeft = 1,
+    ClockReleased = 1,
 }
 
 impl Event {
@@ -204,6 +206,7 @@ impl Event {
             | Event::SignconfRequested(_)
             | Event::KeyMaterialDeleted(_)
             | Event::ClockAdvanced(_)
+            | Event::ClockReleased(_)
             | Event::LogCreated(_)
             | Event::PolicyCreated(_)
             | Event::PolicyUpdated(_)
@@ -369,6 +372,11 @@ impl fmt::Display for Event {
                 write!(f, "Zone {} keys purged: {}", e.zone, k.join(", "))
             }
             Event::ClockAdvanced(e) => write!(f, "Clock moved from {} to {}", e.from, e.to),
+            Event::ClockReleased(e) => write!(
+                f,
+                "Clock follows the system clock again (it had leapt to {})",
+                e.leapt
+            ),
             Event::ZoneTaskLeft(e) => write!(
                 f,
                 "Zone {} left its enforce task queued for {}",

@@ -43,10 +43,10 @@ pub use audit::{
     AuditKeyConfigured, CHECKPOINT_DOMAIN, Checkpoint, CheckpointIntervalSet, checkpoint_message,
 };
 pub use enforcement::{
-    ClockAdvanced, DsHookFailed, DsStateChanged, DsTrigger, EnforceRequested, KeyDependency,
-    KeyImported, KeyMaterialDeleted, KeysPurged, NewZoneKey, RecordTransition, RolloverRequested,
-    SignconfRequested, SignconfWritten, StateMachineRun, TransitionRule, ZoneEnforced,
-    ZoneTaskLeft,
+    ClockAdvanced, ClockReleased, DsHookFailed, DsStateChanged, DsTrigger, EnforceRequested,
+    KeyDependency, KeyImported, KeyMaterialDeleted, KeysPurged, NewZoneKey, RecordTransition,
+    RolloverRequested, SignconfRequested, SignconfWritten, StateMachineRun, TransitionRule,
+    ZoneEnforced, ZoneTaskLeft,
 };
 pub use envelope::{Actor, Hash, Head, NewEvent, Record, Sealed};
 pub use event::*;

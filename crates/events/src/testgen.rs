@@ -275,6 +275,7 @@ fn kinds_covered(e: &Event) {
         | Event::KeyMaterialDeleted(_)
         | Event::KeysPurged(_)
         | Event::ClockAdvanced(_)
+        | Event::ClockReleased(_)
         | Event::ZoneTaskLeft(_)
         | Event::KeyImported(_)
         | Event::AuditKeyConfigured(_)

@@ -316,6 +316,9 @@ pub(crate) fn arb_enforcer_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
             .prop_map(|(from, to)| ClockAdvanced { from, to }.into())
             .boxed(),
         "KeyImported" => arb_key_imported().prop_map(Event::from).boxed(),
+        "ClockReleased" => arb_timestamp()
+            .prop_map(|leapt| ClockReleased { leapt }.into())
+            .boxed(),
         "ZoneTaskLeft" => (arb_zone_name(), arb_timestamp())
             .prop_map(|(zone, due)| ZoneTaskLeft { zone, due }.into())
             .boxed(),

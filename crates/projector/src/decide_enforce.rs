@@ -44,6 +44,10 @@ pub enum EnforcerCommand {
     },
     /// `time leap`: move the simulated clock to `to`.
     Leap { to: Timestamp },
+    /// The daemon starts: a log set up for testing forgets the time it leapt to and
+    /// follows the system clock again (`kasp_events::ClockReleased`); nothing for
+    /// another log, or one that has not leapt.
+    ReleaseClock,
     /// Facts of side effects already carried out (events recorded after their I/O).
     Record { events: Vec<Event> },
     /// `key import`, after the shell found the key in the HSM: the decision gives the
@@ -125,6 +129,13 @@ pub fn decide_enforcer(
                 d.events.push(ClockAdvanced { from: now, to: now }.into());
             }
         }
+        EnforcerCommand::ReleaseClock => {
+            if state.clock == Some(kasp_events::ClockMode::Testing)
+                && let Some(leapt) = state.clock_now
+            {
+                d.events.push(kasp_events::ClockReleased { leapt }.into());
+            }
+        }
         EnforcerCommand::Record { events } => d.events = events.clone(),
         EnforcerCommand::Import(import) => {
             if state.zone(&import.zone).is_none() {
@@ -144,4 +155,78 @@ pub fn decide_enforcer(
         }
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kasp_events::{ClockMode, ClockReleased, InstanceId, LogCreated};
+
+    fn log(clock: ClockMode) -> State {
+        let mut state = State::default();
+        let created: Event = LogCreated {
+            format: 1,
+            instance: InstanceId([0; 16]),
+            clock,
+        }
+        .into();
+        state.apply_event(&created, Timestamp(100));
+        state
+    }
+
+    fn decide(state: &State, command: EnforcerCommand, now: Timestamp) -> Vec<Event> {
+        decide_enforcer(state, &command, now)
+            .expect("accepted")
+            .events
+    }
+
+    /// A testing log forgets its leap at a daemon start (as 2.1.12's clock, which lives in
+    /// memory) and follows the system clock again, even back; other logs keep their time.
+    #[test]
+    fn a_testing_log_forgets_its_leap_at_start() {
+        let mut state = log(ClockMode::Testing);
+        assert!(decide(&state, EnforcerCommand::ReleaseClock, Timestamp(200)).is_empty());
+        for e in decide(
+            &state,
+            EnforcerCommand::Leap {
+                to: Timestamp(5000),
+            },
+            Timestamp(200),
+        ) {
+            state.apply_event(&e, Timestamp(200));
+        }
+        assert_eq!(state.now(Timestamp(300)), Timestamp(5000));
+        let released = decide(&state, EnforcerCommand::ReleaseClock, Timestamp(5000));
+        assert_eq!(
+            released,
+            vec![Event::from(ClockReleased {
+                leapt: Timestamp(5000)
+            })]
+        );
+        state.apply_event(&released[0], Timestamp(5000));
+        assert_eq!(state.now(Timestamp(300)), Timestamp(300));
+        assert!(!state.clock_stopped());
+
+        let mut simulated = log(ClockMode::Simulated {
+            start: Timestamp(100),
+        });
+        for e in decide(
+            &simulated,
+            EnforcerCommand::Leap {
+                to: Timestamp(5000),
+            },
+            Timestamp(100),
+        ) {
+            simulated.apply_event(&e, Timestamp(100));
+        }
+        assert!(decide(&simulated, EnforcerCommand::ReleaseClock, Timestamp(5000)).is_empty());
+        assert!(
+            decide(
+                &log(ClockMode::System),
+                EnforcerCommand::ReleaseClock,
+                Timestamp(1)
+            )
+            .is_empty()
+        );
+    }
 }

@@ -92,6 +92,7 @@ impl State {
                 self.clock_now = Some(e.to);
                 self.tasks_left.retain(|_, (_, due)| *due > e.to);
             }
+            Event::ClockReleased(_) => self.clock_now = None,
             Event::KeyImported(e) => self.apply_imported(e),
             _ => {}
         }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 8;
+pub const PROJECTION_VERSION: u32 = 9;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,7 +190,8 @@ impl State {
             | Event::KeyMaterialDeleted(_)
             | Event::KeysPurged(_)
             | Event::KeyImported(_)
-            | Event::ClockAdvanced(_)) => self.apply_enforcer(e, at),
+            | Event::ClockAdvanced(_)
+            | Event::ClockReleased(_)) => self.apply_enforcer(e, at),
             e @ (Event::KeyGenerationStarted(_)
             | Event::KeyGenerated(_)
             | Event::KeyGenerationAbandoned(_)

@@ -77,7 +77,49 @@ pub fn run_due(
 /// scheduler's decisions and their effects are recorded with the actor `scheduler` and
 /// the triggering command line as their cause; key generation keeps the operator's
 /// name, as for `zone add`.
+///
+/// With no worker threads (see [`tasks_held`]) nothing runs: the tasks stay queued
+/// (zones due, `waiting` in the daemon's queue) for `time leap --attach`.
 pub fn run_due_with(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    operator: &Actor,
+    waiting: Option<KeyGenTask>,
+) -> Result<std::sync::Arc<State>, Exit> {
+    let state = shell.state(ctx)?;
+    if let Some(host) = tasks_held(shell, ctx, &state) {
+        if let Some(task) = waiting.filter(|_| !ctx.conf.enforcer.manual_key_generation) {
+            host.queue_generation(state.now(system_now()), task);
+        }
+        return Ok(state);
+    }
+    drop(state);
+    perform_due(shell, ctx, operator, waiting)
+}
+
+/// With `<WorkerThreads>0</WorkerThreads>`, 2.1.12's daemon runs no task by itself: the
+/// tasks commands schedule wait in its queue until `time leap --attach` performs them
+/// (enforcer/src/daemon/time_leap_cmd.c). kasp-ledger's daemon does the same on a log
+/// that may leap (set up for testing or on a simulated clock); on a production log,
+/// where nothing could ever run them, it runs them as with one worker thread (logged
+/// at start-up). Daemonless commands always run what is due. The daemon's host when
+/// tasks are held.
+pub fn tasks_held(
+    shell: &Shell<'_>,
+    ctx: &Context,
+    state: &State,
+) -> Option<std::rc::Rc<crate::host::Host>> {
+    shell.host.clone().filter(|_| holds_tasks(&ctx.conf, state))
+}
+
+/// Whether a daemon with configuration `conf` holds the tasks of the log in `state`
+/// for `time leap --attach` ([`tasks_held`]).
+pub fn holds_tasks(conf: &kasp_projector::conf::Conf, state: &State) -> bool {
+    conf.enforcer.worker_threads == 0 && state.leaps_allowed()
+}
+
+/// Runs what is due now (see [`run_due_with`]), held tasks too.
+fn perform_due(
     shell: &mut Shell<'_>,
     ctx: &Context,
     operator: &Actor,
@@ -244,7 +286,12 @@ pub fn generate_all_first_flush_and_run(
 ) -> Result<std::sync::Arc<State>, Exit> {
     if !ctx.conf.enforcer.manual_key_generation {
         let state = shell.state(ctx)?;
-        generate_waiting(shell, ctx, &state, &KeyGenTask::All, actor);
+        match tasks_held(shell, ctx, &state) {
+            Some(host) => host.queue_generation(state.now(system_now()), KeyGenTask::All),
+            None => {
+                generate_waiting(shell, ctx, &state, &KeyGenTask::All, actor);
+            }
+        }
     }
     flush_and_run(shell, ctx, actor, None)
 }
@@ -324,8 +371,17 @@ struct Task {
 /// `task_compare_time_then_ttuple`; every enforcer task has the same class). A
 /// policy's resalt sorts among the zones by the policy's name. With the enforce tasks
 /// deleted zones left queued that have not come at `now` (`State::tasks_left`).
-fn tasks(state: &State, now: Timestamp) -> Vec<Task> {
+/// `queued`: when a key generation waiting in a daemon without worker threads was
+/// scheduled ([`tasks_held`]).
+fn tasks(state: &State, now: Timestamp, queued: Option<Timestamp>) -> Vec<Task> {
     let mut v = Vec::new();
+    if let Some(at) = queued {
+        v.push(Task {
+            at,
+            what: "hsmkeygen",
+            owner: kasp_projector::factory::KEYGEN_OWNER.to_string(),
+        });
+    }
     for (zone, at) in state.tasks_left_after(now) {
         v.push(Task {
             at,
@@ -381,7 +437,7 @@ pub fn next_task(state: &State) -> Option<Timestamp> {
 pub fn next_leap(state: &State) -> Option<Timestamp> {
     let now = state.now(system_now());
     let next = kasp_projector::simulate::next_leap(state, now);
-    debug_assert_eq!(next, tasks(state, now).first().map(|t| t.at));
+    debug_assert_eq!(next, tasks(state, now, None).first().map(|t| t.at));
     next
 }
 
@@ -398,7 +454,8 @@ pub fn queue_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -
     let ctx = shell.ctx()?;
     let state = shell.state(&ctx)?;
     let now = state.now(system_now());
-    let tasks = tasks(&state, now);
+    let queued = tasks_held(shell, &ctx, &state).and_then(|h| queued_at(&h));
+    let tasks = tasks(&state, now, queued);
     shell.out("All worker threads idle.\n");
     shell.out(&count_line(tasks.len()));
     shell.out(&format!(
@@ -429,9 +486,11 @@ pub fn queue_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -
     Ok(exit::OK)
 }
 
-/// `time leap [--time YYYY-MM-DD-HH:MM:SS]`: on a log with a simulated clock or one set
-/// up for testing, moves the clock to the next task (or to the given time) and runs what
-/// is due then. A testing log's clock then stands at that time, as OpenDNSSEC's does.
+/// `time leap [--time YYYY-MM-DD-HH:MM:SS] [--attach]`: on a log with a simulated clock
+/// or one set up for testing, moves the clock to the next task (or to the given time) and
+/// runs what is due then. A testing log's clock then stands at that time, as
+/// OpenDNSSEC's does. With no worker threads ([`tasks_held`]) the leap only moves the
+/// clock, and `--attach` performs the tasks ([`leap_attached`]).
 pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let p = shell.opts(
         spec,
@@ -459,33 +518,122 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
                 return Err(Exit(super::syntax_error(shell, spec)));
             }
         },
-        None => next_leap(&state),
+        None => None,
     };
+    let held = tasks_held(shell, &ctx, &state);
+    let queued = held.as_ref().and_then(|h| queued_at(h));
     // OpenDNSSEC's time leap always says "There are N tasks scheduled." (queue agrees in
     // number: count_line).
-    let tasks = tasks(&state, now).len();
+    let tasks = tasks(&state, now, queued).len();
     shell.out(&format!("There are {tasks} tasks scheduled.\n"));
     shell.out(&format!(
         "It is now       {} ({} seconds since epoch)\n",
         now.ctime(),
         now.0
     ));
-    let Some(to) = target else {
+    if let Some(host) = held.filter(|_| p.has("attach")) {
+        drop(state);
+        leap_attached(shell, &ctx, &actor, &host, target)?;
+        return Ok(exit::OK);
+    }
+    let Some(to) = target.or_else(|| first_task(&state, queued)) else {
         shell.out("No tasks in queue. Not able to leap.\n");
         return Ok(exit::OK);
     };
+    drop(state);
+    leap_to(shell, &ctx, &actor, to)?;
+    shell.out("Waking up workers\n");
+    if !tasks_held_now(shell, &ctx)? {
+        run_due(shell, &ctx, &actor)?;
+    }
+    Ok(exit::OK)
+}
+
+/// When the key generation queued in a daemon without worker threads was scheduled.
+fn queued_at(host: &crate::host::Host) -> Option<Timestamp> {
+    host.queued_generation.borrow().as_ref().map(|(at, _)| *at)
+}
+
+/// The time of the first task: [`next_leap`], or a queued key generation before it.
+fn first_task(state: &State, queued: Option<Timestamp>) -> Option<Timestamp> {
+    match (next_leap(state), queued) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Whether the daemon running the command holds its tasks ([`tasks_held`]).
+fn tasks_held_now(shell: &mut Shell<'_>, ctx: &Context) -> Result<bool, Exit> {
+    let state = shell.state(ctx)?;
+    Ok(tasks_held(shell, ctx, &state).is_some())
+}
+
+/// Moves the clock to `to` (not back: a task due earlier runs at the current time),
+/// saying so as OpenDNSSEC does, and logs it.
+fn leap_to(shell: &mut Shell<'_>, ctx: &Context, actor: &Actor, to: Timestamp) -> Result<(), Exit> {
+    let now = shell.state(ctx)?.now(system_now());
     let to = to.max(now);
     shell.out(&format!(
         "Leaping to time {} ({} seconds since epoch)\n",
         to.ctime(),
         to.0
     ));
-    record(shell, &ctx, &actor, EnforcerCommand::Leap { to })?;
+    record(shell, ctx, actor, EnforcerCommand::Leap { to })?;
     // OpenDNSSEC's daemon log line (daemon/time_leap_cmd.c, docs/daemon-log.md).
     crate::daemon_support::logger::msg(&format!("Time leap: Leaping to time {}", to.ctime()));
-    shell.out("Waking up workers\n");
-    run_due(shell, &ctx, &actor)?;
-    Ok(exit::OK)
+    Ok(())
+}
+
+/// At most this many leaps in one `time leap --attach` (each performs what is due).
+const MAX_ATTACHED_LEAPS: usize = 10_000;
+
+/// `time leap --attach` with no worker threads (enforcer/src/daemon/time_leap_cmd.c):
+/// leaps to the first task and performs it, again and again, until a zone's enforce
+/// task has been performed and the next task lies in the future. 2.1.12 performs one
+/// task a leap; kasp-ledger performs every task due at the time it leapt to (each says
+/// "Leaping to time" in 2.1.12, once here) — the tasks it would take next at that same
+/// second. With `--time`, 2.1.12 performs every queued task whatever its due time and
+/// never stops while an enforce task reschedules itself; kasp-ledger leaps to that time
+/// and performs what is due by then.
+fn leap_attached(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    actor: &Actor,
+    host: &crate::host::Host,
+    fixed: Option<Timestamp>,
+) -> Result<(), Exit> {
+    let mut processed_enforce = false;
+    for _ in 0..MAX_ATTACHED_LEAPS {
+        let state = shell.state(ctx)?;
+        let now = state.now(system_now());
+        let Some(at) = fixed.or_else(|| first_task(&state, queued_at(host))) else {
+            shell.out("No tasks in queue. Not able to leap.\n");
+            break;
+        };
+        if processed_enforce && (fixed.is_some() || at > now) {
+            break;
+        }
+        let to = at.max(now);
+        processed_enforce |= !kasp_projector::enforce_plan::due_zones(&state, to).is_empty()
+            || state.tasks_left.values().any(|(_, due)| *due <= to);
+        drop(state);
+        leap_to(shell, ctx, actor, to)?;
+        let waiting = {
+            let mut queued = host.queued_generation.borrow_mut();
+            match queued.take() {
+                Some((t, task)) if t <= to => Some(task),
+                other => {
+                    *queued = other;
+                    None
+                }
+            }
+        };
+        perform_due(shell, ctx, actor, waiting)?;
+        if fixed.is_some() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// `YYYY-MM-DD-HH:MM:SS` (UTC).

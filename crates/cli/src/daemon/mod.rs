@@ -154,6 +154,15 @@ fn startup(
             true,
         )
     })?;
+    // A testing log's clock forgets its leaps at every start, as OpenDNSSEC's does.
+    let held = startup_command(
+        opts,
+        conf,
+        held,
+        "ods-enforcerd".to_string(),
+        EnforcerCommand::ReleaseClock,
+    )
+    .map_err(|e| (e, true))?;
     let held = match opts.set_time {
         Some(t) => set_time(opts, conf, held, t).map_err(|e| (e, true))?,
         None => held,
@@ -227,18 +236,36 @@ fn set_time(opts: &DaemonOptions, conf: &Conf, held: Held, t: Timestamp) -> Resu
              go back and stays at {clock}"
         ));
     }
+    startup_command(
+        opts,
+        conf,
+        held,
+        format!("ods-enforcerd --set-time {}", t.0),
+        EnforcerCommand::Leap { to: t },
+    )
+}
+
+/// Decides and records `command` on the log the daemon holds, before it serves, as the
+/// OS user running it, with `line` as the cause.
+fn startup_command(
+    opts: &DaemonOptions,
+    conf: &Conf,
+    held: Held,
+    line: String,
+    command: EnforcerCommand,
+) -> Result<Held, String> {
     let held = Rc::new(held);
     let ctx = Context {
         conf_path: PathBuf::from(&opts.config),
         conf: conf.clone(),
-        line: format!("ods-enforcerd --set-time {}", t.0),
+        line,
         user: process::user_name(unsafe_uid()),
         cache: Default::default(),
         held: Some(held.clone()),
         hsm: None,
     };
     let actor = kasp_events::Actor::Operator(ctx.user.clone());
-    ctx.run(actor, &Command::Enforcer(EnforcerCommand::Leap { to: t }))
+    ctx.run(actor, &Command::Enforcer(command))
         .map_err(|e| match e {
             crate::engine::RunError::Rejected(r) => r.message,
             crate::engine::RunError::Failed(f) => f.message,

@@ -197,8 +197,11 @@ impl Writer {
     }
 
     /// The start-up run, OpenDNSSEC's `autostart` (enforcer/src/enforcer/autostart_cmd.c):
-    /// the task queue starts empty, key generation and resalt run if due, and every zone
-    /// is enforced now (`enforce_task_flush_all`) — once, whatever was due before.
+    /// the task queue starts empty, a key generation for every policy is scheduled (unless
+    /// key generation is manual; the workers, started first, take it at once), resalts
+    /// run if due, and every zone is enforced now (`enforce_task_flush_all`) — once,
+    /// whatever was due before. With no worker threads all of it waits for `time leap
+    /// --attach` (`crate::commands::holds_tasks`).
     fn autostart(&self) {
         self.scheduler_run(true);
     }
@@ -213,7 +216,11 @@ impl Writer {
         };
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _ = if flush_all {
-                crate::commands::flush_and_run(&mut shell, &ctx, &Actor::Scheduler, None)
+                crate::commands::generate_all_first_flush_and_run(
+                    &mut shell,
+                    &ctx,
+                    &Actor::Scheduler,
+                )
             } else {
                 crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler)
             };
@@ -324,10 +331,34 @@ impl Writer {
         }
     }
 
+    /// `WorkerThreads` 0 on a log that cannot leap: 2.1.12 would never run a task
+    /// (only `time leap --attach` does, a testing tool); kasp-ledger runs them as with
+    /// one worker thread and says so.
+    fn warn_no_workers(&self) {
+        let Some(state) = self.host.held.state() else {
+            return;
+        };
+        if self.host.conf.borrow().enforcer.worker_threads == 0 && !state.leaps_allowed() {
+            logger::log(
+                Level::Warning,
+                "[engine] WorkerThreads is 0: OpenDNSSEC would run no task until a 'time \
+                 leap --attach', which this log (following the system clock) refuses; \
+                 the tasks run as with one worker thread",
+            );
+        }
+    }
+
+    /// Whether the tasks wait for `time leap --attach` (no worker threads).
+    fn tasks_held(&self, state: &kasp_projector::State) -> bool {
+        crate::commands::holds_tasks(&self.host.conf.borrow(), state)
+    }
+
     /// Publishes when the next task (or interval checkpoint) is due.
     fn publish(&self) {
         let next = self.host.held.state().and_then(|state| {
-            if state.clock_stopped() {
+            // A stopped clock moves only by `time leap`; with no worker threads the
+            // tasks wait for `time leap --attach`.
+            if state.clock_stopped() || self.tasks_held(&state) {
                 return None;
             }
             // The next task only changes with the log: a read-only command does not
@@ -374,6 +405,7 @@ pub fn run(
         held: Rc::new(held),
         requests: Default::default(),
         hsm: Default::default(),
+        queued_generation: Default::default(),
     });
     let setup_single_run = setup.single_run;
     let writer = Writer {
@@ -389,6 +421,7 @@ pub fn run(
         &format!("[engine] running as pid {}", std::process::id()),
     );
     logger::log(Level::Msg, "[engine] enforcer started");
+    writer.warn_no_workers();
     writer.sweep();
     writer.open_repositories();
     writer.autostart();

@@ -418,6 +418,10 @@ fn samples() -> Vec<Event> {
             due: Timestamp(1_735_790_400),
         }
         .into(),
+        ClockReleased {
+            leapt: Timestamp(1_735_790_400),
+        }
+        .into(),
     ]
 }
 
