@@ -153,11 +153,7 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
         .iter()
         .any(|o| matches!(o, Outcome::PolicyCreated(_) | Outcome::PolicyUpdated(_)));
     drop(done);
-    if !failed || (changed && !ctx.conf.enforcer.manual_key_generation) {
-        super::enforce::generate_all_flush_and_run(shell, &ctx, &actor)?;
-    } else {
-        super::enforce::run_due(shell, &ctx, &actor)?;
-    }
+    super::enforce::import_flush_and_run(shell, &ctx, &actor, changed, !failed)?;
     Ok(if failed { 1 } else { exit::OK })
 }
 
