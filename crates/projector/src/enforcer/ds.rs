@@ -311,8 +311,25 @@ pub fn ds_command(cmd: DsCommand, args: &DsArgs<'_>, world: &DsWorld<'_>) -> DsR
     result
 }
 
-/// The keys of `zones` a command changes: role ≠ ZSK, `ds_at_parent` = the command's
-/// "from" state, and the key material / key tag filters when given.
+/// The keys of `zones` in OpenDNSSEC's database order: key creation order across zones
+/// (the key ids), as its key_data list queries return them.
+fn keys_in_db_order<'a, 'b>(
+    zones: impl IntoIterator<Item = &'b DsZone<'a>>,
+) -> Vec<(&'b DsZone<'a>, &'b crate::enforcer::model::KeyModel)>
+where
+    'a: 'b,
+{
+    let mut keys: Vec<_> = zones
+        .into_iter()
+        .flat_map(|z| z.model.keys.iter().map(move |k| (z, k)))
+        .collect();
+    keys.sort_by_key(|(_, k)| k.id);
+    keys
+}
+
+/// The keys of `zones` a command changes, in database order ([`keys_in_db_order`]):
+/// role ≠ ZSK, `ds_at_parent` = the command's "from" state, and the key material / key
+/// tag filters when given.
 fn select(
     cmd: DsCommand,
     zones: &[&DsZone<'_>],
@@ -320,8 +337,8 @@ fn select(
     keytag: Option<KeytagArg>,
 ) -> Vec<DsChange> {
     let mut out = Vec::new();
-    for z in zones {
-        for k in &z.model.keys {
+    {
+        for (z, k) in keys_in_db_order(zones.iter().copied()) {
             let tag_ok = match keytag {
                 Some(KeytagArg::Tag(t)) => k.key_tag == t,
                 Some(KeytagArg::Unfiltered) | None => true,
@@ -369,8 +386,8 @@ fn list_keys(cmd: DsCommand, world: &DsWorld<'_>) -> DsResult {
         "{:<31} {:<13} {:<13} {:<40}\n",
         "Zone:", "Key role:", "Keytag:", "Id:"
     );
-    for z in world.zones {
-        for k in &z.model.keys {
+    {
+        for (z, k) in keys_in_db_order(world.zones) {
             if k.role != KeyRole::Zsk && k.ds_at_parent == cmd.from() {
                 let _ = writeln!(
                     out,

@@ -409,6 +409,29 @@ fn no_selector_lists_candidates() {
     assert!(r.changes.is_empty() && r.flush_all && r.reset_next_change.is_none());
 }
 
+/// The list and `--all` take the keys in OpenDNSSEC's database order, key creation order
+/// across zones (ds_list_keys, change_keys_from_to: one key_data query), not zone by
+/// zone: a key made later in the first zone comes after an earlier key of the second.
+#[test]
+fn list_and_all_follow_key_creation_order() {
+    let a = zone(vec![key(4, KeyRole::Ksk, 400, DsAtParent::Submit)]);
+    let b = zone(vec![key(2, KeyRole::Ksk, 200, DsAtParent::Submit)]);
+    let zones = [("a.example", &a), ("b.example", &b)];
+    let listed = run(DsCommand::Submit, DsArgs::default(), &zones).stdout;
+    let rows: Vec<&str> = listed.lines().skip(1).map(|l| &l[..9]).collect();
+    assert_eq!(rows, ["b.example", "a.example"], "{listed}");
+    let all = DsArgs {
+        all: true,
+        ..DsArgs::default()
+    };
+    let changed: Vec<KeyId> = run(DsCommand::Submit, all, &zones)
+        .changes
+        .iter()
+        .map(|c| c.key)
+        .collect();
+    assert_eq!(changed, [KeyId(2), KeyId(4)]);
+}
+
 /// ds-submit and ds-retract run their hook per changed key; ds-seen and ds-gone none.
 #[test]
 fn hooks_per_command() {
