@@ -20,26 +20,30 @@ fn edit_conf(sb: &Sandbox, from: &str, to: &str) {
     std::fs::write(sb.conf(), conf.replacen(from, to, 1)).unwrap();
 }
 
-#[test]
-fn zone_add_fills_the_pool_and_key_generate_tops_it_up() {
+/// `zone add`, then `key generate` for one policy and for all, with conf.xml's
+/// `WorkerThreads` set to `workers` (None: absent, 2.1.12's default 4); the key count
+/// after the zone's first enforce run.
+fn pool_after_zone_add_and_key_generate(workers: Option<u32>, after_first_run: usize) {
     let sb = Sandbox::with_token();
+    if let Some(n) = workers {
+        crate::common::conf_element(&sb, &format!("<WorkerThreads>{n}</WorkerThreads>"));
+    }
     sb.ok("policy import");
     // No zones yet: nothing to generate.
     assert!(backup_rows(&sb).is_empty());
     sb.ok("zone add --zone example.com --policy default");
     // default: KSK P1Y -> 1 key, ZSK P90D -> 5 keys for one year; the zone's first
     // enforce run then takes one KSK and one ZSK, and each schedules a generation for
-    // its policy key: the ZSK's replaces the KSK's (2.1.12's one queue slot), so only
-    // the ZSK is replaced at once.
+    // its policy key.
     let rows = backup_rows(&sb);
-    assert_eq!(rows.len(), 7, "{rows:?}");
+    assert_eq!(rows.len(), after_first_run, "{rows:?}");
     assert!(
         rows.iter()
             .all(|r| r.contains("SoftHSM") && r.contains("Not Required"))
     );
     let r = sb.ok("key generate --duration P1Y --policy default");
     assert_eq!(r.out, "Key generation task scheduled.\n");
-    // The missing KSK.
+    // The KSK the one worker's queue did not generate, if any.
     assert_eq!(backup_rows(&sb).len(), 8);
     sb.ok("key generate --duration P2Y --all");
     // Two years of unused keys: KSK 2, ZSK ceil(730/90) = 9, besides the 2 in use.
@@ -48,6 +52,20 @@ fn zone_add_fills_the_pool_and_key_generate_tops_it_up() {
     assert_eq!(log.matches("Generated KSK key").count(), 3, "{log}");
     assert_eq!(log.matches("Generated ZSK key").count(), 10, "{log}");
     sb.ok("log verify");
+}
+
+/// With idle worker threads (2.1.12's default 4) both generations the first run
+/// schedules are carried out: 8 keys, as OpenDNSSEC's own test `enforcer.keys.generate`.
+#[test]
+fn zone_add_fills_the_pool_and_key_generate_tops_it_up() {
+    pool_after_zone_add_and_key_generate(None, 8);
+}
+
+/// With one worker thread the ZSK's generation replaces the KSK's (2.1.12's one queue
+/// slot), so only the ZSK is replaced at once: 7 keys until `key generate`.
+#[test]
+fn with_one_worker_thread_the_last_generation_scheduled_replaces_the_waiting_one() {
+    pool_after_zone_add_and_key_generate(Some(1), 7);
 }
 
 #[test]
@@ -92,14 +110,16 @@ fn backup_workflow() {
     sb.ok("policy import");
     sb.ok("zone add --zone example.com");
     assert!(backup_rows(&sb).iter().all(|r| r.contains("Required")));
+    // 8 keys: the zone add's top-up, then the generations its first run scheduled for
+    // the KSK and the ZSK it took (`WorkerThreads` 4, zone_add_fills_the_pool_…).
     assert_eq!(
         sb.ok("backup prepare --repository SoftHSM").out,
-        "info: keys flagged for backup: 7\n"
+        "info: keys flagged for backup: 8\n"
     );
     assert!(backup_rows(&sb).iter().all(|r| r.contains("Prepared")));
     assert_eq!(
         sb.ok("backup rollback --repository SoftHSM").out,
-        "info: keys unflagged for backup: 7\n"
+        "info: keys unflagged for backup: 8\n"
     );
     assert!(
         backup_rows(&sb)
@@ -109,7 +129,7 @@ fn backup_workflow() {
     sb.ok("backup prepare");
     assert_eq!(
         sb.ok("backup commit").out,
-        "info: keys marked backup done: 7\n"
+        "info: keys marked backup done: 8\n"
     );
     assert!(backup_rows(&sb).iter().all(|r| r.contains("Done")));
     assert_eq!(

@@ -80,6 +80,23 @@ fn conf_dssubmit_good() {
     upstream("conf.dssubmit_good");
 }
 
+/// About 15 s: three zones with their own keys and three sharing them, all enforced at
+/// the daemon's start with `WorkerThreads` 4: no key is given to two zones, the shared
+/// zones share theirs, 12 keys in the HSM (every key generation a run schedules is
+/// carried out, as 2.1.12's idle workers do).
+#[test]
+fn keys_allocation() {
+    upstream("keys.allocation");
+}
+
+/// About 6.5 minutes (mostly the framework's waits for an idle enforcer): the keys
+/// generated for zones added one by one on six policies (same and different algorithms,
+/// standby keys, shared keys), `WorkerThreads` 4; the HSM's key count after each part.
+#[test]
+fn keys_generate() {
+    upstream("keys.generate");
+}
+
 /// About 25 s: two zones share keys; a KSK rollover of one.
 #[test]
 fn keys_shared() {

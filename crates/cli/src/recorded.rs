@@ -10,11 +10,14 @@
 //! source                 fixtures/conformance/scenarios/b-ksk-rollover.scn
 //! recorded-by            kasp-ledger 0.1.0 (git 827c1d6)
 //! rollover-notification  0
+//! worker-threads         1
 //! head                   63  <blake3 hash of record 63>
 //! ```
 //!
-//! `rollover-notification` is conf.xml's `Enforcer/RolloverNotification` in seconds,
-//! the only conf.xml setting `plan` reads ([`PlanConf`]); `head` is the last record
+//! `rollover-notification` is conf.xml's `Enforcer/RolloverNotification` in seconds and
+//! `worker-threads` its `Enforcer/WorkerThreads`, the conf.xml settings `plan` reads
+//! ([`PlanConf`]); a history without `worker-threads` was recorded when every key
+//! generation was queued as with one worker thread, and reads as 1. `head` is the last record
 //! when the history was recorded. The test `tests/histories` re-derives every recorded
 //! decision from these. A recorded history is never regenerated to make a test pass:
 //! [`record`] refuses to overwrite one.
@@ -52,6 +55,7 @@ impl Inputs {
             "rollover-notification\t{}",
             self.conf.rollover_notification.0
         );
+        let _ = writeln!(s, "worker-threads\t{}", self.conf.worker_threads);
         let _ = writeln!(s, "head\t{}\t{}", self.head.0, self.head.1);
         s
     }
@@ -59,6 +63,7 @@ impl Inputs {
     /// Parses a sidecar; `Err` names the first bad line.
     pub fn parse(text: &str) -> Result<Inputs, String> {
         let (mut source, mut recorded_by, mut rn, mut head) = (None, None, None, None);
+        let mut workers = 1;
         for (i, line) in text.lines().enumerate() {
             let line = line.trim_end();
             if line.is_empty() || line.starts_with('#') {
@@ -71,6 +76,9 @@ impl Inputs {
                 "recorded-by" => recorded_by = Some(value.to_string()),
                 "rollover-notification" => {
                     rn = Some(value.parse::<u32>().map_err(|_| bad())?);
+                }
+                "worker-threads" => {
+                    workers = value.parse::<u32>().map_err(|_| bad())?;
                 }
                 "head" => {
                     let (seq, hash) = value.split_once('\t').ok_or_else(bad)?;
@@ -87,6 +95,7 @@ impl Inputs {
                 rollover_notification: kasp_events::Seconds(
                     rn.ok_or_else(|| missing("rollover-notification"))?,
                 ),
+                worker_threads: workers,
             },
             head: head.ok_or_else(|| missing("head"))?,
         })
@@ -160,10 +169,20 @@ mod tests {
             recorded_by: "kasp-ledger 0.1.0 (git abc)".into(),
             conf: PlanConf {
                 rollover_notification: kasp_events::Seconds(86400),
+                worker_threads: 4,
             },
             head: (63, "ab".repeat(32)),
         };
-        assert_eq!(Inputs::parse(&i.render()), Ok(i));
+        assert_eq!(Inputs::parse(&i.render()), Ok(i.clone()));
+        // Histories recorded before `worker-threads` queued every generation as with
+        // one worker thread.
+        let old: String = i
+            .render()
+            .lines()
+            .filter(|l| !l.starts_with("worker-threads"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(Inputs::parse(&old).map(|o| o.conf.worker_threads), Ok(1));
         assert!(
             Inputs::parse("source\tx\n")
                 .unwrap_err()

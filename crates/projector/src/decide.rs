@@ -86,8 +86,11 @@ pub enum Outcome {
     RepositoriesRecorded {
         changed: bool,
     },
-    /// The scheduler's runs scheduled this key generation last (it replaces any
-    /// waiting one; the shell carries it out before the zones that wait for it run).
+    /// The scheduler's runs scheduled this key generation. With one worker thread it
+    /// is the one scheduled last, which replaces any waiting one (the shell carries it
+    /// out before the zones that wait for it run); with more, one outcome per
+    /// generation scheduled, in order, all to be carried out after the round
+    /// ([`crate::enforce_plan::PlanConf::generations_run_at_once`]).
     KeyGenerationScheduled(crate::factory::KeyGenTask),
     /// The scheduler's round stopped before a task due now that sorts after the zones
     /// it ran (a policy's resalt, [`crate::due_round`]): carry out the round's effects,

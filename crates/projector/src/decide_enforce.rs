@@ -30,7 +30,8 @@ pub enum EnforcerCommand {
         salts: Vec<(PolicyName, String)>,
         conf: PlanConf,
         /// `None` when key generation is manual; else whether a key generation waits
-        /// in the queue (see [`crate::enforce_plan::plan_runs_queued`]).
+        /// in the queue (see [`crate::enforce_plan::plan_runs_queued`]). The outcome
+        /// names each generation to carry out, in order (`KeyGenerationScheduled`).
         keygen: Option<bool>,
     },
     /// `enforce [--zone Z]` and the commands that flush zones: run them at once.
@@ -71,8 +72,12 @@ pub fn decide_enforcer(
         } => {
             let round = decide_round(state, now, salts, *conf, *keygen)?;
             d.events = round.events;
-            d.outcomes
-                .extend(round.scheduled.map(Outcome::KeyGenerationScheduled));
+            d.outcomes.extend(
+                round
+                    .scheduled
+                    .into_iter()
+                    .map(Outcome::KeyGenerationScheduled),
+            );
             if round.more {
                 d.outcomes.push(Outcome::MoreDueNow);
             }

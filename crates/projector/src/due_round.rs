@@ -19,10 +19,11 @@
 //! too: the signconf of a zone after the point where the round stopped (a resalt, a key
 //! generation) is written in the round that runs it ([`Round::signconf_until`]). Every resalt due at `now` is taken as due now (a
 //! leap lands on its time; at start-up 2.1.12 schedules every resalt at now,
-//! enforcer/autostart_cmd.c), so a zone due earlier than now runs before it. A key
-//! generation waiting in the queue (owner [`KEYGEN_OWNER`]) runs before the zones that
-//! sort after it (see [`crate::enforce_plan::plan_runs_queued`]); a resalt sorting after
-//! such a zone waits for them. Pure.
+//! enforcer/autostart_cmd.c), so a zone due earlier than now runs before it. With one
+//! worker thread, a key generation waiting in the queue (owner [`KEYGEN_OWNER`]) runs
+//! before the zones that sort after it (see [`crate::enforce_plan::plan_runs_queued`]);
+//! a resalt sorting after such a zone waits for them. With more, no generation waits in
+//! the queue ([`PlanConf::generations_run_at_once`]). Pure.
 
 use crate::decide::Rejection;
 use crate::enforce_plan::{PlanConf, after_owner, due_zones, plan_queued};
@@ -36,8 +37,10 @@ use kasp_events::{Event, PolicyName, Timestamp};
 pub struct Round {
     /// New salts first, then the zone runs.
     pub events: Vec<Event>,
-    /// The key generation the runs scheduled last, if any.
-    pub scheduled: Option<KeyGenTask>,
+    /// The key generations to carry out, in order: with one worker thread the one the
+    /// runs scheduled last, if any; with more, every one they scheduled
+    /// ([`crate::enforce_plan::plan_runs_queued`]).
+    pub scheduled: Vec<KeyGenTask>,
     /// Tasks due now were left for the next round (a resalt and the zones sorting after
     /// it): carry out this round's effects, then run again at the same time.
     pub more: bool,
@@ -101,6 +104,7 @@ pub fn decide_round(
     // before the resalt too, the resalt waits with them while one is due (the shell runs
     // again after the generation). Without such a zone the order of the two is not seen.
     let waits_for_generation = keygen == Some(true)
+        && !conf.generations_run_at_once()
         && first > KEYGEN_OWNER
         && zones.iter().any(|z| after_owner(z, now, KEYGEN_OWNER));
     if waits_for_generation {

@@ -5,8 +5,8 @@
 //! the same plan left it, so two zones never get the same unused key. Each run is one
 //! [`ZoneEnforced`] event, or nothing when it would change nothing at all — so planning
 //! twice at the same time without new events in between appends nothing. With
-//! automatic key generation, a zone that sorts after a key generation waiting in the
-//! queue is left for the plan after it ([`plan_runs_queued`]).
+//! automatic key generation and one worker thread, a zone that sorts after a key
+//! generation waiting in the queue is left for the plan after it ([`plan_runs_queued`]).
 //!
 //! Pure: no clock, no I/O. The caller appends the events and then carries out their
 //! effects (signconf, key material destruction, DS hooks).
@@ -30,6 +30,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct PlanConf {
     /// `Enforcer/RolloverNotification` (0 when absent).
     pub rollover_notification: Seconds,
+    /// `Enforcer/WorkerThreads`: how 2.1.12's scheduler carries out the key generations
+    /// the runs schedule ([`PlanConf::generations_run_at_once`]). 0 (the default here)
+    /// counts as 1.
+    pub worker_threads: u32,
 }
 
 impl PlanConf {
@@ -37,7 +41,20 @@ impl PlanConf {
     pub fn from_conf(conf: &crate::conf::Conf) -> PlanConf {
         PlanConf {
             rollover_notification: conf.enforcer.rollover_notification.unwrap_or_default(),
+            worker_threads: conf.enforcer.worker_threads,
         }
+    }
+
+    /// Whether a key generation is carried out as soon as a run schedules it. With one
+    /// worker thread (or none), the worker is busy with the zone runs: the generation
+    /// waits in the queue, one at a time, each one scheduled replacing the waiting one
+    /// ([`KeyGenTask`]). With two or more, an idle worker takes each generation the
+    /// moment it is scheduled (`hsm_key_factory_schedule_generate*` signals the
+    /// scheduler, common/scheduler/schedule.c `schedule_task`), so none is ever queued to
+    /// be replaced: every generation scheduled is carried out, in the order scheduled,
+    /// and none holds back the zones that sort after it.
+    pub fn generations_run_at_once(&self) -> bool {
+        self.worker_threads >= 2
     }
 }
 
@@ -79,7 +96,7 @@ pub fn plan_runs(state: &State, now: Timestamp, conf: PlanConf) -> Vec<PlannedRu
 
 /// The events of the runs due at `now` with 2.1.12's key-generation task in the queue
 /// (`keygen`: `None` when key generation is manual, else whether a generation is
-/// already waiting), and the generation the runs scheduled last (see [`plan_runs_queued`]).
+/// already waiting), and the generations to carry out (see [`plan_runs_queued`]).
 /// `until`: the owner name of another task due now (a policy's resalt) that the zones
 /// sorting after it wait for ([`after_owner`]).
 pub fn plan_queued(
@@ -88,7 +105,7 @@ pub fn plan_queued(
     conf: PlanConf,
     keygen: Option<bool>,
     until: Option<&str>,
-) -> (Vec<Event>, Option<KeyGenTask>) {
+) -> (Vec<Event>, Vec<KeyGenTask>) {
     let (runs, scheduled) = plan_runs_until(state, now, conf, keygen, until);
     let events = runs
         .into_iter()
@@ -99,16 +116,23 @@ pub fn plan_queued(
 
 /// The runs due at `now`, in order. With automatic key generation (`keygen` is
 /// `Some(waiting)`), every key a run takes from the pool or fails to find schedules a
-/// generation for that policy key, which replaces the one waiting (2.1.12's one queue
-/// slot, [`KeyGenTask`]); while a generation waits, a zone due now whose name sorts
-/// after [`KEYGEN_OWNER`] is left for the next plan, as 2.1.12 runs the generation
-/// first. Returns the runs and the generation scheduled last, if any.
+/// generation for that policy key ([`PlanConf::generations_run_at_once`]):
+///
+/// - with one worker thread, it replaces the one waiting (2.1.12's one queue slot,
+///   [`KeyGenTask`]); while a generation waits, a zone due now whose name sorts after
+///   [`KEYGEN_OWNER`] is left for the next plan, as 2.1.12 runs the generation first.
+///   Returns the runs and the generation scheduled last, if any;
+/// - with two or more, an idle worker carries out each one: no zone waits (not even
+///   for a generation `keygen` says is waiting), and the runs are returned with every
+///   generation they scheduled, in order. 2.1.12 merges two generation tasks (same
+///   owner and type) only while one is still queued, which an idle worker never leaves
+///   it, so none is merged.
 pub fn plan_runs_queued(
     state: &State,
     now: Timestamp,
     conf: PlanConf,
     keygen: Option<bool>,
-) -> (Vec<PlannedRun>, Option<KeyGenTask>) {
+) -> (Vec<PlannedRun>, Vec<KeyGenTask>) {
     plan_runs_until(state, now, conf, keygen, None)
 }
 
@@ -120,10 +144,11 @@ fn plan_runs_until(
     conf: PlanConf,
     keygen: Option<bool>,
     until: Option<&str>,
-) -> (Vec<PlannedRun>, Option<KeyGenTask>) {
+) -> (Vec<PlannedRun>, Vec<KeyGenTask>) {
     let mut store = PlanStore::new(&state.pool, state.next_key_id);
-    let mut waiting = keygen == Some(true);
-    let mut scheduled = None;
+    let at_once = conf.generations_run_at_once();
+    let mut waiting = keygen == Some(true) && !at_once;
+    let mut scheduled = Vec::new();
     let mut runs = Vec::new();
     for zone in due_zones(state, now) {
         if waiting && after_owner(zone, now, KEYGEN_OWNER) {
@@ -132,13 +157,18 @@ fn plan_runs_until(
         if until.is_some_and(|owner| after_owner(zone, now, owner)) {
             continue;
         }
-        store.scheduled = None;
+        store.scheduled.clear();
         if let Some(run) = run_one(state, zone, now, conf, &mut store) {
             runs.push(run);
         }
-        if keygen.is_some() && store.scheduled.is_some() {
+        if keygen.is_none() {
+            continue;
+        }
+        if at_once {
+            scheduled.append(&mut store.scheduled);
+        } else if let Some(last) = store.scheduled.pop() {
             waiting = true;
-            scheduled = store.scheduled.take();
+            scheduled = vec![last];
         }
     }
     (runs, scheduled)
@@ -333,9 +363,9 @@ struct PlanStore<'a> {
     /// Of the current run.
     released: Vec<Locator>,
     destroyed: Vec<Locator>,
-    /// The key generation the current run scheduled last (`allocate` is 2.1.12's
+    /// The key generations the current run scheduled, in order (`allocate` is 2.1.12's
     /// `hsm_key_factory_get_key`, which schedules one whether it finds a key or not).
-    scheduled: Option<KeyGenTask>,
+    scheduled: Vec<KeyGenTask>,
 }
 
 impl<'a> PlanStore<'a> {
@@ -356,7 +386,7 @@ impl<'a> PlanStore<'a> {
             next_key: next_key.max(1),
             released: Vec::new(),
             destroyed: Vec::new(),
-            scheduled: None,
+            scheduled: Vec::new(),
         }
     }
 
@@ -450,7 +480,7 @@ impl KeySource for PlanStore<'_> {
                 .copied()
                 .find(|id| !self.taken.contains_key(id))
         });
-        self.scheduled = Some(KeyGenTask::PolicyKey {
+        self.scheduled.push(KeyGenTask::PolicyKey {
             spec: spec.clone(),
             lifetime: pk.lifetime,
             flush: found.is_none(),
@@ -587,28 +617,65 @@ mod tests {
             .collect()
     }
 
+    /// The role and flush of each generation, in order.
+    fn generations(scheduled: &[KeyGenTask]) -> Vec<(KeyRole, bool)> {
+        scheduled
+            .iter()
+            .map(|t| match t {
+                KeyGenTask::PolicyKey { spec, flush, .. } => (spec.role, *flush),
+                KeyGenTask::All => panic!("a run schedules generations for policy keys"),
+            })
+            .collect()
+    }
+
     #[test]
     fn the_last_key_taken_or_missed_schedules_the_generation_and_later_zones_wait() {
         let (state, now) = two_zones_empty_pool();
-        let conf = PlanConf::default();
-        // Manual key generation: nothing is scheduled, every due zone runs.
+        for workers in [0, 1] {
+            let conf = PlanConf {
+                worker_threads: workers,
+                ..PlanConf::default()
+            };
+            // Manual key generation: nothing is scheduled, every due zone runs.
+            let (runs, scheduled) = plan_runs_queued(&state, now, conf, None);
+            assert_eq!(zones_run(&runs), ["a.example", "z.example"]);
+            assert_eq!(scheduled, []);
+            // a.example misses its KSK, then its ZSK: the ZSK's generation replaces the
+            // KSK's, and z.example (after the task's name) waits for it.
+            let (runs, scheduled) = plan_runs_queued(&state, now, conf, Some(false));
+            assert_eq!(zones_run(&runs), ["a.example"]);
+            assert_eq!(generations(&scheduled), [(KeyRole::Zsk, true)]);
+            // A generation already waiting: a.example runs before it, z.example after.
+            let (runs, _) = plan_runs_queued(&state, now, conf, Some(true));
+            assert_eq!(zones_run(&runs), ["a.example"]);
+        }
+    }
+
+    /// With idle worker threads (conf.xml `WorkerThreads` 4, OpenDNSSEC's own tests
+    /// `enforcer.keys.generate` and `enforcer.keys.allocation`) every generation a run
+    /// schedules is carried out, and none holds back the zones after it.
+    #[test]
+    fn with_idle_workers_every_generation_scheduled_is_returned_in_order() {
+        let (state, now) = two_zones_empty_pool();
+        let conf = PlanConf {
+            worker_threads: 4,
+            ..PlanConf::default()
+        };
         let (runs, scheduled) = plan_runs_queued(&state, now, conf, None);
         assert_eq!(zones_run(&runs), ["a.example", "z.example"]);
-        assert_eq!(scheduled, None);
-        // a.example misses its KSK, then its ZSK: the ZSK's generation replaces the
-        // KSK's, and z.example (after the task's name) waits for it.
-        let (runs, scheduled) = plan_runs_queued(&state, now, conf, Some(false));
-        assert_eq!(zones_run(&runs), ["a.example"]);
-        match scheduled {
-            Some(KeyGenTask::PolicyKey { spec, flush, .. }) => {
-                assert_eq!(spec.role, KeyRole::Zsk);
-                assert!(flush);
-            }
-            other => panic!("{other:?}"),
+        assert_eq!(scheduled, []);
+        let missed = [(KeyRole::Ksk, true), (KeyRole::Zsk, true)];
+        for waiting in [false, true] {
+            let (runs, scheduled) = plan_runs_queued(&state, now, conf, Some(waiting));
+            assert_eq!(zones_run(&runs), ["a.example", "z.example"]);
+            // a.example's KSK and ZSK generations, then z.example's: none replaced.
+            assert_eq!(generations(&scheduled), [missed, missed].concat());
+            let zones: Vec<_> = scheduled
+                .iter()
+                .map(|t| t.flushes(&state).flatten().map(|z| z.len()))
+                .collect();
+            assert_eq!(zones, [Some(2); 4]);
         }
-        // A generation already waiting: a.example runs before it, z.example after.
-        let (runs, _) = plan_runs_queued(&state, now, conf, Some(true));
-        assert_eq!(zones_run(&runs), ["a.example"]);
     }
 
     #[test]

@@ -80,10 +80,13 @@ pub fn waits_for_key_generation(zone: &str) -> bool {
     zone > KEYGEN_OWNER
 }
 
-/// The key generation waiting in the scheduler's queue. 2.1.12 keeps one such task: a
-/// generation scheduled while one is waiting replaces what the waiting one will do
-/// (`schedule_task` with replace; every generation task has the same owner), so only
-/// the last one scheduled is carried out.
+/// A key generation task of 2.1.12's scheduler. Every generation task has the same
+/// owner and type, so the queue holds at most one: a generation scheduled while one is
+/// waiting replaces what the waiting one will do (common/scheduler/schedule.c
+/// `schedule_task` with replace). With one worker thread, busy with the zone runs, the
+/// generation waits and only the last one scheduled is carried out; with more, an idle
+/// worker takes each one as soon as it is scheduled, so every one is carried out
+/// ([`crate::enforce_plan::PlanConf::generations_run_at_once`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyGenTask {
     /// `hsm_key_factory_get_key` took a key from the pool (`flush` false) or found none
@@ -117,6 +120,37 @@ impl KeyGenTask {
             KeyGenTask::All => Some(None),
         }
     }
+}
+
+/// The zones to run again after the generations `done` (each one's
+/// [`KeyGenTask::flushes`]), as one flush: `None` for none, `Some(None)` for every
+/// zone, `Some(Some(zones))` for these, in zone order.
+pub fn merged_flushes<'a>(
+    state: &State,
+    done: impl IntoIterator<Item = &'a KeyGenTask>,
+) -> Option<Option<Vec<kasp_events::ZoneName>>> {
+    let mut named = std::collections::BTreeSet::new();
+    let mut any = false;
+    for task in done {
+        match task.flushes(state) {
+            None => {}
+            Some(None) => return Some(None),
+            Some(Some(zones)) => {
+                any = true;
+                named.extend(zones);
+            }
+        }
+    }
+    any.then(|| {
+        Some(
+            state
+                .zones_in_order()
+                .into_iter()
+                .map(|z| z.config.name.clone())
+                .filter(|z| named.contains(z))
+                .collect(),
+        )
+    })
 }
 
 /// What the task generates: [`plan`] over every policy for `All`; for one policy key,

@@ -305,10 +305,15 @@ impl Sim<'_> {
 
     /// The shell's `run_due` (`run_due_with`): rounds of RunDue and their effects,
     /// each followed by the key generation the runs scheduled (or `waiting`) and the
-    /// flush it asks for.
+    /// flush it asks for; with two or more worker threads, `waiting` first and every
+    /// generation the runs scheduled ([`PlanConf::generations_run_at_once`]).
     pub(crate) fn run_due_with(&mut self, waiting: Option<KeyGenTask>) -> Result<(), SimError> {
         let manual = self.req.conf.key_generation.is_none();
+        let at_once = self.req.conf.plan.generations_run_at_once();
         let mut waiting = if manual { None } else { waiting };
+        if at_once && let Some(task) = waiting.take() {
+            self.generate_and_flush(&[task])?;
+        }
         let mut ds_rounds = 0;
         for _ in 0..MAX_ROUNDS {
             let salts = self.salts();
@@ -327,8 +332,10 @@ impl Sim<'_> {
             self.append(d.events);
             let mut more = false;
             let mut until = None;
+            let mut scheduled = Vec::new();
             for o in d.outcomes {
                 match o {
+                    Outcome::KeyGenerationScheduled(task) if at_once => scheduled.push(task),
                     Outcome::KeyGenerationScheduled(task) => waiting = Some(task),
                     Outcome::MoreDueNow => more = true,
                     Outcome::SignconfUntil(owner) => until = Some(owner),
@@ -359,6 +366,9 @@ impl Sim<'_> {
             if !facts.is_empty() {
                 self.enforcer(EnforcerCommand::Record { events: facts })?;
             }
+            if !scheduled.is_empty() {
+                again |= self.generate_and_flush(&scheduled)?;
+            }
             if !more && let Some(task) = waiting.take() {
                 again = true;
                 self.generate(&task)?;
@@ -371,6 +381,21 @@ impl Sim<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Carries out `tasks` in order, then flushes the zones they name (once); whether
+    /// it flushed any.
+    fn generate_and_flush(&mut self, tasks: &[KeyGenTask]) -> Result<bool, SimError> {
+        for task in tasks {
+            self.generate(task)?;
+        }
+        match crate::factory::merged_flushes(&self.state, tasks) {
+            Some(zones) => {
+                self.enforcer(EnforcerCommand::Flush { zones })?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// [`Self::run_due_with`] with no key generation waiting.

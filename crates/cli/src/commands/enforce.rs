@@ -20,7 +20,7 @@ use kasp_projector::State;
 use kasp_projector::decide::{Command, Outcome};
 use kasp_projector::decide_enforce::EnforcerCommand;
 use kasp_projector::enforce_plan::PlanConf;
-use kasp_projector::factory::{KeyGenTask, task_plan};
+use kasp_projector::factory::{KeyGenTask, merged_flushes, task_plan};
 use kasp_projector::resalt::due_for_salt;
 
 /// At most this many decide/effect rounds per call that a DS change starts (it re-runs
@@ -69,10 +69,14 @@ pub fn run_due(
 /// Runs every task due now and its effects (see the module text), with 2.1.12's key
 /// generation task: `waiting` is the generation the command scheduled (`policy
 /// import`, `zonelist import`, `update all`), and each run that takes a key from
-/// the pool or finds none schedules one, replacing the waiting one (see
-/// [`kasp_projector::factory::KeyGenTask`]). The generation is carried out between
-/// the zones that run before it and those that run after it (name order), then the
-/// zones it names run again. Problems with effects are printed as warnings: the
+/// the pool or finds none schedules one (see [`kasp_projector::factory::KeyGenTask`]).
+/// With one worker thread (conf.xml `WorkerThreads` 0 or 1) each one replaces the
+/// waiting one, which is carried out between the zones that run before it and those
+/// that run after it (name order), then the zones it names run again. With more, an
+/// idle worker takes each generation as soon as it is scheduled
+/// ([`PlanConf::generations_run_at_once`]): `waiting` is carried out first, and after
+/// each round every generation its runs scheduled, in order, then the zones they name
+/// run again. Problems with effects are printed as warnings: the
 /// decisions stay recorded and the effects are retried by the next run. The
 /// scheduler's decisions and their effects are recorded with the actor `scheduler` and
 /// the triggering command line as their cause; key generation keeps the operator's
@@ -127,6 +131,8 @@ fn perform_due(
 ) -> Result<std::sync::Arc<State>, Exit> {
     let actor = &Actor::Scheduler;
     let manual = ctx.conf.enforcer.manual_key_generation;
+    let conf = PlanConf::from_conf(&ctx.conf);
+    let at_once = conf.generations_run_at_once();
     let mut waiting = if manual { None } else { waiting };
     let mut state = shell.state(ctx)?;
     // A generation an interrupted run left without an outcome is resolved first
@@ -142,10 +148,14 @@ fn perform_due(
             ),
         }
     }
+    // An idle worker takes the command's generation before the zones it flushed run.
+    if at_once && let Some(task) = waiting.take() {
+        drop(state);
+        state = generate_and_flush(shell, ctx, [task], operator)?.0;
+    }
     let mut ds_rounds = 0;
     for _ in 0..MAX_ROUNDS {
         let salts = draw_salts(shell, &state)?;
-        let conf = PlanConf::from_conf(&ctx.conf);
         let keygen = (!manual).then_some(waiting.is_some());
         // Let go of the old state first: the append then folds into the cached state
         // without copying it.
@@ -164,8 +174,10 @@ fn perform_due(
         };
         let mut more = false;
         let mut until = None;
+        let mut scheduled = Vec::new();
         for o in &done.decision.outcomes {
             match o {
+                Outcome::KeyGenerationScheduled(task) if at_once => scheduled.push(task.clone()),
                 Outcome::KeyGenerationScheduled(task) => waiting = Some(task.clone()),
                 Outcome::MoreDueNow => more = true,
                 Outcome::SignconfUntil(owner) => until = Some(owner.clone()),
@@ -200,6 +212,13 @@ fn perform_due(
             drop(state);
             state = record(shell, ctx, actor, EnforcerCommand::Record { events: facts })?;
         }
+        // Generations idle workers took while the round ran: every one, in order.
+        if !scheduled.is_empty() {
+            drop(state);
+            let flushed;
+            (state, flushed) = generate_and_flush(shell, ctx, scheduled, operator)?;
+            again |= flushed;
+        }
         // A generation scheduled by zones that run before a resalt waits for the next
         // round, which decides with it in the queue (`kasp_projector::due_round`).
         if !more && let Some(task) = waiting.take() {
@@ -222,6 +241,38 @@ fn perform_due(
     drop(state);
     super::checkpoint::interval_checkpoint(shell, ctx);
     shell.state(ctx)
+}
+
+/// Carries out `tasks` in order (idle workers' generations,
+/// [`PlanConf::generations_run_at_once`]), then runs again the zones the ones that
+/// succeeded name, at once (one flush); the state after, and whether zones were flushed.
+fn generate_and_flush(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    tasks: impl IntoIterator<Item = KeyGenTask>,
+    operator: &Actor,
+) -> Result<(std::sync::Arc<State>, bool), Exit> {
+    let mut done = Vec::new();
+    for task in tasks {
+        let state = shell.state(ctx)?;
+        if generate_waiting(shell, ctx, &state, &task, operator) {
+            done.push(task);
+        }
+    }
+    let state = shell.state(ctx)?;
+    match merged_flushes(&state, &done) {
+        Some(zones) => {
+            drop(state);
+            let state = record(
+                shell,
+                ctx,
+                &Actor::Scheduler,
+                EnforcerCommand::Flush { zones },
+            )?;
+            Ok((state, true))
+        }
+        None => Ok((state, false)),
+    }
 }
 
 /// Carries out a waiting key generation (2.1.12's `hsm_key_factory_generate*_cb`);
