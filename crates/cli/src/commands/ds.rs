@@ -119,6 +119,18 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
         DsStatus::SyntaxError => Err(Exit(super::syntax_error(shell, spec))),
         DsStatus::Exit(code) => {
             if result.flush_all {
+                // 2.1.12 flushes the zone of each key it changes, then every zone
+                // (keystate/keystate_ds.c `change_keys_from_to`, then
+                // keystate_ds_*_cmd.c `enforce_task_flush_all`). Its idle worker takes
+                // the first flushed zone at once, so a zone whose key changed runs
+                // before the flush of every zone, and again in it: seen when the first
+                // run ends early (no key in the pool, purged key material deleted) and
+                // the second goes on. Its signconf is written once, after both. (A race
+                // in 2.1.12: now and then the flush of every zone comes first and the
+                // zone runs once.)
+                if changed {
+                    enforce::run_due_signconf_later(shell, &ctx, &actor)?;
+                }
                 enforce::flush_and_run(shell, &ctx, &actor, None)?;
             } else if changed {
                 enforce::run_due(shell, &ctx, &actor)?;

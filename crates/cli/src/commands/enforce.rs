@@ -122,12 +122,41 @@ pub fn holds_tasks(conf: &kasp_projector::conf::Conf, state: &State) -> bool {
     conf.enforcer.worker_threads == 0 && state.leaps_allowed()
 }
 
+/// Runs what is due now with its signconf writes left for a later run: the zones run
+/// again at once (a flush of every zone follows), and 2.1.12 runs a zone's signconf task
+/// after its enforce task ('enforce' < 'signconf'), so the two runs write one signconf.
+/// The DS tasks ('ds-retract', 'ds-submit' < 'enforce') are carried out.
+pub fn run_due_signconf_later(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    operator: &Actor,
+) -> Result<std::sync::Arc<State>, Exit> {
+    let state = shell.state(ctx)?;
+    if tasks_held(shell, ctx, &state).is_some() {
+        return Ok(state);
+    }
+    drop(state);
+    perform(shell, ctx, operator, None, false)
+}
+
 /// Runs what is due now (see [`run_due_with`]), held tasks too.
 fn perform_due(
     shell: &mut Shell<'_>,
     ctx: &Context,
     operator: &Actor,
     waiting: Option<KeyGenTask>,
+) -> Result<std::sync::Arc<State>, Exit> {
+    perform(shell, ctx, operator, waiting, true)
+}
+
+/// [`perform_due`]; `signconfs`: whether the signconf files are written (see
+/// [`run_due_signconf_later`]).
+fn perform(
+    shell: &mut Shell<'_>,
+    ctx: &Context,
+    operator: &Actor,
+    waiting: Option<KeyGenTask>,
+    signconfs: bool,
 ) -> Result<std::sync::Arc<State>, Exit> {
     let actor = &Actor::Scheduler;
     let manual = ctx.conf.enforcer.manual_key_generation;
@@ -198,7 +227,9 @@ fn perform_due(
             .as_ref()
             .map(|_| kasp_projector::factory::KEYGEN_OWNER);
         let until = until.as_deref().into_iter().chain(generation).min();
-        facts.extend(write_needed_signconfs(shell, &state, until));
+        if signconfs {
+            facts.extend(write_needed_signconfs(shell, &state, until));
+        }
         let ds = ds_tasks(ctx, &state, now);
         let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
         if again {
