@@ -269,6 +269,17 @@ fn f9_policy_import_notify() {
     corner("F9-policy-import-notify");
 }
 
+/// The list form of a DS command (found by the differential fuzzer, seed 45): `key
+/// ds-seen --all` changes a key of z4.example, just moved to a KSK+ZSK policy whose pool
+/// holds a ZSK but no KSK. 2.1.12 flushes each changed key's zone and then every zone; its
+/// idle worker runs z4.example at once (ZSK taken, no KSK: +60 s), again in the flush of
+/// every zone, and once more after the KSK generation that run scheduled: z4.example ends
+/// the command with its KSK, and one signconf.
+#[test]
+fn f10_ds_all_first_zone_at_once() {
+    corner("F10-ds-all-first-zone-at-once");
+}
+
 /// `policy import --remove-missing-policies` that cannot delete a policy in use: exit 1
 /// with the database help text, stderr before stdout (OpenDNSSEC's client buffers a
 /// redirected stdout), every signconf written and notified, and, as a policy was
