@@ -649,3 +649,34 @@ fn no_worker_threads_on_a_production_log_run_as_one() {
         d.log()
     );
 }
+
+/// A zone that needs a key the pool lacks (manual key generation, nothing generated): the
+/// daemon logs OpenDNSSEC's two warnings between the run's first line and its dead-key
+/// purge (the policy purges).
+#[test]
+fn a_zone_short_of_keys_is_logged_as_opendnssec_logs_it() {
+    let mut sb = fast_sandbox(false);
+    crate::common::conf_element(&sb, "<ManualKeyGeneration/>");
+    sb.env
+        .push(("KASP_SIGNER_COMMAND".into(), "/bin/true".into()));
+    let d = Daemon::start(&sb, &[]);
+    sb.ok("zone add --zone ods --policy fast");
+    let log = d.log();
+    for line in [
+        "msg: [enforcer] update zone: ods",
+        "warning: [hsm_key_factory_get_key] no keys available",
+        "warning: [enforcer] updatePolicy: No keys available in HSM for policy fast, retry in \
+         60 seconds",
+    ] {
+        assert!(
+            log.contains(line),
+            "no {line:?} in the daemon's log:\n{log}"
+        );
+    }
+    let at = |line: &str| log.find(line).unwrap_or(usize::MAX);
+    assert!(
+        at("[enforcer] update zone: ods") < at("no keys available")
+            && at("retry in 60 seconds") < at("looking for keys to purge"),
+        "{log}"
+    );
+}

@@ -79,6 +79,8 @@ fn parse_accepted(text: &str) -> Result<Vec<(String, u64)>, String> {
 struct Opened {
     inputs: Inputs,
     records: Vec<Record>,
+    /// Seqs of `ZoneEnforced` records stored as version 1 (before `no_key`).
+    before_no_key: std::collections::BTreeSet<u64>,
     log: EventLog,
     _dir: tempfile::TempDir,
 }
@@ -97,9 +99,20 @@ fn open(path: &Path) -> Result<Opened, String> {
         Ok::<(), LogError>(())
     })
     .map_err(|e| e.to_string())?;
+    let mut before_no_key = std::collections::BTreeSet::new();
+    log.for_each_raw(Seq(0), |seq, bytes| {
+        if let Ok((kind, 1)) = kasp_events::codec::stored_kind_version(bytes)
+            && kind == "ZoneEnforced"
+        {
+            before_no_key.insert(seq);
+        }
+        Ok::<(), LogError>(())
+    })
+    .map_err(|e| e.to_string())?;
     Ok(Opened {
         inputs,
         records,
+        before_no_key,
         log,
         _dir: dir,
     })
@@ -122,7 +135,7 @@ fn check(path: &Path) -> Result<String, String> {
         .as_ref()
         .filter(|s| s.version == PROJECTION_VERSION)
         .map(|s| s.seq.0);
-    let w: Walk = walk(&h.records, h.inputs.conf, snapshot_at);
+    let w: Walk = walk(&h.records, h.inputs.conf, snapshot_at, &h.before_no_key);
     let (folded, used) = kasp_cli::engine::fold(&h.log).map_err(|e| e.to_string())?;
     if folded != w.state {
         problems.push(format!(
@@ -253,9 +266,9 @@ fn accepted_lines_need_a_seq_and_a_reason() {
 // ---- the test can fail -----------------------------------------------------------
 
 /// A scenario history with its records, for tampering in memory.
-fn records_of(history: &str) -> (Vec<Record>, PlanConf) {
+fn records_of(history: &str) -> (Vec<Record>, PlanConf, std::collections::BTreeSet<u64>) {
     let h = open(&histories_dir().join(format!("{history}.redb"))).expect("open the history");
-    (h.records, h.inputs.conf)
+    (h.records, h.inputs.conf, h.before_no_key)
 }
 
 /// Seq of the first scheduler `ZoneEnforced` with a transition, after `from`.
@@ -277,8 +290,8 @@ fn enforced_with_transition(records: &[Record], from: usize) -> usize {
 
 #[test]
 fn a_tampered_transition_is_reported_with_its_seq() {
-    let (mut records, conf) = records_of("b-ksk-rollover");
-    assert!(walk(&records, conf, None).differences.is_empty());
+    let (mut records, conf, before) = records_of("b-ksk-rollover");
+    assert!(walk(&records, conf, None, &before).differences.is_empty());
     let i = enforced_with_transition(&records, 30);
     let seq = records[i].seq.0;
     let kasp_events::Event::ZoneEnforced(e) = &mut records[i].event else {
@@ -288,7 +301,7 @@ fn a_tampered_transition_is_reported_with_its_seq() {
     let (was, now) = (t.to, kasp_events::RecordState::Hidden);
     assert_ne!(was, now);
     t.to = now;
-    let w = walk(&records, conf, None);
+    let w = walk(&records, conf, None, &before);
     let first = w.differences.first().expect("the tampering is found");
     assert_eq!(first.seq, seq, "{first}");
     let text = first.to_string();
@@ -305,14 +318,14 @@ fn a_tampered_transition_is_reported_with_its_seq() {
 
 #[test]
 fn a_tampered_ttl_window_is_reported_though_the_line_looks_alike() {
-    let (mut records, conf) = records_of("a-default-zsk-rollover");
+    let (mut records, conf, before) = records_of("a-default-zsk-rollover");
     let i = enforced_with_transition(&records, 10);
     let seq = records[i].seq.0;
     let kasp_events::Event::ZoneEnforced(e) = &mut records[i].event else {
         unreachable!()
     };
     e.state_machine.as_mut().expect("state machine").ttl_windows[0].0 += 1;
-    let w = walk(&records, conf, None);
+    let w = walk(&records, conf, None, &before);
     let first = w.differences.first().expect("the tampering is found");
     assert_eq!(first.seq, seq, "{first}");
     assert!(first.to_string().contains("ttl_windows"), "{first}");
@@ -320,7 +333,7 @@ fn a_tampered_ttl_window_is_reported_though_the_line_looks_alike() {
 
 #[test]
 fn a_dropped_run_and_a_changed_salt_are_reported() {
-    let (records, conf) = records_of("b-ksk-rollover");
+    let (records, conf, before) = records_of("b-ksk-rollover");
     // Drop the first scheduler run after a `time leap`: that leap then decided nothing.
     let i = records
         .iter()
@@ -333,7 +346,7 @@ fn a_dropped_run_and_a_changed_salt_are_reported() {
     ));
     let mut dropped = records.clone();
     dropped.remove(i);
-    let w = walk(&dropped, conf, None);
+    let w = walk(&dropped, conf, None, &before);
     let first = w.differences.first().expect("the missing run is found");
     assert_eq!(first.seq, dropped[i].seq.0, "{first}");
     assert!(first.what.contains("decided nothing"), "{first}");
@@ -352,21 +365,21 @@ fn a_dropped_run_and_a_changed_salt_are_reported() {
         unreachable!()
     };
     s.salt.push_str("00");
-    let w = walk(&salted, conf, None);
+    let w = walk(&salted, conf, None, &before);
     let first = w.differences.first().expect("the bad salt is found");
     assert_eq!(first.seq, records[j].seq.0, "{first}");
 }
 
 #[test]
 fn the_recorded_conf_matters() {
-    let (records, conf) = records_of("r-rollover-notification");
+    let (records, conf, before) = records_of("r-rollover-notification");
     assert_ne!(
         conf,
         PlanConf::default(),
         "the history has a RolloverNotification"
     );
-    assert!(walk(&records, conf, None).differences.is_empty());
-    let w = walk(&records, PlanConf::default(), None);
+    assert!(walk(&records, conf, None, &before).differences.is_empty());
+    let w = walk(&records, PlanConf::default(), None, &before);
     let first = w
         .differences
         .first()

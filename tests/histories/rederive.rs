@@ -61,13 +61,25 @@ pub struct Walk {
 struct Found {
     tally: Tally,
     differences: Vec<Difference>,
+    /// Seqs of `ZoneEnforced` records stored as version 1, before `no_key`: the current
+    /// code's decision is compared without it.
+    before_no_key: std::collections::BTreeSet<u64>,
 }
 
-/// Walks `records` (the whole log from seq 0).
-pub fn walk(records: &[Record], conf: PlanConf, snapshot_at: Option<u64>) -> Walk {
+/// Walks `records` (the whole log from seq 0); `before_no_key`: the seqs of
+/// `ZoneEnforced` records stored before the event carried `no_key` (version 1).
+pub fn walk(
+    records: &[Record],
+    conf: PlanConf,
+    snapshot_at: Option<u64>,
+    before_no_key: &std::collections::BTreeSet<u64>,
+) -> Walk {
     let mut state = State::default();
     let mut at_snapshot = None;
-    let mut w = Found::default();
+    let mut w = Found {
+        before_no_key: before_no_key.clone(),
+        ..Found::default()
+    };
     // A `time leap` or flush whose scheduler run has not been seen yet.
     let mut awaiting_run: Option<&Record> = None;
     let mut i = 0;
@@ -231,6 +243,7 @@ fn rederive_run(
         w.tally.decisions += 1;
         match records.get(i + k).filter(|_| k < recorded) {
             Some(r) if r.event == *event => {}
+            Some(r) if w.before_no_key.contains(&r.seq.0) && r.event == without_no_key(event) => {}
             Some(r) => {
                 same = false;
                 w.differences.push(Difference::events(r, &r.event, event));
@@ -378,4 +391,15 @@ fn ds_due(
         .chain(&due.retract)
         .any(|c| c.key == key && change.is_none_or(|(f, t)| c.from == f && c.to == t));
     (!found).then(|| format!("the DS task of {zone} has no such change for key {key}"))
+}
+
+/// `event` as a `ZoneEnforced` version 1 record holds it: without the roles short of a key.
+fn without_no_key(event: &Event) -> Event {
+    match event {
+        Event::ZoneEnforced(e) => Event::ZoneEnforced(kasp_events::ZoneEnforced {
+            no_key: Vec::new(),
+            ..e.clone()
+        }),
+        other => other.clone(),
+    }
 }

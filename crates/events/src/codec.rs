@@ -82,16 +82,22 @@ pub fn decode_event(kind: &str, version: u16, payload: &[u8]) -> Result<Event, C
 ///
 /// * `DsStateChanged` 1: before `next_change_now` (read as `true`).
 /// * `KeysPurged` 1: before `signconf_needed` (read as `true`).
+/// * `ZoneEnforced` 1: before `no_key` (read as empty).
 /// * `LogCreated` 1: `clock` had two variants, `System` and `Simulated`; version 2
 ///   added `Testing` after them, so a version 1 body reads as version 2 unchanged, but
 ///   a `Testing` tag in it is refused.
 fn upcast(kind: &str, version: u16, bytes: &[u8]) -> Option<Result<Event, postcard::Error>> {
-    use crate::enforcement::{DsStateChanged, DsStateChangedV1, KeysPurged, KeysPurgedV1};
+    use crate::enforcement::{
+        DsStateChanged, DsStateChangedV1, KeysPurged, KeysPurgedV1, ZoneEnforced, ZoneEnforcedV1,
+    };
     match (kind, version) {
         ("DsStateChanged", 1) => {
             Some(body::<DsStateChangedV1>(bytes).map(|v1| Event::from(DsStateChanged::from(v1))))
         }
         ("KeysPurged", 1) => Some(body::<KeysPurgedV1>(bytes).map(|v| KeysPurged::from(v).into())),
+        ("ZoneEnforced", 1) => {
+            Some(body::<ZoneEnforcedV1>(bytes).map(|v| ZoneEnforced::from(v).into()))
+        }
         ("LogCreated", 1) => Some(body::<crate::event::LogCreated>(bytes).and_then(
             |e| match e.clock {
                 crate::event::ClockMode::Testing => Err(postcard::Error::DeserializeBadEnum),
@@ -116,6 +122,14 @@ pub fn encode_record(record: &Record) -> Result<Vec<u8>, CodecError> {
         payload,
     };
     postcard::to_stdvec(&stored).map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
+/// The kind and version a stored record was written with (older versions are upcast by
+/// [`decode_record`], so the record alone no longer tells).
+pub fn stored_kind_version(bytes: &[u8]) -> Result<(String, u16), CodecError> {
+    let (stored, _): (StoredRecordRef<'_>, _) =
+        postcard::take_from_bytes(bytes).map_err(|e| CodecError::Malformed(e.to_string()))?;
+    Ok((stored.kind.to_string(), stored.version))
 }
 
 /// Decodes stored bytes into a record.

@@ -110,6 +110,64 @@ pub struct ZoneEnforced {
     /// The run changed the zone (2.1's `zone_updated`): only then is `next_change`
     /// also stored as the zone's displayed next change.
     pub updated: bool,
+    /// Policy step: the roles for which a new key was needed and the pool had none
+    /// (2.1.12 logs "No keys available in HSM for policy P, retry in 60 seconds"; the
+    /// zone runs again 60 s later). Version 2.
+    pub no_key: Vec<KeyRole>,
+}
+
+/// [`ZoneEnforced`] as version 1 stored it (before `no_key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ZoneEnforcedV1 {
+    pub zone: ZoneName,
+    /// Policy step: keys created, in creation order.
+    pub new_keys: Vec<NewZoneKey>,
+    /// Policy step: keys whose goal became "remove".
+    pub retired: Vec<KeyId>,
+    /// `next_<role>_roll` after the run (KSK, ZSK, CSK; `None` = 0).
+    pub next_roll: [Option<Timestamp>; 3],
+    /// Roles whose `roll_<role>_now` request was served and cleared.
+    pub roll_cleared: Vec<KeyRole>,
+    /// The state machine's decisions; `None` when the purge destroyed key material and
+    /// the run ended at once (Q4), or for a passthrough policy.
+    pub state_machine: Option<StateMachineRun>,
+    /// Purge: dead keys removed from the zone, and dependency rows deleted with them.
+    pub purged: Vec<KeyId>,
+    pub purged_dependencies: Vec<KeyDependency>,
+    /// Key material no key of any zone uses any more (`hsm_key` → DELETE).
+    pub released: Vec<Locator>,
+    /// Unused DELETE material this run removes from the HSM (§5; when not empty the
+    /// run ended before the state machine, Q4). Destroyed after the record, see
+    /// [`KeyMaterialDeleted`].
+    pub destroyed: Vec<Locator>,
+    /// The signconf must be (re)written.
+    pub signconf_needed: bool,
+    /// The zone's next run; `None` = not rescheduled.
+    pub next_change: Option<Timestamp>,
+    /// The run changed the zone (2.1's `zone_updated`): only then is `next_change`
+    /// also stored as the zone's displayed next change.
+    pub updated: bool,
+}
+
+impl From<ZoneEnforcedV1> for ZoneEnforced {
+    fn from(v: ZoneEnforcedV1) -> ZoneEnforced {
+        ZoneEnforced {
+            zone: v.zone,
+            new_keys: v.new_keys,
+            retired: v.retired,
+            next_roll: v.next_roll,
+            roll_cleared: v.roll_cleared,
+            state_machine: v.state_machine,
+            purged: v.purged,
+            purged_dependencies: v.purged_dependencies,
+            released: v.released,
+            destroyed: v.destroyed,
+            signconf_needed: v.signconf_needed,
+            next_change: v.next_change,
+            updated: v.updated,
+            no_key: Vec::new(),
+        }
+    }
 }
 
 /// Who moved `ds_at_parent` (§7).

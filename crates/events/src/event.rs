@@ -168,7 +168,7 @@ events! {
     BackupRolledBack = 1,
     RepositoriesConfigured = 1,
     SaltChanged = 1,
-    ZoneEnforced = 1,
+    ZoneEnforced = 2,
     DsStateChanged = 2,
     DsHookFailed = 1,
     RolloverRequested = 1,

@@ -142,6 +142,7 @@ fn arb_zone_enforced() -> impl Strategy<Value = ZoneEnforced> {
             any::<bool>(),
             of(arb_timestamp()),
             any::<bool>(),
+            vec(arb_role(), 0..2),
         ),
     )
         .prop_map(
@@ -160,6 +161,7 @@ fn arb_zone_enforced() -> impl Strategy<Value = ZoneEnforced> {
                     signconf_needed,
                     next_change,
                     updated,
+                    no_key,
                 ),
             )| ZoneEnforced {
                 zone,
@@ -175,6 +177,7 @@ fn arb_zone_enforced() -> impl Strategy<Value = ZoneEnforced> {
                 signconf_needed,
                 next_change,
                 updated,
+                no_key,
             },
         )
 }

@@ -331,6 +331,17 @@ fn to_event(
         signconf_needed,
         next_change: out.next_wakeup,
         updated: out.zone_updated,
+        no_key: out
+            .policy
+            .as_ref()
+            .map(|p| {
+                p.refused
+                    .iter()
+                    .filter(|(_, why)| *why == crate::enforcer::policy::NoNewKey::NoKeyAvailable)
+                    .filter_map(|(i, _)| policy.keys.keys.get(*i).map(|k| k.role))
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     let unchanged = out.zone == *before
         && event.new_keys.is_empty()

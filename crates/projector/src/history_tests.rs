@@ -85,6 +85,7 @@ fn enforced(name: &str, id: u64, locator: Locator) -> Event {
         signconf_needed: true,
         next_change: None,
         updated: true,
+        no_key: vec![],
     }
     .into()
 }

@@ -92,17 +92,39 @@ pub fn lines(event: &Event, after: &State) -> Vec<(logger::Level, String)> {
                         ),
                     ));
                 }
-                v.push((
-                    Msg,
-                    "[hsm_key_factory_delete_key] looking for keys to purge from HSM".to_string(),
-                ));
-                v.push((
-                    Msg,
-                    format!(
-                        "[enforcer] removeDeadKeys: keys deleted from HSM: {}",
-                        e.destroyed.len()
-                    ),
-                ));
+                // updatePolicy, before the purge (enforcer/enforcer.c): a key the
+                // pool could not give (hsmkey/hsm_key_factory.c for the first line).
+                if let Some(policy) = policy {
+                    for _ in &e.no_key {
+                        v.push((
+                            Warning,
+                            "[hsm_key_factory_get_key] no keys available".to_string(),
+                        ));
+                        v.push((
+                            Warning,
+                            format!(
+                                "[enforcer] updatePolicy: No keys available in HSM for policy {}, \
+                                 retry in 60 seconds",
+                                policy.policy.name
+                            ),
+                        ));
+                    }
+                }
+                // removeDeadKeys runs only for a policy that purges (enforcer.c).
+                if policy.is_some_and(|p| p.policy.keys.purge.0 > 0) {
+                    v.push((
+                        Msg,
+                        "[hsm_key_factory_delete_key] looking for keys to purge from HSM"
+                            .to_string(),
+                    ));
+                    v.push((
+                        Msg,
+                        format!(
+                            "[enforcer] removeDeadKeys: keys deleted from HSM: {}",
+                            e.destroyed.len()
+                        ),
+                    ));
+                }
                 if !e.destroyed.is_empty() {
                     v.push((
                         Msg,

@@ -307,6 +307,7 @@ fn samples() -> Vec<Event> {
             signconf_needed: true,
             next_change: Some(Timestamp(1_735_740_000)),
             updated: true,
+            no_key: vec![KeyRole::Ksk],
         }
         .into(),
         DsStateChanged {
@@ -574,6 +575,25 @@ fn envelope_wire_format() {
 
 const ENVELOPE_HEX: &str = "ac02abababababababababababababababababababababababababababababababab8096a4f70c0005616c6963651e7a6f6e652064656c657465202d2d7a6f6e65206578616d706c652e636f6d0b5a6f6e6544656c65746564010c0b6578616d706c652e636f6d";
 const ENVELOPE_HASH: &str = "1ec0c5d7325760ec35f678e1f051a26f8ab6ee85b4a13310d3f20546a2d07066";
+
+/// `ZoneEnforced` version 1 (before `no_key`) reads as the current shape with no role
+/// short of a key: the sample's version 1 line is the sample without it.
+#[test]
+fn zone_enforced_v1_upcasts() {
+    let (_, _, payload, _) = read_golden()
+        .into_iter()
+        .find(|(k, v, _, _)| k == "ZoneEnforced" && *v == 1)
+        .expect("events.golden keeps the ZoneEnforced v1 line");
+    let decoded = decode_event("ZoneEnforced", 1, &payload).unwrap();
+    let Some(Event::ZoneEnforced(mut expected)) = samples()
+        .into_iter()
+        .find(|e| matches!(e, Event::ZoneEnforced(_)))
+    else {
+        panic!("a ZoneEnforced sample");
+    };
+    expected.no_key.clear();
+    assert_eq!(decoded, Event::ZoneEnforced(expected));
+}
 
 /// `DsStateChanged` version 1 (before `next_change_now`) reads as the current shape with
 /// `next_change_now: true`, what the code that wrote it did for every change.
