@@ -280,6 +280,14 @@ fn f10_ds_all_first_zone_at_once() {
     corner("F10-ds-all-first-zone-at-once");
 }
 
+/// `policy import --remove-missing-policies` refuses to delete a policy no zone uses while
+/// key material of it is still held ("there are still hsm keys using this policy!", exit
+/// 1 with the database help); `policy purge` deletes it.
+#[test]
+fn f11_policy_delete_with_hsm_keys() {
+    corner("F11-policy-delete-with-hsm-keys");
+}
+
 /// `policy import --remove-missing-policies` that cannot delete a policy in use: exit 1
 /// with the database help text, stderr before stdout (OpenDNSSEC's client buffers a
 /// redirected stdout), every signconf written and notified, and, as a policy was

@@ -64,6 +64,9 @@ pub enum Outcome {
     PolicyPurged(PolicyName),
     /// A policy could not be deleted because zones use it.
     PolicyInUse(PolicyName),
+    /// A policy no zone uses could not be deleted because key material of it is still
+    /// held (the pool's unused keys, keys released but not yet destroyed).
+    PolicyHasKeys(PolicyName),
     ZoneAdded(ZoneConfig),
     ZoneCreated(ZoneConfig),
     ZoneUpdated(ZoneName),
@@ -106,7 +109,7 @@ impl Outcome {
     pub fn is_error(&self) -> bool {
         matches!(
             self,
-            Outcome::PolicyInUse(_) | Outcome::ZoneUnknownPolicy { .. }
+            Outcome::PolicyInUse(_) | Outcome::PolicyHasKeys(_) | Outcome::ZoneUnknownPolicy { .. }
         )
     }
 }
@@ -233,8 +236,11 @@ fn import_policies(state: &State, policies: &[Policy], remove_missing: bool) -> 
             if keep.contains(name) {
                 continue;
             }
+            // policy/policy_import.c: zones first, then hsm keys of the policy.
             if state.zones_using(name) > 0 {
                 d.outcomes.push(Outcome::PolicyInUse(name.clone()));
+            } else if state.pool.keys_of(name) > 0 {
+                d.outcomes.push(Outcome::PolicyHasKeys(name.clone()));
             } else {
                 d.events.push(PolicyDeleted { name: name.clone() }.into());
                 d.outcomes.push(Outcome::PolicyDeleted(name.clone()));

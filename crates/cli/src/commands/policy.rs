@@ -111,6 +111,12 @@ pub fn print_policy_outcomes(shell: &mut Shell<'_>, outcomes: &[Outcome]) -> boo
                     "Unable to delete policy {p}, there are still zones using this policy!\n"
                 ));
             }
+            Outcome::PolicyHasKeys(p) => {
+                failed = true;
+                shell.err(&format!(
+                    "Unable to delete policy {p}, there are still hsm keys using this policy!\n"
+                ));
+            }
             _ => {}
         }
     }
