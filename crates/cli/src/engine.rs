@@ -287,7 +287,18 @@ impl Context {
                 Ok(sealed) => {
                     let state = Arc::new(state);
                     self.remember(log, &state, snap, &sealed);
-                    crate::daemon_support::decision_log::committed(&decision.events, &state);
+                    crate::daemon_support::decision_log::committed(
+                        &decision.events,
+                        &state,
+                        crate::daemon_support::decision_log::Context {
+                            now: sealed.first().map_or(Timestamp(0), |s| s.record.at),
+                            rollover_notification: self
+                                .conf
+                                .enforcer
+                                .rollover_notification
+                                .unwrap_or_default(),
+                        },
+                    );
                     return Ok(Committed {
                         state,
                         decision,

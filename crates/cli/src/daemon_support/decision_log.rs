@@ -14,24 +14,33 @@
 //! output, unchanged.
 
 use crate::daemon_support::logger;
-use kasp_events::{DsAtParent, Event};
+use kasp_events::{DsAtParent, Event, Seconds, Timestamp, ZoneEnforced};
 use kasp_projector::State;
+
+/// What the lines need to know beyond the events and the state after them.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// When the events were decided.
+    pub now: Timestamp,
+    /// conf.xml's `RolloverNotification` (0 when absent).
+    pub rollover_notification: Seconds,
+}
 
 /// Logs what the events just appended (in order) mean, `after` being the state they
 /// produced.
-pub fn committed(events: &[Event], after: &State) {
+pub fn committed(events: &[Event], after: &State, ctx: Context) {
     if !logger::enabled(logger::Level::Error) {
         return;
     }
     for event in events {
-        for (level, line) in lines(event, after) {
+        for (level, line) in lines(event, after, ctx) {
             logger::log(level, &line);
         }
     }
 }
 
 /// The lines one event gives, in OpenDNSSEC's order.
-pub fn lines(event: &Event, after: &State) -> Vec<(logger::Level, String)> {
+pub fn lines(event: &Event, after: &State, ctx: Context) -> Vec<(logger::Level, String)> {
     use logger::Level::{Msg, Warning};
     let mut v = Vec::new();
     match event {
@@ -83,6 +92,9 @@ pub fn lines(event: &Event, after: &State) -> Vec<(logger::Level, String)> {
                 v.push((Msg, format!("Passing through zone {}.", e.zone)));
             } else {
                 v.push((Msg, format!("[enforcer] update zone: {}", e.zone)));
+                if let Some(line) = impending(e, ctx) {
+                    v.push((Msg, line));
+                }
                 if keyless {
                     v.push((
                         Msg,
@@ -193,9 +205,40 @@ pub fn lines(event: &Event, after: &State) -> Vec<(logger::Level, String)> {
     v
 }
 
+/// RolloverNotification (enforcer/enforcer.c `update`): a KSK roll (else, without a KSK
+/// roll time, a CSK roll) due within the notification period, not this very second.
+/// 2.1.12 reads the roll time before the run; here it is the time after it, the same
+/// unless the run moved it (a roll it started is due `now`, which 2.1.12 leaves out).
+fn impending(e: &ZoneEnforced, ctx: Context) -> Option<String> {
+    let notification = ctx.rollover_notification.0;
+    if notification == 0 {
+        return None;
+    }
+    let set = |t: Option<Timestamp>| t.filter(|t| t.0 > 0);
+    let [ksk, _, csk] = e.next_roll;
+    let (role, at) = match (set(ksk), set(csk)) {
+        (Some(t), _) => ("KSK", t),
+        (None, Some(t)) => ("CSK", t),
+        (None, None) => return None,
+    };
+    let due = at.0 - i64::from(notification) <= ctx.now.0 && at != ctx.now;
+    due.then(|| {
+        format!(
+            "[enforcer] {role} Rollover for zone {} is impending, rollover will happen at {}",
+            e.zone,
+            at.ctime()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NO_CONTEXT: Context = Context {
+        now: Timestamp(0),
+        rollover_notification: Seconds(0),
+    };
     use kasp_events::{KeyRole, RolloverRequested, ZoneDeleted, ZoneName};
 
     #[test]
@@ -209,6 +252,7 @@ mod tests {
             }
             .into(),
             &state,
+            NO_CONTEXT,
         );
         assert_eq!(
             one,
@@ -225,9 +269,58 @@ mod tests {
             }
             .into(),
             &state,
+            NO_CONTEXT,
         );
         assert!(all[0].1.ends_with("for all keys on Zone: ods"));
-        let del = lines(&ZoneDeleted { zone }.into(), &state);
+        let del = lines(&ZoneDeleted { zone }.into(), &state, NO_CONTEXT);
         assert_eq!(del[0].1, "[zone_del_cmd] zone ods deleted");
+    }
+
+    fn enforced(next_roll: [Option<Timestamp>; 3]) -> ZoneEnforced {
+        ZoneEnforced {
+            zone: ZoneName::new("ods").unwrap(),
+            new_keys: vec![],
+            retired: vec![],
+            next_roll,
+            roll_cleared: vec![],
+            state_machine: None,
+            purged: vec![],
+            purged_dependencies: vec![],
+            released: vec![],
+            destroyed: vec![],
+            signconf_needed: false,
+            next_change: None,
+            updated: true,
+            no_key: vec![],
+        }
+    }
+
+    /// RolloverNotification: a KSK roll within the period is announced, not one due this
+    /// second, not one beyond the period, none without a notification period; a CSK roll
+    /// only without a KSK roll time.
+    #[test]
+    fn impending_rollovers() {
+        let ctx = |now: i64, n: u32| Context {
+            now: Timestamp(now),
+            rollover_notification: Seconds(n),
+        };
+        let roll = Timestamp(1_000_000);
+        let ksk = enforced([Some(roll), None, None]);
+        let line = impending(&ksk, ctx(1_000_000 - 3600, 86_400)).unwrap();
+        assert!(
+            line.starts_with(
+                "[enforcer] KSK Rollover for zone ods is impending, rollover will happen at "
+            ) && line.ends_with(&roll.ctime()),
+            "{line}"
+        );
+        assert_eq!(impending(&ksk, ctx(1_000_000, 86_400)), None);
+        assert_eq!(impending(&ksk, ctx(1_000_000 - 90_000, 86_400)), None);
+        assert_eq!(impending(&ksk, ctx(1_000_000 - 3600, 0)), None);
+        let csk = enforced([None, None, Some(roll)]);
+        assert!(
+            impending(&csk, ctx(1_000_000 - 1, 3600))
+                .unwrap()
+                .contains("CSK Rollover")
+        );
     }
 }
