@@ -185,21 +185,21 @@ mod tests {
             .events
     }
 
+    /// `time leap --time to` decided and applied at `now`.
+    fn leap(state: &mut State, to: i64, now: Timestamp) {
+        let to = Timestamp(to);
+        for e in decide(state, EnforcerCommand::Leap { to }, now) {
+            state.apply_event(&e, now);
+        }
+    }
+
     /// A testing log forgets its leap at a daemon start (as 2.1.12's clock, which lives in
     /// memory) and follows the system clock again, even back; other logs keep their time.
     #[test]
     fn a_testing_log_forgets_its_leap_at_start() {
         let mut state = log(ClockMode::Testing);
         assert!(decide(&state, EnforcerCommand::ReleaseClock, Timestamp(200)).is_empty());
-        for e in decide(
-            &state,
-            EnforcerCommand::Leap {
-                to: Timestamp(5000),
-            },
-            Timestamp(200),
-        ) {
-            state.apply_event(&e, Timestamp(200));
-        }
+        leap(&mut state, 5000, Timestamp(200));
         assert_eq!(state.now(Timestamp(300)), Timestamp(5000));
         let released = decide(&state, EnforcerCommand::ReleaseClock, Timestamp(5000));
         assert_eq!(
@@ -215,15 +215,7 @@ mod tests {
         let mut simulated = log(ClockMode::Simulated {
             start: Timestamp(100),
         });
-        for e in decide(
-            &simulated,
-            EnforcerCommand::Leap {
-                to: Timestamp(5000),
-            },
-            Timestamp(100),
-        ) {
-            simulated.apply_event(&e, Timestamp(100));
-        }
+        leap(&mut simulated, 5000, Timestamp(100));
         assert!(decide(&simulated, EnforcerCommand::ReleaseClock, Timestamp(5000)).is_empty());
         assert!(
             decide(

@@ -98,7 +98,7 @@ pub fn run_due_with(
         return Ok(state);
     }
     drop(state);
-    perform_due(shell, ctx, operator, waiting)
+    perform_due(shell, ctx, operator, waiting, true)
 }
 
 /// With `<WorkerThreads>0</WorkerThreads>`, 2.1.12's daemon runs no task by itself: the
@@ -136,22 +136,12 @@ pub fn run_due_signconf_later(
         return Ok(state);
     }
     drop(state);
-    perform(shell, ctx, operator, None, false)
+    perform_due(shell, ctx, operator, None, false)
 }
 
-/// Runs what is due now (see [`run_due_with`]), held tasks too.
+/// Runs what is due now (see [`run_due_with`]), held tasks too; `signconfs`: whether
+/// the signconf files are written (see [`run_due_signconf_later`]).
 fn perform_due(
-    shell: &mut Shell<'_>,
-    ctx: &Context,
-    operator: &Actor,
-    waiting: Option<KeyGenTask>,
-) -> Result<std::sync::Arc<State>, Exit> {
-    perform(shell, ctx, operator, waiting, true)
-}
-
-/// [`perform_due`]; `signconfs`: whether the signconf files are written (see
-/// [`run_due_signconf_later`]).
-fn perform(
     shell: &mut Shell<'_>,
     ctx: &Context,
     operator: &Actor,
@@ -719,7 +709,7 @@ fn leap_attached(
                 }
             }
         };
-        perform_due(shell, ctx, actor, waiting)?;
+        perform_due(shell, ctx, actor, waiting, true)?;
         if fixed.is_some() {
             break;
         }
