@@ -288,6 +288,20 @@ fn f11_policy_delete_with_hsm_keys() {
     corner("F11-policy-delete-with-hsm-keys");
 }
 
+/// Documented difference (README, "Differences from OpenDNSSEC", a DS command racing its
+/// own flush; found by the differential fuzzer, seed 210): `key ds-seen --all` changing
+/// two KSKs of one zone. 2.1.12's worker runs the zone as soon as the command flushes it
+/// after the first key, so the command's write of the second key fails ("Error writing to
+/// database", exit 12) and that key's DS, which the operator said is seen, stays waiting
+/// for ds-seen (the golden shows it); kasp-ledger changes every key and exits 0.
+#[test]
+fn f12_ds_all_write_race() {
+    corner_until(
+        "F12-ds-all-write-race",
+        Some("STEP 017 t=T+1476000 rc=12 cmd=key ds-seen --all"),
+    );
+}
+
 /// `policy import --remove-missing-policies` that cannot delete a policy in use: exit 1
 /// with the database help text, stderr before stdout (OpenDNSSEC's client buffers a
 /// redirected stdout), every signconf written and notified, and, as a policy was
