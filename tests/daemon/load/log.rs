@@ -75,14 +75,8 @@ pub fn implied(plans: &[Vec<Planned>]) -> (KindCounts, ZoneCounts) {
             *kinds.entry((p.line.clone(), k)).or_insert(0) += usize::from(implied.contains(&k));
         }
         if let Some(z) = &p.zone {
-            // A moved DS runs its zone at once and again in the flush of every zone
-            // (crates/cli/src/commands/ds.rs).
-            let enforced = match p.effect {
-                Effect::Added | Effect::Rolled => 1,
-                Effect::DsMoved => 2,
-                _ => 0,
-            };
-            *own.entry((p.line.clone(), z.clone())).or_insert(0) += enforced;
+            let enforced = matches!(p.effect, Effect::Added | Effect::Rolled | Effect::DsMoved);
+            *own.entry((p.line.clone(), z.clone())).or_insert(0) += usize::from(enforced);
         }
     }
     (kinds, own)

@@ -33,8 +33,7 @@ pub enum Effect {
     Rolled,
     /// `key rollover` of a missing zone: refused, but OpenDNSSEC flushes all zones.
     RollRefused,
-    /// `key ds-submit` / `ds-seen` that moved the KSK: DsStateChanged, its zone run, a
-    /// flush of every zone.
+    /// `key ds-submit` / `ds-seen` that moved the KSK: DsStateChanged, a flush.
     DsMoved,
 }
 

@@ -112,6 +112,10 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
     shell.out(&stdout);
     shell.err(&result.stderr);
     let changed = !events.is_empty();
+    let moved = events
+        .iter()
+        .filter(|e| matches!(e, Event::DsStateChanged(_)))
+        .count();
     if changed {
         enforce::record(shell, &ctx, &actor, EnforcerCommand::Record { events })?;
     }
@@ -121,14 +125,15 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
             if result.flush_all {
                 // 2.1.12 flushes the zone of each key it changes, then every zone
                 // (keystate/keystate_ds.c `change_keys_from_to`, then
-                // keystate_ds_*_cmd.c `enforce_task_flush_all`). Its idle worker takes
-                // the first flushed zone at once, so a zone whose key changed runs
+                // keystate_ds_*_cmd.c `enforce_task_flush_all`). While the command
+                // still writes further keys, its idle worker takes the first flushed
+                // zone, so with more than one key changed a zone whose key changed runs
                 // before the flush of every zone, and again in it: seen when the first
                 // run ends early (no key in the pool, purged key material deleted) and
-                // the second goes on. Its signconf is written once, after both. (A race
-                // in 2.1.12: now and then the flush of every zone comes first and the
-                // zone runs once.)
-                if changed {
+                // the second goes on; its signconf is written once, after both. With one
+                // key the flush of every zone is queued first and the zone runs once.
+                // (A race in 2.1.12: README, "Differences from OpenDNSSEC".)
+                if moved > 1 {
                     enforce::run_due_signconf_later(shell, &ctx, &actor)?;
                 }
                 enforce::flush_and_run(shell, &ctx, &actor, None)?;
