@@ -40,3 +40,4 @@ pub mod scenario;
 pub mod schema;
 pub mod softhsm;
 pub mod wire;
+pub mod world;

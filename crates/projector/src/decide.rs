@@ -51,6 +51,9 @@ pub enum Command {
     Enforcer(crate::decide_enforce::EnforcerCommand),
     /// Audit keys and signed checkpoints (see `audit`).
     Audit(crate::audit::AuditCommand),
+    /// `key ds-submit|ds-seen|ds-retract|ds-gone`, with the outcomes of the hooks it
+    /// needed (see `decide_ds`).
+    Ds(crate::enforcer::ds::DsCommand, crate::decide_ds::DsRequest),
 }
 
 /// What happened to one item.
@@ -102,6 +105,12 @@ pub enum Outcome {
     /// The scheduler's round covered the queue up to this owner name: zones sorting
     /// after it write their signconf in a later round ([`crate::due_round::Round`]).
     SignconfUntil(String),
+    /// `key purge`'s text.
+    Purged {
+        stdout: String,
+    },
+    /// A DS command's text and what it asks for after it was recorded.
+    Ds(crate::decide_ds::DsReport),
 }
 
 impl Outcome {
@@ -204,6 +213,7 @@ pub fn decide(state: &State, command: &Command, now: Timestamp) -> Result<Decisi
         }
         Command::Keys(k) => decide_keys(state, k),
         Command::Resalt { salts } => crate::resalt::decide_resalt(state, salts),
+        Command::Ds(command, request) => crate::decide_ds::decide_ds(state, *command, request, now),
         Command::Enforcer(c) => crate::decide_enforce::decide_enforcer(state, c, now),
         Command::Audit(c) => crate::audit::decide_audit(state, c),
     }

@@ -49,8 +49,15 @@ pub enum EnforcerCommand {
     /// follows the system clock again (`kasp_events::ClockReleased`); nothing for
     /// another log, or one that has not leapt.
     ReleaseClock,
-    /// Facts of side effects already carried out (events recorded after their I/O).
-    Record { events: Vec<Event> },
+    /// What the world reports of effects it carried out (events recorded after their
+    /// I/O), each checked against the state ([`crate::scheduler::decide_observed`]).
+    Observed(Vec<crate::scheduler::Observed>),
+    /// `key purge (--zone Z | --policy P)`: forget the dead keys of `zones` now (`policy`
+    /// when the command named one), releasing the material no other key uses.
+    Purge {
+        zones: Vec<ZoneName>,
+        policy: Option<PolicyName>,
+    },
     /// `key import`, after the shell found the key in the HSM: the decision gives the
     /// key its id on the state it is appended to, and refuses material a zone or the
     /// pool already uses (a concurrent command may have taken it since).
@@ -141,7 +148,14 @@ pub fn decide_enforcer(
                 d.events.push(kasp_events::ClockReleased { leapt }.into());
             }
         }
-        EnforcerCommand::Record { events } => d.events = events.clone(),
+        EnforcerCommand::Observed(observed) => {
+            d.events = crate::scheduler::decide_observed(state, now, observed)?;
+        }
+        EnforcerCommand::Purge { zones, policy } => {
+            let (events, stdout) = decide_purge(state, zones, policy.as_ref());
+            d.events = events;
+            d.outcomes.push(Outcome::Purged { stdout });
+        }
         EnforcerCommand::Import(import) => {
             if state.zone(&import.zone).is_none() {
                 return Err(Rejection::refused(format!("Unknown zone: {}", import.zone)));
@@ -160,6 +174,61 @@ pub fn decide_enforcer(
         }
     }
     Ok(d)
+}
+
+/// `key purge`: the `KeysPurged` event of each zone with dead keys, and OpenDNSSEC
+/// 2.1.12's text (`deleting key: <locator>` per key, `No keys to purge for <zone> `).
+/// Material whose every key is purged here is released.
+fn decide_purge(
+    state: &State,
+    zones: &[ZoneName],
+    policy: Option<&PolicyName>,
+) -> (Vec<Event>, String) {
+    let mut events = Vec::new();
+    let mut stdout = String::new();
+    let mut refs: std::collections::BTreeMap<kasp_events::Locator, u32> = Default::default();
+    for name in zones {
+        let Some(z) = state.zone(name) else { continue };
+        let mut keys = Vec::new();
+        let mut released = Vec::new();
+        for k in z
+            .model
+            .keys
+            .iter()
+            .filter(|k| crate::enforcer::purge::is_dead(k))
+        {
+            let material = k.hsm.and_then(|h| state.pool.by_id(h.0));
+            let locator = material.map(|m| m.locator.to_string());
+            stdout.push_str(&format!(
+                "deleting key: {}\n",
+                locator.unwrap_or_else(|| "(null)".into())
+            ));
+            keys.push(k.id);
+            if let Some(m) = material {
+                let left = refs.entry(m.locator).or_insert(m.refs);
+                *left = left.saturating_sub(1);
+                if *left == 0 {
+                    released.push(m.locator);
+                }
+            }
+        }
+        if keys.is_empty() {
+            stdout.push_str(&format!("No keys to purge for {name} \n"));
+            continue;
+        }
+        events.push(
+            kasp_events::KeysPurged {
+                zone: name.clone(),
+                keys,
+                released,
+                policy: policy.cloned(),
+                // OpenDNSSEC's key purge leaves the signconf alone (see the field).
+                signconf_needed: false,
+            }
+            .into(),
+        );
+    }
+    (events, stdout)
 }
 
 #[cfg(test)]

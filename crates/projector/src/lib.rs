@@ -19,6 +19,7 @@
 pub mod audit;
 pub mod conf;
 pub mod decide;
+pub mod decide_ds;
 pub mod decide_enforce;
 pub mod decide_keys;
 pub mod ds_tasks;
@@ -34,6 +35,7 @@ pub mod kasp_export;
 pub mod kaspcheck;
 pub mod pool;
 pub mod resalt;
+pub mod scheduler;
 pub mod signconf;
 pub mod simulate;
 mod simulate_effects;

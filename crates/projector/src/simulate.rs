@@ -25,23 +25,18 @@
 //! Then the clock moves to the next task (zone runs, DS retries, resalts) until the
 //! horizon. Pure: the caller's state is cloned, nothing is appended anywhere.
 
-use crate::decide::{Command, Outcome, decide};
+use crate::decide::Command;
 use crate::decide_enforce::EnforcerCommand;
-use crate::enforce_plan::PlanConf;
 use crate::enforcer::ds::DsCommand;
 use crate::factory::KeyGenTask;
-use crate::resalt::next_resalt;
+use crate::scheduler::{Due, SchedulerConf, run_due};
+use crate::simulate_effects::{SimJournal, SimWorld};
 use crate::simulate_items::{Item, Observer};
 use crate::state::State;
-use kasp_events::{
-    DsAtParent, Event, KeyMaterialDeleted, KeyRole, Policy, Seconds, Timestamp, ZoneName,
-};
+use kasp_events::{Actor, DsAtParent, Event, KeyRole, Policy, Seconds, Timestamp, ZoneName};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-/// Decide/effect rounds per run, as the shell's `run_due`: in all, and started by a DS
-/// change.
-const MAX_ROUNDS: usize = 1024;
-const MAX_DS_ROUNDS: usize = 8;
 /// Operator answers per moment (a key can wait for at most one command at a time).
 const MAX_ANSWERS: usize = 64;
 /// Consecutive scheduler steps at one moment before the simulation gives up.
@@ -49,16 +44,11 @@ const MAX_STALLED: usize = 64;
 /// Scheduler steps in all.
 const MAX_STEPS: usize = 200_000;
 
-/// conf.xml settings the enforcer loop reads.
+/// conf.xml settings the what-if reads: the scheduler's, and the repositories with
+/// `RequireBackup`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SimConf {
-    pub plan: PlanConf,
-    /// `AutomaticKeyGenerationPeriod`; `None` with `ManualKeyGeneration`.
-    pub key_generation: Option<Seconds>,
-    /// `DelegationSignerSubmitCommand` / `DelegationSignerRetractCommand`.
-    pub ds_submit_command: Option<String>,
-    pub ds_retract_command: Option<String>,
-    /// Repositories with `RequireBackup`.
+    pub scheduler: SchedulerConf,
     pub require_backup: BTreeSet<String>,
 }
 
@@ -129,139 +119,107 @@ pub fn simulate(state: &State, now: Timestamp, req: &Request) -> Result<Simulati
     let name = zone.config.name.clone();
     let end = now.plus(req.until);
     let mut sim = Sim {
-        state: state.clone(),
-        now,
-        events: Vec::new(),
-        observer: Observer::new(state, &name),
+        journal: SimJournal {
+            state: Arc::new(state.clone()),
+            now,
+            events: Vec::new(),
+            observer: Observer::new(state, &name),
+        },
+        world: SimWorld {
+            conf: &req.conf,
+            serial: 0,
+        },
         req,
         zone: name.clone(),
-        serial: 0,
     };
     for change in &req.changes {
         sim.change(change)?;
     }
     sim.operator_answers()?;
     let stopped = sim.run_until(end)?;
-    let items = sim.observer.finish(&sim.state);
+    let journal = sim.journal;
+    let items = journal.observer.finish(&journal.state);
     Ok(Simulation {
         zone: name,
         start: now,
         end,
         initial: state.clone(),
-        state: sim.state,
-        events: sim.events,
+        state: Arc::unwrap_or_clone(journal.state),
+        events: journal.events,
         items,
         stopped,
     })
 }
 
-/// When `time leap` would move the clock to: the earliest of the zones' enforce tasks,
-/// the DS retries of zones with keys in submit or retract, and the resalts (the
-/// shell's task queue).
-pub fn next_task(state: &State) -> Option<Timestamp> {
-    let zones = state.zones.values().flat_map(|z| {
-        let waiting = z
-            .model
-            .keys
-            .iter()
-            .any(|k| matches!(k.ds_at_parent, DsAtParent::Submit | DsAtParent::Retract));
-        [z.due, z.ds_retry.filter(|_| waiting)]
-    });
-    let salts = state.policies.values().map(next_resalt);
-    zones.chain(salts).flatten().min()
-}
-
-/// When `time leap` moves the clock to from `now`: [`next_task`], or the earlier due
-/// time of an enforce task a deleted zone left queued ([`State::tasks_left`]), which
-/// runs and does nothing (the daemon need not wake for it).
-pub fn next_leap(state: &State, now: Timestamp) -> Option<Timestamp> {
-    let left = state.tasks_left_after(now).map(|(_, due)| due);
-    next_task(state).into_iter().chain(left).min()
-}
+pub use crate::scheduler::{next_leap, next_task};
 
 pub use crate::ds_tasks::ds_retry_after;
 
-/// The simulation under way (its effects are in `simulate_effects`).
+/// The simulation under way: the scheduler's journal and world in memory
+/// (`simulate_effects`), the request and the zone it follows.
 pub(crate) struct Sim<'a> {
-    pub(crate) state: State,
-    pub(crate) now: Timestamp,
-    pub(crate) events: Vec<(Timestamp, Event)>,
-    pub(crate) observer: Observer,
+    pub(crate) journal: SimJournal,
+    pub(crate) world: SimWorld<'a>,
     pub(crate) req: &'a Request,
     pub(crate) zone: ZoneName,
-    /// Counter for synthetic locators and salts.
-    pub(crate) serial: u64,
 }
 
 impl Sim<'_> {
     /// Decides `command` at the current time and folds its events.
     pub(crate) fn run(&mut self, command: Command) -> Result<(), SimError> {
-        let d =
-            decide(&self.state, &command, self.now).map_err(|r| SimError::Refused(r.message))?;
-        self.append(d.events);
-        Ok(())
+        self.journal.decide(&command).map(drop)
     }
 
     pub(crate) fn enforcer(&mut self, command: EnforcerCommand) -> Result<(), SimError> {
         self.run(Command::Enforcer(command))
     }
 
-    fn append(&mut self, events: Vec<Event>) {
-        for e in events {
-            self.state.apply_event(&e, self.now);
-            self.observer.after(&self.state, self.now, &e);
-            self.events.push((self.now, e));
-        }
+    fn state(&self) -> &State {
+        &self.journal.state
+    }
+
+    fn push(&mut self, item: Item) {
+        self.journal.observer.push(self.journal.now, item);
     }
 
     fn change(&mut self, change: &Change) -> Result<(), SimError> {
         let zone = self.zone.clone();
         match change {
             Change::Policy(policy) => {
-                self.observer.push(
-                    self.now,
-                    Item::Change(format!("policy import of policy {}", policy.name)),
-                );
+                self.push(Item::Change(format!(
+                    "policy import of policy {}",
+                    policy.name
+                )));
                 let import = Command::ImportPolicies {
                     policies: vec![policy.clone()],
                     remove_missing: false,
                 };
-                let d = decide(&self.state, &import, self.now)
-                    .map_err(|r| SimError::Refused(r.message))?;
-                if !d.events.is_empty() {
-                    self.append(d.events);
+                if !self.journal.decide(&import)?.events.is_empty() {
                     self.enforcer(EnforcerCommand::Flush { zones: None })?;
                     self.run_due_with(Some(KeyGenTask::All))?;
                 }
-                let on = self.state.zone(&zone).map(|z| z.config.policy.clone());
+                let on = self.state().zone(&zone).map(|z| z.config.policy.clone());
                 if on.as_ref() != Some(&policy.name) {
-                    self.observer.push(
-                        self.now,
-                        Item::Change(format!(
-                            "zone set-policy --zone {zone} --policy {}",
-                            policy.name
-                        )),
-                    );
+                    self.push(Item::Change(format!(
+                        "zone set-policy --zone {zone} --policy {}",
+                        policy.name
+                    )));
                     self.run(Command::SetZonePolicy {
                         zone: zone.clone(),
                         policy: policy.name.clone(),
                     })?;
                 }
-                self.observer
-                    .push(self.now, Item::Change(format!("enforce --zone {zone}")));
+                self.push(Item::Change(format!("enforce --zone {zone}")));
                 self.enforcer(EnforcerCommand::Flush {
                     zones: Some(vec![zone]),
                 })?;
                 self.run_due()
             }
             Change::Rollover(role) => {
-                self.observer.push(
-                    self.now,
-                    Item::Change(format!(
-                        "key rollover --zone {zone} --keytype {}",
-                        role.as_str()
-                    )),
-                );
+                self.push(Item::Change(format!(
+                    "key rollover --zone {zone} --keytype {}",
+                    role.as_str()
+                )));
                 self.enforcer(EnforcerCommand::Rollover {
                     zones: vec![zone],
                     roles: vec![*role],
@@ -276,25 +234,23 @@ impl Sim<'_> {
     fn run_until(&mut self, end: Timestamp) -> Result<Option<String>, SimError> {
         let mut stalled = 0;
         for _ in 0..MAX_STEPS {
-            let Some(next) = next_leap(&self.state, self.now) else {
+            let now = self.journal.now;
+            let Some(next) = next_leap(self.state(), now) else {
                 return Ok(None);
             };
-            let to = next.max(self.now);
+            let to = next.max(now);
             if to > end {
                 return Ok(None);
             }
-            if to == self.now {
+            if to == now {
                 stalled += 1;
                 if stalled > MAX_STALLED {
-                    return Ok(Some(format!(
-                        "the scheduler makes no progress at {}",
-                        self.now
-                    )));
+                    return Ok(Some(format!("the scheduler makes no progress at {now}")));
                 }
             } else {
                 stalled = 0;
             }
-            self.now = to;
+            self.journal.now = to;
             self.run_due()?;
             self.operator_answers()?;
         }
@@ -303,99 +259,22 @@ impl Sim<'_> {
         )))
     }
 
-    /// The shell's `run_due` (`run_due_with`): rounds of RunDue and their effects,
-    /// each followed by the key generation the runs scheduled (or `waiting`) and the
-    /// flush it asks for; with two or more worker threads, `waiting` first and every
-    /// generation the runs scheduled ([`PlanConf::generations_run_at_once`]).
+    /// The scheduler's loop ([`run_due`]) on the simulated journal and world, with
+    /// `waiting` as the key generation the change scheduled.
     pub(crate) fn run_due_with(&mut self, waiting: Option<KeyGenTask>) -> Result<(), SimError> {
-        let manual = self.req.conf.key_generation.is_none();
-        let at_once = self.req.conf.plan.generations_run_at_once();
-        let mut waiting = if manual { None } else { waiting };
-        if at_once && let Some(task) = waiting.take() {
-            self.generate_and_flush(&[task])?;
-        }
-        let mut ds_rounds = 0;
-        for _ in 0..MAX_ROUNDS {
-            let salts = self.salts();
-            let conf = self.req.conf.plan;
-            let keygen = (!manual).then_some(waiting.is_some());
-            let d = decide(
-                &self.state,
-                &Command::Enforcer(EnforcerCommand::RunDue {
-                    salts,
-                    conf,
-                    keygen,
-                }),
-                self.now,
-            )
-            .map_err(|r| SimError::Refused(r.message))?;
-            self.append(d.events);
-            let mut more = false;
-            let mut until = None;
-            let mut scheduled = Vec::new();
-            for o in d.outcomes {
-                match o {
-                    Outcome::KeyGenerationScheduled(task) if at_once => scheduled.push(task),
-                    Outcome::KeyGenerationScheduled(task) => waiting = Some(task),
-                    Outcome::MoreDueNow => more = true,
-                    Outcome::SignconfUntil(owner) => until = Some(owner),
-                    _ => {}
-                }
-            }
-            let mut facts: Vec<Event> = Vec::new();
-            let destroying = self.state.pool.destroying();
-            if !destroying.is_empty() {
-                facts.push(
-                    KeyMaterialDeleted {
-                        locators: destroying,
-                    }
-                    .into(),
-                );
-            }
-            let generation = waiting.as_ref().map(|_| crate::factory::KEYGEN_OWNER);
-            let until = until.as_deref().into_iter().chain(generation).min();
-            facts.extend(self.signconfs(until));
-            let ds = self.ds_tasks();
-            let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
-            if again {
-                ds_rounds += 1;
-                again = ds_rounds < MAX_DS_ROUNDS;
-            }
-            again |= more;
-            facts.extend(ds);
-            if !facts.is_empty() {
-                self.enforcer(EnforcerCommand::Record { events: facts })?;
-            }
-            if !scheduled.is_empty() {
-                again |= self.generate_and_flush(&scheduled)?;
-            }
-            if !more && let Some(task) = waiting.take() {
-                again = true;
-                self.generate(&task)?;
-                if let Some(zones) = task.flushes(&self.state) {
-                    self.enforcer(EnforcerCommand::Flush { zones })?;
-                }
-            }
-            if !again {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Carries out `tasks` in order, then flushes the zones they name (once); whether
-    /// it flushed any.
-    fn generate_and_flush(&mut self, tasks: &[KeyGenTask]) -> Result<bool, SimError> {
-        for task in tasks {
-            self.generate(task)?;
-        }
-        match crate::factory::merged_flushes(&self.state, tasks) {
-            Some(zones) => {
-                self.enforcer(EnforcerCommand::Flush { zones })?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        let due = Due {
+            waiting,
+            signconfs: true,
+        };
+        let conf = &self.req.conf.scheduler;
+        run_due(
+            &mut self.journal,
+            &mut self.world,
+            conf,
+            &Actor::Scheduler,
+            due,
+        )
+        .map(drop)
     }
 
     /// [`Self::run_due_with`] with no key generation waiting.
@@ -410,9 +289,9 @@ impl Sim<'_> {
                 return Ok(());
             };
             if self.req.ds == DsAnswers::Manual {
-                let waiting = self.observer.waiting(&self.state, &self.zone);
+                let waiting = self.journal.observer.waiting(self.state(), &self.zone);
                 for w in waiting {
-                    self.observer.announce(self.now, w);
+                    self.journal.observer.announce(self.journal.now, w);
                 }
                 return Ok(());
             }
@@ -425,7 +304,7 @@ impl Sim<'_> {
 
     /// The first key of the zone that waits for an operator's DS command.
     fn first_waiting(&self) -> Option<(DsCommand, u16)> {
-        let zone = self.state.zone(&self.zone)?;
+        let zone = self.state().zone(&self.zone)?;
         zone.model
             .keys
             .iter()

@@ -1,164 +1,212 @@
-//! The side effects of the simulated enforcer loop, each replaced by its expected
-//! outcome (see [`crate::simulate`]): salts, signconf writes, the DS tasks, the key
-//! generation with synthetic key material, and the operator's DS commands.
+//! The scheduler's ports in memory for the what-if ([`crate::simulate`]): a journal that
+//! decides and folds into a copy of the state, and a world where every effect has its
+//! expected outcome — deterministic salts, signconf files "written" (rendered, their
+//! digest kept), DS hooks that succeed when configured, key generation with synthetic,
+//! deterministic locators and public keys — and the operator's DS commands.
 
-use crate::decide::Command;
-use crate::decide_enforce::EnforcerCommand;
-use crate::decide_keys::KeyCommand;
-use crate::enforcer::ds::{DsArgs, DsCommand, DsHook, DsStatus, ds_command};
-use crate::resalt::due_for_salt;
-use crate::simulate::{Sim, SimError};
-use crate::simulate_items::Item;
-use kasp_events::{
-    DsStateChanged, DsTrigger, Event, Locator, SignconfWritten, Timestamp, ZoneName,
+use crate::decide::{Command, Decision, decide};
+use crate::decide_ds::{DsRequest, HookReport, HookResult, hooks_needed};
+use crate::enforcer::ds::{DsCommand, DsStatus};
+use crate::scheduler::{
+    DsCommands, DsHookCall, Journal, KeyFailure, LogLevel, MaterialToDestroy, PendingKey, Recorded,
+    SignconfFile, World,
 };
+use crate::simulate::{Sim, SimConf, SimError};
+use crate::simulate_items::{Item, Observer};
+use crate::state::State;
+use kasp_events::{Actor, Event, KeySpec, Locator, SignconfWritten, Timestamp};
+use std::sync::Arc;
 
-impl Sim<'_> {
-    /// Deterministic salts for every NSEC3 policy (the decision uses the due ones).
-    pub(crate) fn salts(&mut self) -> Vec<(kasp_events::PolicyName, String)> {
-        let mut salts = Vec::new();
-        for (policy, length) in due_for_salt(&self.state, Timestamp(i64::MAX), true) {
-            self.serial += 1;
-            let byte = (self.serial % 256) as u8;
-            let salt: String = (0..length).map(|_| format!("{byte:02x}")).collect();
-            salts.push((policy, salt));
+/// The simulated log: the state, its clock, every event decided, and the observer that
+/// turns them into the zone's timeline.
+pub(crate) struct SimJournal {
+    pub(crate) state: Arc<State>,
+    pub(crate) now: Timestamp,
+    pub(crate) events: Vec<(Timestamp, Event)>,
+    pub(crate) observer: Observer,
+}
+
+impl SimJournal {
+    /// Decides `command` now and folds its events.
+    pub(crate) fn decide(&mut self, command: &Command) -> Result<Decision, SimError> {
+        let d = decide(&self.state, command, self.now).map_err(|r| SimError::Refused(r.message))?;
+        if !d.events.is_empty() {
+            let state = Arc::make_mut(&mut self.state);
+            for e in &d.events {
+                state.apply_event(e, self.now);
+                self.observer.after(state, self.now, e);
+                self.events.push((self.now, e.clone()));
+            }
         }
-        salts
+        Ok(d)
+    }
+}
+
+impl Journal for SimJournal {
+    type Error = SimError;
+
+    fn state(&mut self) -> Result<Arc<State>, SimError> {
+        Ok(self.state.clone())
     }
 
-    /// `SignconfWritten` for every zone that needs a signconf, but those sorting after
-    /// `until` (the shell's `write_needed_signconfs`).
-    pub(crate) fn signconfs(&self, until: Option<&str>) -> Vec<Event> {
-        self.state
-            .zones_in_task_order()
+    fn now(&mut self, _state: &State) -> Timestamp {
+        self.now
+    }
+
+    fn record(&mut self, _actor: &Actor, command: &Command) -> Result<Recorded, SimError> {
+        let decision = self.decide(command)?;
+        Ok(Recorded {
+            state: self.state.clone(),
+            decision,
+        })
+    }
+}
+
+/// The simulated world.
+pub(crate) struct SimWorld<'a> {
+    pub(crate) conf: &'a SimConf,
+    /// Counter for synthetic locators and salts.
+    pub(crate) serial: u64,
+}
+
+impl World for SimWorld<'_> {
+    type Error = SimError;
+
+    /// A salt of one repeated byte, new each time.
+    fn salt(&mut self, length: u8) -> Result<String, SimError> {
+        self.serial += 1;
+        let byte = (self.serial % 256) as u8;
+        Ok((0..length).map(|_| format!("{byte:02x}")).collect())
+    }
+
+    fn destroy(&mut self, keys: &[MaterialToDestroy]) -> Vec<Result<(), String>> {
+        keys.iter().map(|_| Ok(())).collect()
+    }
+
+    fn write_signconfs(
+        &mut self,
+        _state: &State,
+        files: Vec<SignconfFile>,
+    ) -> Vec<Result<SignconfWritten, String>> {
+        files
             .into_iter()
-            .filter(|z| z.signconf_needed && until.is_none_or(|u| z.config.name.as_str() < u))
-            .map(|z| {
-                let digest = crate::signconf::zone_signconf(&self.state, z)
-                    .map(|t| crate::simulate_items::digest(&t))
-                    .unwrap_or_default();
-                SignconfWritten {
-                    zone: z.config.name.clone(),
-                    path: z.config.signconf_path.clone(),
-                    digest,
+            .map(|f| {
+                Ok(SignconfWritten {
+                    zone: f.zone,
+                    path: f.path,
+                    digest: crate::simulate_items::digest(&f.text),
                     notify: Ok(()),
-                }
-                .into()
+                })
             })
             .collect()
     }
 
-    /// The ds-submit / ds-retract tasks (the shell's `effects::ds_tasks`); a
-    /// configured hook succeeds.
-    pub(crate) fn ds_tasks(&self) -> Vec<Event> {
-        let conf = &self.req.conf;
-        let commands = crate::ds_tasks::DsCommands {
-            submit: conf.ds_submit_command.as_deref(),
-            retract: conf.ds_retract_command.as_deref(),
-        };
-        crate::ds_tasks::ds_task_events(&self.state, self.now, commands, |_| None)
-    }
-
-    /// A waiting key generation carried out (the shell's `generate_waiting`); every
-    /// key is made.
-    pub(crate) fn generate(&mut self, task: &crate::factory::KeyGenTask) -> Result<(), SimError> {
-        let Some(period) = self.req.conf.key_generation else {
-            return Ok(());
-        };
-        let needs = crate::factory::task_plan(&self.state, task, period);
-        for need in needs.iter().filter(|n| n.missing() > 0) {
-            let keys: Vec<(Locator, kasp_events::KeySpec)> = (0..need.missing())
-                .map(|_| (self.fresh_locator(), need.spec.clone()))
-                .collect();
-            self.run(Command::Keys(KeyCommand::StartGeneration {
-                keys: keys.clone(),
-            }))?;
-            let require_backup = self.req.conf.require_backup.contains(&need.spec.repository);
-            let outcomes = keys
-                .iter()
-                .map(|(locator, _)| KeyCommand::Generated {
-                    locator: *locator,
-                    public_key: synthetic_public_key(locator),
-                    require_backup,
-                    adopted: false,
-                })
-                .collect();
-            self.run(Command::Keys(KeyCommand::Batch(outcomes)))?;
-        }
+    fn run_ds_hook(&mut self, _call: &DsHookCall) -> Result<(), String> {
         Ok(())
     }
 
-    /// A locator no key or generation of the pool uses.
-    pub(crate) fn fresh_locator(&mut self) -> Locator {
-        loop {
+    /// Locators no key or generation of the pool uses.
+    fn new_locators(
+        &mut self,
+        state: &State,
+        _spec: &KeySpec,
+        count: usize,
+    ) -> Result<Vec<Locator>, SimError> {
+        let mut locators = Vec::with_capacity(count);
+        while locators.len() < count {
             self.serial += 1;
             let mut bytes = [0u8; 16];
             bytes[..8].copy_from_slice(b"kasp-sim");
             bytes[8..].copy_from_slice(&self.serial.to_be_bytes());
             let l = Locator(bytes);
-            if !self.state.pool.keys.contains_key(&l) && !self.state.pool.pending.contains_key(&l) {
-                return l;
+            if !state.pool.keys.contains_key(&l) && !state.pool.pending.contains_key(&l) {
+                locators.push(l);
             }
         }
+        Ok(locators)
     }
 
-    /// `key <command> --zone Z --keytag T` as the shell's `ds.rs` runs it (a configured
-    /// hook succeeds). Whether anything changed.
+    fn generate_key(
+        &mut self,
+        _spec: &KeySpec,
+        locator: &Locator,
+    ) -> Result<Vec<u8>, KeyFailure<SimError>> {
+        Ok(synthetic_public_key(locator))
+    }
+
+    fn requires_backup(&mut self, repository: &str) -> bool {
+        self.conf.require_backup.contains(repository)
+    }
+
+    /// The what-if has no HSM to ask: an open intent stays open.
+    fn find_pending(
+        &mut self,
+        _spec: &KeySpec,
+        _locator: &Locator,
+    ) -> Result<PendingKey, SimError> {
+        Ok(PendingKey::Unknown)
+    }
+
+    fn interval_checkpoint(&mut self) {}
+
+    fn warn(&mut self, _text: &str) {}
+
+    fn report(&mut self, _error: &SimError) {}
+
+    fn log(&mut self, _level: LogLevel, _line: &str) {}
+}
+
+impl Sim<'_> {
+    /// `key <command> --zone Z --keytag T` as the shell runs it (a configured hook
+    /// succeeds). Whether anything changed.
     pub(crate) fn answer(&mut self, command: DsCommand, key_tag: u16) -> Result<bool, SimError> {
-        let zone_text = self.zone.to_string();
-        let tag_text = key_tag.to_string();
-        let args = DsArgs {
-            zone: Some(&zone_text),
-            keytag: Some(&tag_text),
-            ..DsArgs::default()
+        let mut request = DsRequest {
+            zone: Some(self.zone.to_string()),
+            keytag: Some(key_tag.to_string()),
+            ..DsRequest::default()
         };
-        let result =
-            crate::ds_tasks::with_ds_world(&self.state, |world| ds_command(command, &args, world));
-        self.observer.push(
-            self.now,
-            Item::Answered(format!(
-                "{} --zone {} --keytag {}",
-                command.name(),
-                self.zone,
-                key_tag
-            )),
-        );
-        let conf = &self.req.conf;
-        let events: Vec<Event> = result
-            .changes
-            .iter()
-            .filter_map(|c| {
-                let zone = ZoneName::new(&c.zone).ok()?;
-                let hook = match c.hook {
-                    Some(DsHook::Submit) => conf.ds_submit_command.clone(),
-                    Some(DsHook::Retract) => conf.ds_retract_command.clone(),
-                    None => None,
-                };
-                Some(
-                    DsStateChanged {
-                        zone,
-                        key: c.key,
-                        from: c.from,
-                        to: c.to,
-                        trigger: DsTrigger::Command,
-                        hook,
-                        next_change_now: result.reset_next_change.as_deref() == Some(&c.zone),
-                    }
-                    .into(),
-                )
+        let conf = &self.req.conf.scheduler;
+        let commands = DsCommands {
+            submit: conf.ds_submit_command.as_deref(),
+            retract: conf.ds_retract_command.as_deref(),
+        };
+        request.hooks = hooks_needed(&self.journal.state, command, &request, commands)
+            .into_iter()
+            .map(|need| HookReport {
+                zone: need.zone,
+                key: need.key,
+                result: match need.call {
+                    Ok(call) => HookResult::Ran {
+                        command: call.command,
+                    },
+                    Err(result) => result,
+                },
             })
             .collect();
-        let changed = !events.is_empty();
-        if changed {
-            self.enforcer(EnforcerCommand::Record { events })?;
-        }
-        if result.status == DsStatus::Exit(0) && result.flush_all {
-            self.enforcer(EnforcerCommand::Flush { zones: None })?;
+        self.push_answered(format!(
+            "{} --zone {} --keytag {}",
+            command.name(),
+            self.zone,
+            key_tag
+        ));
+        let d = self.journal.decide(&Command::Ds(command, request))?;
+        let changed = !d.events.is_empty();
+        let flush_all = d.outcomes.iter().any(|o| {
+            matches!(o, crate::decide::Outcome::Ds(r) if r.flush_all && r.status == DsStatus::Exit(0))
+        });
+        if flush_all {
+            self.enforcer(crate::decide_enforce::EnforcerCommand::Flush { zones: None })?;
             self.run_due()?;
         } else if changed {
             self.run_due()?;
         }
         Ok(changed)
+    }
+
+    fn push_answered(&mut self, text: String) {
+        self.journal
+            .observer
+            .push(self.journal.now, Item::Answered(text));
     }
 }
 

@@ -49,9 +49,12 @@ fn request(changes: Vec<Change>, days: u32, ds: DsAnswers, hooks: bool) -> Reque
         until: Seconds(days * DAY),
         ds,
         conf: SimConf {
-            key_generation: Some(Seconds(365 * DAY)),
-            ds_submit_command: hook.clone(),
-            ds_retract_command: hook,
+            scheduler: crate::scheduler::SchedulerConf {
+                key_generation: Some(Seconds(365 * DAY)),
+                ds_submit_command: hook.clone(),
+                ds_retract_command: hook,
+                ..Default::default()
+            },
             ..SimConf::default()
         },
     }

@@ -15,12 +15,12 @@
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::audit::{KeyFile, integrity, sign_head};
-use crate::engine::{Context, Failure, RunError, exit, system_now};
+use crate::engine::{Context, Failure, RunError, exit};
 use crate::getopt::Opt;
 use crate::keygen::{RepoRef, hsm_failure};
 use kasp_events::{Actor, Seconds};
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
-use kasp_projector::audit::{AUDIT_ALGORITHM, AuditCommand, NO_AUDIT_KEY, checkpoint_due};
+use kasp_projector::audit::{AUDIT_ALGORITHM, AuditCommand, NO_AUDIT_KEY};
 use kasp_projector::decide::Command;
 use kasp_projector::duration::{parse_seconds, render};
 
@@ -241,26 +241,6 @@ fn export_key(shell: &mut Shell<'_>, ctx: &Context, file: &str) -> Result<(), Ex
         key.locator, key.repository
     ));
     Ok(())
-}
-
-/// At the end of a run of the enforcer: appends a checkpoint when the interval has
-/// passed and the log grew since the last one. Nothing is printed when it is made (it
-/// is in the log); a failure is a warning, and the next run tries again.
-pub fn interval_checkpoint(shell: &mut Shell<'_>, ctx: &Context) {
-    let due = match ctx.load() {
-        Ok((_, state, _)) => checkpoint_due(&state, state.now(system_now())),
-        Err(_) => false,
-    };
-    if !due {
-        return;
-    }
-    let mut repos = RepoRef::new(ctx);
-    if let Err(f) = sign_head(ctx, &Actor::Scheduler, &mut repos) {
-        shell.err(&format!(
-            "warning: the interval checkpoint was not made: {}\n",
-            f.message
-        ));
-    }
 }
 
 /// How long an overdue interval checkpoint waits before the daemon tries again (it is

@@ -1,35 +1,22 @@
-//! The enforcer's scheduler as the command line runs it, and its commands: `enforce`,
-//! `signconf`, `queue`, `time leap`.
+//! The enforcer's scheduler as the command line and the daemon run it, and its
+//! commands: `enforce`, `signconf`, `queue`, `time leap`.
 //!
-//! [`run_due`] is what OpenDNSSEC's worker threads do with the task queue, done at
-//! once at the end of every command that changes what is due: record the decisions of
-//! every due task (NSEC3 salts, enforcer runs), then carry out their effects and record
-//! those (key material destroyed, signconf files and the signer notify, the DS hook
-//! tasks); a DS change makes its zone due again at the same time, so this repeats until
-//! nothing is left to do at `now`. A policy's resalt due at the same second as zone
-//! runs takes its place among them by name, as in 2.1.12's queue: the round stops
-//! before it, and the next one starts with it (`kasp_projector::due_round`).
+//! [`run_due`] runs the scheduler's loop (kasp_projector::scheduler::run_due) over the
+//! event log and the real world (crates/cli/src/world.rs) at the end of every command
+//! that changes what is due; here is what each command schedules before it, and how a
+//! daemon without worker threads holds the tasks for `time leap --attach`.
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::effects::{destroy_material, ds_tasks, write_signconfs};
 use crate::engine::{Context, RunError, exit, system_now};
 use crate::getopt::Opt;
-use kasp_events::{Actor, Event, PolicyName, Timestamp, ZoneName};
+use crate::world::{LogJournal, RealWorld};
+use kasp_events::{Actor, PolicyName, Timestamp, ZoneName};
 use kasp_projector::State;
-use kasp_projector::decide::{Command, Outcome};
+use kasp_projector::decide::Command;
 use kasp_projector::decide_enforce::EnforcerCommand;
-use kasp_projector::enforce_plan::PlanConf;
-use kasp_projector::factory::{KeyGenTask, merged_flushes, task_plan};
-use kasp_projector::resalt::due_for_salt;
-
-/// At most this many decide/effect rounds per call that a DS change starts (it re-runs
-/// its zone).
-const MAX_DS_ROUNDS: usize = 8;
-/// At most this many rounds per call in all: a key generation that runs zones again
-/// starts one too, and with a short pool each may satisfy only a few zones (2.1.12's
-/// worker loops likewise, all in the same second).
-const MAX_ROUNDS: usize = 1024;
+use kasp_projector::factory::KeyGenTask;
+use kasp_projector::scheduler::{self, Due, Observed, SchedulerConf};
 
 /// Decides and records an enforcer command; failures are printed.
 pub fn record(
@@ -48,12 +35,15 @@ pub fn record(
 /// Random salts for every NSEC3 policy (`policy resalt` uses them all; the scheduler's
 /// decision only those that are due).
 pub fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyName, String)>, Exit> {
-    let mut salts = Vec::new();
-    for (policy, length) in due_for_salt(state, Timestamp(i64::MAX), true) {
-        let salt = crate::random::hex(usize::from(length)).map_err(|f| shell.fail(f))?;
-        salts.push((policy, salt));
+    scheduler::draw_salts(state, |n| crate::random::hex(usize::from(n))).map_err(|f| shell.fail(f))
+}
+
+/// Maps a scheduler error to the command's exit, printing it.
+pub fn stopped(shell: &mut Shell<'_>, e: RunError) -> Exit {
+    match e {
+        RunError::Rejected(r) => shell.refuse(&r.message),
+        RunError::Failed(f) => shell.fail(f),
     }
-    Ok(salts)
 }
 
 /// Runs every task due now and its effects (see [`run_due_with`]); no key generation
@@ -148,174 +138,28 @@ fn perform_due(
     waiting: Option<KeyGenTask>,
     signconfs: bool,
 ) -> Result<std::sync::Arc<State>, Exit> {
-    let actor = &Actor::Scheduler;
-    let manual = ctx.conf.enforcer.manual_key_generation;
-    let conf = PlanConf::from_conf(&ctx.conf);
-    let at_once = conf.generations_run_at_once();
-    let mut waiting = if manual { None } else { waiting };
-    let mut state = shell.state(ctx)?;
-    // A generation an interrupted run left without an outcome is resolved first
-    // (adopted or abandoned), whether or not a generation is queued now.
-    if !state.pool.pending.is_empty() {
-        let mut repos = crate::keygen::RepoRef::new(ctx);
-        match crate::keygen::resolve_pending(shell, ctx, &state, &mut repos, operator) {
-            Ok(Some(resolved)) => state = resolved,
-            Ok(None) => {}
-            Err(_) => shell.err(
-                "WARNING: an interrupted key generation could not be resolved; the next \
-                 run tries again.\n",
-            ),
-        }
-    }
-    // An idle worker takes the command's generation before the zones it flushed run.
-    if at_once && let Some(task) = waiting.take() {
-        drop(state);
-        state = generate_and_flush(shell, ctx, [task], operator)?.0;
-    }
-    let mut ds_rounds = 0;
-    for _ in 0..MAX_ROUNDS {
-        let salts = draw_salts(shell, &state)?;
-        let keygen = (!manual).then_some(waiting.is_some());
-        // Let go of the old state first: the append then folds into the cached state
-        // without copying it.
-        drop(state);
-        let done = match ctx.run(
-            actor.clone(),
-            &Command::Enforcer(EnforcerCommand::RunDue {
-                salts,
-                conf,
-                keygen,
-            }),
-        ) {
-            Ok(done) => done,
-            Err(RunError::Rejected(r)) => return Err(shell.refuse(&r.message)),
-            Err(RunError::Failed(f)) => return Err(shell.fail(f)),
-        };
-        let mut more = false;
-        let mut until = None;
-        let mut scheduled = Vec::new();
-        for o in &done.decision.outcomes {
-            match o {
-                Outcome::KeyGenerationScheduled(task) if at_once => scheduled.push(task.clone()),
-                Outcome::KeyGenerationScheduled(task) => waiting = Some(task.clone()),
-                Outcome::MoreDueNow => more = true,
-                Outcome::SignconfUntil(owner) => until = Some(owner.clone()),
-                _ => {}
-            }
-        }
-        state = done.state;
-        let now = state.now(system_now());
-        let mut facts: Vec<Event> = Vec::new();
-        let (deleted, errors) = destroy_material(ctx, &state);
-        facts.extend(deleted);
-        for e in errors {
-            shell.err(&format!("warning: {e}\n"));
-        }
-        // The signconf tasks of the zones after a waiting key generation, or after the
-        // resalt the round stopped before, wait with their enforce runs.
-        let generation = waiting
-            .as_ref()
-            .map(|_| kasp_projector::factory::KEYGEN_OWNER);
-        let until = until.as_deref().into_iter().chain(generation).min();
-        if signconfs {
-            facts.extend(write_needed_signconfs(shell, &state, until));
-        }
-        let ds = ds_tasks(ctx, &state, now);
-        let mut again = ds.iter().any(|e| matches!(e, Event::DsStateChanged(_)));
-        if again {
-            ds_rounds += 1;
-            again = ds_rounds < MAX_DS_ROUNDS;
-        }
-        // A resalt (and the zones after it) waits for this round's effects.
-        again |= more;
-        facts.extend(ds);
-        if !facts.is_empty() {
-            drop(state);
-            state = record(shell, ctx, actor, EnforcerCommand::Record { events: facts })?;
-        }
-        // Generations idle workers took while the round ran: every one, in order.
-        if !scheduled.is_empty() {
-            drop(state);
-            let flushed;
-            (state, flushed) = generate_and_flush(shell, ctx, scheduled, operator)?;
-            again |= flushed;
-        }
-        // A generation scheduled by zones that run before a resalt waits for the next
-        // round, which decides with it in the queue (`kasp_projector::due_round`).
-        if !more && let Some(task) = waiting.take() {
-            // Zones left for after the generation, or named by its flush, run next.
-            again = true;
-            if generate_waiting(shell, ctx, &state, &task, operator)
-                && let Some(zones) = task.flushes(&state)
-            {
-                drop(state);
-                state = record(shell, ctx, actor, EnforcerCommand::Flush { zones })?;
-            } else {
-                drop(state);
-                state = shell.state(ctx)?;
-            }
-        }
-        if !again {
-            break;
-        }
-    }
-    drop(state);
-    super::checkpoint::interval_checkpoint(shell, ctx);
-    shell.state(ctx)
+    let conf = SchedulerConf::from_conf(&ctx.conf);
+    let due = Due { waiting, signconfs };
+    let mut journal = LogJournal { ctx };
+    let mut world = RealWorld::new(ctx, &mut *shell.sink);
+    let done = scheduler::run_due(&mut journal, &mut world, &conf, operator, due);
+    drop(world);
+    done.map_err(|e| stopped(shell, e))
 }
 
-/// Carries out `tasks` in order (idle workers' generations,
-/// [`PlanConf::generations_run_at_once`]), then runs again the zones the ones that
-/// succeeded name, at once (one flush); the state after, and whether zones were flushed.
-fn generate_and_flush(
-    shell: &mut Shell<'_>,
-    ctx: &Context,
-    tasks: impl IntoIterator<Item = KeyGenTask>,
-    operator: &Actor,
-) -> Result<(std::sync::Arc<State>, bool), Exit> {
-    let mut done = Vec::new();
-    for task in tasks {
-        let state = shell.state(ctx)?;
-        if generate_waiting(shell, ctx, &state, &task, operator) {
-            done.push(task);
-        }
-    }
-    let state = shell.state(ctx)?;
-    match merged_flushes(&state, &done) {
-        Some(zones) => {
-            drop(state);
-            let state = record(
-                shell,
-                ctx,
-                &Actor::Scheduler,
-                EnforcerCommand::Flush { zones },
-            )?;
-            Ok((state, true))
-        }
-        None => Ok((state, false)),
-    }
-}
-
-/// Carries out a waiting key generation (2.1.12's `hsm_key_factory_generate*_cb`);
-/// whether it succeeded (only then are zones run again). A failure is reported as a
-/// warning: the command itself went through, and the pool is topped up by a later
-/// generation (a zone that found no key schedules one at its 60-second retry).
-fn generate_waiting(
+/// Carries out a key generation outside the loop (a zone list import's, before its
+/// flush), with its warning when it fails.
+fn generate_now(
     shell: &mut Shell<'_>,
     ctx: &Context,
     state: &State,
     task: &KeyGenTask,
     operator: &Actor,
-) -> bool {
-    let period = ctx.conf.enforcer.automatic_key_generation_period;
-    let made = crate::keygen::generate(shell, ctx, state, |s| task_plan(s, task, period), operator);
-    if made.is_err() {
-        shell.err(
-            "WARNING: key generation did not complete; the key pool will be topped up \
-             by a later key generation.\n",
-        );
-    }
-    made.is_ok()
+) {
+    let conf = SchedulerConf::from_conf(&ctx.conf);
+    let mut journal = LogJournal { ctx };
+    let mut world = RealWorld::new(ctx, &mut *shell.sink);
+    scheduler::generate_waiting(&mut journal, &mut world, &conf, state, task, operator);
 }
 
 /// Flushes `zones` (all when `None`) and runs what is due.
@@ -369,9 +213,7 @@ pub fn generate_all_first_flush_and_run(
         let state = shell.state(ctx)?;
         match tasks_held(shell, ctx, &state) {
             Some(host) => host.queue_generation(state.now(system_now()), KeyGenTask::All),
-            None => {
-                generate_waiting(shell, ctx, &state, &KeyGenTask::All, actor);
-            }
+            None => generate_now(shell, ctx, &state, &KeyGenTask::All, actor),
         }
     }
     flush_and_run(shell, ctx, actor, None)
@@ -407,119 +249,33 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
         &actor,
         EnforcerCommand::RequestSignconf { zones: None },
     )?;
-    let facts = write_needed_signconfs(shell, &state, None);
+    let (files, errors) = scheduler::signconf_files(&state, None);
     drop(state);
-    if !facts.is_empty() {
-        record(
-            shell,
-            &ctx,
-            &actor,
-            EnforcerCommand::Record { events: facts },
-        )?;
+    for e in errors {
+        shell.err(&format!("warning: {e}\n"));
+    }
+    let mut written = Vec::new();
+    for result in crate::effects::write_signconfs(files) {
+        match result {
+            Ok(w) => written.push(Observed::SignconfWritten(w)),
+            Err(e) => shell.err(&format!("warning: {e}\n")),
+        }
+    }
+    if !written.is_empty() {
+        record(shell, &ctx, &actor, EnforcerCommand::Observed(written))?;
     }
     Ok(exit::OK)
 }
 
-/// Writes the signconf of every zone that needs one (off this thread, with a time
-/// limit), but those sorting after `until` (their turn in the queue comes in a later
-/// round, `Outcome::SignconfUntil`); the `SignconfWritten` events to record. Failures
-/// are warnings: the zone stays "needed" and the next run retries.
-fn write_needed_signconfs(shell: &mut Shell<'_>, state: &State, until: Option<&str>) -> Vec<Event> {
-    let zones: Vec<_> = state
-        .zones_in_task_order()
-        .into_iter()
-        .filter(|z| z.signconf_needed && until.is_none_or(|u| z.config.name.as_str() < u))
-        .collect();
-    let mut facts = Vec::new();
-    for result in write_signconfs(state, &zones) {
-        match result {
-            Ok(e) => facts.push(e),
-            Err(e) => shell.err(&format!("warning: {e}\n")),
-        }
-    }
-    facts
-}
-
-/// One scheduled task: when, what, whose.
-struct Task {
-    at: Timestamp,
-    what: &'static str,
-    owner: String,
-}
-
-/// The task queue as OpenDNSSEC's scheduler would hold it, in its order: due time,
-/// then owner name, then task type (common/scheduler/task.c
-/// `task_compare_time_then_ttuple`; every enforcer task has the same class). A
-/// policy's resalt sorts among the zones by the policy's name. With the enforce tasks
-/// deleted zones left queued that have not come at `now` (`State::tasks_left`).
-/// `queued`: when a key generation waiting in a daemon without worker threads was
-/// scheduled ([`tasks_held`]).
-fn tasks(state: &State, now: Timestamp, queued: Option<Timestamp>) -> Vec<Task> {
-    let mut v = Vec::new();
-    if let Some(at) = queued {
-        v.push(Task {
-            at,
-            what: "hsmkeygen",
-            owner: kasp_projector::factory::KEYGEN_OWNER.to_string(),
-        });
-    }
-    for (zone, at) in state.tasks_left_after(now) {
-        v.push(Task {
-            at,
-            what: "enforce",
-            owner: zone.to_string(),
-        });
-    }
-    for z in state.zones_in_task_order() {
-        if let Some(at) = z.due {
-            v.push(Task {
-                at,
-                what: "enforce",
-                owner: z.config.name.to_string(),
-            });
-        }
-        if let Some(at) = z.ds_retry {
-            for (state, what) in [
-                (kasp_events::DsAtParent::Submit, "ds-submit"),
-                (kasp_events::DsAtParent::Retract, "ds-retract"),
-            ] {
-                if z.model.keys.iter().any(|k| k.ds_at_parent == state) {
-                    v.push(Task {
-                        at,
-                        what,
-                        owner: z.config.name.to_string(),
-                    });
-                }
-            }
-        }
-    }
-    for p in state.policies_in_order() {
-        if let Some(at) = kasp_projector::resalt::next_resalt(p) {
-            v.push(Task {
-                at,
-                what: "resalt",
-                owner: p.policy.name.to_string(),
-            });
-        }
-    }
-    v.sort_by(|a, b| (a.at, a.owner.as_bytes(), a.what).cmp(&(b.at, b.owner.as_bytes(), b.what)));
-    v
-}
-
-/// The time of the next task that does something, if any: the projector's (the tasks
-/// of [`tasks`] but those deleted zones left, which do nothing: the daemon does not
-/// wake for them).
+/// The time of the next task that does something, if any (the daemon does not wake for
+/// the tasks deleted zones left, which do nothing): kasp_projector::scheduler::next_task.
 pub fn next_task(state: &State) -> Option<Timestamp> {
-    kasp_projector::simulate::next_task(state)
+    scheduler::next_task(state)
 }
 
-/// Where `time leap` without `--time` moves the clock: the first task of [`tasks`], as
-/// the projector's `next_leap`, which `simulate` leaps by too.
+/// Where `time leap` without `--time` moves the clock: the first task of the queue.
 pub fn next_leap(state: &State) -> Option<Timestamp> {
-    let now = state.now(system_now());
-    let next = kasp_projector::simulate::next_leap(state, now);
-    debug_assert_eq!(next, tasks(state, now, None).first().map(|t| t.at));
-    next
+    scheduler::next_leap(state, state.now(system_now()))
 }
 
 fn count_line(n: usize) -> String {
@@ -536,7 +292,7 @@ pub fn queue_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -
     let state = shell.state(&ctx)?;
     let now = state.now(system_now());
     let queued = tasks_held(shell, &ctx, &state).and_then(|h| queued_at(&h));
-    let tasks = tasks(&state, now, queued);
+    let tasks = scheduler::tasks(&state, now, queued);
     shell.out("All worker threads idle.\n");
     shell.out(&count_line(tasks.len()));
     shell.out(&format!(
@@ -605,7 +361,7 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
     let queued = held.as_ref().and_then(|h| queued_at(h));
     // OpenDNSSEC's time leap always says "There are N tasks scheduled." (queue agrees in
     // number: count_line).
-    let tasks = tasks(&state, now, queued).len();
+    let tasks = scheduler::tasks(&state, now, queued).len();
     shell.out(&format!("There are {tasks} tasks scheduled.\n"));
     shell.out(&format!(
         "It is now       {} ({} seconds since epoch)\n",

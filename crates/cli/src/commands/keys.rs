@@ -4,7 +4,6 @@ use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::engine::{Context, exit};
 use crate::getopt::Opt;
-use crate::keygen::generate;
 use kasp_events::{Actor, PolicyName, Seconds};
 use kasp_projector::State;
 use kasp_projector::duration::parse_seconds;
@@ -71,7 +70,17 @@ pub fn top_up(
     duration: Seconds,
     actor: &Actor,
 ) -> Result<usize, Exit> {
-    generate(shell, ctx, state, |s| plan(s, policies, duration), actor)
+    let mut journal = crate::world::LogJournal { ctx };
+    let mut world = crate::world::RealWorld::new(ctx, &mut *shell.sink);
+    let made = kasp_projector::scheduler::generate_keys(
+        &mut journal,
+        &mut world,
+        state,
+        |s| plan(s, policies, duration),
+        actor,
+    );
+    drop(world);
+    made.map_err(|e| super::enforce::stopped(shell, e))
 }
 
 /// `zone add`: top up the pool of the zone's policy for `AutomaticKeyGenerationPeriod`,

@@ -3,14 +3,14 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, enforce};
-use crate::effects::destroy_now;
 use crate::engine::exit;
 use crate::getopt::Opt;
-use kasp_events::{Actor, Event, KeyRole, KeysPurged, Locator, PolicyName, ZoneName};
+use crate::world::RealWorld;
+use kasp_events::{Actor, KeyRole, PolicyName, ZoneName};
 use kasp_projector::State;
+use kasp_projector::decide::{Command, Outcome};
 use kasp_projector::decide_enforce::EnforcerCommand;
-use kasp_projector::enforcer::purge::is_dead;
-use std::collections::BTreeMap;
+use kasp_projector::scheduler::{Observed, World, material_to_purge};
 
 /// The zones named by `--zone` or `--policy`, or the exit after printing why not.
 enum Target {
@@ -157,69 +157,43 @@ pub fn purge(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran 
         shell.out("No keys to purge\n");
         return Ok(exit::OK);
     }
-    let mut events: Vec<Event> = Vec::new();
-    let mut refs: BTreeMap<Locator, u32> = BTreeMap::new();
-    for name in &zones {
-        let Some(z) = state.zone(name) else { continue };
-        let mut keys = Vec::new();
-        let mut released = Vec::new();
-        for k in z.model.keys.iter().filter(|k| is_dead(k)) {
-            let material = k.hsm.and_then(|h| state.pool.by_id(h.0));
-            let locator = material.map(|m| m.locator.to_string());
-            shell.out(&format!(
-                "deleting key: {}\n",
-                locator.unwrap_or_else(|| "(null)".into())
-            ));
-            keys.push(k.id);
-            if let Some(m) = material {
-                let left = refs.entry(m.locator).or_insert(m.refs);
-                *left = left.saturating_sub(1);
-                if *left == 0 {
-                    released.push(m.locator);
-                }
-            }
+    drop(state);
+    let purge = EnforcerCommand::Purge {
+        zones,
+        policy: policy_name,
+    };
+    let done = ctx
+        .run(actor.clone(), &Command::Enforcer(purge))
+        .map_err(|e| enforce::stopped(shell, e))?;
+    for o in &done.decision.outcomes {
+        if let Outcome::Purged { stdout } = o {
+            shell.out(stdout);
         }
-        if keys.is_empty() {
-            shell.out(&format!("No keys to purge for {name} \n"));
-            continue;
-        }
-        events.push(
-            KeysPurged {
-                zone: name.clone(),
-                keys,
-                released,
-                policy: policy_name.clone(),
-                // OpenDNSSEC's key purge leaves the signconf alone (see the field).
-                signconf_needed: false,
-            }
-            .into(),
-        );
-    }
-    let mut state = state;
-    if !events.is_empty() {
-        state = enforce::record(shell, &ctx, &actor, EnforcerCommand::Record { events })?;
     }
     if p.has("delete") {
-        let (deleted, errors) = destroy_now(&ctx, &state);
-        for e in errors {
-            shell.err(&format!("warning: {e}\n"));
-        }
-        match deleted {
-            Some(Event::KeyMaterialDeleted(d)) => {
-                shell.out(&format!(
-                    "Number of keys deleted from HSM is {}\n",
-                    d.locators.len()
-                ));
-                enforce::record(
-                    shell,
-                    &ctx,
-                    &actor,
-                    EnforcerCommand::Record {
-                        events: vec![Event::KeyMaterialDeleted(d)],
-                    },
-                )?;
+        let material = material_to_purge(&done.state);
+        drop(done);
+        let mut world = RealWorld::new(&ctx, &mut *shell.sink);
+        let mut locators = Vec::new();
+        for (key, result) in material.iter().zip(world.destroy(&material)) {
+            match result {
+                Ok(()) => locators.push(key.locator),
+                Err(e) => world.warn(&format!(
+                    "warning: cannot delete key {} from the HSM: {e}\n",
+                    key.locator
+                )),
             }
-            _ => shell.out("Found no keys to delete from HSM\n"),
+        }
+        drop(world);
+        if locators.is_empty() {
+            shell.out("Found no keys to delete from HSM\n");
+        } else {
+            shell.out(&format!(
+                "Number of keys deleted from HSM is {}\n",
+                locators.len()
+            ));
+            let observed = vec![Observed::MaterialDestroyed { locators }];
+            enforce::record(shell, &ctx, &actor, EnforcerCommand::Observed(observed))?;
         }
     } else {
         shell.out("Refrained from deleting keys from HSM\n");

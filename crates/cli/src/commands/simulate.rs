@@ -14,19 +14,14 @@ use crate::getopt::Opt;
 use kasp_events::{KeyRole, Policy, PolicyName, Seconds, ZoneName};
 use kasp_projector::State;
 use kasp_projector::duration::parse_seconds;
-use kasp_projector::enforce_plan::PlanConf;
 use kasp_projector::simulate::{Change, DsAnswers, Request, SimConf, SimError, simulate};
 use kasp_projector::simulate_text::render_report;
 use std::path::Path;
 
 /// The conf.xml settings the enforcer loop reads.
 pub fn sim_conf(ctx: &Context) -> SimConf {
-    let e = &ctx.conf.enforcer;
     SimConf {
-        plan: PlanConf::from_conf(&ctx.conf),
-        key_generation: (!e.manual_key_generation).then_some(e.automatic_key_generation_period),
-        ds_submit_command: e.ds_submit_command.clone(),
-        ds_retract_command: e.ds_retract_command.clone(),
+        scheduler: kasp_projector::scheduler::SchedulerConf::from_conf(&ctx.conf),
         require_backup: ctx
             .conf
             .repositories
