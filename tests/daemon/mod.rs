@@ -249,8 +249,13 @@ sys.stdout.buffer.write(data)
         out.stdout.ends_with(&[4, 0, 1, 1]),
         "exit frame with code 1: {out:?}"
     );
+    // Nothing the strangers sent was recorded, and the zone is still there.
+    assert_eq!(
+        std::fs::read(sb.log_path()).unwrap().len(),
+        before,
+        "the refused commands changed the log"
+    );
     assert!(sb.ok("zone list").out.contains("example.com"));
-    let _ = before;
 }
 
 /// On a system-clock log the scheduler wakes by itself when a key is due: the ZSK

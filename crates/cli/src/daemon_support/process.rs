@@ -466,9 +466,25 @@ mod tests {
         assert!(chown_path(&dir.path().join("missing"), &named).is_err());
     }
 
+    /// `-d`: no parent waits for a report, and `ready` leaves stdin, stdout and stderr
+    /// where they were (the detached child points them at /dev/null).
     #[test]
     fn foreground_child_is_inert() {
-        DaemonChild::foreground().failed("x");
+        use std::os::unix::fs::MetadataExt;
+        let standard_files = || {
+            (0..3)
+                .map(|fd| {
+                    std::fs::metadata(format!("/proc/self/fd/{fd}"))
+                        .ok()
+                        .map(|m| (m.dev(), m.ino()))
+                })
+                .collect::<Vec<_>>()
+        };
+        let before = standard_files();
+        let child = DaemonChild::foreground();
+        assert!(child.pipe.is_none());
+        child.failed("x");
         DaemonChild::foreground().ready();
+        assert_eq!(standard_files(), before);
     }
 }
