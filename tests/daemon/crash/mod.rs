@@ -231,6 +231,7 @@ fn sigkill_at_random_moments_loses_nothing() {
             let socket = socket.clone();
             std::thread::spawn(move || workload(socket, work_seed))
         };
+        // The kill at a random moment of the workload is what is tested.
         std::thread::sleep(kill_after);
         assert_eq!(d.signal(libc::SIGKILL), None, "round {round}: killed");
         let sent = worker.join().expect("workload thread");
