@@ -316,7 +316,7 @@ sys.stdout.buffer.write(data)
         .uid(65534)
         .gid(65534)
         .output()
-        .unwrap();
+        .expect("python3 (Debian package python3, see scripts/deps.sh)");
     assert!(out.status.success(), "{out:?}");
     let answer = String::from_utf8_lossy(&out.stdout);
     assert!(answer.contains("Access denied"), "{out:?}");
