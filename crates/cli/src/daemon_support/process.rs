@@ -470,13 +470,17 @@ mod tests {
     /// where they were (the detached child points them at /dev/null).
     #[test]
     fn foreground_child_is_inert() {
-        use std::os::unix::fs::MetadataExt;
         let standard_files = || {
             (0..3)
                 .map(|fd| {
-                    std::fs::metadata(format!("/proc/self/fd/{fd}"))
-                        .ok()
-                        .map(|m| (m.dev(), m.ino()))
+                    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+                    // SAFETY: fstat writes one `stat` through the pointer; a closed
+                    // descriptor only makes it fail.
+                    let r = unsafe { libc::fstat(fd, st.as_mut_ptr()) };
+                    // SAFETY: fstat filled it in when it returned 0.
+                    (r == 0)
+                        .then(|| unsafe { st.assume_init() })
+                        .map(|st| (st.st_dev, st.st_ino))
                 })
                 .collect::<Vec<_>>()
         };
