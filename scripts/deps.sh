@@ -9,7 +9,10 @@
 #   python3        the conformance normalizer (fixtures/conformance/normalize.py)
 #   opendnssec-signer  the real OpenDNSSEC signer (ods-signerd) the signer test signs with
 #   ldnsutils      ldns-verify-zone, the second independent verifier of signed zones
-#   opendnssec-enforcer  the stock ods-enforcer client the socket-protocol test talks to
+#   opendnssec-enforcer  the stock ods-enforcer client (/usr/sbin/ods-enforcer, shipped in
+#                  opendnssec-enforcer-sqlite3) that the socket-protocol test (tests/wire.rs)
+#                  and the daemon tests (tests/daemon/mod.rs) compare with
+#   openssl        the kasp-hsm tests' check of Ed448 signatures, which ring cannot verify
 #   opendnssec-enforcer-sqlite3, opendnssec-common, libhsm-bin  OpenDNSSEC 2.1.12's daemon,
 #                  ods-control and ods-hsmutil: the oracle of the differential fuzzer's CI
 #                  check (fixtures/conformance/oracle/run-oracle) and of OpenDNSSEC's own
@@ -19,7 +22,7 @@
 set -euo pipefail
 need=()
 for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3 opendnssec-signer ldnsutils opendnssec-enforcer \
-  opendnssec-enforcer-sqlite3 sqlite3 opendnssec-common libhsm-bin m4 xsltproc patch; do
+  openssl opendnssec-enforcer-sqlite3 sqlite3 opendnssec-common libhsm-bin m4 xsltproc patch; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -189,3 +189,18 @@ pub fn script(sb: &Sandbox, name: &str, body: &str) -> String {
     std::fs::set_permissions(&path, perm).unwrap();
     path.display().to_string()
 }
+
+/// OpenDNSSEC 2.1.12's own `ods-enforcer` client, which tests compare kasp-ledger with.
+/// Debian ships it in the package opendnssec-enforcer-sqlite3 (pulled in by
+/// opendnssec-enforcer), which scripts/deps.sh installs; where it is missing the test fails
+/// and says so (a comparison never passes without running).
+pub fn stock_client() -> &'static Path {
+    let path = Path::new("/usr/sbin/ods-enforcer");
+    assert!(
+        path.is_file(),
+        "{} is missing: OpenDNSSEC's stock client, package opendnssec-enforcer-sqlite3; \
+         run scripts/deps.sh",
+        path.display()
+    );
+    path
+}

@@ -285,6 +285,7 @@ fn a_testing_log_runs_on_the_system_clock_until_a_leap_stops_it_there() {
         (first - system()).abs() <= 2,
         "{first} is not the system time"
     );
+    // The clock must pass a second boundary: waiting is what is tested here.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert!(
         queue_now(&sb) > first,
@@ -293,6 +294,7 @@ fn a_testing_log_runs_on_the_system_clock_until_a_leap_stops_it_there() {
     let r = sb.ok("time leap --time 2031-01-01-00:00:00");
     assert!(r.out.contains("Leaping to time"), "{r:?}");
     assert_eq!(queue_now(&sb), 1_924_992_000);
+    // A second of the system clock passes: the leapt clock must not follow it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(
         queue_now(&sb),

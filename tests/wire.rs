@@ -2,15 +2,15 @@
 //! ods-enforcer`, Debian package opendnssec-enforcer, run with `-s <socket>`): a small
 //! server built on `kasp_cli::wire` answers one command, and the real client must
 //! relay stdout, stderr (including text longer than one frame) and the exit code.
-//! Skipped, with a message, where the stock client is not installed.
+//! Fails, naming the package, where the stock client is not installed
+//! ([`crate::common::stock_client`]).
 
 use kasp_cli::wire::{Decoder, Opcode, command, command_line, exit, text};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
-use std::path::Path;
 use std::process::Command;
 
-const STOCK_CLIENT: &str = "/usr/sbin/ods-enforcer";
+use crate::common::stock_client;
 
 /// Serves one connection: reads a command line, answers with `out`, `err` and `code`;
 /// returns the command line received.
@@ -35,10 +35,7 @@ fn serve_once(listener: UnixListener, out: Vec<u8>, err: Vec<u8>, code: i32) -> 
 
 #[test]
 fn the_stock_client_relays_our_frames() {
-    if !Path::new(STOCK_CLIENT).exists() {
-        eprintln!("skipped: {STOCK_CLIENT} is not installed (package opendnssec-enforcer)");
-        return;
-    }
+    let stock = stock_client();
     // Our own framing of our own command line round-trips too.
     let mut d = Decoder::default();
     d.feed(&command("zone list"));
@@ -57,7 +54,7 @@ fn the_stock_client_relays_our_frames() {
             let (out, err) = (out.clone(), err.clone());
             std::thread::spawn(move || serve_once(listener, out, err, code))
         };
-        let r = Command::new(STOCK_CLIENT)
+        let r = Command::new(stock)
             .arg("-s")
             .arg(&sock)
             .args(["zone", "list"])

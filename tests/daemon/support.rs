@@ -156,20 +156,15 @@ impl Drop for Daemon {
 }
 
 /// Runs the stock OpenDNSSEC client with `-s <socket>`; the first stdout line it prints
-/// (`sock set to …`) is removed. `None` when the stock client is not installed.
-pub fn stock(socket: &std::path::Path, line: &str) -> Option<Run> {
+/// (`sock set to …`) is removed. Fails, naming the package, when the stock client is not
+/// installed ([`crate::common::stock_client`]).
+pub fn stock(socket: &std::path::Path, line: &str) -> Run {
     stock_with(socket, line, &[])
 }
 
-/// The stock client, installed.
-pub const STOCK: &str = "/usr/sbin/ods-enforcer";
-
 /// [`stock`] with extra environment variables.
-pub fn stock_with(socket: &std::path::Path, line: &str, env: &[(&str, String)]) -> Option<Run> {
-    if !std::path::Path::new(STOCK).exists() {
-        return None;
-    }
-    let out = Command::new(STOCK)
+pub fn stock_with(socket: &std::path::Path, line: &str, env: &[(&str, String)]) -> Run {
+    let out = Command::new(crate::common::stock_client())
         .arg("-s")
         .arg(socket)
         .args(line.split_whitespace())
@@ -181,11 +176,11 @@ pub fn stock_with(socket: &std::path::Path, line: &str, env: &[(&str, String)]) 
         .split_once('\n')
         .filter(|(first, _)| first.starts_with("sock set to"))
         .map_or(stdout.clone(), |(_, rest)| rest.to_string());
-    Some(Run {
+    Run {
         out: stdout,
         err: String::from_utf8_lossy(&out.stderr).into_owned(),
         code: out.status.code().unwrap_or(-1),
-    })
+    }
 }
 
 /// splitmix64: a small seeded PRNG for the load and crash tests (no new crates).

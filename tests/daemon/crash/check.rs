@@ -36,6 +36,7 @@ fn hsm_keys(sb: &Sandbox) -> BTreeMap<Locator, usize> {
         .args([
             "--exact",
             "daemon::crash::child_lists_hsm_keys",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])

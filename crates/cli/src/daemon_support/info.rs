@@ -84,8 +84,13 @@ mod tests {
     use kasp_projector::conf::parse_conf;
 
     fn shipped() -> Conf {
-        let text = std::fs::read_to_string("/work/shared/ods/conf.xml").unwrap();
-        parse_conf(&text, "conf.xml").unwrap()
+        // OpenDNSSEC 2.1.12's stock conf.xml, as copied into the repository (named from
+        // the crate's directory, so the path holds wherever this module lives).
+        let text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/ods/conf.xml"
+        ));
+        parse_conf(text, "conf.xml").unwrap()
     }
 
     #[test]

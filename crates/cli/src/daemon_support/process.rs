@@ -466,9 +466,29 @@ mod tests {
         assert!(chown_path(&dir.path().join("missing"), &named).is_err());
     }
 
+    /// `-d`: no parent waits for a report, and `ready` leaves stdin, stdout and stderr
+    /// where they were (the detached child points them at /dev/null).
     #[test]
     fn foreground_child_is_inert() {
-        DaemonChild::foreground().failed("x");
+        let standard_files = || {
+            (0..3)
+                .map(|fd| {
+                    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+                    // SAFETY: fstat writes one `stat` through the pointer; a closed
+                    // descriptor only makes it fail.
+                    let r = unsafe { libc::fstat(fd, st.as_mut_ptr()) };
+                    // SAFETY: fstat filled it in when it returned 0.
+                    (r == 0)
+                        .then(|| unsafe { st.assume_init() })
+                        .map(|st| (st.st_dev, st.st_ino))
+                })
+                .collect::<Vec<_>>()
+        };
+        let before = standard_files();
+        let child = DaemonChild::foreground();
+        assert!(child.pipe.is_none());
+        child.failed("x");
         DaemonChild::foreground().ready();
+        assert_eq!(standard_files(), before);
     }
 }

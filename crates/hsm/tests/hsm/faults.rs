@@ -20,9 +20,14 @@ fn missing_module_is_named() {
 
 #[test]
 fn a_file_that_is_no_module_fails_to_load() {
+    // A text file this test writes (a file of the machine may be missing: another error).
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("libnot-a-module.so");
+    std::fs::write(&text, "not a shared object\n").unwrap();
     let mut cfg = config("no-pin");
-    cfg.module = "/etc/hostname".into();
-    assert!(matches!(open_err(&cfg), HsmError::ModuleLoad { .. }));
+    cfg.module = text;
+    let err = open_err(&cfg);
+    assert!(matches!(err, HsmError::ModuleLoad { .. }), "{err:?}");
 }
 
 #[test]

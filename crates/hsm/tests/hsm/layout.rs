@@ -136,7 +136,7 @@ fn openssl(args: &[&str]) -> Vec<u8> {
     let out = Command::new("openssl")
         .args(args)
         .output()
-        .expect("openssl");
+        .expect("openssl (Debian package openssl, see scripts/deps.sh)");
     assert!(out.status.success(), "{out:?}");
     out.stdout
 }
@@ -154,7 +154,7 @@ fn import(pem: &std::path::Path) -> Locator {
         .args(["--token", &label("import"), "--label", &hex, "--id", &hex])
         .args(["--pin", &pin("import")])
         .output()
-        .unwrap();
+        .expect("softhsm2-util (Debian package softhsm2, see scripts/deps.sh)");
     assert!(out.status.success(), "{out:?}");
     locator
 }
