@@ -1,7 +1,7 @@
-//! The automatic ds-submit / ds-retract tasks (cli-reference §5): which keys of which
-//! zones have a DS hook to run at `now`, and the event that records each outcome —
-//! `DsStateChanged` when the hook ran or none is configured, `DsHookFailed` with its
-//! retry time when it failed. Running the hook is the caller's: the shell runs the
+//! The automatic ds-submit / ds-retract tasks (docs/state-machine.md, DS at the parent):
+//! which keys of which zones have a DS hook to run at `now`, and the event that records
+//! each outcome — `DsStateChanged` when the hook ran or none is configured, `DsHookFailed`
+//! with its retry time when it failed. Running the hook is the caller's: the shell runs the
 //! real program, `simulate` assumes a configured hook succeeds. Pure.
 //!
 //! With no `DelegationSigner<Submit|Retract>Command` configured (OpenDNSSEC's stock
