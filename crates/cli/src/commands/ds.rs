@@ -1,8 +1,8 @@
-//! `key ds-submit | ds-seen | ds-retract | ds-gone`: the operator tells the enforcer
-//! what happened at the parent (state-machine.md §7, cli-reference §2.6). The decision
-//! (which keys, the exact text, the exit code) is the projector's `ds_command`; this
-//! file runs the hooks of ds-submit / ds-retract, records the changes, and runs the
-//! zones again.
+//! `key ds-submit | ds-seen | ds-retract | ds-gone`: the operator tells the enforcer what
+//! happened at the parent (docs/state-machine.md, DS at the parent, docs/cli.md, Key
+//! commands). The decision (which keys, the exact text, the exit code) is the projector's
+//! `ds_command`; this file runs the hooks of ds-submit / ds-retract, records the changes,
+//! and runs the zones again.
 //!
 //! As in 2.1.12, a hook that is not configured is reported (`error: No
 //! "DelegationSignersubmitCommand" configured.`, also logged) and the key moves on.
