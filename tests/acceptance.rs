@@ -1,4 +1,4 @@
-//! The acceptance run: setup, policy import, zone add, zone list, policy list,
+//! The first acceptance run: setup, policy import, zone add, zone list, policy list,
 //! log verify, log show; then one corrupted byte makes `log verify` exit 3.
 
 use crate::common::Sandbox;
@@ -22,7 +22,7 @@ fn foundation_acceptance() {
         )
     );
     // The zone ran at once; without key material (manual key generation, empty pool)
-    // it retries a minute later (state-machine.md §3 step 5).
+    // it retries a minute later (docs/state-machine.md, Policy step, key material).
     let r = sb.ok("zone list");
     let lines: Vec<&str> = r.out.lines().collect();
     assert_eq!(lines.len(), 4, "{r:?}");

@@ -1,9 +1,9 @@
-//! Issue 6's acceptance on one simulated log that runs through a KSK rollover (DS hooks
-//! that succeed, the DS answered by the operator): `key list --at` a moment mid-rollover
-//! prints what `key list` printed at that moment; `explain` names the `key ds-seen` the
-//! zone waits for; `simulate --rollover ZSK --until P120D` lists the transitions that then
-//! happen when the log is leapt forward; rewriting an event and recomputing the chain is
-//! caught by `log verify` through the checkpoints.
+//! The audit features' acceptance on one simulated log that runs through a KSK rollover (DS
+//! hooks that succeed, the DS answered by the operator): `key list --at` a moment
+//! mid-rollover prints what `key list` printed at that moment; `explain` names the
+//! `key ds-seen` the zone waits for; `simulate --rollover ZSK --until P120D` lists the
+//! transitions that then happen when the log is leapt forward; rewriting an event and
+//! recomputing the chain is caught by `log verify` through the checkpoints.
 
 use crate::audit_checkpoint::rewrite;
 use crate::simulate::{

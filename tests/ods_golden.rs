@@ -36,7 +36,8 @@ enum Mode {
     OutPrefix,
     /// kasp-ledger prints the reasons before OpenDNSSEC's error line.
     ErrSuffix,
-    /// The "Next change" column needs the enforcer (a later issue).
+    /// The "Next change" column holds times of the capture run, which the replay does not
+    /// share: compared blanked.
     NextChange,
 }
 

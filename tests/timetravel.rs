@@ -1,4 +1,4 @@
-//! Time travel and history (issue 6): `--at <seq|time>` on `key list`, `zone list`,
+//! Time travel and history: `--at <seq|time>` on `key list`, `zone list`,
 //! `rollover list`, `policy export` and `signconf` reproduces, byte for byte, what those
 //! commands printed (and the signconf files as they were) at moments of a simulated log
 //! driven through a KSK rollover; `zone history` and `key history` tell the story; bad

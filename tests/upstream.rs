@@ -5,7 +5,7 @@
 //! fails, which must stop where 2.1.12 stops; each checked against the committed results,
 //! fixtures/upstream-tests/expected.tsv. The whole suite on both
 //! enforcers: `scripts/upstream-tests --check fixtures/upstream-tests/expected.tsv`; the
-//! table is in README.md, "OpenDNSSEC's own test suite".
+//! table is in TESTING.md, "OpenDNSSEC's own test suite".
 //!
 //! Needs root (namespaces) and the packages scripts/deps.sh installs; not root, each test
 //! fails and says so (a test never passes without running).

@@ -46,8 +46,9 @@ fn name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// `accepted.tsv`: per history, the seq from which a deliberate change of behaviour
-/// makes decisions differ (see the README); decisions from there on are not compared.
+/// `accepted.tsv`: per history, the seq from which a deliberate change of behaviour makes
+/// decisions differ (fixtures/histories/README.md); decisions from there on are not
+/// compared.
 fn accepted() -> Result<Vec<(String, u64)>, String> {
     match std::fs::read_to_string(histories_dir().join("accepted.tsv")) {
         Ok(text) => parse_accepted(&text),

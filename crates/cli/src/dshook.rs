@@ -1,13 +1,13 @@
 //! # The delegation-signer hooks
 //!
-//! Runs conf.xml's `DelegationSignerSubmitCommand` / `DelegationSignerRetractCommand`
-//! for one key the way OpenDNSSEC 2.1.12 does (`keystate_ds.c:exec_dnskey_by_id`,
-//! spec cli-reference §5.2): a ` --cka_id` suffix is cut off and switches on "append
-//! CKA_ID" mode; the rest must `stat()` and, if a regular file, carry an execute bit;
-//! it runs as `/bin/sh -c <cmd>` with the key's DNSKEY line (ldns text, tabs turned into
-//! spaces, the `;{id = …}` comment cut, so with a trailing space) on stdin. Its stdout
-//! is discarded (the daemon's is detached in OpenDNSSEC), stderr is inherited, and it
-//! runs in a process group of its own so that a timeout can kill all of it.
+//! Runs conf.xml's `DelegationSignerSubmitCommand` / `DelegationSignerRetractCommand` for
+//! one key the way OpenDNSSEC 2.1.12 does (`keystate_ds.c:exec_dnskey_by_id`,
+//! docs/state-machine.md, DS at the parent): a ` --cka_id` suffix is cut off and switches
+//! on "append CKA_ID" mode; the rest must `stat()` and, if a regular file, carry an execute
+//! bit; it runs as `/bin/sh -c <cmd>` with the key's DNSKEY line (ldns text, tabs turned
+//! into spaces, the `;{id = …}` comment cut, so with a trailing space) on stdin. Its stdout
+//! is discarded (the daemon's is detached in OpenDNSSEC), stderr is inherited, and it runs
+//! in a process group of its own so that a timeout can kill all of it.
 //!
 //! **Deliberate difference:** OpenDNSSEC 2.1 ignores the outcome and moves the key on
 //! even when the hook failed. Here the outcome is a typed [`HookOutcome`]: a missing or

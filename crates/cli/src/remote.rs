@@ -1,6 +1,6 @@
-//! `ods-enforcer` as a client of a running daemon: send the command line over the
-//! socket, relay the daemon's stdout and stderr frames, exit with its code — what
-//! OpenDNSSEC's client does (cli-reference §1.2–§1.6), including its exit codes for a
+//! `ods-enforcer` as a client of a running daemon: send the command line over the socket,
+//! relay the daemon's stdout and stderr frames, exit with its code — what OpenDNSSEC's
+//! client does (docs/cli.md, ods-enforcer and Exit codes), including its exit codes for a
 //! broken conversation (206 closed early, 207 read error, 208 malformed frame), `stop`
 //! waiting for the daemon to be gone, `start` launching `ods-enforcerd`, and the
 //! interactive mode.

@@ -1,4 +1,4 @@
-//! # OpenDNSSEC's socket protocol (cli-reference §1.3)
+//! # OpenDNSSEC's socket protocol (docs/cli.md, ods-enforcer)
 //!
 //! Between `ods-enforcer` and the daemon every message is `opcode (1 byte) | length
 //! (2 bytes, big-endian) | payload`. The daemon sends STDOUT / STDERR text and one EXIT
@@ -7,7 +7,7 @@
 //! most [`MAX_PAYLOAD`] payload bytes per frame and cuts longer text into pieces.
 //!
 //! Pure: encoding to bytes and an incremental decoder; the I/O belongs to the daemon
-//! and client (issue 5, in progress — nothing uses this module yet but its tests).
+//! ([`crate::daemon`]) and the client ([`crate::remote`]).
 
 use std::fmt;
 

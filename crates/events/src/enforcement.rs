@@ -2,10 +2,10 @@
 //! DS tasks changed at the parent, and the side effects the enforcer carried out
 //! (signconf written, key material destroyed, clock moved). Persisted.
 //!
-//! A run is recorded as one [`ZoneEnforced`] holding every decision of the run in the
-//! order OpenDNSSEC 2.1 makes them (state-machine.md §2): policy step (new and retired
-//! keys, roll times), state machine (TTL windows, key states created, each record
-//! transition with the rule that allowed it), purge, next wake-up. Replaying it only
+//! A run is recorded as one [`ZoneEnforced`] holding every decision of the run in the order
+//! OpenDNSSEC 2.1 makes them (docs/state-machine.md, One enforcer run): policy step (new
+//! and retired keys, roll times), state machine (TTL windows, key states created, each
+//! record transition with the rule that allowed it), purge, next wake-up. Replaying it only
 //! copies these facts; the state machine never runs again on replay.
 
 use crate::ids::{Locator, PolicyName, ZoneName};
@@ -14,7 +14,8 @@ use crate::policy::KeyRole;
 use crate::time::{Seconds, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// A key the policy step created for the zone (§3 step 6).
+/// A key the policy step created for the zone (docs/state-machine.md, Policy step, the new
+/// key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewZoneKey {
     pub id: KeyId,
@@ -23,13 +24,15 @@ pub struct NewZoneKey {
     pub role: KeyRole,
     pub algorithm: u8,
     pub key_tag: u16,
-    /// The policy key's minimize bits, frozen (§1.4).
+    /// The policy key's minimize bits, frozen (docs/state-machine.md, Keys).
     pub minimize: u8,
-    /// Whether the material is shared between zones (ShareKeys policy, §9).
+    /// Whether the material is shared between zones (ShareKeys policy,
+    /// docs/state-machine.md, Key pool).
     pub shared: bool,
 }
 
-/// A successor relation (§1.6): `to` succeeds `from` for `record`.
+/// A successor relation (docs/state-machine.md, Successor relations): `to` succeeds `from`
+/// for `record`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyDependency {
     pub from: KeyId,
@@ -37,22 +40,24 @@ pub struct KeyDependency {
     pub record: RecordType,
 }
 
-/// Why the state machine let a record move (§4.4): the roll type's ordering and the
-/// three DNSSEC validity rules held after the move, and the timing formula of §4.8
-/// allowed it from `earliest` on.
+/// Why the state machine let a record move (docs/state-machine.md, Gates): the roll type's
+/// ordering and the three DNSSEC validity rules held after the move, and the timing formula
+/// (docs/state-machine.md, Timing) allowed it from `earliest` on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransitionRule {
-    /// The earliest time §4.8 allowed for the move (≤ the time of the run).
+    /// The earliest time the timing formula allowed for the move (≤ the time of the run;
+    /// docs/state-machine.md, Timing).
     pub earliest: Timestamp,
     /// The TTL the timing used (`E:getZoneTTL`).
     pub ttl: Seconds,
-    /// The smooth-rollover extra of §4.8 applied (RRSIG during a ZSK roll).
+    /// The smooth-rollover extra applied (RRSIG during a ZSK roll; docs/state-machine.md,
+    /// Timing).
     pub smooth: bool,
     /// The policy has no keys: the zone may go unsigned, rule 1 was not required.
     pub unsigned: bool,
 }
 
-/// One committed record transition (§4.4 step 8).
+/// One committed record transition (docs/state-machine.md, Gates, gate 8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordTransition {
     pub key: KeyId,
@@ -60,26 +65,31 @@ pub struct RecordTransition {
     pub from: RecordState,
     pub to: RecordState,
     pub rule: TransitionRule,
-    /// `ds_at_parent` change made with a DS transition (§4.10), as (before, after).
+    /// `ds_at_parent` change made with a DS transition (docs/state-machine.md, DS side
+    /// effects), as (before, after).
     pub ds_at_parent: Option<(DsAtParent, DsAtParent)>,
-    /// Dependency rows created from this key by markSuccessors (§4.11), their `to`.
+    /// Dependency rows created from this key by markSuccessors (docs/state-machine.md,
+    /// Marking successors), their `to`.
     pub successors: Vec<KeyId>,
 }
 
-/// The state machine part of a run (§4): absent when the run ended early.
+/// The state machine part of a run (docs/state-machine.md, State machine): absent when the
+/// run ended early.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateMachineRun {
-    /// `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` after the run (§4.2).
+    /// `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` after the run (docs/state-machine.md, TTL
+    /// windows).
     pub ttl_windows: [Timestamp; 3],
-    /// Keys whose four key states were created in this run (§1.5), with the zone TTL
-    /// per record type (DS, DNSKEY, RRSIGDNSKEY, RRSIG) they were created with.
+    /// Keys whose four key states were created in this run (docs/state-machine.md,
+    /// Records), with the zone TTL per record type (DS, DNSKEY, RRSIGDNSKEY, RRSIG) they
+    /// were created with.
     pub created_states: Vec<KeyId>,
     pub initial_ttls: [Seconds; 4],
     /// Committed transitions in commit order.
     pub transitions: Vec<RecordTransition>,
 }
 
-/// One enforcer run for one zone (state-machine.md §2).
+/// One enforcer run for one zone (docs/state-machine.md, One enforcer run).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZoneEnforced {
     pub zone: ZoneName,
@@ -99,9 +109,9 @@ pub struct ZoneEnforced {
     pub purged_dependencies: Vec<KeyDependency>,
     /// Key material no key of any zone uses any more (`hsm_key` → DELETE).
     pub released: Vec<Locator>,
-    /// Unused DELETE material this run removes from the HSM (§5; when not empty the
-    /// run ended before the state machine, Q4). Destroyed after the record, see
-    /// [`KeyMaterialDeleted`].
+    /// Unused DELETE material this run removes from the HSM (docs/state-machine.md, Dead
+    /// keys and purge; when not empty the run ended before the state machine, Q4).
+    /// Destroyed after the record, see [`KeyMaterialDeleted`].
     pub destroyed: Vec<Locator>,
     /// The signconf must be (re)written.
     pub signconf_needed: bool,
@@ -136,9 +146,9 @@ pub(crate) struct ZoneEnforcedV1 {
     pub purged_dependencies: Vec<KeyDependency>,
     /// Key material no key of any zone uses any more (`hsm_key` → DELETE).
     pub released: Vec<Locator>,
-    /// Unused DELETE material this run removes from the HSM (§5; when not empty the
-    /// run ended before the state machine, Q4). Destroyed after the record, see
-    /// [`KeyMaterialDeleted`].
+    /// Unused DELETE material this run removes from the HSM (docs/state-machine.md, Dead
+    /// keys and purge; when not empty the run ended before the state machine, Q4).
+    /// Destroyed after the record, see [`KeyMaterialDeleted`].
     pub destroyed: Vec<Locator>,
     /// The signconf must be (re)written.
     pub signconf_needed: bool,
@@ -170,7 +180,7 @@ impl From<ZoneEnforcedV1> for ZoneEnforced {
     }
 }
 
-/// Who moved `ds_at_parent` (§7).
+/// Who moved `ds_at_parent` (docs/state-machine.md, DS at the parent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DsTrigger {
     /// `key ds-submit|ds-seen|ds-retract|ds-gone`.
@@ -179,8 +189,9 @@ pub enum DsTrigger {
     Task,
 }
 
-/// `ds_at_parent` of one key changed by a DS command or task (§7); the DS record's
-/// last change is the time of this event. The zone runs again at once.
+/// `ds_at_parent` of one key changed by a DS command or task (docs/state-machine.md, DS at
+/// the parent); the DS record's last change is the time of this event. The zone runs again
+/// at once.
 ///
 /// Version 2 added [`DsStateChanged::next_change_now`]; a version 1 record reads as
 /// `true` (what the code that wrote it did for every change).
@@ -272,13 +283,15 @@ pub struct SignconfWritten {
     pub notify: Result<(), String>,
 }
 
-/// Key material was destroyed in the HSM after no zone used it any more (§5).
+/// Key material was destroyed in the HSM after no zone used it any more
+/// (docs/state-machine.md, Dead keys and purge).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyMaterialDeleted {
     pub locators: Vec<Locator>,
 }
 
-/// `key purge`: dead keys removed from zones on the operator's request (§5).
+/// `key purge`: dead keys removed from zones on the operator's request
+/// (docs/state-machine.md, Dead keys and purge).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeysPurged {
     pub zone: ZoneName,
@@ -342,10 +355,11 @@ pub struct ClockReleased {
     pub leapt: Timestamp,
 }
 
-/// `key import`: key material made outside the enforcer, found in its repository, was
-/// added to a zone as a key in the record states of the operator's human state
-/// (state-machine.md §11, `keystate_import_cmd.c`). The material joins the pool as used
-/// by this zone. Recorded after the HSM confirmed the key; the zone runs at once.
+/// `key import`: key material made outside the enforcer, found in its repository, was added
+/// to a zone as a key in the record states of the operator's human state
+/// (docs/state-machine.md, Key list states, `keystate_import_cmd.c`). The material joins
+/// the pool as used by this zone. Recorded after the HSM confirmed the key; the zone runs
+/// at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyImported {
     pub zone: ZoneName,
@@ -361,7 +375,8 @@ pub struct KeyImported {
     /// The zone's policy when imported (the material's `hsm_key.policy`).
     pub policy: PolicyName,
     pub key_tag: u16,
-    /// The policy key's minimize bits, frozen (§1.4); 0 when the policy had none.
+    /// The policy key's minimize bits, frozen (docs/state-machine.md, Keys); 0 when the
+    /// policy had none.
     pub minimize: u8,
     /// DS, DNSKEY, RRSIGDNSKEY, RRSIG.
     pub states: [RecordState; 4],

@@ -1,7 +1,7 @@
-//! The vocabulary of the key state machine that events carry (state-machine.md §1.4–1.6):
-//! a zone's key identity, the four record types, their states and the DS state at
-//! the parent. Persisted inside the enforcer events; the rules that move them live in
-//! kasp-projector.
+//! The vocabulary of the key state machine that events carry (docs/state-machine.md, Keys,
+//! Records and Successor relations): a zone's key identity, the four record types, their
+//! states and the DS state at the parent. Persisted inside the enforcer events; the rules
+//! that move them live in kasp-projector.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -17,7 +17,8 @@ impl fmt::Display for KeyId {
     }
 }
 
-/// One of the four records the enforcer tracks per key (§1.5 `key_state.type`).
+/// One of the four records the enforcer tracks per key (docs/state-machine.md, Records:
+/// `key_state.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RecordType {
     /// The DS record at the parent.
@@ -31,7 +32,8 @@ pub enum RecordType {
 }
 
 impl RecordType {
-    /// All types in OpenDNSSEC 2.1's evaluation order (§4.3).
+    /// All types in OpenDNSSEC 2.1's evaluation order (docs/state-machine.md, Evaluation
+    /// order).
     pub const ALL: [RecordType; 4] = [
         RecordType::Ds,
         RecordType::Dnskey,
@@ -60,7 +62,7 @@ impl RecordType {
     }
 }
 
-/// State of one record (§1.5 `key_state.state`).
+/// State of one record (docs/state-machine.md, Records: `key_state.state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RecordState {
     /// Not published anywhere (caches may still hold nothing).
@@ -87,8 +89,8 @@ impl RecordState {
         }
     }
 
-    /// The desired next state given the key's goal (§4.1, `E:getDesiredState`).
-    /// Equal to `self` when the record is stable.
+    /// The desired next state given the key's goal (docs/state-machine.md, Goals,
+    /// `E:getDesiredState`). Equal to `self` when the record is stable.
     pub fn desired(self, introducing: bool) -> RecordState {
         use RecordState::*;
         match (self, introducing) {
@@ -105,7 +107,8 @@ impl RecordState {
     }
 }
 
-/// `key_data.ds_at_parent` of OpenDNSSEC 2.1 (§1.4; no `gone` in 2.1).
+/// `key_data.ds_at_parent` of OpenDNSSEC 2.1 (docs/state-machine.md, Keys; no `gone` in
+/// 2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum DsAtParent {
     /// Not at the parent (also the result of `ds-gone` in 2.1, Q12).

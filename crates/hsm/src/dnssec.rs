@@ -4,7 +4,7 @@
 //! Encodings: RFC 3110 for RSA (exponent length, exponent, modulus; leading zeros
 //! dropped), RFC 6605 for ECDSA (X||Y, the uncompressed point without its 0x04),
 //! RFC 8080 for EdDSA (the encoded point). PKCS#11 hands out `CKA_EC_POINT` DER-wrapped
-//! as an OCTET STRING; the wrapper is stripped here. Digests (RFC 4034 §5.1.4,
+//! as an OCTET STRING; the wrapper is stripped here. Digests (RFC 4034 section 5.1.4,
 //! RFC 4509, RFC 6605) are computed with ring over the canonical owner name followed by
 //! the DNSKEY RDATA; the `domain` crate only renders the records as text.
 
@@ -49,7 +49,7 @@ pub enum RecordError {
     Rdata(&'static str),
 }
 
-/// A DS record's fields (RFC 4034 §5.1).
+/// A DS record's fields (RFC 4034 section 5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsRecord {
     /// Key tag of the DNSKEY (RFC 4034 App. B).
@@ -121,7 +121,7 @@ pub fn ec_point_public_key(algorithm: Algorithm, ec_point: &[u8]) -> Result<Vec<
     })
 }
 
-/// DNSKEY RDATA: flags, protocol 3, algorithm, public key (RFC 4034 §2.1).
+/// DNSKEY RDATA: flags, protocol 3, algorithm, public key (RFC 4034 section 2.1).
 pub fn dnskey_rdata(flags: u16, algorithm: Algorithm, public_key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + public_key.len());
     out.extend_from_slice(&flags.to_be_bytes());
@@ -210,7 +210,7 @@ fn parse_owner(owner: &str) -> Result<Name<Vec<u8>>, RecordError> {
     })
 }
 
-/// The owner in canonical wire form (RFC 4034 §6.2): uncompressed, lower case.
+/// The owner in canonical wire form (RFC 4034 section 6.2): uncompressed, lower case.
 fn canonical_owner(owner: &str) -> Result<Vec<u8>, RecordError> {
     let mut out = Vec::new();
     let name = parse_owner(owner)?;

@@ -12,7 +12,7 @@ fn hex(s: &str) -> Vec<u8> {
     base16::decode_vec(s).unwrap()
 }
 
-/// RFC 4034 §5.4 / RFC 4509 §2.2.1: `dskey.example.com.` ZSK, algorithm 5.
+/// RFC 4034 section 5.4 / RFC 4509 section 2.2.1: `dskey.example.com.` ZSK, algorithm 5.
 const RFC4034_KEY: &str = "AQOeiiR0GOMYkDshWoSKz9XzfwJr1AYtsmx3TGkJaNXVbfi/2pHm822aJ5iI9BMzNXxeYCmZ\
 DRD99WYwYqUSdjMmmAphXdvxegXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2wwjM9XzcnOf+EPbtG9DMBmADjFDc2\
 w/rljwvFw==";

@@ -14,7 +14,7 @@ pub struct RepositoryConfig {
     pub module: PathBuf,
     /// `<TokenLabel>`: the token is looked up by this label every time it is opened.
     pub token_label: String,
-    /// `<PIN>`: the user PIN. kasp-ledger needs it for now (no prompt, no shared memory).
+    /// `<PIN>`: the user PIN. kasp-ledger needs it here (no prompt, no shared memory).
     pub pin: Option<Secret>,
     /// `<Capacity>`: the most private keys the token may hold; generation stops there.
     pub capacity: Option<u64>,

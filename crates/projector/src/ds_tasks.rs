@@ -1,7 +1,7 @@
-//! What the DS tasks and the DS commands share: the retry time after a failed hook,
-//! 2.1.12's line for a hook that is not configured, and the zones as the DS commands see
-//! them. The tasks themselves are the scheduler's (`scheduler/effects.rs`), the
-//! commands' decision `decide_ds`. Pure.
+//! What the DS tasks and the DS commands share (docs/state-machine.md, DS at the
+//! parent): the retry time after a failed hook, 2.1.12's line for a hook that is not
+//! configured, and the zones as the DS commands see them. The tasks themselves are the
+//! scheduler's (`scheduler/effects.rs`), the commands' decision `decide_ds`. Pure.
 
 use crate::enforcer::ds::DsHook;
 use crate::state::State;

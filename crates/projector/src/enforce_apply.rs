@@ -148,7 +148,7 @@ impl State {
             return;
         };
         let mut model = zone.model.clone();
-        // Policy step (§3).
+        // Policy step (docs/state-machine.md, Policy step).
         for k in model.keys.iter_mut() {
             if e.retired.contains(&k.id) {
                 k.introducing = false;
@@ -176,11 +176,11 @@ impl State {
         for r in &e.roll_cleared {
             model.roll_now.set(*r, false);
         }
-        // State machine (§4).
+        // State machine (docs/state-machine.md, State machine).
         if let Some(sm) = &e.state_machine {
             apply_state_machine(&mut model, sm, at);
         }
-        // Purge (§5).
+        // Purge (docs/state-machine.md, Dead keys and purge).
         let dropped = take_keys(&mut model, &e.purged);
         model
             .dependencies

@@ -1,4 +1,5 @@
-//! `plan(state, now)`: the enforcer runs that are due, as events (state-machine.md §2).
+//! `plan(state, now)`: the enforcer runs that are due, as events (docs/state-machine.md,
+//! One enforcer run).
 //!
 //! Every zone whose next run has come is run once at `now` ([`run_zone`]) in the
 //! order of OpenDNSSEC's task queue (due time, then zone name: [`due_zones`]), against the key pool as the earlier runs of
@@ -25,7 +26,7 @@ use kasp_events::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 
-/// conf.xml settings a run reads (§1.8).
+/// conf.xml settings a run reads (docs/state-machine.md, Configuration).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PlanConf {
     /// `Enforcer/RolloverNotification` (0 when absent).
@@ -216,7 +217,8 @@ fn run_one(
     Some(PlannedRun { event, outcome })
 }
 
-/// The zone's keys with their backup gate from the pool (§4.4 gate 6).
+/// The zone's keys with their backup gate from the pool (docs/state-machine.md, Gates,
+/// gate 6).
 fn with_backup(model: &ZoneModel, pool: &KeyPool) -> ZoneModel {
     let mut m = model.clone();
     for k in m.keys.iter_mut() {
@@ -361,7 +363,7 @@ struct PlanStore<'a> {
     taken: BTreeMap<u64, bool>,
     refs: BTreeMap<u64, i64>,
     /// Shared material reused by runs of this plan (`reusable_shared` takes `&self`;
-    /// a key it returns is always used, §3 step 5).
+    /// a key it returns is always used: docs/state-machine.md, Policy step).
     reused: std::cell::RefCell<BTreeMap<u64, i64>>,
     gone: BTreeSet<u64>,
     /// Pool keys in DELETE, not being destroyed (fixed for the plan): with the run's

@@ -1,7 +1,8 @@
 //! The key factory's plan (OpenDNSSEC's `hsm_key_factory_generate`, state-machine.md
-//! §9): for each key of a policy that zones use, enough unused keys in the pool to
-//! cover a duration (`AutomaticKeyGenerationPeriod`, or `key generate --duration`).
-//! The count is per policy, not per zone. Pure: the shell generates what it returns.
+//! docs/state-machine.md, Key pool): for each key of a policy that zones use, enough unused
+//! keys in the pool to cover a duration (`AutomaticKeyGenerationPeriod`, or
+//! `key generate --duration`). The count is per policy, not per zone. Pure: the shell
+//! generates what it returns.
 
 use crate::pool::keys_to_cover;
 use crate::state::State;

@@ -5,7 +5,7 @@
 //! NSEC3 hash checks where the `Denial` section comes), then the timing, algorithm,
 //! key-length, repository and jitter checks.
 //!
-//! Schema checks (#12) are [`crate::kasp::parse_kasp`]'s job and come first: a file that
+//! Schema checks are [`crate::kasp::parse_kasp`]'s job and come first: a file that
 //! does not parse never reaches these checks. Values are the ones kc_helper computes:
 //! MaxZoneTTL counts as 0 when the file omits it (ods-kaspcheck does not apply the
 //! import default there), which is why the checks take the whole
@@ -65,9 +65,9 @@ fn warning(message: String) -> Finding {
     }
 }
 
-/// Runs the kasp.xml checks (#13–#33 of the reference) on what
+/// Runs the kasp.xml checks of `kc_helper.c:check_kasp` on what
 /// [`crate::kasp::parse_kasp_detailed`] read from `file`. `repositories` are the
-/// repository names of conf.xml (#30). The findings come in ods-kaspcheck's order;
+/// repository names of conf.xml. The findings come in ods-kaspcheck's order;
 /// `policy import` refuses the file when any is an error.
 pub fn check_kasp(details: &KaspDetails, repositories: &[&str], file: &str) -> Vec<Finding> {
     let policies = &details.policies;

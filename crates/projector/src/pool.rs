@@ -114,7 +114,8 @@ impl KeyPool {
         self.by_id.get(&id).and_then(|l| self.keys.get(l))
     }
 
-    /// A zone key now uses `locator` (`hsm_key_factory_get_key` / reuse, §9).
+    /// A zone key now uses `locator` (`hsm_key_factory_get_key` / reuse,
+    /// docs/state-machine.md, Key pool).
     pub fn take(&mut self, locator: &Locator, shared: bool) {
         if let Some(k) = self.keys.get_mut(locator) {
             k.refs += 1;
@@ -204,7 +205,8 @@ impl KeyPool {
     }
 
     /// Unreferenced DELETE material not yet being destroyed (what
-    /// `hsm_key_factory_delete_key` removes, §5), in pool order.
+    /// `hsm_key_factory_delete_key` removes: docs/state-machine.md, Dead keys and purge), in
+    /// pool order.
     pub fn deletable(&self) -> Vec<&HsmKeyView> {
         let mut v: Vec<&HsmKeyView> = self
             .keys

@@ -1,7 +1,7 @@
-//! NSEC3 salts (state-machine.md §10, `policy_resalt_task.c:performresalt`): a policy
-//! with NSEC3 gets a new random salt of `Salt@length` bytes when its `Resalt` period has
-//! passed since the last change (at once if it never had one), or for every NSEC3
-//! policy when the operator forces it (`policy resalt`). The shell draws the random
+//! NSEC3 salts (docs/state-machine.md, NSEC3 salts, `policy_resalt_task.c:performresalt`):
+//! a policy with NSEC3 gets a new random salt of `Salt@length` bytes when its `Resalt`
+//! period has passed since the last change (at once if it never had one), or for every
+//! NSEC3 policy when the operator forces it (`policy resalt`). The shell draws the random
 //! bytes; these functions say which policies are due and check what comes back.
 
 use crate::decide::{Decision, Rejection};

@@ -44,7 +44,8 @@ pub struct ZoneView {
     /// task without storing the time (2.1's `zone_updated`).
     pub due: Option<Timestamp>,
     pub added: Timestamp,
-    /// The zone's keys as the state machine sees them (§1.3–1.6).
+    /// The zone's keys as the state machine sees them (docs/state-machine.md, Zone, Keys,
+    /// Records and Successor relations).
     pub model: ZoneModel,
     /// The signconf must be (re)written (`signconf_needs_writing`).
     pub signconf_needed: bool,
@@ -313,7 +314,8 @@ impl State {
         }
     }
 
-    /// Drops the references of a removed zone's keys to their material (§8).
+    /// Drops the references of a removed zone's keys to their material
+    /// (docs/state-machine.md, Zone lifecycle and rollover requests).
     fn release_keys(&mut self, model: &ZoneModel) {
         for k in &model.keys {
             if let Some(l) = k.hsm.and_then(|h| self.pool.by_id.get(&h.0).copied()) {

@@ -1,7 +1,8 @@
 //! `key ds-submit | ds-seen | ds-retract | ds-gone`: the operator tells the enforcer
-//! what happened at the parent (the decision is kasp_projector's `decide_ds`). This
-//! file parses the options, runs the hooks the decision needs (ds-submit, ds-retract),
-//! records the decision with their outcomes, prints its text, and runs the zones again.
+//! what happened at the parent (docs/state-machine.md, DS at the parent; docs/cli.md,
+//! Key commands). The decision is kasp_projector's `decide_ds`; this file parses the
+//! options, runs the hooks the decision needs (ds-submit, ds-retract), records the
+//! decision with their outcomes, prints its text, and runs the zones again.
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, enforce};

@@ -180,7 +180,7 @@ pub fn flush_and_run(
 /// done. Its worker, busy with the signconf tasks, then takes the generation in name
 /// order among the zones (see [`run_due_with`]). (Now and then 2.1.12's worker wakes
 /// before the generation and the flush are queued and writes the first zone's signconf
-/// on its own, a race: scripts/fuzz's README section lists it.)
+/// on its own, a race: TESTING.md, "Differential fuzzing against OpenDNSSEC", lists it.)
 pub fn import_flush_and_run(
     shell: &mut Shell<'_>,
     ctx: &Context,

@@ -1,7 +1,7 @@
 //! `key export` (DNSKEY or DS records of a zone's keys) and `key import` (add a key made
 //! outside the enforcer to a zone), with OpenDNSSEC 2.1.12's texts and exit codes
-//! (cli-reference §2.6, `keystate/keystate_export_cmd.c`, `keystate_import_cmd.c`;
-//! state-machine.md §11 for the states an import gives).
+//! (docs/cli.md, Key commands, `keystate/keystate_export_cmd.c`, `keystate_import_cmd.c`;
+//! docs/state-machine.md, Key list states for the states an import gives).
 //!
 //! Export rebuilds each DNSKEY from the public key the pool recorded when the key was
 //! made (OpenDNSSEC reads it from the HSM) and prints it as ldns does. Import checks the

@@ -1,6 +1,6 @@
 //! `key list` and `rollover list`: read-only views of the zones' keys, in OpenDNSSEC
-//! 2.1.12's formats (spec state-machine.md §11, cli-reference §2.6). Keys appear in
-//! creation order (OpenDNSSEC's database order).
+//! 2.1.12's formats (docs/state-machine.md, Key list states, docs/cli.md, Key commands).
+//! Keys appear in creation order (OpenDNSSEC's database order).
 
 use super::table::CommandSpec;
 use super::{Ran, Shell};

@@ -1,5 +1,7 @@
-//! `key rollover` (roll now, cli-reference §2.6, state-machine.md §8) and `key purge`
-//! (remove dead keys now, §5), with OpenDNSSEC 2.1.12's texts and exit codes.
+//! `key rollover` (roll now, docs/cli.md, Key commands, docs/state-machine.md, Zone
+//! lifecycle and rollover requests) and `key purge` (remove dead keys now,
+//! docs/state-machine.md, Dead keys and purge), with OpenDNSSEC 2.1.12's texts and exit
+//! codes.
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, enforce};

@@ -50,7 +50,7 @@ csv\t\tRFC 4180 CSV with a header row: seq, at, actor, cause, kind, zone, summar
 since\t\tonly records at or after this time (YYYY-MM-DDTHH:MM:SSZ or seconds since the epoch)\n\
 zone\t\tonly records about this zone\n\n";
 
-// ---- Audit (issue 6): checkpoints ----
+// ---- Audit: checkpoints ----
 
 pub const LOG_CHECKPOINT: &str = "log checkpoint\n\
 \t[--setup --repository <repository>]\taka -s -r\n\
@@ -71,7 +71,7 @@ stops that\n\
 export-key\twrite the audit public key, read from the HSM, to a file for auditors ('log verify \
 --audit-key')\n\n";
 
-// ---- Audit (issue 6): history (helper: time travel) ----
+// ---- Audit: history and time travel ----
 
 pub const ZONE_HISTORY: &str = "zone history\n\t--zone <zone>\t\t\t\taka -z\n";
 pub const ZONE_HISTORY_HELP: &str = "The zone's facts from the event log as a timeline, one line per \
@@ -93,7 +93,7 @@ zone\t\tthe zone the key tag is looked up in (key tags repeat across zones)\n\
 keytag\t\tthe key tag of the key's DNSKEY\n\
 cka_id\t\tthe locator (CKA_ID) of the key material, in every zone that used it\n\n";
 
-// ---- Audit (issue 6): explain (helper: explain) ----
+// ---- Audit: explain ----
 
 pub const EXPLAIN: &str = "explain\n\t--zone <zone>\t\t\t\taka -z\n";
 pub const EXPLAIN_HELP: &str = "Explain why the keys of a zone are where they are: for every record \
@@ -104,7 +104,7 @@ run) or for a DS hook, a roll-type order, a validity rule (with the records it w
 run and what it is expected to do. Reads the log, never writes it.\n\nOptions:\n\
 zone\t\tthe zone to explain\n\n";
 
-// ---- Audit (issue 6): what-if (helper: simulate) ----
+// ---- Audit: what-if (simulate, zone timeline) ----
 
 pub const SIMULATE: &str = "simulate\n\t--zone <zone>\t\t\t\taka -z\n\t--until <duration>\t\t\taka -u\n\
 \t[--rollover <KSK|ZSK|CSK>]\t\taka -r\n\t[--policy-file <kasp.xml> --policy <policy>]\taka -f, -p\n\

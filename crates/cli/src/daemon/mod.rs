@@ -1,13 +1,13 @@
 //! # `ods-enforcerd`: the enforcer as a daemon
 //!
-//! Start-up follows OpenDNSSEC's order (cli-reference §1.7): read and check conf.xml
-//! (exit 2), refuse a live pid file (exit 3), detach unless `-d`, bind the socket
-//! (0660, owned by the `Privileges` user and group), open the log for writing — the
-//! daemon is its single writer while it runs — write the pid file, drop privileges,
-//! then serve. The writer thread ([`writer`]) owns the log and runs every command and
-//! every scheduler wake-up one at a time; the event loop ([`server`]) relays frames
-//! and timers. SIGTERM/SIGINT and `stop` finish the job in flight and exit; SIGHUP and
-//! `reload` re-read conf.xml.
+//! Start-up follows OpenDNSSEC's order (docs/cli.md, ods-enforcerd): read and check
+//! conf.xml (exit 2), refuse a live pid file (exit 3), detach unless `-d`, bind the socket
+//! (0660, owned by the `Privileges` user and group), open the log for writing — the daemon
+//! is its single writer while it runs — write the pid file, drop privileges, then serve.
+//! The writer thread ([`writer`]) owns the log and runs every command and every scheduler
+//! wake-up one at a time; the event loop ([`server`]) relays frames and timers.
+//! SIGTERM/SIGINT and `stop` finish the job in flight and exit; SIGHUP and `reload` re-read
+//! conf.xml.
 
 pub mod server;
 pub mod writer;

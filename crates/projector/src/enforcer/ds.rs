@@ -1,19 +1,20 @@
-//! The DS commands and tasks as pure decisions — spec `state-machine.md` §7 and
-//! `cli-reference.md` §2.6 (`key ds-submit|ds-seen|ds-retract|ds-gone`), §2.10 and §5.1,
+//! The DS commands and tasks as pure decisions — docs/state-machine.md, DS at the parent,
+//! and docs/cli.md, DS commands (`key ds-submit|ds-seen|ds-retract|ds-gone`),
 //! after 2.1.12 `keystate/keystate_ds.c` (`run_ds_cmd`, `change_keys_from_to`,
 //! `ds_list_keys`), `keystate_ds_*_cmd.c` and `enforcer/enforce_task.c:perform_enforce`.
 //!
-//! [`ds_command`] decides one command line (options as getopt left them) over the zones
-//! it may touch: which keys change `ds_at_parent` from what to what, the exact stdout and
-//! stderr text and the run status. [`apply_change`] performs one change on a
-//! [`ZoneModel`] (`ds_at_parent` and the DS record's `last_change`, §7 `ds_changed`).
-//! After an enforce run, [`parent_warnings`] gives the "please submit/retract DS" log
-//! lines and [`due_for_parent`] the keys the ds-submit / ds-retract task would change.
+//! [`ds_command`] decides one command line (options as getopt left them) over the zones it
+//! may touch: which keys change `ds_at_parent` from what to what, the exact stdout and
+//! stderr text and the run status. [`apply_change`] performs one change on a [`ZoneModel`]
+//! (`ds_at_parent` and the DS record's `last_change`, docs/state-machine.md, DS at the
+//! parent; `ds_changed`). After an enforce run, [`parent_warnings`] gives the "please
+//! submit/retract DS" log lines and [`due_for_parent`] the keys the ds-submit / ds-retract
+//! task would change.
 //!
-//! No I/O here: the hook (§5) runs elsewhere; for ds-submit and ds-retract its output
-//! (`key submited to …`, `error: …`) is printed per changed key, in change order,
-//! *before* [`DsResult::stdout`]. 2.1 moves the key whatever the hook did (Q11); a
-//! caller that only advances after a successful hook simply skips those changes.
+//! No I/O here: the hook (crates/cli/src/dshook.rs) runs elsewhere; for ds-submit and
+//! ds-retract its output (`key submited to …`, `error: …`) is printed per changed key, in
+//! change order, *before* [`DsResult::stdout`]. 2.1 moves the key whatever the hook did
+//! (Q11); a caller that only advances after a successful hook simply skips those changes.
 
 use super::model::{DsAtParent, HsmKeyId, KeyId, ZoneModel};
 use super::record::RecordType;
@@ -64,7 +65,8 @@ impl DsCommand {
         }
     }
 
-    /// The hook run for each selected key before it changes, if any (§5).
+    /// The hook run for each selected key before it changes, if any
+    /// (crates/cli/src/dshook.rs).
     pub fn hook(self) -> Option<DsHook> {
         match self {
             DsCommand::Submit => Some(DsHook::Submit),
@@ -156,7 +158,7 @@ pub struct DsChange {
     pub hook: Option<DsHook>,
 }
 
-/// How the command's `run` ended (§1.4 of the CLI reference).
+/// How the command's `run` ended (docs/cli.md, Conventions and Exit codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DsStatus {
     /// `run` returned this exit code (0 success, 1 bad keytag, 11 nothing matched).
@@ -408,8 +410,9 @@ fn list_keys(cmd: DsCommand, world: &DsWorld<'_>) -> DsResult {
 }
 
 /// Performs one change on its zone's model: sets `ds_at_parent` and the DS record's
-/// `last_change = now` (§7 `ds_changed`, Q6). Returns `false` (model untouched) if the
-/// key is absent or no longer in the change's "from" state.
+/// `last_change = now` (docs/state-machine.md, DS at the parent; `ds_changed`, Q6). Returns
+/// `false` (model untouched) if the key is absent or no longer in the change's "from"
+/// state.
 pub fn apply_change(zone: &mut ZoneModel, change: &DsChange, now: Timestamp) -> bool {
     match zone.keys.iter_mut().find(|k| k.id == change.key) {
         Some(k) if k.ds_at_parent == change.from => {
@@ -440,7 +443,8 @@ pub fn parent_warnings(zone_name: &str, zone: &ZoneModel) -> Vec<String> {
         .collect()
 }
 
-/// What the automatic tasks would do after an enforce run of one zone (§7, §5.1).
+/// What the automatic tasks would do after an enforce run of one zone
+/// (docs/state-machine.md, DS at the parent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsDue {
     /// The ds-submit task's changes (SUBMIT → SUBMITTED, submit hook), key order.

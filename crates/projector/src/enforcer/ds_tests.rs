@@ -1,6 +1,6 @@
-//! Tests of [`super::ds`]: the texts of `cli-reference.md` §2.6/§2.10 and the DS steps of
-//! the golden traces (`fixtures/conformance/ds/<scenario>-<step>-out.txt` are the
-//! captured outputs of OpenDNSSEC 2.1.12, stdout and stderr together).
+//! Tests of [`super::ds`]: the texts of docs/cli.md, Key commands and DS commands and the
+//! DS steps of the golden traces (`fixtures/conformance/ds/<scenario>-<step>-out.txt` are
+//! the captured outputs of OpenDNSSEC 2.1.12, stdout and stderr together).
 
 use super::ds::*;
 use super::model::{DsAtParent, HsmKeyId, KeyId, KeyModel, ZoneModel};
@@ -264,7 +264,7 @@ fn g_zone_delete_unknown_zone() {
     )));
 }
 
-/// The other argument errors of §2.6 / §2.10, in `run_ds_cmd`'s order.
+/// The other argument errors of docs/cli.md, DS commands, in `run_ds_cmd`'s order.
 #[test]
 fn argument_errors() {
     let z = zone(vec![key(1, KeyRole::Ksk, 1, DsAtParent::Submitted)]);

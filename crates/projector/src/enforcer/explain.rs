@@ -1,11 +1,12 @@
-//! Why records do not move — issue 6 `explain`, after spec `state-machine.md` §4.4.
+//! Why records do not move (`explain`), after docs/state-machine.md, Gates.
 //!
-//! [`explain_records`] evaluates every record of a zone at `now` exactly as the first
-//! pass of a run would ([`super::update::Run::check`]: same gates in the same order,
-//! same overlay flag carried from record to record), without committing anything, and
-//! reports for each record the gate that holds it ([`Gate`]): its goal reached, an
-//! operator DS command, a roll-type ordering (§4.6), a validity rule (§4.7), a timer
-//! (§4.8, with the terms of its interval) or the backup gate.
+//! [`explain_records`] evaluates every record of a zone at `now` exactly as the first pass
+//! of a run would ([`super::update::Run::check`]: same gates in the same order, same
+//! overlay flag carried from record to record), without committing anything, and reports
+//! for each record the gate that holds it ([`Gate`]): its goal reached, an operator DS
+//! command, a roll-type ordering (docs/state-machine.md, Policy approval), a validity rule
+//! (docs/state-machine.md, Validity rules), a timer (docs/state-machine.md, Timing, with
+//! the terms of its interval) or the backup gate.
 //!
 //! Like the first pass of a run, the evaluation sees the zone as stored: when a record
 //! is [`Gate::Ready`] (the zone's run is due), the records after it are explained as if
@@ -33,8 +34,9 @@ use kasp_events::{KeyRole, Policy, Timestamp};
 pub enum Gate {
     /// The record is at its goal; no move is wanted.
     Settled,
-    /// A DS waits for `ds_at_parent` to become `needs` (operator command or DS task);
-    /// after that the DS still needs `then` seconds (§4.8, from the command's time).
+    /// A DS waits for `ds_at_parent` to become `needs` (operator command or DS task); after
+    /// that the DS still needs `then` seconds (docs/state-machine.md, Timing, from the
+    /// command's time).
     Operator {
         /// SEEN (to become omnipresent) or UNSUBMITTED (to become hidden).
         needs: DsAtParent,
@@ -43,14 +45,14 @@ pub enum Gate {
         /// The DS interval counted from the command.
         then: i64,
     },
-    /// A roll-type ordering refuses the move (§4.6).
+    /// A roll-type ordering refuses the move (docs/state-machine.md, Policy approval).
     Policy {
         /// Which ordering.
         hold: PolicyHold,
         /// What frees it.
         waits: Waits,
     },
-    /// The move would break a validity rule (§4.7).
+    /// The move would break a validity rule (docs/state-machine.md, Validity rules).
     Rule {
         /// Which rule.
         rule: Rule,
@@ -108,7 +110,8 @@ pub struct RecordFinding {
     pub record: RecordType,
     /// The current state.
     pub state: RecordState,
-    /// The desired next state (§4.1); equal to `state` when settled.
+    /// The desired next state (docs/state-machine.md, Goals); equal to `state` when
+    /// settled.
     pub desired: RecordState,
     /// What holds it.
     pub gate: Gate,

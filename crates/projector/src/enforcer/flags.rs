@@ -1,12 +1,13 @@
-//! Publish / active flags of a key and the signconf key list — spec
-//! `state-machine.md` §6 (`E:update` flag recomputation, `signconf_xml_export`).
+//! Publish / active flags of a key and the signconf key list — docs/state-machine.md, Flags
+//! and signconf keys (`E:update` flag recomputation, `signconf_xml_export`).
 //!
 //! * publish = DNSKEY ∈ {rumoured, omnipresent};
 //! * active_ksk = RRSIGDNSKEY ∈ {rumoured, omnipresent};
 //! * active_zsk = RRSIG ∈ {rumoured, omnipresent}.
 //!
-//! A key whose key states were not created yet (§1.5, [`KeyModel::states_created`])
-//! has all flags clear, as OpenDNSSEC 2.1.12 shows it (`key list -d`: `0 0`).
+//! A key whose key states were not created yet (docs/state-machine.md, Records,
+//! [`KeyModel::states_created`]) has all flags clear, as OpenDNSSEC 2.1.12 shows it
+//! (`key list -d`: `0 0`).
 //!
 //! The signconf lists every key of the zone in key_data (creation) order, including
 //! fully hidden keys that are not purged yet; the role restriction of `<KSK/>` and
@@ -17,7 +18,8 @@ use super::record::{RecordState, RecordType};
 use crate::signconf::SignconfKey;
 use kasp_events::Locator;
 
-/// The three flags OpenDNSSEC stores per key_data (§6).
+/// The three flags OpenDNSSEC stores per key_data (docs/state-machine.md, Flags and
+/// signconf keys).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KeyFlags {
     /// The DNSKEY is (being) published.
@@ -34,7 +36,8 @@ fn shown(state: RecordState) -> bool {
 }
 
 impl KeyFlags {
-    /// The flags of `key` from its record states (§6); all clear without key states.
+    /// The flags of `key` from its record states (docs/state-machine.md, Flags and signconf
+    /// keys); all clear without key states.
     pub fn of(key: &KeyModel) -> KeyFlags {
         if !key.states_created {
             return KeyFlags::default();
@@ -46,14 +49,16 @@ impl KeyFlags {
         }
     }
 
-    /// `active_ksk | active_zsk`, the `Act:` column of `key list -d` (§11).
+    /// `active_ksk | active_zsk`, the `Act:` column of `key list -d`
+    /// (docs/state-machine.md, Key list states).
     pub fn active(self) -> bool {
         self.active_ksk || self.active_zsk
     }
 }
 
-/// The signconf `<Key>` list of a zone (§6): one entry per key in
-/// [`ZoneModel::keys`] order, with the key's HSM locator from `locator_of`.
+/// The signconf `<Key>` list of a zone (docs/state-machine.md, Flags and signconf keys):
+/// one entry per key in [`ZoneModel::keys`] order, with the key's HSM locator from
+/// `locator_of`.
 pub fn signconf_keys(
     zone: &ZoneModel,
     mut locator_of: impl FnMut(&KeyModel) -> Locator,

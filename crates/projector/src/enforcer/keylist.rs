@@ -1,6 +1,6 @@
-//! The human-readable key state and `ods-enforcer key list` — spec
-//! `state-machine.md` §11 (`keystate/keystate_list_cmd.c:map_keystate`,
-//! `map_keytime`) and `cli-reference.md` §2.6 (`key list` output formats).
+//! The human-readable key state and `ods-enforcer key list` —
+//! docs/state-machine.md, Key list states (`keystate/keystate_list_cmd.c:map_keystate`,
+//! `map_keytime`) and docs/cli.md, Key commands (`key list` output formats).
 //!
 //! [`key_state`] maps record states to the name `key list` shows; [`next_transition`]
 //! is the "Date of next transition" column (the *zone's* next change, or a DS wait);
@@ -14,7 +14,8 @@ use super::record::{RecordState, RecordType};
 use kasp_events::{KeyRole, Timestamp};
 use std::fmt::Write as _;
 
-/// The human key state of `key list` (§11; `dead` is in 2.1's table, never produced).
+/// The human key state of `key list` (docs/state-machine.md, Key list states; `dead` is in
+/// 2.1's table, never produced).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyState {
     Generate,
@@ -44,8 +45,8 @@ impl KeyState {
     }
 }
 
-/// `keystate(p, c, introducing, ds)` of §11 over one view; `None` is a missing
-/// key_state row (matches no state).
+/// `keystate(p, c, introducing, ds)` of docs/state-machine.md, Key list states over one
+/// view; `None` is a missing key_state row (matches no state).
 fn view(
     p: Option<RecordState>,
     c: Option<RecordState>,
@@ -80,9 +81,9 @@ fn view(
     }
 }
 
-/// The human state of a key (§11): KSK view (DS, DNSKEY, ds_at_parent), ZSK view
-/// (DNSKEY, RRSIG), a CSK is `mixed` when they differ. `states` are DS, DNSKEY,
-/// RRSIGDNSKEY, RRSIG; `None` = the key states do not exist yet.
+/// The human state of a key (docs/state-machine.md, Key list states): KSK view (DS, DNSKEY,
+/// ds_at_parent), ZSK view (DNSKEY, RRSIG), a CSK is `mixed` when they differ. `states` are
+/// DS, DNSKEY, RRSIGDNSKEY, RRSIG; `None` = the key states do not exist yet.
 pub fn key_state(
     role: KeyRole,
     states: Option<[RecordState; 4]>,
@@ -113,7 +114,8 @@ pub fn key_state(
     }
 }
 
-/// The DS wait text that replaces the next transition time (§7, `map_keytime`).
+/// The DS wait text that replaces the next transition time (docs/state-machine.md, DS at
+/// the parent, `map_keytime`).
 pub fn ds_wait(ds_at_parent: DsAtParent) -> Option<&'static str> {
     match ds_at_parent {
         DsAtParent::Submit => Some("waiting for ds-submit"),
@@ -227,7 +229,7 @@ impl KeyRow {
     }
 }
 
-/// The output format of `key list` (`-f` > `-d` > `-v` > plain, cli-reference §2.6).
+/// The output format of `key list` (`-f` > `-d` > `-v` > plain, docs/cli.md, Key commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListFormat {
     Plain,

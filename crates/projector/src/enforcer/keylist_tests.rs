@@ -1,6 +1,6 @@
-//! Tests of [`super::keylist`] (spec `state-machine.md` §11, `cli-reference.md` §2.6):
-//! the human state table, and `key list` in every format rendered from the key states
-//! of golden scenario a (`trace-cli.txt`) and compared byte for byte with OpenDNSSEC
+//! Tests of [`super::keylist`] (docs/state-machine.md, Key list states, docs/cli.md, Key
+//! commands): the human state table, and `key list` in every format rendered from the key
+//! states of golden scenario a (`trace-cli.txt`) and compared byte for byte with OpenDNSSEC
 //! 2.1.12's captured output (`raw/NNN/keys-*.txt`, copied to
 //! `fixtures/conformance/keylist/`).
 
@@ -280,7 +280,7 @@ fn zsk(dnskey: RecordState, rrsig: RecordState, introducing: bool) -> KeyState {
 #[test]
 fn human_states_of_section_11() {
     use KeyState::*;
-    // The ZSK lifecycle of §11 / §12.4.
+    // The ZSK lifecycle of docs/state-machine.md, Key list states and Timeline.
     assert_eq!(zsk(Hidden, Hidden, true), Generate);
     assert_eq!(zsk(Rumoured, Hidden, true), Publish);
     assert_eq!(zsk(Rumoured, Rumoured, true), Ready);

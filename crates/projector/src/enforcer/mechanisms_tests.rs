@@ -1,10 +1,11 @@
-//! Replay of the §13 verification run (`mechanisms_2.1.12.txt`, four zones, one per
-//! roll-type family, KSK 20 d / ZSK 7 d / CSK 10 d lifetimes, so rollovers overlap and
-//! dependency chains build up, exercising successor clauses iii/iv).
+//! Replay of the verification run of docs/state-machine.md, Roll types
+//! (`mechanisms_2.1.12.txt`, four zones, one per roll-type family, KSK 20 d / ZSK 7 d / CSK
+//! 10 d lifetimes, so rollovers overlap and dependency chains build up, exercising
+//! successor clauses iii/iv).
 //!
-//! Key creation, retirement (updatePolicy, §3) and purge (§5) are taken from the
-//! trace; the state machine must reproduce every record state, `ds_at_parent` and
-//! dependency row of every snapshot.
+//! Key creation, retirement (updatePolicy, docs/state-machine.md, Policy step) and purge
+//! (docs/state-machine.md, Dead keys and purge) are taken from the trace; the state machine
+//! must reproduce every record state, `ds_at_parent` and dependency row of every snapshot.
 
 use super::model::{Dependency, DsAtParent, KeyId};
 use super::record::{RecordState, RecordType};
@@ -131,7 +132,8 @@ impl Sim {
         }
     }
 
-    /// removeDeadKeys' side effect (§5): dependency rows from dead keys go away.
+    /// removeDeadKeys' side effect (docs/state-machine.md, Dead keys and purge): dependency
+    /// rows from dead keys go away.
     fn drop_dead_deps(&mut self) {
         let dead: Vec<KeyId> = self
             .zone

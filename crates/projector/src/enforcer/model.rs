@@ -1,5 +1,6 @@
-//! The state machine's view of one zone — spec `state-machine.md` §1.3 (zone TTL
-//! windows), §1.4 (key_data), §1.5 (key_state) and §1.6 (key_dependency).
+//! The state machine's view of one zone — docs/state-machine.md, Data model: Zone
+//! (zone TTL windows), Keys (key_data), Records (key_state) and Successor relations
+//! (key_dependency).
 //!
 //! Only the fields `updateZone` reads or writes are modelled; mapping events to this
 //! model is the caller's business.
@@ -8,12 +9,13 @@ use super::record::{Record, RecordState, RecordType, Records};
 use super::timing::TtlWindows;
 use kasp_events::{KeyRole, Seconds, Timestamp};
 
-/// Identity of a key within a zone. Keys are evaluated in [`ZoneModel::keys`] order,
-/// which must be creation order (§4.3, Q9); the id itself carries no order.
+/// Identity of a key within a zone. Keys are evaluated in [`ZoneModel::keys`] order, which
+/// must be creation order (docs/state-machine.md, Evaluation order, Q9); the id itself
+/// carries no order.
 pub use kasp_events::KeyId;
 
-/// Identity of an `hsm_key` row (key material, §1.7); several zones may share one
-/// under a ShareKeys policy (§9).
+/// Identity of an `hsm_key` row (key material, docs/state-machine.md, Key material);
+/// several zones may share one under a ShareKeys policy (docs/state-machine.md, Key pool).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -31,7 +33,8 @@ pub fn has_zsk(role: KeyRole) -> bool {
 
 pub use kasp_events::DsAtParent;
 
-/// One key as used by one zone (§1.4 key_data with its four §1.5 key_states).
+/// One key as used by one zone: a key_data row with its four key_states
+/// (docs/state-machine.md, Keys and Records).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyModel {
     /// Identity within the zone.
@@ -42,36 +45,41 @@ pub struct KeyModel {
     pub algorithm: u8,
     /// Creation time of this key for the zone.
     pub inception: Timestamp,
-    /// The goal: `true` = bring in, `false` = take out (§4.1).
+    /// The goal: `true` = bring in, `false` = take out (docs/state-machine.md, Goals).
     pub introducing: bool,
-    /// DS state at the parent as far as the operator told us (§1.4, §7).
+    /// DS state at the parent as far as the operator told us (docs/state-machine.md, Keys
+    /// and DS at the parent).
     pub ds_at_parent: DsAtParent,
     /// The HSM key still waits for a backup (BACKUP_REQUIRED or BACKUP_REQUESTED):
-    /// no record may become omnipresent (§4.4 gate 6, Q20).
+    /// no record may become omnipresent (docs/state-machine.md, Gates, gate 6, Q20).
     pub backup_pending: bool,
-    /// The key material (`key_data.hsm_key_id`); `None` = no hsm key, which §3 step A
-    /// treats as an orphan.
+    /// The key material (`key_data.hsm_key_id`); `None` = no hsm key, which the
+    /// policy step treats as an orphan (docs/state-machine.md, Policy step).
     pub hsm: Option<HsmKeyId>,
-    /// `key_data.keytag` (§1.4), as computed when the key was created.
+    /// `key_data.keytag` (docs/state-machine.md, Keys), as computed when the key was
+    /// created.
     pub key_tag: u16,
-    /// `key_data.minimize`, the policy key's bit set frozen at creation (§1.4).
+    /// `key_data.minimize`, the policy key's bit set frozen at creation
+    /// (docs/state-machine.md, Keys).
     pub minimize: u8,
-    /// Whether the four key_state rows exist (§1.5: created lazily by `updateZone`).
-    /// `false` only for a key made by updatePolicy in a run that ended before the state
-    /// machine ran (§2 step 4, Q4); [`records`](Self::records) is then meaningless
-    /// until [`super::update::update_zone`] creates the states at its `now`.
+    /// Whether the four key_state rows exist (docs/state-machine.md, Records: created
+    /// lazily by `updateZone`). `false` only for a key made by updatePolicy in a run that
+    /// ended before the state machine ran (docs/state-machine.md, One enforcer run, step 4,
+    /// Q4); [`records`](Self::records) is then meaningless until
+    /// [`super::update::update_zone`] creates the states at its `now`.
     pub states_created: bool,
     /// DS, DNSKEY, RRSIGDNSKEY and RRSIG.
     pub records: Records,
 }
 
 impl KeyModel {
-    /// A new key with the initial record states of §1.5: DS and RRSIGDNSKEY hidden iff
-    /// the role has the KSK bit, RRSIG hidden iff it has the ZSK bit, DNSKEY always
-    /// hidden, all others NA. `minimize` is the policy key's bit set (RRSIG 1, DNSKEY 2,
-    /// DS 4), frozen per record; `ttls` is the zone TTL per type at `created`
-    /// ([`TtlWindows::ttl`]) in [`RecordType::ALL`] order. The key starts introducing,
-    /// unsubmitted and without pending backup, with no key material and key tag 0.
+    /// A new key with the initial record states of docs/state-machine.md, Records: DS and
+    /// RRSIGDNSKEY hidden iff the role has the KSK bit, RRSIG hidden iff it has the ZSK
+    /// bit, DNSKEY always hidden, all others NA. `minimize` is the policy key's bit set
+    /// (RRSIG 1, DNSKEY 2, DS 4), frozen per record; `ttls` is the zone TTL per type at
+    /// `created` ([`TtlWindows::ttl`]) in [`RecordType::ALL`] order. The key starts
+    /// introducing, unsubmitted and without pending backup, with no key material and key
+    /// tag 0.
     pub fn new(
         id: KeyId,
         role: KeyRole,
@@ -140,7 +148,8 @@ impl KeyModel {
     }
 }
 
-/// A successor relation (§1.6): `to` succeeds `from` for record type `record`.
+/// A successor relation (docs/state-machine.md, Successor relations): `to` succeeds `from`
+/// for record type `record`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -156,15 +165,18 @@ pub struct Dependency {
 /// Everything `updateZone` reads and writes for one zone.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZoneModel {
-    /// The zone's keys in creation order (§4.3).
+    /// The zone's keys in creation order (docs/state-machine.md, Evaluation order).
     pub keys: Vec<KeyModel>,
     /// Dependency rows in insertion order; duplicates allowed as in 2.1 (Q18).
     pub dependencies: Vec<Dependency>,
-    /// `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` (§1.3, §4.2).
+    /// `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` (docs/state-machine.md, Zone and TTL
+    /// windows).
     pub ttl_windows: TtlWindows,
-    /// `roll_<role>_now`, set by `key rollover` (§1.3, §8), cleared by updatePolicy (§3).
+    /// `roll_<role>_now`, set by `key rollover` and cleared by updatePolicy
+    /// (docs/state-machine.md, Zone lifecycle and rollover requests, and Policy step).
     pub roll_now: PerRole<bool>,
-    /// `next_<role>_roll` (§1.3): the informational next automatic roll; `None` = 0.
+    /// `next_<role>_roll` (docs/state-machine.md, Zone): the informational next automatic
+    /// roll; `None` = 0.
     pub next_roll: PerRole<Option<Timestamp>>,
 }
 

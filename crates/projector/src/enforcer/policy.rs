@@ -1,6 +1,7 @@
-//! `updatePolicy` — key creation, retirement and rollover triggers — spec
-//! `state-machine.md` §3 (`E:updatePolicy`), with key material allocation (§3 step 5,
-//! §9) as an input: the caller's [`KeySource`] answers for the `hsm_key` table.
+//! `updatePolicy` — key creation, retirement and rollover triggers — docs/state-machine.md,
+//! Policy step (`E:updatePolicy`), with key material allocation (docs/state-machine.md,
+//! Policy step and Key pool) as an input: the caller's
+//! [`KeySource`] answers for the `hsm_key` table.
 //!
 //! Pure apart from the key source: [`update_policy`] reads the zone and the policy and
 //! returns a [`PolicyOutcome`], which [`PolicyOutcome::apply`] writes into the zone.
@@ -8,10 +9,11 @@
 use super::model::{HsmKeyId, KeyId, KeyModel, ZoneModel, has_ksk, has_zsk};
 use kasp_events::{KeyRole, Policy, PolicyKey, Seconds, Timestamp};
 
-/// `NOKEY_TIMEOUT`: retry delay when no key material is available (§3 step 5).
+/// `NOKEY_TIMEOUT`: retry delay when no key material is available (docs/state-machine.md,
+/// Policy step, key material).
 pub const NOKEY_RETRY: Seconds = Seconds(60);
 
-/// What an `hsm_key` row says about its key material (§1.7).
+/// What an `hsm_key` row says about its key material (docs/state-machine.md, Key material).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Material {
     /// DNSSEC algorithm of the material.
@@ -38,7 +40,8 @@ pub struct Allocated {
     pub key_tag: u16,
 }
 
-/// The `hsm_key` table and key_data identities as updatePolicy needs them (§9).
+/// The `hsm_key` table and key_data identities as updatePolicy needs them
+/// (docs/state-machine.md, Key pool).
 pub trait KeySource {
     /// The material of an hsm key; `None` if the row does not exist.
     fn material(&self, hsm: HsmKeyId) -> Option<Material>;
@@ -68,7 +71,8 @@ pub enum NoNewKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyOutcome {
     /// New keys in creation order (step 6): introducing, unsubmitted, inception = now,
-    /// `minimize` from the policy key, key states not yet created (§1.5).
+    /// `minimize` from the policy key, key states not yet created (docs/state-machine.md,
+    /// Records).
     pub new_keys: Vec<KeyModel>,
     /// Keys whose `introducing` goes to 0 (step A, then step 8), without duplicates.
     pub retired: Vec<KeyId>,
@@ -110,9 +114,9 @@ impl PolicyOutcome {
     }
 }
 
-/// `E:updatePolicy` (§3) for `zone` under `policy` at `now`. Keys are matched to
-/// policy keys through their material, looked up in `source`; new key material and
-/// key ids come from `source` too.
+/// `E:updatePolicy` (docs/state-machine.md, Policy step) for `zone` under `policy` at
+/// `now`. Keys are matched to policy keys through their material, looked up in `source`;
+/// new key material and key ids come from `source` too.
 pub fn update_policy(
     zone: &ZoneModel,
     policy: &Policy,

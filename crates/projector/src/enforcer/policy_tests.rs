@@ -1,13 +1,14 @@
-//! Tests of [`super::policy::update_policy`] against the consequences list of spec §3
-//! and the first steps of the golden trace `a-default-zsk-rollover`; also the
-//! in-memory [`Pool`] key source shared with the run tests.
+//! Tests of [`super::policy::update_policy`] against the consequences list of
+//! docs/state-machine.md, Policy step and the first steps of the golden trace
+//! `a-default-zsk-rollover`; also the in-memory [`Pool`] key source shared with the run
+//! tests.
 
 use super::model::{DsAtParent, HsmKeyId, KeyId, ZoneModel};
 use super::policy::{Allocated, KeySource, Material, NoNewKey, PolicyOutcome, update_policy};
 use super::tests::{at, default_policy};
 use kasp_events::{KeyRole, Policy, PolicyKey, Seconds, Timestamp};
 
-/// State of a pool key (§1.7).
+/// State of a pool key (docs/state-machine.md, Key material).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HsmState {
     Unused,

@@ -1,4 +1,5 @@
-//! Dead keys and automatic purge — spec `state-machine.md` §5 (`E:removeDeadKeys`).
+//! Dead keys and automatic purge — docs/state-machine.md, Dead keys and purge
+//! (`E:removeDeadKeys`).
 //!
 //! [`dead_keys`] decides over the zone as loaded at the start of the run; whether the
 //! released material is then physically deleted from the HSM (which makes 2.1 end the
@@ -9,8 +10,9 @@ use super::model::{Dependency, HsmKeyId, KeyId, KeyModel, ZoneModel};
 use super::record::{RecordState, RecordType};
 use kasp_events::{Policy, Seconds, Timestamp};
 
-/// Delay of the next run when the purge deleted key material from the HSM (§2 step 4,
-/// Q4): `update` returns `now + 60` at once.
+/// Delay of the next run when the purge deleted key material from the HSM
+/// (docs/state-machine.md, One enforcer run, step 4, Q4): `update` returns `now + 60` at
+/// once.
 pub const PURGE_RETRY: Seconds = Seconds(60);
 
 /// What `removeDeadKeys` decided for one zone.
@@ -63,7 +65,8 @@ pub fn purge_time(key: &KeyModel, purge: Seconds) -> Option<Timestamp> {
     last.map(|l| l.plus(purge))
 }
 
-/// Whether a key is dead (§5): not introducing and every non-NA record HIDDEN.
+/// Whether a key is dead (docs/state-machine.md, Dead keys and purge): not introducing and
+/// every non-NA record HIDDEN.
 pub fn is_dead(key: &KeyModel) -> bool {
     purge_time(key, Seconds(0)).is_some()
 }

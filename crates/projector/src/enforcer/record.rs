@@ -1,5 +1,5 @@
-//! Record types, record states and the four records of a key — spec
-//! `state-machine.md` §1.5 (key_state) and §4.1 (goal per record).
+//! Record types, record states and the four records of a key — docs/state-machine.md,
+//! Records (key_state) and docs/state-machine.md, Goals (goal per record).
 //!
 //! Every key carries exactly four records (DS, DNSKEY, RRSIGDNSKEY, RRSIG); a record
 //! that does not apply to the key's role is `Na` for its whole life.
@@ -8,17 +8,19 @@ use kasp_events::{Seconds, Timestamp};
 
 pub use kasp_events::{RecordState, RecordType};
 
-/// One record of a key: its state and the bookkeeping of its last change (§1.5).
+/// One record of a key: its state and the bookkeeping of its last change
+/// (docs/state-machine.md, Records).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     /// Current state.
     pub state: RecordState,
-    /// Time of the last transition (or of the last DS operator command, §7) — the only
-    /// time input of the state machine.
+    /// Time of the last transition (or of the last DS operator command,
+    /// docs/state-machine.md, DS at the parent) — the only time input of the state machine.
     pub last_change: Timestamp,
     /// TTL in force at the last change; written, never read by the state machine.
     pub ttl: Seconds,
-    /// This record type's minimize bit, frozen at key creation (§1.5, Q19).
+    /// This record type's minimize bit, frozen at key creation (docs/state-machine.md,
+    /// Records, Q19).
     pub minimize: bool,
 }
 

@@ -1,6 +1,6 @@
-//! §13 oracles: every roll type on the default timing values, driven through
-//! `update_zone` with an operator who answers ds-seen / ds-gone at once.
-//! Intervals: P = 50400 (DNSKEY), S = 129600 (RRSIG), D = 13599 (DS), E = 1000800.
+//! Oracles of docs/state-machine.md, Roll types: every roll type on the default timing
+//! values, driven through `update_zone` with an operator who answers ds-seen / ds-gone at
+//! once. Intervals: P = 50400 (DNSKEY), S = 129600 (RRSIG), D = 13599 (DS), E = 1000800.
 
 use super::model::{DsAtParent, KeyId};
 use super::record::{RecordState, RecordType};
@@ -18,8 +18,9 @@ const E: i64 = 1_000_800;
 type Log = Vec<(i64, KeyId, RecordType, RecordState)>;
 
 impl Sim {
-    /// The operator of §12.3: the submit/retract tasks run and ds-seen / ds-gone are
-    /// given as soon as a key waits for them. True if anything changed.
+    /// The operator of docs/state-machine.md, Timeline: the submit/retract tasks run and
+    /// ds-seen / ds-gone are given as soon as a key waits for them. True if anything
+    /// changed.
     fn operator(&mut self, now: i64) -> bool {
         let mut acted = false;
         let ids: Vec<KeyId> = self.zone.keys.iter().map(|k| k.id).collect();

@@ -1,6 +1,6 @@
-//! The three DNSSEC validity rules and the successor relation — spec
-//! `state-machine.md` §4.5 (future-key overlay) and §4.7 (`E:dnssecApproval`,
-//! `rule1..3`, `exists_with_successor`, `successor`, `successor_rec`,
+//! The three DNSSEC validity rules and the successor relation — docs/state-machine.md,
+//! Overlay (future-key overlay) and docs/state-machine.md, Validity rules
+//! (`E:dnssecApproval`, `rule1..3`, `exists_with_successor`, `successor`, `successor_rec`,
 //! `isPotentialSuccessor`, `unsignedOk`, `all_DS_hidden`).
 //!
 //! Everything is a pure predicate over a list of keys (id, algorithm, four states),
@@ -37,7 +37,7 @@ const fn sig(dk: RecordState, rs: RecordState) -> Mask {
 
 /// One evaluation context: the keys, the dependency rows, and the record under
 /// evaluation (`subject` indexes `keys`) with its desired `next` state. `pretend`
-/// switches the overlay of §4.5 on ("after") or off ("current").
+/// switches the overlay of docs/state-machine.md, Overlay on ("after") or off ("current").
 #[derive(Debug, Clone, Copy)]
 pub struct Eval<'a> {
     /// The zone's keys in evaluation order.
@@ -188,9 +188,9 @@ impl Eval<'_> {
         })
     }
 
-    /// §4.6 "good KSK" of the subject's algorithm: (DS, DNSKEY, RRSIGDNSKEY) all
-    /// omnipresent, or a DS pair (UNR,OMN,OMN) → (RUM,OMN,OMN), or a DNSKEY pair
-    /// (OMN,UNR,UNR) → (OMN,RUM,RUM).
+    /// A "good KSK" of the subject's algorithm (docs/state-machine.md, Policy approval):
+    /// (DS, DNSKEY, RRSIGDNSKEY) all omnipresent, or a DS pair (UNR,OMN,OMN) →
+    /// (RUM,OMN,OMN), or a DNSKEY pair (OMN,UNR,UNR) → (OMN,RUM,RUM).
     pub fn good_ksk(&self) -> bool {
         use RecordType::{Dnskey, Ds};
         self.exists(true, &m(O, O, O))
@@ -198,8 +198,9 @@ impl Eval<'_> {
             || self.exists_with_successor(&m(O, U, U), &m(O, R, R), Dnskey)
     }
 
-    /// §4.6 "good ZSK" of the subject's algorithm: (DNSKEY, RRSIG) both omnipresent, or
-    /// a DNSKEY pair (UNR,OMN) → (RUM,OMN), or an RRSIG pair (OMN,UNR) → (OMN,RUM).
+    /// A "good ZSK" of the subject's algorithm (docs/state-machine.md, Policy approval):
+    /// (DNSKEY, RRSIG) both omnipresent, or a DNSKEY pair (UNR,OMN) → (RUM,OMN), or an
+    /// RRSIG pair (OMN,UNR) → (OMN,RUM).
     pub fn good_zsk(&self) -> bool {
         use RecordType::{Dnskey, Rrsig};
         self.exists(true, &sig(O, O))
@@ -237,7 +238,7 @@ impl Eval<'_> {
     }
 }
 
-/// One of the three DNSSEC validity rules of §4.7.
+/// One of the three DNSSEC validity rules of docs/state-machine.md, Validity rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rule {
     /// Rule 1: a DS exists (any algorithm).
@@ -258,7 +259,7 @@ impl Rule {
         }
     }
 
-    /// The rule's name as state-machine.md §4.7 gives it.
+    /// The rule's name as docs/state-machine.md, Validity rules, gives it.
     pub fn title(self) -> &'static str {
         match self {
             Rule::One => "a DS exists",

@@ -1,4 +1,5 @@
-//! Unit tests of the §4.7 rules on hand-built key sets.
+//! Unit tests of the validity rules (docs/state-machine.md, Validity rules) on hand-built
+//! key sets.
 
 use super::*;
 
@@ -40,8 +41,8 @@ fn eval<'a>(
 
 #[test]
 fn new_zone_ds_waits_for_an_omnipresent_signer() {
-    // §12.3 at T+50400: K1 (H,O,O,NA), Z1 (NA,O,NA,R). K1 DS → RUM breaks rule 3
-    // (3e "all DS hidden" no longer holds, no (OMN,OMN) signer yet).
+    // docs/state-machine.md, Timeline at T+50400: K1 (H,O,O,NA), Z1 (NA,O,NA,R). K1 DS →
+    // RUM breaks rule 3 (3e "all DS hidden" no longer holds, no (OMN,OMN) signer yet).
     let keys = [key(1, [H, O, O, N]), key(2, [N, O, N, R])];
     let ev = eval(&keys, &[], 0, RecordType::Ds, R);
     assert!(ev.rule3());
@@ -80,8 +81,8 @@ fn rule2_unsigned_ok_matches_each_ds_state() {
 
 #[test]
 fn zsk_roll_old_rrsig_leaves_through_the_pending_relation() {
-    // §12.3 at T+7826400: Z2 RRSIG just went RUM, Z1 RRSIG → UNR is allowed by pair 3c
-    // through clause (ii) (no dependency row yet).
+    // docs/state-machine.md, Timeline at T+7826400: Z2 RRSIG just went RUM, Z1 RRSIG → UNR
+    // is allowed by pair 3c through clause (ii) (no dependency row yet).
     let keys = [
         key(1, [O, O, O, N]),
         key(2, [N, O, N, O]),

@@ -1,9 +1,12 @@
-//! One enforcer run for one zone — spec `state-machine.md` §2 (`perform_enforce`,
-//! `E:update`): updatePolicy (§3), removeDeadKeys (§5), updateZone (§4) and the zone's
-//! next wake-up as the minimum of the candidates.
+//! One enforcer run for one zone — docs/state-machine.md, One enforcer run
+//! (`perform_enforce`, `E:update`): updatePolicy (docs/state-machine.md, Policy step),
+//! removeDeadKeys (docs/state-machine.md, Dead keys and purge), updateZone
+//! (docs/state-machine.md, State machine) and the zone's next wake-up as the minimum of the
+//! candidates.
 //!
-//! Not here: the publish/active flags and the signconf (§6, derived from the record
-//! states), the DS submit/retract tasks (§7) and the RolloverNotification log line.
+//! Not here: the publish/active flags and the signconf (docs/state-machine.md, Flags and
+//! signconf keys, derived from the record states), the DS submit/retract tasks
+//! (docs/state-machine.md, DS at the parent) and the RolloverNotification log line.
 
 use super::model::{HsmKeyId, ZoneModel};
 use super::policy::{KeySource, PolicyOutcome, update_policy};
@@ -11,7 +14,8 @@ use super::purge::{PURGE_RETRY, PurgeOutcome, dead_keys};
 use super::update::{Transition, update_zone};
 use kasp_events::{Policy, Seconds, Timestamp};
 
-/// The key material store as a run needs it: allocation (§3, §9) and release (§5).
+/// The key material store as a run needs it: allocation (docs/state-machine.md, Policy step
+/// and Key pool) and release (docs/state-machine.md, Dead keys and purge).
 pub trait KeyStore: KeySource {
     /// `hsm_key_factory_release_key_id` for each of `released` (state DELETE once no
     /// key_data of any zone references it), then `hsm_key_factory_delete_key`: removes
@@ -45,8 +49,9 @@ pub struct RunOutcome {
     pub zone_updated: bool,
 }
 
-/// Runs the enforcer once for `zone` under `policy` at `now` (§2, 2.1 order).
-/// `rollover_notification` is conf.xml's `RolloverNotification` (0 when absent).
+/// Runs the enforcer once for `zone` under `policy` at `now` (docs/state-machine.md, One
+/// enforcer run: 2.1's order). `rollover_notification` is conf.xml's `RolloverNotification`
+/// (0 when absent).
 ///
 /// A passthrough policy changes nothing and is not rescheduled. Otherwise the policy
 /// step runs, then (if `Keys/Purge` is set and the zone has keys) the purge; if that
@@ -107,8 +112,9 @@ pub fn run_zone(
     out
 }
 
-/// The RolloverNotification wake-up of §2 step 7: `next_ksk_roll - notification` if
-/// that roll is set and the time is after `now`, else the same for the CSK.
+/// The RolloverNotification wake-up of docs/state-machine.md, One enforcer run, step 7:
+/// `next_ksk_roll - notification` if that roll is set and the time is after `now`, else the
+/// same for the CSK.
 pub fn notification_wakeup(zone: &ZoneModel, now: Timestamp, notify: Seconds) -> Option<Timestamp> {
     let before = |roll: Option<Timestamp>| {
         roll.filter(|r| r.0 > 0)

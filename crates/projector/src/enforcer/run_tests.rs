@@ -1,6 +1,7 @@
-//! End-to-end tests of [`super::run::run_zone`] (§2): the default policy from `zone add`
-//! to T+180d against the KEY / ROLL / next values of the golden trace
-//! `a-default-zsk-rollover` (STEP 001–011) and the §12.3 timeline row after it.
+//! End-to-end tests of [`super::run::run_zone`] (docs/state-machine.md, One enforcer run):
+//! the default policy from `zone add` to T+180d against the KEY / ROLL / next values of the
+//! golden trace `a-default-zsk-rollover` (STEP 001–011) and the row of
+//! docs/state-machine.md, Timeline after it.
 
 use super::model::{DsAtParent, HsmKeyId, KeyId, ZoneModel};
 use super::policy::{Allocated, KeySource, Material};
@@ -86,7 +87,8 @@ impl Zone {
         self.zone.key(id).expect("key").records.states()
     }
 
-    /// A DS task or operator command: new ds_at_parent, DS timer restarts (§7).
+    /// A DS task or operator command: new ds_at_parent, DS timer restarts
+    /// (docs/state-machine.md, DS at the parent).
     fn ds(&mut self, id: KeyId, to: DsAtParent, now: Timestamp) {
         let k = self.zone.keys.iter_mut().find(|k| k.id == id).expect("key");
         k.ds_at_parent = to;
@@ -170,7 +172,8 @@ fn default_policy_to_180_days_follows_the_golden_trace() {
     assert_eq!(z3.inception, at(15_552_000));
     assert_eq!(z.zone.next_roll.zsk, Some(at(23_328_000)));
     assert_eq!(z.zone.next_roll.ksk, Some(at(31_536_000)));
-    // §12.3, next row: ZSK3's states are created at T+15552060, DNSKEY → RUM.
+    // docs/state-machine.md, Timeline, next row: ZSK3's states are created at T+15552060,
+    // DNSKEY → RUM.
     let out = z.run(at(15_552_060));
     let z3 = z.zone.key(ZSK3).expect("ZSK3");
     assert!(z3.states_created);

@@ -1,5 +1,6 @@
-//! Shared test fixtures — the default policy of `conf/kasp.xml.in` (spec §12.1) and a
-//! hand-driven zone ([`Sim`]) — and the §12.3 timeline tests of `update_zone`.
+//! Shared test fixtures — the default policy of `conf/kasp.xml.in` (docs/state-machine.md,
+//! Worked example) and a hand-driven zone ([`Sim`]) — and the tests of
+//! `update_zone` along docs/state-machine.md, Timeline.
 
 use kasp_events::{
     Denial, KeyRole, Keys, Nsec3, ParentTiming, Policy, PolicyKey, PolicyName, Seconds, SerialKind,
@@ -20,7 +21,8 @@ fn pk(role: KeyRole, bits: u32, lifetime: u32, minimize: u8) -> PolicyKey {
     }
 }
 
-/// The default policy of §12.1 (KskDoubleSignature, ZskPrePublication).
+/// The default policy of docs/state-machine.md, Worked example (KskDoubleSignature,
+/// ZskPrePublication).
 pub(crate) fn default_policy() -> Policy {
     Policy {
         name: PolicyName::new("default").expect("valid name"),
@@ -72,9 +74,9 @@ pub(crate) fn default_policy() -> Policy {
 }
 
 // ---------------------------------------------------------------------------------
-// update_zone on the default policy: the §12.3 timeline, checked against the KEY
-// lines (DS DNSKEY RRSIGDNSKEY RRSIG) and `next=` of the golden trace
-// shared/conformance/golden/a-default-zsk-rollover/trace-cli.txt.
+// update_zone on the default policy: the timeline of docs/state-machine.md, Timeline,
+// checked against the KEY lines (DS DNSKEY RRSIGDNSKEY RRSIG) and `next=` of the golden
+// trace fixtures/conformance/golden/a-default-zsk-rollover/trace-cli.txt.
 
 use super::model::{Dependency, DsAtParent, KeyId, KeyModel, ZoneModel};
 use super::record::{RecordState, RecordType};
@@ -94,8 +96,9 @@ pub(crate) fn at(d: i64) -> Timestamp {
     Timestamp(T + d)
 }
 
-/// A zone driven by hand: keys are added, the enforcer runs, operator commands are
-/// applied the way §7 describes them (ds_at_parent changes, DS last_change = now).
+/// A zone driven by hand: keys are added, the enforcer runs, operator commands are applied
+/// the way docs/state-machine.md, DS at the parent describes them (ds_at_parent changes, DS
+/// last_change = now).
 pub(crate) struct Sim {
     pub(crate) policy: Policy,
     pub(crate) zone: ZoneModel,

@@ -1,13 +1,14 @@
-//! Timing of the state machine — spec `state-machine.md` §4.2 (TTL windows and the TTL
-//! used for timing) and §4.8 (`E:minTransitionTime`, smooth-rollover extra).
+//! Timing of the state machine — docs/state-machine.md, TTL windows (and the TTL used
+//! for timing) and Timing (`E:minTransitionTime`, smooth-rollover extra).
 //!
 //! Pure functions of the policy, the zone's TTL windows and the record's last change.
 
 use super::record::{RecordState, RecordType};
 use kasp_events::{Denial, Policy, Seconds, Timestamp};
 
-/// The zone's TTL windows `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` (§1.3, §4.2): until
-/// these times a larger TTL from before a policy change is still honoured.
+/// The zone's TTL windows `ttl_end_ds`, `ttl_end_dk`, `ttl_end_rs` (docs/state-machine.md,
+/// Zone and TTL windows): until these times a larger TTL from before a policy change is
+/// still honoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TtlWindows {
     /// `ttl_end_ds`.
@@ -78,15 +79,16 @@ impl TtlWindows {
     }
 }
 
-/// The smooth-rollover extra `E_sig = jitter + max(validity_default, validity_denial)
-/// + resign - refresh` (§4.8), in seconds; may be negative for odd policies.
+/// The smooth-rollover extra
+/// `E_sig = jitter + max(validity_default, validity_denial) + resign - refresh`
+/// (docs/state-machine.md, Timing), in seconds; may be negative for odd policies.
 pub fn smooth_extra(policy: &Policy) -> i64 {
     let s = &policy.signatures;
     s.jitter.as_i64() + s.validity_default.max(s.validity_denial).as_i64() + s.resign.as_i64()
         - s.refresh.as_i64()
 }
 
-/// One term of a §4.8 waiting interval, for explanations.
+/// One term of a waiting interval (docs/state-machine.md, Timing), for explanations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitPart {
     /// The zone TTL of the record type in force ([`TtlWindows::ttl`]).
@@ -178,8 +180,9 @@ pub fn transition_wait(
 
 /// `E:minTransitionTime`: the earliest time the record of type `t`, last changed at
 /// `last_change`, may move to `next`, given the zone TTL `ttl` for the type
-/// ([`TtlWindows::ttl`]). `smooth` adds [`smooth_extra`] (the caller decides whether
-/// the §4.8 smooth-rollover condition holds; it only ever does for RRSIG).
+/// ([`TtlWindows::ttl`]). `smooth` adds [`smooth_extra`] (the caller decides whether the
+/// smooth-rollover condition of docs/state-machine.md, Timing, holds; it only ever does
+/// for RRSIG).
 ///
 /// Moves into rumoured or unretentive may happen at once (`last_change`); into
 /// omnipresent or hidden they wait for the type's propagation interval

@@ -1,7 +1,8 @@
-//! `updateZone`, the state machine proper — spec `state-machine.md` §4.3 (iteration
-//! order and fixpoint), §4.4 (gates in order), §4.6 (policyApproval), §4.9 (wake-up
-//! time), §4.10 (DS side effects) and §4.11 (markSuccessors); the rules come from
-//! [`super::rules`] (§4.7), the times from [`super::timing`] (§4.2, §4.8).
+//! `updateZone`, the state machine proper — docs/state-machine.md, State machine:
+//! Evaluation order (iteration order and fixpoint), Gates (in order), Policy approval,
+//! Wake-up time, DS side effects and Marking successors; the rules come from
+//! [`super::rules`] (Validity rules), the times from [`super::timing`] (TTL windows,
+//! Timing).
 //!
 //! OpenDNSSEC 2.1 semantics, including two quirks kept on purpose (Q17): policyApproval
 //! sees the dependency rows as they were when the run started, and the overlay flag
@@ -26,14 +27,16 @@ pub struct Transition {
     pub from: RecordState,
     /// State after.
     pub to: RecordState,
-    /// `ds_at_parent` change made with a DS transition (§4.10), as (before, after).
+    /// `ds_at_parent` change made with a DS transition (docs/state-machine.md, DS side
+    /// effects), as (before, after).
     pub ds_at_parent: Option<(DsAtParent, DsAtParent)>,
-    /// The rule that allowed it: the earliest time §4.8 gave, with the TTL it used
-    /// and whether the smooth-rollover extra applied.
+    /// The rule that allowed it: the earliest time (docs/state-machine.md, Timing), with
+    /// the TTL it used and whether the smooth-rollover extra applied.
     pub earliest: Timestamp,
     pub ttl: Seconds,
     pub smooth: bool,
-    /// Dependency rows created by markSuccessors (§4.11), their successor keys.
+    /// Dependency rows created by markSuccessors (docs/state-machine.md, Marking
+    /// successors), their successor keys.
     pub successors: Vec<KeyId>,
 }
 
@@ -42,21 +45,21 @@ pub struct Transition {
 pub struct UpdateOutcome {
     /// Committed transitions in commit order.
     pub transitions: Vec<Transition>,
-    /// Earliest time a record that passed the approval gates may move (§4.9); `None`
-    /// when nothing waits for time (operator-gated or rule-blocked records do not
-    /// count, Q5).
+    /// Earliest time a record that passed the approval gates may move
+    /// (docs/state-machine.md, Wake-up time); `None` when nothing waits for time
+    /// (operator-gated or rule-blocked records do not count, Q5).
     pub next_wakeup: Option<Timestamp>,
     /// The zone after the run: states, last changes and TTLs, `ds_at_parent`,
     /// dependency rows and refreshed TTL windows.
     pub zone: ZoneModel,
 }
 
-/// Runs the state machine on `zone` at `now` until no record can move (§4.3).
-/// Keys without key states get their initial ones first (§1.5, at `now` with the
-/// refreshed windows' TTLs).
+/// Runs the state machine on `zone` at `now` until no record can move
+/// (docs/state-machine.md, Evaluation order). Keys without key states get their initial
+/// ones first (docs/state-machine.md, Records, at `now` with the refreshed windows' TTLs).
 /// Keys are evaluated in `zone.keys` order, records in DS, DNSKEY, RRSIGDNSKEY, RRSIG
-/// order; every transition is visible to later evaluations. A policy without keys
-/// allows the zone to go unsigned (rule 1 is skipped, Q29).
+/// order; every transition is visible to later evaluations. A policy without keys allows
+/// the zone to go unsigned (rule 1 is skipped, Q29).
 pub fn update_zone(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> UpdateOutcome {
     let mut zone = prepared(zone, policy, now);
     let mut run = Run::new(policy, now, &zone);
@@ -78,8 +81,9 @@ pub fn update_zone(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> UpdateO
     }
 }
 
-/// The zone as a run at `now` starts on it: TTL windows refreshed (§4.2) and the
-/// initial key states of keys that have none (§1.5).
+/// The zone as a run at `now` starts on it: TTL windows refreshed (docs/state-machine.md,
+/// TTL windows) and the initial key states of keys that have none (docs/state-machine.md,
+/// Records).
 pub(crate) fn prepared(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> ZoneModel {
     let mut zone = zone.clone();
     zone.ttl_windows = zone.ttl_windows.refreshed(policy, now);
@@ -90,7 +94,8 @@ pub(crate) fn prepared(zone: &ZoneModel, policy: &Policy, now: Timestamp) -> Zon
     zone
 }
 
-/// Why a record does not move in an evaluation: the first gate of §4.4 that holds it.
+/// Why a record does not move in an evaluation: the first gate that holds it
+/// (docs/state-machine.md, Gates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hold {
     /// Gate 1: the record is at its goal (desired state = current state).
@@ -101,11 +106,13 @@ pub enum Hold {
         /// The `ds_at_parent` the move needs.
         needs: DsAtParent,
     },
-    /// Gate 3: policyApproval, the roll type's ordering (§4.6).
+    /// Gate 3: policyApproval, the roll type's ordering (docs/state-machine.md, Policy
+    /// approval).
     Policy(PolicyHold),
-    /// Gate 4: dnssecApproval, the move would break this validity rule (§4.7).
+    /// Gate 4: dnssecApproval, the move would break this validity rule
+    /// (docs/state-machine.md, Validity rules).
     Rule(Rule),
-    /// Gate 5: the record's interval (§4.8) has not passed yet.
+    /// Gate 5: the record's interval (docs/state-machine.md, Timing) has not passed yet.
     Timer {
         /// The earliest time of the move.
         at: Timestamp,
@@ -121,7 +128,7 @@ pub enum Hold {
     },
 }
 
-/// Which §4.6 ordering refuses a move into rumoured.
+/// Which ordering (docs/state-machine.md, Policy approval) refuses a move into rumoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyHold {
     /// DS → RUM with minimize DS: the key's own DNSKEY is not omnipresent.
@@ -136,8 +143,8 @@ pub enum PolicyHold {
     RrsigAfterDnskey,
 }
 
-/// A record that passed every gate: its move, the earliest time §4.8 gave, the TTL it
-/// used and whether the smooth-rollover extra applied.
+/// A record that passed every gate: its move, the earliest time (docs/state-machine.md,
+/// Timing), the TTL it used and whether the smooth-rollover extra applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Go {
     pub(crate) next: RecordState,
@@ -153,7 +160,7 @@ pub(crate) struct Run<'p> {
     allow_unsigned: bool,
     /// Dependency rows at the start of the run, as policyApproval sees them (Q17).
     policy_deps: Vec<Dependency>,
-    /// The overlay flag left by the last rule call (§4.5, Q17).
+    /// The overlay flag left by the last rule call (docs/state-machine.md, Overlay, Q17).
     pretend: bool,
     next_wakeup: Option<Timestamp>,
     transitions: Vec<Transition>,
@@ -188,7 +195,8 @@ impl<'p> Run<'p> {
         self.next_wakeup = Some(self.next_wakeup.map_or(at, |w| w.min(at)));
     }
 
-    /// §4.4 for record `t` of key number `k`; true when a transition was committed.
+    /// The gates (docs/state-machine.md, Gates) for record `t` of key number `k`; true
+    /// when a transition was committed.
     fn evaluate(&mut self, zone: &mut ZoneModel, k: usize, t: RecordType) -> bool {
         match self.check(zone, k, t) {
             Ok(go) => {
@@ -199,9 +207,9 @@ impl<'p> Run<'p> {
         }
     }
 
-    /// Gates 1–6 of §4.4 for record `t` of key number `k`, without committing: the
-    /// move if every gate passes, else the gate that holds the record. Updates the
-    /// overlay flag and the wake-up time as the evaluation does.
+    /// Gates 1–6 (docs/state-machine.md, Gates) for record `t` of key number `k`, without
+    /// committing: the move if every gate passes, else the gate that holds the record.
+    /// Updates the overlay flag and the wake-up time as the evaluation does.
     pub(crate) fn check(&mut self, zone: &ZoneModel, k: usize, t: RecordType) -> Result<Go, Hold> {
         let key = zone.keys[k];
         let from = key.state(t);
@@ -240,7 +248,8 @@ impl<'p> Run<'p> {
         let (verdict, pretend) = dnssec_verdict(ev, self.allow_unsigned);
         self.pretend = pretend;
         verdict.map_err(Hold::Rule)?;
-        // 5. Timing, with the smooth-rollover extra for RRSIG (§4.8).
+        // 5. Timing, with the smooth-rollover extra for RRSIG (docs/state-machine.md,
+        //    Timing).
         let ev = ev.with_pretend(self.pretend);
         let smooth = t == RecordType::Rrsig
             && key.state(RecordType::Dnskey) == O
@@ -267,7 +276,8 @@ impl<'p> Run<'p> {
         })
     }
 
-    /// Gates 7 and 8 of §4.4: the DS side effects, the commit and markSuccessors.
+    /// Gates 7 and 8 (docs/state-machine.md, Gates): the DS side effects, the commit and
+    /// markSuccessors.
     fn commit(&mut self, zone: &mut ZoneModel, k: usize, t: RecordType, go: Go) {
         let Go {
             next,
@@ -322,8 +332,9 @@ impl<'p> Run<'p> {
     }
 }
 
-/// §4.6 `E:policyApproval`: the roll type's ordering of moves into rumoured. The key's
-/// own states are read as stored; the "good key" searches go through `ev`.
+/// `E:policyApproval` (docs/state-machine.md, Policy approval): the roll type's ordering of
+/// moves into rumoured. The key's own states are read as stored; the "good key" searches go
+/// through `ev`.
 pub fn policy_approval(ev: &Eval<'_>, key: &KeyModel, t: RecordType, next: RecordState) -> bool {
     policy_verdict(ev, key, t, next).is_ok()
 }
@@ -364,7 +375,8 @@ pub fn policy_verdict(
     if ok { Ok(()) } else { Err(hold) }
 }
 
-/// §4.10: the `ds_at_parent` a DS moving to `next` asks for, if it changes.
+/// The `ds_at_parent` a DS moving to `next` asks for, if it changes
+/// (docs/state-machine.md, DS side effects).
 pub fn ds_side_effect(current: DsAtParent, next: RecordState) -> Option<DsAtParent> {
     use DsAtParent::*;
     match (next, current) {
@@ -376,10 +388,11 @@ pub fn ds_side_effect(current: DsAtParent, next: RecordState) -> Option<DsAtPare
     }
 }
 
-/// §4.11 `E:markSuccessors` (insertions): after key `key` moved record `t` to
-/// unretentive, every potential successor gets a dependency row from `key`, provided
-/// `key` can be succeeded for `t` (DS/RRSIG: own DNSKEY omnipresent; DNSKEY: own DS or
-/// RRSIG omnipresent; RRSIGDNSKEY: never). Deletions on omnipresent are the caller's.
+/// `E:markSuccessors`, insertions (docs/state-machine.md, Marking successors): after key
+/// `key` moved record `t` to unretentive, every potential successor gets a dependency row
+/// from `key`, provided `key` can be succeeded for `t` (DS/RRSIG: own DNSKEY omnipresent;
+/// DNSKEY: own DS or RRSIG omnipresent; RRSIGDNSKEY: never). Deletions on omnipresent are
+/// the caller's.
 fn mark_successors(
     ev: Eval<'_>,
     key: &KeyModel,

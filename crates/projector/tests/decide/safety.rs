@@ -6,8 +6,9 @@
 //! (a) a DNSSEC validity rule that holds for a zone keeps holding at every later
 //!     instant (no operator action here can break one);
 //! (b) no record transition happens before its timing allows: the recorded earliest
-//!     time is at or before the run and matches §4.8 recomputed from the record's last
-//!     change, and a record that becomes omnipresent or hidden waited at least its TTL;
+//!     time is at or before the run and matches the formula of docs/state-machine.md,
+//!     Timing, recomputed from the record's last change, and a record that becomes
+//!     omnipresent or hidden waited at least its TTL;
 //! (c) planning twice at the same time without new events appends nothing;
 //! (d) folding a run's event reproduces the zone the state machine computed live.
 
@@ -174,8 +175,9 @@ fn rules(m: &ZoneModel) -> [bool; 3] {
     if keys.is_empty() {
         return [false; 3];
     }
-    // The "after" view of §4.5 with the subject's record unchanged: the overlay is a
-    // no-op but the successor clauses are active, as when the rules approved the moves.
+    // The "after" view (docs/state-machine.md, Overlay) with the subject's record
+    // unchanged: the overlay is a no-op but the successor clauses are active, as when the
+    // rules approved the moves.
     let ev = Eval {
         keys: &keys,
         deps: &m.dependencies,
