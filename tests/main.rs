@@ -1,5 +1,6 @@
 //! Integration tests of kasp-ledger: the real `ods-enforcer` binary on real files in
-//! temporary directories. One test binary (declared as a [[test]] of crates/cli).
+//! temporary directories. One test binary (declared as a [[test]] of crates/cli); the
+//! tests that need the developer tools are tests/tools.rs, of crates/tools.
 
 mod acceptance;
 mod audit_acceptance;
@@ -7,12 +8,9 @@ mod audit_checkpoint;
 mod audit_export;
 mod bad_input;
 mod common;
-mod conformance;
-mod corners;
 mod daemon;
 mod enforcer;
 mod explain;
-mod histories;
 mod keyio;
 mod keys;
 mod ods_golden;

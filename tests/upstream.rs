@@ -10,10 +10,12 @@
 //! Needs root (namespaces) and the packages scripts/deps.sh installs; not root, each test
 //! fails and says so (a test never passes without running).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::conformance::repo;
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 /// Runs upstream test `name` on kasp-ledger (its log made by `setup --testing`, OpenDNSSEC's
 /// clock) and checks the result against expected.tsv.

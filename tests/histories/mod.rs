@@ -14,10 +14,10 @@
 mod rederive;
 mod report;
 
-use kasp_cli::recorded::{Inputs, inputs_path};
 use kasp_events::{Access, EventLog, LogError, Record, Seq};
 use kasp_projector::PROJECTION_VERSION;
 use kasp_projector::enforce_plan::PlanConf;
+use kasp_tools::recorded::{Inputs, inputs_path};
 use rederive::{Walk, walk};
 use std::path::{Path, PathBuf};
 

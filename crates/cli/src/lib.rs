@@ -17,7 +17,6 @@
 
 pub mod actor;
 pub mod audit;
-pub mod benchkit;
 pub mod client;
 pub mod commands;
 pub mod config;
@@ -34,9 +33,7 @@ pub mod keygen;
 pub mod output;
 pub mod paths;
 pub mod random;
-pub mod recorded;
 pub mod remote;
-pub mod scenario;
 pub mod schema;
 pub mod softhsm;
 pub mod wire;

@@ -39,7 +39,7 @@ pub fn record(s: &Settings, argv: &[String]) -> Result<(), String> {
             "kasp-record-random --seed {} --zones {} --years {}",
             s.seed, s.zones, s.years
         );
-        let head = kasp_cli::recorded::record(
+        let head = kasp_tools::recorded::record(
             &dir.join("enforcer/events.redb"),
             &s.out,
             &source,

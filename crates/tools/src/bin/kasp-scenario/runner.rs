@@ -28,7 +28,7 @@ use crate::capture::Recorder;
 use crate::sandbox::Sandbox;
 use crate::zones;
 use anyhow::{Context as _, Result};
-use kasp_cli::scenario::{Step, When};
+use kasp_tools::scenario::{Step, When};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -3,7 +3,7 @@
 use crate::daemon::Memory;
 use crate::load::{Kind, Phase, percentile};
 use crate::{Options, Run};
-use kasp_cli::benchkit::{fmt_d, fmt_n, median};
+use kasp_tools::benchkit::{fmt_d, fmt_n, median};
 use std::time::Duration;
 
 /// `123.4 MB`.

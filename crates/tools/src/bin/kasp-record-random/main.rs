@@ -1,5 +1,5 @@
 //! `kasp-record-random`: records a long seeded random run as a history for
-//! `fixtures/histories/` (see `kasp_cli::recorded` and fixtures/histories/README.md).
+//! `fixtures/histories/` (see `kasp_tools::recorded` and fixtures/histories/README.md).
 //!
 //! ```text
 //! kasp-record-random [--seed N] [--zones N] [--years N] <FILE.redb>
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
     };
     for p in [
         settings.out.clone(),
-        kasp_cli::recorded::inputs_path(&settings.out),
+        kasp_tools::recorded::inputs_path(&settings.out),
     ] {
         if p.exists() {
             eprintln!(

@@ -1,6 +1,6 @@
 //! `kasp-hsm-bench`: HSM key generation through kasp-ledger versus the token's own speed.
 //!
-//! Run: `cargo run --release --locked -p kasp-cli --bin kasp-hsm-bench [-- --quick]`
+//! Run: `cargo run --release --locked -p kasp-tools --bin kasp-hsm-bench [-- --quick]`
 //! (`--quick` makes 8 keys per side and algorithm, 4 for RSA-2048, for a smoke run;
 //! the full run makes 40, and 24 for RSA-2048 whose generation time varies most).
 //! It creates a SoftHSM2 token of its own in a directory under the system temp dir

@@ -17,7 +17,7 @@
 //! (2025-01-01T00:00:00Z). With `KASP_KEEP_SANDBOX=1` the sandbox is kept (its path is
 //! printed). Earlier results in `<outdir>` (raw/, signconf/, zonelist/, the traces) are
 //! replaced. `--record` keeps the finished event log as a recorded history
-//! (`fixtures/histories/`, see `kasp_cli::recorded`): a copy at FILE.redb and its
+//! (`fixtures/histories/`, see `kasp_tools::recorded`): a copy at FILE.redb and its
 //! inputs at FILE.inputs; it refuses to overwrite either.
 //!
 //! Exit codes: 0 the scenario ran as written; 1 it ran, but some steps could not run as
@@ -31,7 +31,7 @@ mod sandbox;
 mod zones;
 
 use anyhow::Context as _;
-use kasp_cli::scenario::{self, Scenario, Step};
+use kasp_tools::scenario::{self, Scenario, Step};
 use runner::{Runner, ScenarioFile};
 use sandbox::{Sandbox, Spec};
 use std::fs;
@@ -186,7 +186,7 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
         )));
     }
     if let Some(to) = &args.record
-        && (to.exists() || kasp_cli::recorded::inputs_path(to).exists())
+        && (to.exists() || kasp_tools::recorded::inputs_path(to).exists())
     {
         return Err(Fail::usage(format!(
             "--record: {} exists: recorded histories are never regenerated",
@@ -228,7 +228,7 @@ fn record_history(sb: &Sandbox, source: &str, to: &Path) -> Result<(), Fail> {
     })?;
     let log = sb.path("enforcer/events.redb");
     let conf = kasp_projector::enforce_plan::PlanConf::from_conf(&conf);
-    let head = kasp_cli::recorded::record(&log, to, source, conf).map_err(|msg| Fail {
+    let head = kasp_tools::recorded::record(&log, to, source, conf).map_err(|msg| Fail {
         code: 3,
         msg: format!("--record: {msg}"),
     })?;

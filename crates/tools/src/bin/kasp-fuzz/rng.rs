@@ -1,5 +1,5 @@
 //! The generator's seeded random source: splitmix64, the same PRNG as
-//! crates/cli/src/bin/kasp-record-random/driver.rs (no new crates), so a seed names
+//! crates/tools/src/bin/kasp-record-random/driver.rs (no new crates), so a seed names
 //! exactly one generated case on every machine.
 
 pub struct Rng(u64);

@@ -1,7 +1,7 @@
 //! `kasp-enforce-bench`: one enforce pass over 1,000, 10,000 and 100,000 zones at
 //! steady state, against OpenDNSSEC 2.1.12's ~11 s per 1,000 zones (11 ms per zone).
 //!
-//! Run: `cargo run --release --locked -p kasp-cli --bin kasp-enforce-bench [-- --quick]`
+//! Run: `cargo run --release --locked -p kasp-tools --bin kasp-enforce-bench [-- --quick]`
 //! (`--quick`: 100, 1,000 and 10,000 zones; `--sizes 500,2000` for others; `--keep`
 //! keeps the project directories and prints where they are, e.g. for `perf`). It works
 //! in a directory under the system temp dir and prints a Markdown table.
@@ -27,7 +27,7 @@ mod measure;
 mod steady;
 
 use anyhow::{Result, ensure};
-use kasp_cli::benchkit::{enforcer_binary, fmt_d, fmt_n};
+use kasp_tools::benchkit::{enforcer_binary, fmt_d, fmt_n};
 use measure::{Times, measure};
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -418,7 +418,7 @@ impl Gen {
 }
 
 /// Seconds after the start in the scenario language, in one unit as kasp-scenario's
-/// parser reads it (crates/cli/src/scenario.rs `parse_when`): `45d`, `84h`, `300s`.
+/// parser reads it (crates/tools/src/scenario.rs `parse_when`): `45d`, `84h`, `300s`.
 pub fn rel(secs: u64) -> String {
     if secs > 0 && secs.is_multiple_of(DAY) {
         format!("{}d", secs / DAY)
@@ -443,7 +443,7 @@ mod tests {
         for seed in 1..=300 {
             let case = generate(seed);
             assert_eq!(case.scenario, generate(seed).scenario, "seed {seed}");
-            if let Err(e) = kasp_cli::scenario::parse(&case.scenario, "scenario.scn") {
+            if let Err(e) = kasp_tools::scenario::parse(&case.scenario, "scenario.scn") {
                 panic!("seed {seed}: {e}\n{}", case.scenario);
             }
             for (name, text) in &case.files {

@@ -2,7 +2,7 @@
 //! 100,000 ECDSA zones — the time of a full enforce pass, memory (RSS) per zone, and
 //! command latency under load (p50, p99).
 //!
-//! Run: `cargo run --release --locked -p kasp-cli --bin kasp-daemon-bench [-- options]`
+//! Run: `cargo run --release --locked -p kasp-tools --bin kasp-daemon-bench [-- options]`
 //!
 //! - `--zones 10000,100000` the sizes (default); `--quick` is `--zones 1000`;
 //! - `--clients 8` concurrent clients in the load test (default 8);
@@ -50,7 +50,7 @@ mod steady;
 
 use anyhow::{Result, ensure};
 use daemon::{Daemon, Memory, command, daemon_binary};
-use kasp_cli::benchkit::{fmt_d, median};
+use kasp_tools::benchkit::{fmt_d, median};
 use load::Phase;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -143,7 +143,7 @@ fn median_of(repeat: usize, mut f: impl FnMut() -> Result<Duration>) -> Result<D
     for _ in 0..repeat {
         runs.push(f()?);
     }
-    Ok(kasp_cli::benchkit::median(runs))
+    Ok(kasp_tools::benchkit::median(runs))
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -161,7 +161,7 @@ pub fn parts(state: &State, scratch: &std::path::Path, repeat: usize) -> Result<
         drops.push(dropped);
         Ok(d)
     })?;
-    p.drop = kasp_cli::benchkit::median(drops);
+    p.drop = kasp_tools::benchkit::median(drops);
     let before = heap_in_use();
     let copy = state.clone();
     p.state_heap = heap_in_use().saturating_sub(before);

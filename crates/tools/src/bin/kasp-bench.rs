@@ -1,6 +1,6 @@
 //! `kasp-bench`: throughput and latency of kasp-ledger's event log, on real files.
 //!
-//! Run: `cargo run --release --locked -p kasp-cli --bin kasp-bench [-- --quick]`
+//! Run: `cargo run --release --locked -p kasp-tools --bin kasp-bench [-- --quick]`
 //! (`--quick` divides every size by 10 for a smoke run). It works in a directory it
 //! creates under the system temp dir (removed at the end) and prints a Markdown table.
 //!
@@ -19,7 +19,6 @@
 //! Short measurements are repeated and the median is reported.
 
 use anyhow::{Result, bail, ensure};
-use kasp_cli::benchkit::{enforcer_binary, fmt_d, fmt_n, median, run_enforcer};
 use kasp_cli::engine::fold;
 use kasp_events::chain::hash_record;
 use kasp_events::codec::decode_record;
@@ -28,6 +27,7 @@ use kasp_events::{
     LogError, NewEvent, PolicyName, Seq, Timestamp, ZoneAdded, ZoneConfig, ZoneDeleted, ZoneName,
 };
 use kasp_projector::State;
+use kasp_tools::benchkit::{enforcer_binary, fmt_d, fmt_n, median, run_enforcer};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
