@@ -20,9 +20,42 @@ pub fn hash_record(stored: &[u8]) -> Hash {
 }
 
 use crate::codec::decode_record;
-use crate::envelope::Head;
+use crate::envelope::{Head, Record};
 use crate::event::Event;
 use crate::ids::Seq;
+
+/// The end of a chain read in order: what the next record must store as its `prev`.
+/// [`verify_records`] and the replay in [`crate::replay`] both check each record's
+/// link with it, and the head with [`Tip::is_head`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip(Option<Hash>);
+
+impl Tip {
+    /// Before record 0: it must store [`Hash::GENESIS`].
+    pub const GENESIS: Tip = Tip(Some(Hash::GENESIS));
+
+    /// After a record whose stored bytes hash to `hash`; `None` when that record is
+    /// missing, so that no record links to it.
+    pub fn after(hash: Option<Hash>) -> Tip {
+        Tip(hash)
+    }
+
+    /// Whether `record` links to the chain read so far.
+    pub fn links(self, record: &Record) -> bool {
+        self.0 == Some(record.prev)
+    }
+
+    /// Moves past a record that linked, whose stored bytes hash to `hash`.
+    pub fn advance(&mut self, hash: Hash) {
+        self.0 = Some(hash);
+    }
+
+    /// Whether the chain read so far ends at `head`: its last record, `last`, is the
+    /// head's seq and hashes to the head's hash.
+    pub fn is_head(self, head: Head, last: Option<Seq>) -> bool {
+        self.0 == Some(head.hash) && last == Some(head.seq)
+    }
+}
 
 /// Where and why a chain failed to verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +117,7 @@ pub fn verify_records_from<'a>(
         None => head.is_some_and(|h| h.seq.0 == rows[i].0 && h.hash == hashes[i]),
     };
     let mut expected = start.seq.0;
+    let mut tip = Tip::GENESIS;
     if !whole {
         match rows.first() {
             Some(&(key, _)) if key == start.seq.0 && hashes[0] == start.hash => {}
@@ -112,11 +146,11 @@ pub fn verify_records_from<'a>(
         }
         if i == 0 && !whole {
             // Vouched for by `start`; its `prev` points outside the tail.
+            tip.advance(hashes[0]);
             expected += 1;
             continue;
         }
-        let prev = if i == 0 { Hash::GENESIS } else { hashes[i - 1] };
-        if record.prev != prev {
+        if !tip.links(&record) {
             // In a tail, the first record is vouched for by `start` itself.
             if i > 0 && (whole || i > 1) && vouched(i) {
                 return Err(fail(
@@ -132,14 +166,15 @@ pub fn verify_records_from<'a>(
         if key == 0 && whole && !matches!(record.event, Event::LogCreated(_)) {
             return Err(fail(0, "record 0 is not LogCreated".to_string()));
         }
+        tip.advance(hashes[i]);
         expected += 1;
     }
     let Some(head) = head else {
         return Err(fail(expected, "the log has no head".to_string()));
     };
-    let Some(&prev) = hashes.last() else {
+    if rows.is_empty() {
         return Err(fail(start.seq.0, "the log has no records".to_string()));
-    };
+    }
     let last = expected - 1;
     if head.seq.0 > last {
         return Err(fail(last + 1, format!("missing (head says {})", head.seq)));
@@ -150,7 +185,7 @@ pub fn verify_records_from<'a>(
             format!("stored beyond the head ({})", head.seq),
         ));
     }
-    if head.hash != prev {
+    if !tip.is_head(head, Some(Seq(last))) {
         return Err(fail(
             last,
             "its hash does not match the stored head".to_string(),

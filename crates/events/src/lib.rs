@@ -3,7 +3,9 @@
 //! Everything that is written to disk or sent over the wire is defined here and
 //! nowhere else: the events, the record envelope (seq, prev hash, time, actor, cause,
 //! kind, version, payload), the codec, the blake3 hash chain, and the redb-backed
-//! [`EventLog`].
+//! `EventLog`. [`replay`] folds a log into any [`Projection`] (the projector's `State`
+//! is one), checking the chain as it reads, in one walk behind `fold`, `fold_until` and
+//! `walk`.
 //!
 //! Invariants:
 //! - The log is append-only. Records are numbered from 0 without gaps; record 0 is
@@ -16,7 +18,12 @@
 //!   version plus an upcaster in [`codec`]; `fixtures/events.golden` catches accidents.
 //!
 //! This crate must not read a clock, know about HSMs, tokio or views: time comes in
-//! with each [`NewEvent`], and folding events into state is the projector's job.
+//! with each [`NewEvent`], and what folding an event does to state is the projector's
+//! job.
+//!
+//! The redb log (the `log` module, and the replay functions that read it) is behind
+//! the `log` feature, on by default: a crate that only needs the contracts (the pure
+//! projector) takes this one without default features and so without redb.
 
 pub mod audit;
 pub mod chain;
@@ -28,8 +35,10 @@ pub mod event;
 pub mod ids;
 pub mod key;
 pub mod keystate;
+#[cfg(feature = "log")]
 pub mod log;
 pub mod policy;
+pub mod replay;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;
 #[cfg(any(test, feature = "testgen"))]
@@ -56,10 +65,12 @@ pub use key::{
     KeyGenerationAbandoned, KeyGenerationStarted, KeySpec, RepositoriesConfigured, RepositoryInfo,
 };
 pub use keystate::{DsAtParent, KeyId, RecordState, RecordType};
+#[cfg(feature = "log")]
 pub use log::{Access, EventLog, FORMAT, LogError, Snapshot, VerifyOutcome};
 pub use policy::{
     Denial, KeyRole, Keys, Nsec3, ParentTiming, Policy, PolicyKey, SerialKind, Signatures,
     ZoneTiming,
 };
+pub use replay::Projection;
 pub use time::{Seconds, Timestamp};
 pub use zone::{Adapter, ZoneConfig};

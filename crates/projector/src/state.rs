@@ -81,6 +81,27 @@ pub struct State {
     pub(crate) next_key_id: u64,
 }
 
+/// Replay (`kasp_events::replay`) folds the log into State and snapshots it.
+impl kasp_events::Projection for State {
+    const VERSION: u32 = PROJECTION_VERSION;
+
+    fn apply(&mut self, record: &Record) {
+        State::apply(self, record);
+    }
+
+    fn apply_owned(&mut self, record: Record) {
+        State::apply_owned(self, record);
+    }
+
+    fn last_seq(&self) -> Option<Seq> {
+        self.last_seq
+    }
+
+    fn clock_leapt_to(&self) -> Option<Timestamp> {
+        self.clock_now
+    }
+}
+
 impl State {
     /// Folds one record into the views.
     pub fn apply(&mut self, record: &Record) {
