@@ -54,7 +54,7 @@ fn foundation_acceptance() {
     let r = sb.ok("log show");
     let lines: Vec<&str> = r.out.lines().collect();
     assert_eq!(lines.len(), 6, "{r:?}");
-    let user = kasp_cli::actor::current_user();
+    let user = kasp_engine::actor::current_user();
     assert!(
         lines[0].contains(&format!("operator:{user}")) && lines[0].contains("Event log created")
     );
@@ -135,7 +135,7 @@ fn log_show_filters_and_json() {
 
 #[test]
 fn exports_validate_against_the_schemas() {
-    use kasp_cli::schema::{Schema, validate};
+    use kasp_engine::schema::{Schema, validate};
     let sb = Sandbox::with_log();
     // A policy with what OpenDNSSEC's export gets wrong: RegistrationDelay, Passthrough.
     let kasp = crate::common::KASP.replacen(
@@ -230,7 +230,7 @@ fn nsec3_policies_get_a_salt_on_import_and_on_policy_resalt() {
 /// signconf.rng (the signer checks it before using the file).
 #[test]
 fn rendered_signconfs_validate_against_the_schema() {
-    use kasp_cli::schema::{Schema, validate};
+    use kasp_engine::schema::{Schema, validate};
     use kasp_events::{Denial, KeyRole, Locator, Seconds, ZoneName};
     use kasp_projector::signconf::{SignconfKey, render_signconf};
     let policies = kasp_projector::kasp::parse_kasp(crate::common::KASP, "kasp.xml").unwrap();

@@ -137,7 +137,7 @@ fn check(path: &Path) -> Result<String, String> {
         .filter(|s| s.version == PROJECTION_VERSION)
         .map(|s| s.seq.0);
     let w: Walk = walk(&h.records, h.inputs.conf, snapshot_at, &h.before_no_key);
-    let (folded, used) = kasp_cli::engine::fold(&h.log).map_err(|e| e.to_string())?;
+    let (folded, used) = kasp_engine::replay::fold(&h.log).map_err(|e| e.to_string())?;
     if folded != w.state {
         problems.push(format!(
             "the engine's fold (from snapshot {used:?}) differs from the record-by-record fold"

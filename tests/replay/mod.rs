@@ -12,7 +12,7 @@ mod snapshots;
 mod strategies;
 mod support;
 
-use kasp_cli::engine::SNAPSHOT_EVERY;
+use kasp_engine::session::SNAPSHOT_EVERY;
 use kasp_events::Seq;
 use kasp_projector::PROJECTION_VERSION;
 use kasp_projector::decide::Command;

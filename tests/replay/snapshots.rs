@@ -4,7 +4,7 @@
 
 use super::strategies::{Bulk, writer_past_a_snapshot};
 use super::support::{Writer, folded, full_replay, new_event};
-use kasp_cli::engine::append_folding;
+use kasp_engine::session::append_folding;
 use kasp_events::{Access, Event, EventLog, Seq, Timestamp, codec};
 use kasp_projector::testgen::zone;
 use kasp_projector::{PROJECTION_VERSION, State};
@@ -174,7 +174,7 @@ fn an_ignored_snapshot_is_replaced_by_the_next_append() {
 
 #[test]
 fn a_bounded_replay_starts_from_a_snapshot_at_or_before_its_target() {
-    use kasp_cli::fold::{Until, fold_until};
+    use kasp_engine::replay::{Until, fold_until};
     let mut w = big_writer();
     let good = w.snap.expect("a snapshot of the current version");
     // A misleading snapshot of the right version later on: a replay to a target at or

@@ -1,7 +1,8 @@
 //! A writer like the engine's (a real log in a temporary directory and the state
 //! folded while appending), the two ways of reading a log back, and the vocabulary.
 
-use kasp_cli::engine::{append_folding, fold};
+use kasp_engine::replay::fold;
+use kasp_engine::session::append_folding;
 use kasp_events::{
     Access, Actor, ClockMode, Event, EventLog, FORMAT, InstanceId, LogCreated, LogError, NewEvent,
     Seq, Timestamp,

@@ -77,7 +77,7 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
     let explicit_socket = parsed.value("socket").map(PathBuf::from);
     // The daemon's socket: `-s`, else conf.xml's SocketFile. Only an explicit `-s` makes
     // a missing daemon an error; otherwise commands run daemonless on the log.
-    let conf = crate::config::load(&conf_path).ok();
+    let conf = kasp_engine::config::load(&conf_path).ok();
     let socket = explicit_socket.clone().or_else(|| {
         conf.as_ref()
             .map(|c| PathBuf::from(&c.enforcer.socket_file))
@@ -121,7 +121,7 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
                 ));
                 return 201;
             }
-            let user = crate::actor::current_user();
+            let user = kasp_engine::actor::current_user();
             // conf.xml was read above to find the socket: the first command uses it.
             let mut loaded = conf;
             let mut run_line = |line: &str, sink: &mut dyn Sink| {

@@ -5,7 +5,7 @@
 //! Daemonless commands have no host; [`crate::commands::Shell::ctx`] then reads
 //! conf.xml and opens the log itself.
 
-use crate::engine::Held;
+use kasp_engine::Held;
 use kasp_events::Timestamp;
 use kasp_projector::conf::Conf;
 use kasp_projector::factory::KeyGenTask;
@@ -32,7 +32,7 @@ pub struct Host {
     pub requests: RefCell<Vec<Control>>,
     /// The HSM repositories, open (and logged in) for the daemon's lifetime; emptied
     /// when the configuration is re-read.
-    pub hsm: Rc<RefCell<crate::keygen::Repositories>>,
+    pub hsm: Rc<RefCell<kasp_engine::repositories::Repositories>>,
     /// With `WorkerThreads` 0 (on a log that may leap): the key generation waiting in
     /// the task queue since the time it was scheduled, carried out by the next `time
     /// leap --attach` (see [`crate::commands::enforce::tasks_held`]). Like 2.1.12's

@@ -1,5 +1,5 @@
 //! The signer configuration of one zone (OpenDNSSEC's `signconf_xml_export`; schema
-//! crates/cli/schemas/signconf.rng), byte for byte as OpenDNSSEC 2.1.12 writes it: the
+//! crates/engine/schemas/signconf.rng), byte for byte as OpenDNSSEC 2.1.12 writes it: the
 //! policy's signature and denial parameters, the NSEC3 salt, the keys with their flags and
 //! roles, the SOA settings. Pure: the caller says which keys are published and active (the
 //! state machine's flags, docs/state-machine.md, Flags and signconf keys) and writes the

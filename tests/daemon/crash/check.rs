@@ -65,7 +65,7 @@ fn hsm_keys(sb: &Sandbox) -> BTreeMap<Locator, usize> {
 /// folded record by record from the first; with every record, for the signconf check.
 fn fold_twice(sb: &Sandbox) -> (State, State, Vec<kasp_events::Record>, bool) {
     let log = EventLog::open(&sb.log_path(), Access::ReadOnly).expect("open the log");
-    let (folded, snapshot) = kasp_cli::engine::fold(&log).expect("fold");
+    let (folded, snapshot) = kasp_engine::replay::fold(&log).expect("fold");
     let mut scratch = State::default();
     let mut records = Vec::new();
     log.for_each(Seq(0), |sealed| -> Result<(), kasp_events::LogError> {
@@ -230,7 +230,7 @@ fn explain_signconf(
     file: &[u8],
 ) -> String {
     let file = String::from_utf8_lossy(file);
-    let now = kasp_cli::effects::signconf_text(state, zone).unwrap_or_default();
+    let now = kasp_engine::signconf::signconf_text(state, zone).unwrap_or_default();
     let mut before = State::default();
     for r in records.iter().take_while(|r| r.seq.0 < seq) {
         before.apply(r);
@@ -238,7 +238,7 @@ fn explain_signconf(
     let then = before
         .zones
         .get(key)
-        .and_then(|z| kasp_cli::effects::signconf_text(&before, z))
+        .and_then(|z| kasp_engine::signconf::signconf_text(&before, z))
         .unwrap_or_default();
     let digest = |t: &str| blake3::hash(t.as_bytes()).to_hex().to_string();
     let mut out = format!(

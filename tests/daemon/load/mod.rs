@@ -271,7 +271,7 @@ fn fifty_clients_two_hundred_commands_each() {
     eprintln!("load: {} events recorded by the load", load.len());
 
     // Every event comes from a command that was sent, by the right actor.
-    let operator = format!("operator:{}", kasp_cli::actor::current_user());
+    let operator = format!("operator:{}", kasp_engine::actor::current_user());
     let lines: BTreeSet<&str> = plans.iter().flatten().map(|p| p.line.as_str()).collect();
     for r in load {
         assert!(lines.contains(r.cause.as_str()), "unexpected cause: {r:?}");

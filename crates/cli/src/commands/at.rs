@@ -15,8 +15,8 @@
 //! abbreviates and counts its words exactly as in OpenDNSSEC 2.1.12.
 
 use super::{Exit, Shell};
-use crate::engine::{Context, exit, system_now};
-use crate::fold::{Until, fold_until};
+use kasp_engine::replay::{Until, fold_until};
+use kasp_engine::{Context, exit, system_now};
 use kasp_events::{Seq, Timestamp};
 use kasp_projector::State;
 use std::sync::Arc;
@@ -149,7 +149,7 @@ pub fn replay(
     shell: &mut Shell<'_>,
     ctx: &Context,
     moment: Moment,
-    observe: Option<crate::fold::Observer<'_>>,
+    observe: Option<kasp_engine::replay::Observer<'_>>,
 ) -> Result<(State, Timestamp), Exit> {
     let log = ctx.reader().map_err(|f| shell.fail(f))?;
     let until = match moment {
@@ -216,7 +216,7 @@ pub fn signconf(
         {
             let text = state
                 .zone(&e.zone)
-                .and_then(|z| crate::effects::signconf_text(state, z));
+                .and_then(|z| kasp_engine::signconf::signconf_text(state, z));
             if let Some(text) = text {
                 let w = Written {
                     text,

@@ -14,10 +14,10 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::audit::{KeyFile, integrity, sign_head};
-use crate::engine::{Context, Failure, RunError, exit};
 use crate::getopt::Opt;
-use crate::keygen::{RepoRef, hsm_failure};
+use kasp_engine::audit::{KeyFile, integrity, sign_head};
+use kasp_engine::repositories::{RepoRef, hsm_failure};
+use kasp_engine::{Context, Failure, RunError, exit};
 use kasp_events::{Actor, Seconds};
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
 use kasp_projector::audit::{AUDIT_ALGORITHM, AuditCommand, NO_AUDIT_KEY};
@@ -167,7 +167,7 @@ fn set_interval(shell: &mut Shell<'_>, interval: Option<Seconds>) -> Ran {
     Ok(exit::OK)
 }
 
-fn print_signed(shell: &mut Shell<'_>, s: &crate::audit::Signed) {
+fn print_signed(shell: &mut Shell<'_>, s: &kasp_engine::audit::Signed) {
     shell.out(&format!(
         "Checkpoint at record {}: record {} (hash {}) signed with audit key {}.\n",
         s.record, s.seq, s.hash, s.locator

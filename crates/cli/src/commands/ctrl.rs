@@ -9,9 +9,9 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::daemon_support::logger;
-use crate::engine::exit;
 use crate::host::Control;
+use kasp_engine::exit;
+use kasp_engine::logger;
 use kasp_events::Actor;
 
 /// The stock client's message when no daemon answers; exit 201.
@@ -132,7 +132,7 @@ pub fn flush(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ra
 /// `update conf`: checks conf.xml; under a daemon, reloads it.
 pub fn update_conf(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -> Ran {
     let path = shell.conf_path.clone();
-    match crate::config::load(&path) {
+    match kasp_engine::config::load(&path) {
         Ok(conf) => {
             if let Some(host) = &shell.host {
                 *host.conf.borrow_mut() = conf;

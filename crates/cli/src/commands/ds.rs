@@ -6,9 +6,8 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, enforce};
-use crate::daemon_support::logger;
 use crate::getopt::Opt;
-use crate::world::RealWorld;
+use kasp_engine::logger;
 use kasp_events::Actor;
 use kasp_projector::decide::{Command, Outcome};
 use kasp_projector::decide_ds::{DsRequest, HookReport, HookResult, hooks_needed};
@@ -41,30 +40,33 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
     let needs = hooks_needed(&state, cmd, &request, commands);
     drop(state);
     if !needs.is_empty() {
-        let mut world = RealWorld::new(&ctx, &mut *shell.sink);
-        for need in needs {
-            let result = match need.call {
-                Ok(call) => match world.run_ds_hook(&call) {
-                    Ok(()) => HookResult::Ran {
-                        command: call.command,
+        let mut results = Vec::new();
+        shell.in_world(&ctx, |world| {
+            for need in needs {
+                let result = match need.call {
+                    Ok(call) => match world.run_ds_hook(&call) {
+                        Ok(()) => HookResult::Ran {
+                            command: call.command,
+                        },
+                        Err(reason) => HookResult::Failed { reason },
                     },
-                    Err(reason) => HookResult::Failed { reason },
-                },
-                Err(result) => result,
-            };
-            request.hooks.push(HookReport {
-                zone: need.zone,
-                key: need.key,
-                result,
-            });
-        }
+                    Err(result) => result,
+                };
+                results.push(HookReport {
+                    zone: need.zone,
+                    key: need.key,
+                    result,
+                });
+            }
+        });
+        request.hooks = results;
     }
     let done = ctx
         .run(actor.clone(), &Command::Ds(cmd, request))
         .map_err(|e| enforce::stopped(shell, e))?;
     let changed = !done.decision.events.is_empty();
     let Some(Outcome::Ds(report)) = done.decision.outcomes.into_iter().next() else {
-        return Ok(crate::engine::exit::OK);
+        return Ok(kasp_engine::exit::OK);
     };
     for line in &report.log {
         logger::error(&ds_log_line(line));

@@ -2,15 +2,15 @@
 //! commands: `enforce`, `signconf`, `queue`, `time leap`.
 //!
 //! [`run_due`] runs the scheduler's loop (kasp_projector::scheduler::run_due) over the
-//! event log and the real world (crates/cli/src/world.rs) at the end of every command
+//! event log and the real world (crates/engine/src/world.rs) at the end of every command
 //! that changes what is due; here is what each command schedules before it, and how a
 //! daemon without worker threads holds the tasks for `time leap --attach`.
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::engine::{Context, RunError, exit, system_now};
 use crate::getopt::Opt;
-use crate::world::{LogJournal, RealWorld};
+use kasp_engine::world::LogJournal;
+use kasp_engine::{Context, RunError, exit, system_now};
 use kasp_events::{Actor, PolicyName, Timestamp, ZoneName};
 use kasp_projector::State;
 use kasp_projector::decide::Command;
@@ -35,7 +35,8 @@ pub fn record(
 /// Random salts for every NSEC3 policy (`policy resalt` uses them all; the scheduler's
 /// decision only those that are due).
 pub fn draw_salts(shell: &mut Shell<'_>, state: &State) -> Result<Vec<(PolicyName, String)>, Exit> {
-    scheduler::draw_salts(state, |n| crate::random::hex(usize::from(n))).map_err(|f| shell.fail(f))
+    scheduler::draw_salts(state, |n| kasp_engine::random::hex(usize::from(n)))
+        .map_err(|f| shell.fail(f))
 }
 
 /// Maps a scheduler error to the command's exit, printing it.
@@ -141,9 +142,9 @@ fn perform_due(
     let conf = SchedulerConf::from_conf(&ctx.conf);
     let due = Due { waiting, signconfs };
     let mut journal = LogJournal { ctx };
-    let mut world = RealWorld::new(ctx, &mut *shell.sink);
-    let done = scheduler::run_due(&mut journal, &mut world, &conf, operator, due);
-    drop(world);
+    let done = shell.in_world(ctx, |world| {
+        scheduler::run_due(&mut journal, world, &conf, operator, due)
+    });
     done.map_err(|e| stopped(shell, e))
 }
 
@@ -158,8 +159,9 @@ fn generate_now(
 ) {
     let conf = SchedulerConf::from_conf(&ctx.conf);
     let mut journal = LogJournal { ctx };
-    let mut world = RealWorld::new(ctx, &mut *shell.sink);
-    scheduler::generate_waiting(&mut journal, &mut world, &conf, state, task, operator);
+    shell.in_world(ctx, |world| {
+        scheduler::generate_waiting(&mut journal, world, &conf, state, task, operator)
+    });
 }
 
 /// Flushes `zones` (all when `None`) and runs what is due.
@@ -255,7 +257,7 @@ pub fn signconf_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
         shell.err(&format!("warning: {e}\n"));
     }
     let mut written = Vec::new();
-    for result in crate::effects::write_signconfs(files) {
+    for result in kasp_engine::signconf::write_signconfs(files) {
         match result {
             Ok(w) => written.push(Observed::SignconfWritten(w)),
             Err(e) => shell.err(&format!("warning: {e}\n")),
@@ -417,7 +419,7 @@ fn leap_to(shell: &mut Shell<'_>, ctx: &Context, actor: &Actor, to: Timestamp) -
     ));
     record(shell, ctx, actor, EnforcerCommand::Leap { to })?;
     // OpenDNSSEC's daemon log line (daemon/time_leap_cmd.c, docs/daemon-log.md).
-    crate::daemon_support::logger::msg(&format!("Time leap: Leaping to time {}", to.ctime()));
+    kasp_engine::logger::msg(&format!("Time leap: Leaping to time {}", to.ctime()));
     Ok(())
 }
 

@@ -6,8 +6,8 @@
 
 use super::table::CommandSpec;
 use super::{Ran, Shell};
-use crate::engine::{exit, system_now};
 use crate::getopt::Opt;
+use kasp_engine::{exit, system_now};
 use kasp_events::ZoneName;
 use kasp_projector::enforce_plan::PlanConf;
 use kasp_projector::enforcer::explain_zone::{ExplainError, explain_zone, render};

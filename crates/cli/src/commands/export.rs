@@ -9,8 +9,8 @@
 use super::log::{time_opt, with_log};
 use super::table::CommandSpec;
 use super::{Ran, Shell};
-use crate::engine::exit;
 use crate::getopt::Opt;
+use kasp_engine::exit;
 use kasp_events::{LogError, Sealed, Seq, ZoneName};
 
 /// The version of the JSON Lines schema (`docs/log-export.schema.json`).

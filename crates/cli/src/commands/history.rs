@@ -5,9 +5,9 @@
 
 use super::table::CommandSpec;
 use super::{Ran, Shell};
-use crate::engine::{Context, exit};
-use crate::fold::walk;
 use crate::getopt::Opt;
+use kasp_engine::replay::walk;
+use kasp_engine::{Context, exit};
 use kasp_events::{Locator, Record, ZoneName};
 use kasp_projector::history::{Subject, TagSearch, Timeline};
 use std::collections::BTreeSet;

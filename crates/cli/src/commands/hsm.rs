@@ -2,8 +2,8 @@
 
 use super::table::CommandSpec;
 use super::{Ran, Shell};
-use crate::engine::{Context, exit};
 use crate::getopt::Opt;
+use kasp_engine::{Context, exit};
 use kasp_events::{Actor, RepositoryInfo};
 use kasp_projector::decide::{Command, Outcome};
 use kasp_projector::decide_keys::{BackupAction, KeyCommand};

@@ -4,8 +4,8 @@
 
 use super::table::CommandSpec;
 use super::{Ran, Shell};
-use crate::engine::exit;
 use crate::getopt::Opt;
+use kasp_engine::exit;
 use kasp_events::{KeyRole, ZoneName};
 use kasp_projector::State;
 use kasp_projector::enforcer::keylist::{

@@ -2,8 +2,8 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::engine::{Context, exit};
 use crate::getopt::Opt;
+use kasp_engine::{Context, exit};
 use kasp_events::{Actor, PolicyName, Seconds};
 use kasp_projector::State;
 use kasp_projector::duration::parse_seconds;
@@ -70,16 +70,16 @@ pub fn top_up(
     duration: Seconds,
     actor: &Actor,
 ) -> Result<usize, Exit> {
-    let mut journal = crate::world::LogJournal { ctx };
-    let mut world = crate::world::RealWorld::new(ctx, &mut *shell.sink);
-    let made = kasp_projector::scheduler::generate_keys(
-        &mut journal,
-        &mut world,
-        state,
-        |s| plan(s, policies, duration),
-        actor,
-    );
-    drop(world);
+    let mut journal = kasp_engine::world::LogJournal { ctx };
+    let made = shell.in_world(ctx, |world| {
+        kasp_projector::scheduler::generate_keys(
+            &mut journal,
+            world,
+            state,
+            |s| plan(s, policies, duration),
+            actor,
+        )
+    });
     made.map_err(|e| super::enforce::stopped(shell, e))
 }
 

@@ -3,8 +3,8 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::engine::exit;
 use crate::getopt::Opt;
+use kasp_engine::exit;
 use kasp_events::{EventLog, LogError, Sealed, Seq, Timestamp, ZoneName};
 
 /// Runs `f` on the log (the daemon's, or opened read-only).

@@ -33,13 +33,13 @@ mod verify;
 mod zone;
 mod zonelist;
 
-use crate::engine::{Committed, Context, Failure, RunError, exit};
 use crate::getopt::{Opt, Parsed, getopt};
 use crate::output::Sink;
 pub use checkpoint::{next_wake, next_wake_after};
 pub use enforce::{
     flush_and_run, generate_all_first_flush_and_run, holds_tasks, next_leap, next_task, run_due,
 };
+use kasp_engine::{Committed, Context, Failure, RunError, exit};
 use kasp_events::Actor;
 use kasp_projector::State;
 use kasp_projector::decide::Command;
@@ -87,7 +87,23 @@ impl Shell<'_> {
 
     /// Prints a failure; the returned [`Exit`] carries its code.
     pub fn fail(&mut self, f: Failure) -> Exit {
-        Exit(f.report(self.sink))
+        self.err(&f.report_text());
+        Exit(f.code)
+    }
+
+    /// Runs `f` in the real world of `ctx` (kasp_engine::world), then prints what the
+    /// world had to tell the operator.
+    pub fn in_world<R>(
+        &mut self,
+        ctx: &Context,
+        f: impl FnOnce(&mut kasp_engine::world::RealWorld<'_>) -> R,
+    ) -> R {
+        let mut world = kasp_engine::world::RealWorld::new(ctx);
+        let result = f(&mut world);
+        for warning in world.warnings() {
+            self.err(&warning);
+        }
+        result
     }
 
     /// Prints `message` on stderr and refuses with exit 1.
@@ -118,7 +134,7 @@ impl Shell<'_> {
     pub fn ctx_from_disk(&mut self) -> Result<Context, Exit> {
         let conf = match self.loaded_conf.take() {
             Some(conf) => conf,
-            None => crate::config::load(&self.conf_path).map_err(|f| self.fail(f))?,
+            None => kasp_engine::config::load(&self.conf_path).map_err(|f| self.fail(f))?,
         };
         if let Some(host) = &self.host {
             *host.conf.borrow_mut() = conf.clone();

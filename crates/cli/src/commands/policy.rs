@@ -2,11 +2,11 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::config::check_schema;
-use crate::engine::{Context, exit};
-use crate::files::read_text;
 use crate::getopt::Opt;
-use crate::schema::Schema;
+use kasp_engine::config::check_schema;
+use kasp_engine::files::read_text;
+use kasp_engine::schema::Schema;
+use kasp_engine::{Context, exit};
 use kasp_events::{Actor, Policy, PolicyName};
 use kasp_projector::decide::{Command, Outcome};
 use kasp_projector::decide_enforce::EnforcerCommand;

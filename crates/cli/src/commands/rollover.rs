@@ -5,9 +5,8 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell, enforce};
-use crate::engine::exit;
 use crate::getopt::Opt;
-use crate::world::RealWorld;
+use kasp_engine::exit;
 use kasp_events::{Actor, KeyRole, PolicyName, ZoneName};
 use kasp_projector::State;
 use kasp_projector::decide::{Command, Outcome};
@@ -175,18 +174,17 @@ pub fn purge(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran 
     if p.has("delete") {
         let material = material_to_purge(&done.state);
         drop(done);
-        let mut world = RealWorld::new(&ctx, &mut *shell.sink);
         let mut locators = Vec::new();
-        for (key, result) in material.iter().zip(world.destroy(&material)) {
+        let results = shell.in_world(&ctx, |world| world.destroy(&material));
+        for (key, result) in material.iter().zip(results) {
             match result {
                 Ok(()) => locators.push(key.locator),
-                Err(e) => world.warn(&format!(
+                Err(e) => shell.err(&format!(
                     "warning: cannot delete key {} from the HSM: {e}\n",
                     key.locator
                 )),
             }
         }
-        drop(world);
         if locators.is_empty() {
             shell.out("Found no keys to delete from HSM\n");
         } else {

@@ -9,14 +9,14 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::engine::{Failure, exit, system_now};
 use crate::getopt::Opt;
+use kasp_engine::{Failure, exit, system_now};
 use kasp_events::{Actor, ClockMode, EventLog, FORMAT, InstanceId, LogCreated, Timestamp};
 use std::path::Path;
 
 /// 16 random bytes from the kernel.
 fn random_instance() -> Result<InstanceId, Failure> {
-    let b = crate::random::bytes(16)?;
+    let b = kasp_engine::random::bytes(16)?;
     let mut id = [0u8; 16];
     id.copy_from_slice(&b);
     Ok(InstanceId(id))

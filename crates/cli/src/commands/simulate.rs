@@ -8,9 +8,9 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::engine::{Context, exit, system_now};
-use crate::files::read_text;
 use crate::getopt::Opt;
+use kasp_engine::files::read_text;
+use kasp_engine::{Context, exit, system_now};
 use kasp_events::{KeyRole, Policy, PolicyName, Seconds, ZoneName};
 use kasp_projector::State;
 use kasp_projector::duration::parse_seconds;

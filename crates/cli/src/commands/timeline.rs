@@ -11,9 +11,9 @@
 use super::simulate::{ds_opt, find_zone, sim_conf, until_opt};
 use super::table::CommandSpec;
 use super::{Ran, Shell};
-use crate::engine::{exit, system_now};
-use crate::files::write_atomic;
 use crate::getopt::Opt;
+use kasp_engine::files::write_atomic;
+use kasp_engine::{exit, system_now};
 use kasp_events::{LogError, Seq};
 use kasp_projector::State;
 use kasp_projector::simulate::{Request, SimError, simulate};

@@ -11,9 +11,9 @@
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::audit::KeyFile;
-use crate::engine::{Context, Failure, exit};
 use crate::getopt::Opt;
+use kasp_engine::audit::KeyFile;
+use kasp_engine::{Context, Failure, exit};
 use kasp_events::{
     Checkpoint, Event, EventLog, Hash, Head, InstanceId, Locator, LogError, Seq, Timestamp,
     VerifyOutcome, checkpoint_message,
@@ -383,9 +383,11 @@ fn from_checkpoint(
         .verify_tail(start)
         .map_err(|e| chain_failed(shell, log, e))?;
     let (_, state, _) = ctx.load().map_err(|f| shell.fail(f))?;
-    let instance = state
-        .instance
-        .ok_or_else(|| shell.fail(crate::audit::integrity("the log has no LogCreated record")))?;
+    let instance = state.instance.ok_or_else(|| {
+        shell.fail(kasp_engine::audit::integrity(
+            "the log has no LogCreated record",
+        ))
+    })?;
     let key = state
         .audit
         .keys

@@ -3,9 +3,9 @@
 use super::table::CommandSpec;
 use super::zonelist::{after_zone_change, export_to_file, update_zonelist_file};
 use super::{Ran, Shell};
-use crate::engine::exit;
 use crate::getopt::Opt;
-use crate::paths::{Paths, check_input, check_output, retire_signconf};
+use kasp_engine::exit;
+use kasp_engine::paths::{Paths, check_input, check_output, retire_signconf};
 use kasp_events::{Actor, Adapter, PolicyName, ZoneConfig, ZoneName};
 use kasp_projector::decide::{Command, Outcome, can_add_zone};
 

@@ -6,13 +6,13 @@ use super::hsm::repository_infos;
 use super::policy::{print_policy_outcomes, read_policies};
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
-use crate::config::check_schema;
-use crate::daemon_support::logger;
-use crate::engine::{Context, exit};
-use crate::files::{read_text, write_atomic};
 use crate::getopt::Opt;
-use crate::paths::check_input;
-use crate::schema::Schema;
+use kasp_engine::config::check_schema;
+use kasp_engine::files::{read_text, write_atomic};
+use kasp_engine::logger;
+use kasp_engine::paths::check_input;
+use kasp_engine::schema::Schema;
+use kasp_engine::{Context, exit};
 use kasp_events::{Actor, ZoneConfig};
 use kasp_projector::State;
 use kasp_projector::decide::{Command, Outcome};
@@ -176,7 +176,7 @@ fn print_zone_outcomes(shell: &mut Shell<'_>, outcomes: &[Outcome]) -> bool {
 fn finish_import(
     shell: &mut Shell<'_>,
     ctx: &Context,
-    done: &crate::engine::Committed,
+    done: &kasp_engine::Committed,
     failed: bool,
     always_export: bool,
 ) -> i32 {

@@ -7,18 +7,26 @@
 //! The writer thread ([`writer`]) owns the log and runs every command and every scheduler
 //! wake-up one at a time; the event loop ([`server`]) relays frames and timers.
 //! SIGTERM/SIGINT and `stop` finish the job in flight and exit; SIGHUP and `reload` re-read
-//! conf.xml.
+//! conf.xml. The steps of the start that touch the command line and the operating system
+//! are modules of their own: [`options`] (options, usage and version texts, exit codes of
+//! bad command lines), [`process`] (pid file, users and groups, privilege dropping, peer
+//! credentials, `daemonize`) and [`info`] (the `-i` print of the configuration). Where
+//! they depart from OpenDNSSEC (UTC for `--set-time`, the stderr log line, a user's own
+//! primary group when no `Group` is configured, escaped XML in `-i`) the module says so.
 
+pub mod info;
+pub mod options;
+pub mod process;
 pub mod server;
 pub mod writer;
 
-use crate::daemon_support::options::{self, BANNER, DaemonOptions, Invocation};
-use crate::daemon_support::{info, logger, process};
-use crate::engine::{Context, Held};
+use kasp_engine::logger;
+use kasp_engine::{Context, Held};
 use kasp_events::Timestamp;
 use kasp_projector::conf::Conf;
 use kasp_projector::decide::Command;
 use kasp_projector::decide_enforce::EnforcerCommand;
+use options::{BANNER, DaemonOptions, Invocation};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -59,7 +67,7 @@ pub fn main(args: &[String]) -> i32 {
 }
 
 fn load_conf(opts: &DaemonOptions) -> Result<Conf, i32> {
-    crate::config::load(Path::new(&opts.config)).map_err(|f| {
+    kasp_engine::config::load(Path::new(&opts.config)).map_err(|f| {
         eprintln!("[engine] cfgfile {} has errors: {}", opts.config, f.message);
         2
     })
@@ -214,7 +222,7 @@ const SET_TIME_REFUSED: &str = "--set-time needs a log with a simulated clock (o
 fn check_simulated(log_path: &Path) -> Result<(), String> {
     let log = kasp_events::EventLog::open(log_path, kasp_events::Access::ReadOnly)
         .map_err(|e| format!("{e} (create the log with 'ods-enforcer setup')"))?;
-    let (state, _) = crate::engine::fold(&log).map_err(|e| e.to_string())?;
+    let (state, _) = kasp_engine::replay::fold(&log).map_err(|e| e.to_string())?;
     if state.leaps_allowed() {
         Ok(())
     } else {
@@ -229,7 +237,7 @@ fn set_time(opts: &DaemonOptions, conf: &Conf, held: Held, t: Timestamp) -> Resu
     if !state.leaps_allowed() {
         return Err(SET_TIME_REFUSED.to_string());
     }
-    let clock = state.now(crate::engine::system_now());
+    let clock = state.now(kasp_engine::system_now());
     if t < clock {
         logger::warning(&format!(
             "[engine] --set-time {t} is before the log's clock, {clock}: the clock does not \
@@ -267,8 +275,8 @@ fn startup_command(
     let actor = kasp_events::Actor::Operator(ctx.user.clone());
     ctx.run(actor, &Command::Enforcer(command))
         .map_err(|e| match e {
-            crate::engine::RunError::Rejected(r) => r.message,
-            crate::engine::RunError::Failed(f) => f.message,
+            kasp_engine::RunError::Rejected(r) => r.message,
+            kasp_engine::RunError::Failed(f) => f.message,
         })?;
     drop(ctx);
     Rc::try_unwrap(held).map_err(|_| "internal: the log is still shared".to_string())

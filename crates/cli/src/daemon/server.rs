@@ -7,10 +7,10 @@
 //! and wakes early whenever a command changes the schedule.
 
 use super::writer::{Job, Status};
-use crate::daemon_support::logger::{self, Level};
-use crate::daemon_support::process;
-use crate::engine::system_now;
+use crate::daemon::process;
 use crate::wire::{self, Decoder, Opcode};
+use kasp_engine::logger::{self, Level};
+use kasp_engine::system_now;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;

@@ -11,11 +11,11 @@
 //! notify in child processes with timeouts.
 
 use crate::commands::{Shell, dispatch};
-use crate::daemon_support::logger::{self, Level};
-use crate::engine::{Held, system_now};
 use crate::host::{Control, Host};
 use crate::output::Sink;
 use crate::wire::{self, Opcode};
+use kasp_engine::logger::{self, Level};
+use kasp_engine::{Held, system_now};
 use kasp_events::{Actor, Timestamp};
 use kasp_projector::conf::Conf;
 use std::path::PathBuf;
@@ -185,7 +185,7 @@ impl Writer {
                 Opcode::Stderr,
                 b"error: internal error in the enforcer daemon; nothing more was done\n",
             ));
-            crate::engine::exit::ENVIRONMENT
+            kasp_engine::exit::ENVIRONMENT
         });
         sink.flush();
         let _ = reply.send(wire::exit(code));
@@ -252,7 +252,7 @@ impl Writer {
             }
         }
         for dir in dirs {
-            for name in crate::files::sweep_stale_temps(&dir) {
+            for name in kasp_engine::files::sweep_stale_temps(&dir) {
                 logger::log(
                     Level::Msg,
                     &format!(
@@ -294,7 +294,7 @@ impl Writer {
     }
 
     fn reload(&self) {
-        match crate::config::load(&self.host.conf_path) {
+        match kasp_engine::config::load(&self.host.conf_path) {
             Ok(conf) => {
                 // Repositories may have changed: open them again.
                 *self.host.hsm.borrow_mut() = Default::default();
@@ -388,7 +388,7 @@ fn not_run(job: Job) {
             Opcode::Stderr,
             b"error: the enforcer is stopping; the command was not run\n",
         ));
-        let _ = reply.send(wire::exit(crate::engine::exit::ENVIRONMENT));
+        let _ = reply.send(wire::exit(kasp_engine::exit::ENVIRONMENT));
     }
 }
 

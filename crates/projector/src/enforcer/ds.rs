@@ -11,7 +11,7 @@
 //! submit/retract DS" log lines and [`due_for_parent`] the keys the ds-submit / ds-retract
 //! task would change.
 //!
-//! No I/O here: the hook (crates/cli/src/dshook.rs) runs elsewhere; for ds-submit and
+//! No I/O here: the hook (crates/engine/src/dshook.rs) runs elsewhere; for ds-submit and
 //! ds-retract its output (`key submited to …`, `error: …`) is printed per changed key, in
 //! change order, *before* [`DsResult::stdout`]. 2.1 moves the key whatever the hook did
 //! (Q11); a caller that only advances after a successful hook simply skips those changes.
@@ -66,7 +66,7 @@ impl DsCommand {
     }
 
     /// The hook run for each selected key before it changes, if any
-    /// (crates/cli/src/dshook.rs).
+    /// (crates/engine/src/dshook.rs).
     pub fn hook(self) -> Option<DsHook> {
         match self {
             DsCommand::Submit => Some(DsHook::Submit),

@@ -19,7 +19,7 @@
 //! Short measurements are repeated and the median is reported.
 
 use anyhow::{Result, bail, ensure};
-use kasp_cli::engine::fold;
+use kasp_engine::replay::fold;
 use kasp_events::chain::hash_record;
 use kasp_events::codec::decode_record;
 use kasp_events::{

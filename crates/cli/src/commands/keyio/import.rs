@@ -8,10 +8,10 @@
 use super::flags;
 use crate::commands::table::CommandSpec;
 use crate::commands::{Ran, Shell, enforce};
-use crate::engine::RunError;
-use crate::engine::exit;
 use crate::getopt::Opt;
-use crate::keygen::hsm_failure;
+use kasp_engine::RunError;
+use kasp_engine::exit;
+use kasp_engine::repositories::hsm_failure;
 use kasp_events::{
     Actor, Denial, DsAtParent, KeyImported, KeyRole, Locator, Policy, RecordState, Seconds,
     Timestamp, ZoneName,
@@ -110,7 +110,7 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
             ),
         ));
     }
-    let mut repos = crate::keygen::RepoRef::new(&ctx);
+    let mut repos = kasp_engine::repositories::RepoRef::new(&ctx);
     let store = match repos.get(&ctx, repository) {
         Ok(s) => s,
         Err(f) => {

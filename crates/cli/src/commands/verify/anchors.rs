@@ -3,9 +3,9 @@
 //! exported key file, or, when neither is available, the recorded key itself (with a
 //! warning: that anchors nothing).
 
-use crate::audit::KeyFile;
-use crate::engine::{Context, Failure, exit};
-use crate::keygen::{RepoRef, hsm_failure};
+use kasp_engine::audit::KeyFile;
+use kasp_engine::repositories::{RepoRef, hsm_failure};
+use kasp_engine::{Context, Failure, exit};
 use kasp_events::Locator;
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
 use kasp_projector::audit::AuditKeyView;

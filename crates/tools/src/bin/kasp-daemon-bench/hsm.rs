@@ -59,7 +59,7 @@ impl Token {
         }
         let module = format!("<Module>{}</Module>", self.module.display());
         std::fs::write(conf, text.replace(NO_MODULE, &module))?;
-        kasp_cli::config::load(conf).map_err(|f| anyhow::anyhow!("conf.xml: {}", f.message))?;
+        kasp_engine::config::load(conf).map_err(|f| anyhow::anyhow!("conf.xml: {}", f.message))?;
         Ok(())
     }
 }

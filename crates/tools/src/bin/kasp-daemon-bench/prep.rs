@@ -6,7 +6,8 @@
 
 use crate::steady::Project;
 use anyhow::{Context as _, Result, ensure};
-use kasp_cli::engine::{append_folding, fold};
+use kasp_engine::replay::fold;
+use kasp_engine::session::append_folding;
 use kasp_events::{
     Access, Actor, BackupState, Event, EventLog, KeyGenerated, KeyRole, KeySpec, NewEvent,
     ZoneConfig,
@@ -190,7 +191,7 @@ pub fn parts(state: &State, scratch: &std::path::Path, repeat: usize) -> Result<
     p.zonelist_bytes = text.len();
     let file = scratch.join("zones-bench.xml");
     p.zonelist_write = median_of(repeat, || {
-        let (r, d) = timed(|| kasp_cli::files::write_atomic(&file, &text));
+        let (r, d) = timed(|| kasp_engine::files::write_atomic(&file, &text));
         r.map_err(|e| anyhow::anyhow!(e))?;
         Ok(d)
     })?;

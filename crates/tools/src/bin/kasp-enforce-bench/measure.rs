@@ -3,7 +3,8 @@
 
 use crate::steady::Project;
 use anyhow::{Context as _, Result, ensure};
-use kasp_cli::engine::{append_folding, fold};
+use kasp_engine::replay::fold;
+use kasp_engine::session::append_folding;
 use kasp_events::{Access, Actor, EnforceRequested, Event, EventLog, NewEvent, Seq};
 use kasp_projector::State;
 use kasp_projector::enforce_plan::{PlanConf, plan};

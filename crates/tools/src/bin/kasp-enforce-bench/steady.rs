@@ -10,8 +10,8 @@
 //! large append per step instead of one `ods-enforcer` process per step.
 
 use anyhow::{Context as _, Result, bail, ensure};
-use kasp_cli::effects::write_signconf;
-use kasp_cli::engine::append_folding;
+use kasp_engine::session::append_folding;
+use kasp_engine::signconf::write_signconf;
 use kasp_events::{
     Actor, Adapter, BackupState, ClockAdvanced, ClockMode, DsAtParent, DsStateChanged, DsTrigger,
     Event, EventLog, FORMAT, InstanceId, KeyGenerated, KeyRole, KeySpec, Locator, LogCreated,
@@ -86,7 +86,7 @@ fn write_files(root: &Path, ws: &Path) -> Result<(PathBuf, String)> {
         );
     let path = root.join("conf.xml");
     std::fs::write(&path, conf)?;
-    kasp_cli::config::load(&path).map_err(|f| anyhow::anyhow!("conf.xml: {}", f.message))?;
+    kasp_engine::config::load(&path).map_err(|f| anyhow::anyhow!("conf.xml: {}", f.message))?;
     Ok((path, kasp))
 }
 
@@ -172,7 +172,7 @@ impl Writer {
             // append_folding's rule: a snapshot once SNAPSHOT_EVERY records accumulated.
             let last = sealed.last().map_or(0, |s| s.record.seq.0);
             let since = last.saturating_sub(self.last_snapshot.map_or(0, |s| s.0));
-            if since >= kasp_cli::engine::SNAPSHOT_EVERY {
+            if since >= kasp_engine::session::SNAPSHOT_EVERY {
                 self.last_snapshot = Some(Seq(last));
             }
         }
@@ -318,7 +318,7 @@ pub fn build(root: &Path, ws: &Path, n: u64) -> Result<Project> {
         now: START,
     };
     // The state of record 0 (append_folding folds only what it appends).
-    w.state = kasp_cli::engine::fold(&w.log)?.0;
+    w.state = kasp_engine::replay::fold(&w.log)?.0;
     let import = Actor::Import("bench".into());
     let created = PolicyCreated {
         policy: policy.clone(),

@@ -1,7 +1,7 @@
 //! Random valid kasp.xml policies, and the changed kasp.xml a scenario imports later.
 //!
 //! Every value stays where OpenDNSSEC 2.1.12's `policy import` accepts it (its kasp.rng
-//! is crates/cli/schemas/kasp.rng): durations in whole days, hours or minutes; algorithms
+//! is crates/engine/schemas/kasp.rng): durations in whole days, hours or minutes; algorithms
 //! SoftHSM2 generates quickly (RSASHA256 8 with 1024 bits, ECDSAP256SHA256 13 and
 //! ED25519 15 with 256 bits); every roll type of the schema.
 

@@ -432,7 +432,7 @@ pub fn rel(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kasp_cli::schema::{Schema, validate};
+    use kasp_engine::schema::{Schema, validate};
     use kasp_projector::kaspcheck::{Severity, check_kasp};
 
     /// Every case is the same for the same seed, parses in the scenario language, and its

@@ -42,7 +42,7 @@ use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
-use kasp_cli::engine::system_now;
+use kasp_engine::system_now;
 use kasp_events::{
     Actor, BackupState, ClockMode, Event, EventLog, FORMAT, InstanceId, KeyGenerated,
     KeyGenerationStarted, KeyRole, KeySpec, LogCreated, NewEvent, PolicyName,

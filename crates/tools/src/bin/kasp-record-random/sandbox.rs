@@ -34,7 +34,7 @@ pub fn record(s: &Settings, argv: &[String]) -> Result<(), String> {
         if !status.success() {
             return Err(format!("the operator failed ({status})"));
         }
-        let conf = kasp_cli::config::load(&dir.join("conf.xml")).map_err(|f| f.message)?;
+        let conf = kasp_engine::config::load(&dir.join("conf.xml")).map_err(|f| f.message)?;
         let source = format!(
             "kasp-record-random --seed {} --zones {} --years {}",
             s.seed, s.zones, s.years
@@ -62,7 +62,7 @@ pub fn record(s: &Settings, argv: &[String]) -> Result<(), String> {
 }
 
 fn make_dir() -> Result<PathBuf, String> {
-    let suffix = kasp_cli::random::hex(6).map_err(|f| f.message)?;
+    let suffix = kasp_engine::random::hex(6).map_err(|f| f.message)?;
     let dir = std::env::temp_dir().join(format!("kasp-random-{suffix}"));
     fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)

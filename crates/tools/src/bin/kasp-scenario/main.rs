@@ -222,7 +222,7 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
 
 /// `--record`: the sandbox's finished log becomes a recorded history.
 fn record_history(sb: &Sandbox, source: &str, to: &Path) -> Result<(), Fail> {
-    let conf = kasp_cli::config::load(&sb.path("conf.xml")).map_err(|f| Fail {
+    let conf = kasp_engine::config::load(&sb.path("conf.xml")).map_err(|f| Fail {
         code: 3,
         msg: format!("--record: {}", f.message),
     })?;

@@ -223,7 +223,7 @@ impl Drop for Sandbox {
 fn make_temp_dir() -> Result<PathBuf> {
     let base = std::env::temp_dir();
     for _ in 0..16 {
-        let suffix = kasp_cli::random::hex(6).map_err(|f| anyhow::anyhow!(f.message))?;
+        let suffix = kasp_engine::random::hex(6).map_err(|f| anyhow::anyhow!(f.message))?;
         let dir = base.join(format!("kasp-scenario-{suffix}"));
         match fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),

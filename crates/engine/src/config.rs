@@ -3,7 +3,7 @@
 //! the projector's strict readers. Every failure names the file, and the line where
 //! there is one.
 
-use crate::engine::Failure;
+use crate::Failure;
 use crate::files::read_text;
 use crate::schema::{Schema, validate};
 use kasp_projector::conf::{Conf, parse_conf};

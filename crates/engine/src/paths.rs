@@ -7,7 +7,7 @@
 //! `/etc/opendnssec/conf.xml`) that gives exactly OpenDNSSEC's paths, and a project
 //! directory keeps everything inside itself. (Listed under "Differences".)
 
-use crate::engine::Context;
+use crate::Context;
 use std::path::Path;
 
 /// The directories relative paths are resolved against.

@@ -14,8 +14,8 @@
 //! public-key 04ab…  (hex of the DNSKEY public-key field: x || y for ECDSA P-256)
 //! ```
 
-use crate::engine::{Context, Failure, RunError, exit};
-use crate::keygen::{Repositories, hsm_failure};
+use crate::repositories::{Repositories, hsm_failure};
+use crate::{Context, Failure, RunError, exit};
 use kasp_events::{Actor, Hash, InstanceId, Locator, Seq, checkpoint_message};
 use kasp_hsm::{Algorithm, KeyStore, verify_signature};
 use kasp_projector::audit::{AuditCommand, NO_AUDIT_KEY};

@@ -1,7 +1,7 @@
 //! Random bytes from the kernel (log instance ids, NSEC3 salts). HSM locators come from
 //! the token's own generator, not from here.
 
-use crate::engine::Failure;
+use crate::Failure;
 use std::io::Read;
 
 /// `n` random bytes from /dev/urandom.

@@ -1,4 +1,4 @@
-//! The engine: loads configuration and state, runs `decide`, appends, folds.
+//! A command's session: loads configuration and state, runs `decide`, appends, folds.
 //!
 //! A command reads the log through a read-only handle (which never writes a byte),
 //! decides, and only if there are events to append opens the log for writing and
@@ -7,87 +7,16 @@
 //! that slipped in between makes the command decide again instead of appending a
 //! decision taken on a stale view.
 
-use crate::output::Sink;
+use crate::error::{Failure, RunError};
 use kasp_events::{Access, Actor, EventLog, LogError, NewEvent, Sealed, Seq, Timestamp, codec};
 use kasp_projector::conf::Conf;
-use kasp_projector::decide::{Command, Decision, Rejection, decide};
+use kasp_projector::decide::{Command, Decision, decide};
 use kasp_projector::{PROJECTION_VERSION, State};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Exit codes of kasp-ledger's own failures (OpenDNSSEC's commands keep theirs).
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const REFUSED: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const INTEGRITY: i32 = 3;
-    pub const ENVIRONMENT: i32 = 4;
-    /// OpenDNSSEC's "syntax error" (run returned -1).
-    pub const SYNTAX: i32 = 255;
-}
-
 /// Write a snapshot when this many records were appended since the last one.
 pub const SNAPSHOT_EVERY: u64 = 1000;
-
-/// A failure of the environment or of the log, with its exit code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub code: i32,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn env(message: impl Into<String>) -> Self {
-        Failure {
-            code: exit::ENVIRONMENT,
-            message: message.into(),
-        }
-    }
-
-    /// Prints the failure and returns its exit code.
-    pub fn report(&self, sink: &mut dyn Sink) -> i32 {
-        sink.err(&format!("error: {}\n", self.message));
-        self.code
-    }
-}
-
-impl From<LogError> for Failure {
-    fn from(e: LogError) -> Self {
-        let code = match &e {
-            LogError::Exists { .. } => exit::REFUSED,
-            LogError::TooNew { .. } | LogError::Corrupt { .. } => exit::INTEGRITY,
-            LogError::Missing { .. }
-            | LogError::NeedsRepair { .. }
-            | LogError::Locked { .. }
-            | LogError::Conflict { .. }
-            | LogError::ReadOnly { .. }
-            | LogError::Io { .. } => exit::ENVIRONMENT,
-        };
-        Failure {
-            code,
-            message: e.to_string(),
-        }
-    }
-}
-
-/// Why a decided command did not complete.
-#[derive(Debug)]
-pub enum RunError {
-    Rejected(Rejection),
-    Failed(Failure),
-}
-
-impl From<Failure> for RunError {
-    fn from(f: Failure) -> Self {
-        RunError::Failed(f)
-    }
-}
-
-impl From<LogError> for RunError {
-    fn from(e: LogError) -> Self {
-        RunError::Failed(e.into())
-    }
-}
 
 /// A command that went through: the state after it, what was decided, what was sealed.
 #[derive(Debug)]
@@ -114,7 +43,7 @@ pub struct Context {
     /// `None` daemonless, where each read and append opens the file.
     pub held: Option<std::rc::Rc<Held>>,
     /// The daemon's open HSM repositories; `None` daemonless (opened per command).
-    pub hsm: Option<std::rc::Rc<std::cell::RefCell<crate::keygen::Repositories>>>,
+    pub hsm: Option<std::rc::Rc<std::cell::RefCell<crate::repositories::Repositories>>>,
 }
 
 /// The daemon's log: opened read-write once, for its lifetime, with the state folded
@@ -287,10 +216,10 @@ impl Context {
                 Ok(sealed) => {
                     let state = Arc::new(state);
                     self.remember(log, &state, snap, &sealed);
-                    crate::daemon_support::decision_log::committed(
+                    crate::decision_log::committed(
                         &decision.events,
                         &state,
-                        crate::daemon_support::decision_log::Context {
+                        crate::decision_log::Context {
                             now: sealed.first().map_or(Timestamp(0), |s| s.record.at),
                             rollover_notification: self
                                 .conf
@@ -361,7 +290,7 @@ pub fn append_folding(
     })
 }
 
-pub use crate::fold::fold;
+pub use crate::replay::fold;
 
 /// The system clock, as enforcer time.
 pub fn system_now() -> Timestamp {

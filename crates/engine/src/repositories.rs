@@ -1,10 +1,10 @@
 //! The HSM repositories of conf.xml as the shell opens them: each on a thread of its
 //! own ([`Repositories`]), the daemon's open for its lifetime ([`RepoRef`]). Key
 //! generation itself, between its recorded intent and outcome, is the scheduler's
-//! (kasp_projector::scheduler::generate_keys) over crates/cli/src/world.rs.
+//! (kasp_projector::scheduler::generate_keys) over crates/engine/src/world.rs.
 
-use crate::daemon_support::logger;
-use crate::engine::{Context, Failure};
+use crate::logger;
+use crate::{Context, Failure};
 use kasp_hsm::{HsmError, HsmThread, RepositoryConfig, Secret, Timeouts};
 use std::collections::BTreeMap;
 

@@ -14,7 +14,7 @@ fn main() {
         _ => {
             eprintln!(
                 "error: libxml2 not found (`pkg-config --libs libxml-2.0` failed).\n\
-                 kasp-cli links libxml2 for RelaxNG validation. Install it with:\n\
+                 kasp-engine links libxml2 for RelaxNG validation. Install it with:\n\
                  \x20   apt-get install libxml2-dev pkg-config"
             );
             exit(1);

@@ -14,7 +14,7 @@
 //!   **It must be called while the process has a single thread** (before the tokio
 //!   runtime or any worker exists): only the calling thread survives a fork.
 
-use crate::daemon_support::logger;
+use kasp_engine::logger;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -62,12 +62,7 @@ fn parse_pid(bytes: &[u8]) -> Option<libc::pid_t> {
         .filter(|p| *p > 0)
 }
 
-/// Whether a process with this pid exists (ours to signal or not).
-pub(crate) fn process_alive(pid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 only checks for existence and permission.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
+use kasp_engine::files::process_alive;
 
 /// Writes `"<pid>\n"` to `path` atomically, creating the parent directory if needed.
 pub fn write_pid_file(path: &Path, pid: u32) -> io::Result<()> {

@@ -1,14 +1,13 @@
 //! The scheduler's ports for real (kasp_projector::scheduler): the event log as its
 //! journal ([`LogJournal`], decisions appended by [`Context::run`]) and the real world
 //! ([`RealWorld`]): random salts from the kernel, key material in the HSMs, signconf
-//! files and the signer notify, DS hooks, the audit checkpoint, stderr and the daemon's
-//! log.
+//! files and the signer notify, DS hooks, the audit checkpoint and the daemon's log. What
+//! the operator must be told is kept ([`RealWorld::warnings`]) for the binary to print.
 
-use crate::daemon_support::logger;
 use crate::dshook::{HookOutcome, run_ds_hook};
-use crate::engine::{Context, Failure, RunError, system_now};
-use crate::keygen::{RepoRef, hsm_failure};
-use crate::output::Sink;
+use crate::logger;
+use crate::repositories::{RepoRef, hsm_failure};
+use crate::{Context, RunError, system_now};
 use kasp_events::{Actor, KeySpec, Locator, SignconfWritten, Timestamp};
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
 use kasp_projector::State;
@@ -46,12 +45,12 @@ impl Journal for LogJournal<'_> {
 }
 
 /// The real world of one command (or one scheduler wake-up of the daemon): the
-/// repositories it opens (the daemon's, open for its lifetime, or its own) and where its
-/// warnings go.
+/// repositories it opens (the daemon's, open for its lifetime, or its own) and what the
+/// operator must be told.
 pub struct RealWorld<'a> {
     ctx: &'a Context,
     repos: RepoRef<'a>,
-    sink: &'a mut dyn Sink,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for RealWorld<'_> {
@@ -63,12 +62,18 @@ impl std::fmt::Debug for RealWorld<'_> {
 }
 
 impl<'a> RealWorld<'a> {
-    pub fn new(ctx: &'a Context, sink: &'a mut dyn Sink) -> RealWorld<'a> {
+    pub fn new(ctx: &'a Context) -> RealWorld<'a> {
         RealWorld {
             ctx,
             repos: RepoRef::new(ctx),
-            sink,
+            warnings: Vec::new(),
         }
+    }
+
+    /// What the operator must be told (the command's stderr), in order; the world lets
+    /// go of its repositories.
+    pub fn warnings(self) -> Vec<String> {
+        self.warnings
     }
 
     fn hsm(&mut self, repository: &str) -> Result<&mut kasp_hsm::HsmThread, RunError> {
@@ -107,7 +112,7 @@ impl World for RealWorld<'_> {
         _state: &State,
         files: Vec<SignconfFile>,
     ) -> Vec<Result<SignconfWritten, String>> {
-        crate::effects::write_signconfs(files)
+        crate::signconf::write_signconfs(files)
     }
 
     fn run_ds_hook(&mut self, call: &DsHookCall) -> Result<(), String> {
@@ -223,7 +228,7 @@ impl World for RealWorld<'_> {
             return;
         }
         if let Err(f) = crate::audit::sign_head(self.ctx, &Actor::Scheduler, &mut self.repos) {
-            self.sink.err(&format!(
+            self.warnings.push(format!(
                 "warning: the interval checkpoint was not made: {}\n",
                 f.message
             ));
@@ -231,16 +236,11 @@ impl World for RealWorld<'_> {
     }
 
     fn warn(&mut self, text: &str) {
-        self.sink.err(text);
+        self.warnings.push(text.to_string());
     }
 
     fn report(&mut self, error: &RunError) {
-        match error {
-            RunError::Rejected(r) => self.sink.err(&format!("{}\n", r.message)),
-            RunError::Failed(f) => {
-                f.report(self.sink);
-            }
-        }
+        self.warnings.push(error.report_text());
     }
 
     fn log(&mut self, level: LogLevel, line: &str) {
@@ -257,17 +257,5 @@ fn message(e: &RunError) -> String {
     match e {
         RunError::Rejected(r) => r.message.clone(),
         RunError::Failed(f) => f.message.clone(),
-    }
-}
-
-impl From<RunError> for Failure {
-    fn from(e: RunError) -> Failure {
-        match e {
-            RunError::Rejected(r) => Failure {
-                code: crate::engine::exit::REFUSED,
-                message: r.message,
-            },
-            RunError::Failed(f) => f,
-        }
     }
 }

@@ -13,7 +13,7 @@
 //! `crit` would reach stderr): a daemonless command's output is OpenDNSSEC's command
 //! output, unchanged.
 
-use crate::daemon_support::logger;
+use crate::logger;
 use kasp_events::{DsAtParent, Event, Seconds, Timestamp, ZoneEnforced};
 use kasp_projector::State;
 

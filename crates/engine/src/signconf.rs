@@ -1,5 +1,5 @@
 //! Signconf files as the real world writes them (kasp_projector::scheduler plans them,
-//! crates/cli/src/world.rs carries them out): written atomically, checked against
+//! crates/engine/src/world.rs carries them out): written atomically, checked against
 //! signconf.rng, followed by the signer notify command, off the caller's thread with a
 //! time limit. A failure leaves the zone's signconf "needed", so the next run retries it.
 

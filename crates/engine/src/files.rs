@@ -62,7 +62,7 @@ pub fn sweep_stale_temps(dir: &Path) -> Vec<String> {
         let Some(pid) = stale_temp_pid(&name) else {
             continue;
         };
-        if pid as u32 == std::process::id() || crate::daemon_support::process::process_alive(pid) {
+        if pid as u32 == std::process::id() || crate::files::process_alive(pid) {
             continue;
         }
         if std::fs::remove_file(entry.path()).is_ok() {
@@ -81,6 +81,13 @@ fn stale_temp_pid(name: &str) -> Option<libc::pid_t> {
         return None;
     }
     pid.parse().ok().filter(|p| *p > 0)
+}
+
+/// Whether a process with this pid exists (ours to signal or not).
+pub fn process_alive(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]
