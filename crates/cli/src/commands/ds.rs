@@ -10,8 +10,8 @@ use crate::daemon_support::logger;
 use crate::getopt::Opt;
 use crate::world::RealWorld;
 use kasp_events::Actor;
+use kasp_projector::decide::ds::{DsRequest, HookReport, HookResult, hooks_needed};
 use kasp_projector::decide::{Command, Outcome};
-use kasp_projector::decide_ds::{DsRequest, HookReport, HookResult, hooks_needed};
 use kasp_projector::enforcer::ds::{DsCommand, DsStatus};
 use kasp_projector::scheduler::{DsCommands, World, ds_log_line};
 

@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result, ensure};
 use kasp_cli::engine::{append_folding, fold};
 use kasp_events::{Access, Actor, EnforceRequested, Event, EventLog, NewEvent, Seq};
 use kasp_projector::State;
-use kasp_projector::enforce_plan::{PlanConf, plan};
+use kasp_projector::scheduler::plan::{PlanConf, plan};
 use kasp_tools::benchkit::{median, run_enforcer};
 use std::path::Path;
 use std::time::{Duration, Instant};
