@@ -232,8 +232,9 @@ fn nsec3_policies_get_a_salt_on_import_and_on_policy_resalt() {
 fn rendered_signconfs_validate_against_the_schema() {
     use kasp_engine::schema::{Schema, validate};
     use kasp_events::{Denial, KeyRole, Locator, Seconds, ZoneName};
-    use kasp_projector::signconf::{SignconfKey, render_signconf};
-    let policies = kasp_projector::kasp::parse_kasp(crate::common::KASP, "kasp.xml").unwrap();
+    use kasp_projector::formats::signconf::{SignconfKey, render_signconf};
+    let policies =
+        kasp_projector::formats::kasp::parse_kasp(crate::common::KASP, "kasp.xml").unwrap();
     let key = |role, n: u8| SignconfKey {
         role,
         algorithm: 13,

@@ -16,7 +16,7 @@ mod report;
 
 use kasp_events::{Access, EventLog, LogError, Record, Seq};
 use kasp_projector::PROJECTION_VERSION;
-use kasp_projector::enforce_plan::PlanConf;
+use kasp_projector::scheduler::plan::PlanConf;
 use kasp_tools::recorded::{Inputs, inputs_path};
 use rederive::{Walk, walk};
 use std::path::{Path, PathBuf};

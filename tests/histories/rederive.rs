@@ -28,10 +28,10 @@ use kasp_events::{
     Actor, DsTrigger, Event, KeyMaterialDeleted, PolicyName, Record, SignconfWritten, Timestamp,
 };
 use kasp_projector::State;
-use kasp_projector::decide_enforce::{EnforcerCommand, decide_enforcer};
-use kasp_projector::enforce_plan::PlanConf;
+use kasp_projector::decide::enforcer::{EnforcerCommand, decide_enforcer};
 use kasp_projector::enforcer::ds::due_for_parent;
-use kasp_projector::resalt::due_for_salt;
+use kasp_projector::scheduler::plan::PlanConf;
+use kasp_projector::scheduler::resalt::due_for_salt;
 
 /// What a walk looked at.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

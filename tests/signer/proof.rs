@@ -7,7 +7,7 @@ use super::{
 };
 use crate::common::{PIN, Sandbox};
 use kasp_events::{KeyRole, Locator, ZoneName};
-use kasp_projector::signconf::{SignconfKey, render_signconf};
+use kasp_projector::formats::signconf::{SignconfKey, render_signconf};
 use kasp_projector::testgen;
 use std::process::Command;
 

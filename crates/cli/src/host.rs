@@ -7,8 +7,8 @@
 
 use kasp_engine::Held;
 use kasp_events::Timestamp;
-use kasp_projector::conf::Conf;
-use kasp_projector::factory::KeyGenTask;
+use kasp_projector::formats::conf::Conf;
+use kasp_projector::scheduler::key_factory::KeyGenTask;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;

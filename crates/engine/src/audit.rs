@@ -18,8 +18,8 @@ use crate::repositories::{Repositories, hsm_failure};
 use crate::{Context, Failure, RunError, exit};
 use kasp_events::{Actor, Hash, InstanceId, Locator, Seq, checkpoint_message};
 use kasp_hsm::{Algorithm, KeyStore, verify_signature};
-use kasp_projector::audit::{AuditCommand, NO_AUDIT_KEY};
 use kasp_projector::decide::Command;
+use kasp_projector::decide::audit::{AuditCommand, NO_AUDIT_KEY};
 
 /// The first line of an audit key file.
 const KEY_FILE_HEADER: &str = "; kasp-ledger audit key v1";

@@ -6,7 +6,7 @@
 use crate::Failure;
 use crate::files::read_text;
 use crate::schema::{Schema, validate};
-use kasp_projector::conf::{Conf, parse_conf};
+use kasp_projector::formats::conf::{Conf, parse_conf};
 use std::path::Path;
 
 /// Reads and validates conf.xml.

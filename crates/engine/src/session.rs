@@ -9,8 +9,8 @@
 
 use crate::error::{Failure, RunError};
 use kasp_events::{Access, Actor, EventLog, LogError, NewEvent, Sealed, Seq, Timestamp, codec};
-use kasp_projector::conf::Conf;
 use kasp_projector::decide::{Command, Decision, decide};
+use kasp_projector::formats::conf::Conf;
 use kasp_projector::{PROJECTION_VERSION, State};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The signconf XML of a zone as the state says it should be.
-pub use kasp_projector::signconf::zone_signconf as signconf_text;
+pub use kasp_projector::formats::signconf::zone_signconf as signconf_text;
 
 /// Writes the signconf of `zone` and notifies the signer; the event to record, or
 /// why nothing was written.

@@ -220,7 +220,7 @@ impl World for RealWorld<'_> {
     fn interval_checkpoint(&mut self) {
         let due = match self.ctx.load() {
             Ok((_, state, _)) => {
-                kasp_projector::audit::checkpoint_due(&state, state.now(system_now()))
+                kasp_projector::decide::audit::checkpoint_due(&state, state.now(system_now()))
             }
             Err(_) => false,
         };

@@ -3,8 +3,18 @@
 //! Folds the event log into views ([`state::State`] and its `apply`), decides what a
 //! command means against those views ([`decide`]), and reads and writes the file
 //! formats OpenDNSSEC operators already have (kasp.xml, conf.xml, zonelist.xml).
-//! [`simulate`] runs the enforcer loop on a copy of the state for what-if questions, and
-//! [`timeline`] draws a zone's key states over time; neither touches the caller's state.
+//! The folders, by concept:
+//!
+//! - [`state`]: the views and `apply` (zones, policies, the key pool).
+//! - [`decide`]: what a command means (zones, policies, keys, DS, enforcer, audit).
+//! - [`enforcer`]: OpenDNSSEC 2.1's key state machine on one zone, and what it explains.
+//! - [`scheduler`]: the enforcer loop written once against ports: the task queue, the
+//!   due round and its plan, NSEC3 resalts, the key factory, DS tasks.
+//! - [`whatif`]: the loop on a copy of the state on a simulated clock (`simulate`)
+//!   and its report; it never touches the caller's state.
+//! - [`readouts`]: what the operator reads from the log: a zone's or key's history,
+//!   and the timeline picture of a zone's key states.
+//! - [`formats`]: the XML files in and out, durations, the signconf.
 //!
 //! Invariants:
 //! - Pure: no clock, no file system, no sockets, no HSM. `decide` takes `now` as an
@@ -16,39 +26,14 @@
 //! - `PROJECTION_VERSION` changes whenever `apply` or the shape of `State` changes, so
 //!   stored snapshots made by an older binary are ignored and rebuilt.
 
-pub mod audit;
-pub mod conf;
 pub mod decide;
-pub mod decide_ds;
-pub mod decide_enforce;
-pub mod decide_keys;
-pub mod ds_tasks;
-pub mod due_round;
-pub mod duration;
-mod enforce_apply;
-pub mod enforce_plan;
 pub mod enforcer;
-pub mod factory;
-pub mod history;
-pub mod kasp;
-pub mod kasp_export;
-pub mod kaspcheck;
-pub mod pool;
-pub mod resalt;
+pub mod formats;
+pub mod readouts;
 pub mod scheduler;
-pub mod signconf;
-pub mod simulate;
-mod simulate_effects;
-pub mod simulate_items;
-#[cfg(test)]
-mod simulate_tests;
-pub mod simulate_text;
 pub mod state;
 #[cfg(feature = "testgen")]
 pub mod testgen;
-pub mod timeline;
-pub mod xmlin;
-pub mod xmlout;
-pub mod zonelist;
+pub mod whatif;
 
 pub use state::{PROJECTION_VERSION, State};

@@ -4,7 +4,7 @@
 //! collide often enough for commands to meet each other.
 
 use crate::decide::Command;
-use crate::kasp::parse_kasp;
+use crate::formats::kasp::parse_kasp;
 use kasp_events::testgen::arb_zone_name;
 use kasp_events::{Adapter, Policy, PolicyName, Seconds, ZoneConfig, ZoneName};
 use proptest::prelude::*;

@@ -24,7 +24,7 @@
 
 use kasp_events::{Access, EventLog, Head};
 
-use kasp_projector::enforce_plan::PlanConf;
+use kasp_projector::scheduler::plan::PlanConf;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

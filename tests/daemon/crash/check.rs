@@ -7,7 +7,7 @@ use crate::common::Sandbox;
 use crate::daemon::support::Daemon;
 use kasp_events::{Access, Event, EventLog, Locator, Seq};
 use kasp_projector::State;
-use kasp_projector::pool::HsmKeyUse;
+use kasp_projector::state::pool::HsmKeyUse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 

@@ -20,9 +20,9 @@ use kasp_engine::repositories::{RepoRef, hsm_failure};
 use kasp_engine::{Context, Failure, RunError, exit};
 use kasp_events::{Actor, Seconds};
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
-use kasp_projector::audit::{AUDIT_ALGORITHM, AuditCommand, NO_AUDIT_KEY};
 use kasp_projector::decide::Command;
-use kasp_projector::duration::{parse_seconds, render};
+use kasp_projector::decide::audit::{AUDIT_ALGORITHM, AuditCommand, NO_AUDIT_KEY};
+use kasp_projector::formats::duration::{parse_seconds, render};
 
 /// `log checkpoint [--setup --repository R] [--interval D] [--export-key FILE]`.
 pub fn checkpoint(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
@@ -263,7 +263,7 @@ pub fn next_wake_after(
     state: &kasp_projector::State,
     now: kasp_events::Timestamp,
 ) -> Option<kasp_events::Timestamp> {
-    let checkpoint = kasp_projector::audit::next_checkpoint(state).map(|t| {
+    let checkpoint = kasp_projector::decide::audit::next_checkpoint(state).map(|t| {
         t.max(kasp_events::Timestamp(
             now.0.saturating_add(CHECKPOINT_RETRY),
         ))

@@ -9,8 +9,8 @@ use super::{Exit, Ran, Shell, enforce};
 use crate::getopt::Opt;
 use kasp_engine::logger;
 use kasp_events::Actor;
+use kasp_projector::decide::ds::{DsRequest, HookReport, HookResult, hooks_needed};
 use kasp_projector::decide::{Command, Outcome};
-use kasp_projector::decide_ds::{DsRequest, HookReport, HookResult, hooks_needed};
 use kasp_projector::enforcer::ds::{DsCommand, DsStatus};
 use kasp_projector::scheduler::{DsCommands, World, ds_log_line};
 

@@ -14,8 +14,8 @@ use kasp_engine::{Context, RunError, exit, system_now};
 use kasp_events::{Actor, PolicyName, Timestamp, ZoneName};
 use kasp_projector::State;
 use kasp_projector::decide::Command;
-use kasp_projector::decide_enforce::EnforcerCommand;
-use kasp_projector::factory::KeyGenTask;
+use kasp_projector::decide::enforcer::EnforcerCommand;
+use kasp_projector::scheduler::key_factory::KeyGenTask;
 use kasp_projector::scheduler::{self, Due, Observed, SchedulerConf};
 
 /// Decides and records an enforcer command; failures are printed.
@@ -60,7 +60,7 @@ pub fn run_due(
 /// Runs every task due now and its effects (see the module text), with 2.1.12's key
 /// generation task: `waiting` is the generation the command scheduled (`policy
 /// import`, `zonelist import`, `update all`), and each run that takes a key from
-/// the pool or finds none schedules one (see [`kasp_projector::factory::KeyGenTask`]).
+/// the pool or finds none schedules one (see [`kasp_projector::scheduler::key_factory::KeyGenTask`]).
 /// With one worker thread (conf.xml `WorkerThreads` 0 or 1) each one replaces the
 /// waiting one, which is carried out between the zones that run before it and those
 /// that run after it (name order), then the zones it names run again. With more, an
@@ -109,7 +109,7 @@ pub fn tasks_held(
 
 /// Whether a daemon with configuration `conf` holds the tasks of the log in `state`
 /// for `time leap --attach` ([`tasks_held`]).
-pub fn holds_tasks(conf: &kasp_projector::conf::Conf, state: &State) -> bool {
+pub fn holds_tasks(conf: &kasp_projector::formats::conf::Conf, state: &State) -> bool {
     conf.enforcer.worker_threads == 0 && state.leaps_allowed()
 }
 
@@ -340,7 +340,7 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
     let actor = Actor::Operator(ctx.user.clone());
     let state = shell.state(&ctx)?;
     if !state.leaps_allowed() {
-        return Err(shell.refuse(kasp_projector::decide_enforce::NO_LEAPS));
+        return Err(shell.refuse(kasp_projector::decide::enforcer::NO_LEAPS));
     }
     let now = state.now(system_now());
     let target = match p.value("time") {
@@ -453,7 +453,7 @@ fn leap_attached(
             break;
         }
         let to = at.max(now);
-        processed_enforce |= !kasp_projector::enforce_plan::due_zones(&state, to).is_empty()
+        processed_enforce |= !kasp_projector::scheduler::plan::due_zones(&state, to).is_empty()
             || state.tasks_left.values().any(|(_, due)| *due <= to);
         drop(state);
         leap_to(shell, ctx, actor, to)?;

@@ -9,8 +9,8 @@ use super::{Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::{exit, system_now};
 use kasp_events::ZoneName;
-use kasp_projector::enforce_plan::PlanConf;
 use kasp_projector::enforcer::explain_zone::{ExplainError, explain_zone, render};
+use kasp_projector::scheduler::plan::PlanConf;
 
 /// `explain --zone Z`.
 pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {

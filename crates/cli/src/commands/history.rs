@@ -1,6 +1,6 @@
 //! `zone history`, `key history`: a zone's or a key's facts from the log as a
 //! timeline, one line per fact, oldest first, with time, actor and cause (the pure
-//! formatter is `kasp_projector::history`). Read-only; the whole chain is checked on
+//! formatter is `kasp_projector::readouts::history`). Read-only; the whole chain is checked on
 //! the way.
 
 use super::table::CommandSpec;
@@ -9,7 +9,7 @@ use crate::getopt::Opt;
 use kasp_engine::replay::walk;
 use kasp_engine::{Context, exit};
 use kasp_events::{Locator, Record, ZoneName};
-use kasp_projector::history::{Subject, TagSearch, Timeline};
+use kasp_projector::readouts::history::{Subject, TagSearch, Timeline};
 use std::collections::BTreeSet;
 
 /// Feeds every record of the log to `f` (chain checked).

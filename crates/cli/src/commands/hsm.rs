@@ -5,8 +5,8 @@ use super::{Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::{Context, exit};
 use kasp_events::{Actor, RepositoryInfo};
+use kasp_projector::decide::keys::{BackupAction, KeyCommand};
 use kasp_projector::decide::{Command, Outcome};
-use kasp_projector::decide_keys::{BackupAction, KeyCommand};
 
 /// The repositories of conf.xml, without PINs (what the log records).
 pub fn repository_infos(ctx: &Context) -> Vec<RepositoryInfo> {

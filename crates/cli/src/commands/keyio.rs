@@ -23,7 +23,7 @@ use kasp_hsm::dnssec::{dnskey_rdata, dnskey_zonefile, ds};
 use kasp_hsm::{Algorithm, FLAGS_KSK, FLAGS_ZSK};
 use kasp_projector::enforcer::keylist::key_state;
 use kasp_projector::enforcer::model::{HsmKeyId, KeyModel, has_ksk};
-use kasp_projector::pool::HsmKeyView;
+use kasp_projector::state::pool::HsmKeyView;
 
 /// The TTL ldns gives a new record (`LDNS_DEFAULT_TTL`); the DNSKEY keeps it when its
 /// key state has no TTL (`get_dnskey` overrides only a non-zero TTL).

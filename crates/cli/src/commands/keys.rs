@@ -6,8 +6,8 @@ use crate::getopt::Opt;
 use kasp_engine::{Context, exit};
 use kasp_events::{Actor, PolicyName, Seconds};
 use kasp_projector::State;
-use kasp_projector::duration::parse_seconds;
-use kasp_projector::factory::plan;
+use kasp_projector::formats::duration::parse_seconds;
+use kasp_projector::scheduler::key_factory::plan;
 
 /// `key generate (--policy P | --all) [--duration D]`: pre-generates the keys the
 /// policies need for D (default `AutomaticKeyGenerationPeriod`). OpenDNSSEC schedules a

@@ -64,7 +64,7 @@ pub struct Shell<'a> {
     pub host: Option<std::rc::Rc<crate::host::Host>>,
     /// conf.xml as the client already read it (to find the daemon's socket), used
     /// instead of reading it again by the first [`Shell::ctx`].
-    pub loaded_conf: Option<kasp_projector::conf::Conf>,
+    pub loaded_conf: Option<kasp_projector::formats::conf::Conf>,
 }
 
 impl std::fmt::Debug for Shell<'_> {

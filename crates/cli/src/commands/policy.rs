@@ -8,10 +8,10 @@ use kasp_engine::files::read_text;
 use kasp_engine::schema::Schema;
 use kasp_engine::{Context, exit};
 use kasp_events::{Actor, Policy, PolicyName};
+use kasp_projector::decide::enforcer::EnforcerCommand;
 use kasp_projector::decide::{Command, Outcome};
-use kasp_projector::decide_enforce::EnforcerCommand;
-use kasp_projector::kasp::{export_kasp, parse_kasp_detailed};
-use kasp_projector::kaspcheck::{Severity, check_kasp, duplicate_keys};
+use kasp_projector::formats::kasp::{export_kasp, parse_kasp_detailed};
+use kasp_projector::formats::kaspcheck::{Severity, check_kasp, duplicate_keys};
 use std::path::Path;
 
 /// `policy list`.

@@ -9,8 +9,8 @@ use crate::getopt::Opt;
 use kasp_engine::exit;
 use kasp_events::{Actor, KeyRole, PolicyName, ZoneName};
 use kasp_projector::State;
+use kasp_projector::decide::enforcer::EnforcerCommand;
 use kasp_projector::decide::{Command, Outcome};
-use kasp_projector::decide_enforce::EnforcerCommand;
 use kasp_projector::scheduler::{Observed, World, material_to_purge};
 
 /// The zones named by `--zone` or `--policy`, or the exit after printing why not.

@@ -13,9 +13,9 @@ use kasp_engine::files::read_text;
 use kasp_engine::{Context, exit, system_now};
 use kasp_events::{KeyRole, Policy, PolicyName, Seconds, ZoneName};
 use kasp_projector::State;
-use kasp_projector::duration::parse_seconds;
-use kasp_projector::simulate::{Change, DsAnswers, Request, SimConf, SimError, simulate};
-use kasp_projector::simulate_text::render_report;
+use kasp_projector::formats::duration::parse_seconds;
+use kasp_projector::whatif::report::render_report;
+use kasp_projector::whatif::simulate::{Change, DsAnswers, Request, SimConf, SimError, simulate};
 use std::path::Path;
 
 /// The conf.xml settings the enforcer loop reads.

@@ -19,7 +19,7 @@ use kasp_events::{
     VerifyOutcome, checkpoint_message,
 };
 use kasp_hsm::{Algorithm, verify_signature};
-use kasp_projector::audit::AuditKeyView;
+use kasp_projector::decide::audit::AuditKeyView;
 use std::collections::BTreeMap;
 
 mod anchors;

@@ -16,7 +16,7 @@ use kasp_engine::{Context, exit};
 use kasp_events::{Actor, ZoneConfig};
 use kasp_projector::State;
 use kasp_projector::decide::{Command, Outcome};
-use kasp_projector::zonelist::{export_zonelist, parse_zonelist};
+use kasp_projector::formats::zonelist::{export_zonelist, parse_zonelist};
 use std::path::Path;
 
 fn zones_of(state: &State) -> Vec<&ZoneConfig> {
@@ -274,7 +274,7 @@ pub fn update_all(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -
             shell,
             &ctx,
             &actor,
-            Some(kasp_projector::factory::KeyGenTask::All),
+            Some(kasp_projector::scheduler::key_factory::KeyGenTask::All),
         )?;
     }
     Ok(code)

@@ -9,7 +9,7 @@
 //! depth as their `Privileges` parent. One difference: values are XML-escaped here
 //! (OpenDNSSEC prints them raw, which breaks the XML for a `&` in a command line).
 
-use kasp_projector::conf::Conf;
+use kasp_projector::formats::conf::Conf;
 use std::fmt::Write;
 
 /// The `-i` output, ending with a newline.
@@ -81,7 +81,7 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kasp_projector::conf::parse_conf;
+    use kasp_projector::formats::conf::parse_conf;
 
     fn shipped() -> Conf {
         // OpenDNSSEC 2.1.12's stock conf.xml, as copied into the repository (named from

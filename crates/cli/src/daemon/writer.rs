@@ -17,7 +17,7 @@ use crate::wire::{self, Opcode};
 use kasp_engine::logger::{self, Level};
 use kasp_engine::{Held, system_now};
 use kasp_events::{Actor, Timestamp};
-use kasp_projector::conf::Conf;
+use kasp_projector::formats::conf::Conf;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::mpsc;

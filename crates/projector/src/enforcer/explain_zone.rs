@@ -1,6 +1,6 @@
 //! `explain --zone Z` over the folded state: the record findings of
 //! [`super::explain::explain_records`], the zone's next run with what the enforcer
-//! expects to do then (the real plan, [`crate::enforce_plan::plan_zone`], evaluated at
+//! expects to do then (the real plan, [`crate::scheduler::plan::plan_zone`], evaluated at
 //! that time with nothing else happening before), and the text the command prints.
 //!
 //! Pure: `now` is the caller's (the log's clock); output is deterministic.
@@ -10,7 +10,7 @@ use super::keylist::{format_time, key_state};
 use super::model::{DsAtParent, KeyId};
 use super::record::RecordState;
 use super::update::{PolicyHold, Transition};
-use crate::enforce_plan::{PlanConf, plan_zone};
+use crate::scheduler::plan::{PlanConf, plan_zone};
 use crate::state::State;
 use kasp_events::{KeyRole, Locator, Timestamp, ZoneName};
 use std::fmt::Write as _;

@@ -11,11 +11,11 @@
 //!
 //! The signconf lists every key of the zone in key_data (creation) order, including
 //! fully hidden keys that are not purged yet; the role restriction of `<KSK/>` and
-//! `<ZSK/>` is applied by [`crate::signconf::render_signconf`].
+//! `<ZSK/>` is applied by [`crate::formats::signconf::render_signconf`].
 
 use super::model::{KeyModel, ZoneModel};
 use super::record::{RecordState, RecordType};
-use crate::signconf::SignconfKey;
+use crate::formats::signconf::SignconfKey;
 use kasp_events::Locator;
 
 /// The three flags OpenDNSSEC stores per key_data (docs/state-machine.md, Flags and
@@ -83,8 +83,8 @@ pub fn signconf_keys(
 mod tests {
     use super::super::model::KeyId;
     use super::*;
-    use crate::kasp::parse_kasp;
-    use crate::signconf::render_signconf;
+    use crate::formats::kasp::parse_kasp;
+    use crate::formats::signconf::render_signconf;
     use RecordState::*;
     use kasp_events::{KeyRole, Policy, Seconds, Timestamp, ZoneName};
 

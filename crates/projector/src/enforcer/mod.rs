@@ -11,8 +11,8 @@
 //! retirement and rollover triggers, key material through a [`policy::KeySource`]),
 //! [`purge::dead_keys`] (Dead keys and purge) and [`run::run_zone`] (One enforcer run).
 //!
-//! [`crate::enforce_plan`] feeds the model from the folded state and records each run as
-//! a `ZoneEnforced` event; `enforce_apply.rs` folds those facts without running the state
+//! [`crate::scheduler::plan`] feeds the model from the folded state and records each run as
+//! a `ZoneEnforced` event; `state/enforce.rs` folds those facts without running the state
 //! machine again. Labels `Q<n>` name the quirks of 2.1 kept on purpose
 //! (docs/state-machine.md, Quirks).
 //!

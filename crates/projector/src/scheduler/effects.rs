@@ -18,8 +18,8 @@
 
 use super::ports::{DsHookCall, MaterialToDestroy, SignconfFile};
 use crate::decide::Rejection;
-use crate::ds_tasks::{ds_retry_after, not_configured_message};
 use crate::enforcer::ds::{DsHook, due_for_parent};
+use crate::scheduler::ds::{ds_retry_after, not_configured_message};
 use crate::state::State;
 use kasp_events::{
     DsHookFailed, DsStateChanged, DsTrigger, Event, KeyId, KeyMaterialDeleted, Locator, RecordType,
@@ -113,7 +113,7 @@ pub fn signconf_files(state: &State, until: Option<&str>) -> (Vec<SignconfFile>,
             continue;
         }
         let name = &z.config.name;
-        match crate::signconf::zone_signconf(state, z) {
+        match crate::formats::signconf::zone_signconf(state, z) {
             Some(text) => files.push(SignconfFile {
                 zone: name.clone(),
                 path: z.config.signconf_path.clone(),
@@ -190,7 +190,8 @@ pub fn decide_observed(
             Observed::MaterialDestroyed { locators } => {
                 if let Some(l) = locators.iter().find(|l| {
                     !state.pool.keys.get(l).is_some_and(|k| {
-                        k.destroying || (k.usage == crate::pool::HsmKeyUse::Delete && k.refs == 0)
+                        k.destroying
+                            || (k.usage == crate::state::pool::HsmKeyUse::Delete && k.refs == 0)
                     })
                 }) {
                     return Err(Rejection::refused(format!(

@@ -11,8 +11,8 @@
 
 use super::ports::{Journal, LogLevel, PendingKey, World};
 use crate::decide::Command;
-use crate::decide_keys::KeyCommand;
-use crate::factory::KeyNeed;
+use crate::decide::keys::KeyCommand;
+use crate::scheduler::key_factory::KeyNeed;
 use crate::state::State;
 use kasp_events::{Actor, KeySpec, Locator};
 use std::sync::Arc;

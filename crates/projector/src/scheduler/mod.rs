@@ -5,13 +5,18 @@
 //!
 //! The loop is written against two ports ([`Journal`], [`World`]): the shell implements
 //! them over the event log and the real world (crates/cli/src/commands/enforce.rs), the
-//! what-if ([`crate::simulate`]) in memory, so the daemon, the command line and the
+//! what-if ([`crate::whatif::simulate`]) in memory, so the daemon, the command line and the
 //! what-if take the same decisions in the same order. Pure.
 
+pub mod ds;
 mod effects;
+pub mod key_factory;
 mod keys;
+pub mod plan;
 mod ports;
 mod queue;
+pub mod resalt;
+pub mod round;
 mod run;
 
 pub use effects::{

@@ -1,7 +1,7 @@
 //! The two interfaces the scheduler loop ([`super::run_due`]) is written against: a
 //! [`Journal`], where its decisions are recorded, and a [`World`], what the outside
 //! world does. The shell implements both for real (the event log; the HSM, files,
-//! programs), the what-if ([`crate::simulate`]) in memory.
+//! programs), the what-if ([`crate::whatif::simulate`]) in memory.
 
 use crate::decide::{Command, Decision};
 use crate::state::State;

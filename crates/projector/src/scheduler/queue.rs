@@ -29,7 +29,7 @@ pub fn queue(
     let generation = queued.map(|at| Task {
         at,
         what: "hsmkeygen",
-        owner: crate::factory::KEYGEN_OWNER,
+        owner: crate::scheduler::key_factory::KEYGEN_OWNER,
     });
     let left = left_after
         .into_iter()
@@ -58,7 +58,7 @@ pub fn queue(
         enforce.into_iter().chain(ds)
     });
     let salts = state.policies.values().filter_map(|p| {
-        crate::resalt::next_resalt(p).map(|at| Task {
+        crate::scheduler::resalt::next_resalt(p).map(|at| Task {
             at,
             what: "resalt",
             owner: p.policy.name.as_str(),

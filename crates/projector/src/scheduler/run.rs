@@ -8,7 +8,7 @@
 //! time, so this repeats until nothing is left to do at `now`. A policy's resalt due at
 //! the same second as zone runs takes its place among them by name, as in 2.1.12's
 //! queue: the round stops before it, and the next one starts with it
-//! ([`crate::due_round`]).
+//! ([`crate::scheduler::round`]).
 
 use super::effects::{
     DsCommands, DsTaskOutcome, DsWork, Observed, ds_log_line, ds_tasks_due, ds_work_message,
@@ -16,11 +16,11 @@ use super::effects::{
 };
 use super::keys::{generate_keys, resolve_pending};
 use super::ports::{Journal, World};
+use crate::decide::enforcer::EnforcerCommand;
 use crate::decide::{Command, Outcome};
-use crate::decide_enforce::EnforcerCommand;
-use crate::enforce_plan::PlanConf;
-use crate::factory::{KEYGEN_OWNER, KeyGenTask, merged_flushes, task_plan};
-use crate::resalt::due_for_salt;
+use crate::scheduler::key_factory::{KEYGEN_OWNER, KeyGenTask, merged_flushes, task_plan};
+use crate::scheduler::plan::PlanConf;
+use crate::scheduler::resalt::due_for_salt;
 use crate::state::State;
 use kasp_events::{Actor, PolicyName, Seconds, Timestamp};
 use std::sync::Arc;
@@ -45,7 +45,7 @@ pub struct SchedulerConf {
 }
 
 impl SchedulerConf {
-    pub fn from_conf(conf: &crate::conf::Conf) -> SchedulerConf {
+    pub fn from_conf(conf: &crate::formats::conf::Conf) -> SchedulerConf {
         let e = &conf.enforcer;
         SchedulerConf {
             plan: PlanConf::from_conf(conf),
@@ -184,7 +184,7 @@ pub fn run_due<J: Journal, W: World<Error = J::Error>>(
             again |= flushed;
         }
         // A generation scheduled by zones that run before a resalt waits for the next
-        // round, which decides with it in the queue (`crate::due_round`).
+        // round, which decides with it in the queue (`crate::scheduler::round`).
         if !more && let Some(task) = waiting.take() {
             // Zones left for after the generation, or named by its flush, run next.
             again = true;

@@ -5,8 +5,8 @@ use crate::given::{given, policy_created, zone_added};
 use kasp_events::{
     DsAtParent, Event, KeyId, KeyImported, KeyRole, Locator, RecordState, Seconds, Timestamp,
 };
+use kasp_projector::decide::enforcer::EnforcerCommand;
 use kasp_projector::decide::{Command, decide};
-use kasp_projector::decide_enforce::EnforcerCommand;
 use kasp_projector::testgen::{pn, policy, zn, zone};
 
 fn import(locator: Locator) -> Command {

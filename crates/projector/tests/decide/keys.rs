@@ -2,10 +2,10 @@
 
 use crate::given::*;
 use kasp_events::{BackupState, Event, KeyRole, KeySpec, Locator, Seconds};
+use kasp_projector::decide::keys::{BackupAction, KeyCommand};
 use kasp_projector::decide::{Command, Outcome};
-use kasp_projector::decide_keys::{BackupAction, KeyCommand};
-use kasp_projector::factory::plan;
-use kasp_projector::pool::{HsmKeyUse, keys_to_cover};
+use kasp_projector::scheduler::key_factory::plan;
+use kasp_projector::state::pool::{HsmKeyUse, keys_to_cover};
 
 const YEAR: Seconds = Seconds(365 * 86_400);
 

@@ -3,7 +3,7 @@
 use crate::given::*;
 use kasp_events::{Event, SaltChanged, Seconds, Timestamp};
 use kasp_projector::decide::Command;
-use kasp_projector::resalt::{due_for_salt, next_resalt};
+use kasp_projector::scheduler::resalt::{due_for_salt, next_resalt};
 
 fn salted(state: &kasp_projector::State, salt: &str, at: Timestamp) -> kasp_projector::State {
     let mut s = state.clone();

@@ -19,11 +19,11 @@ use kasp_events::{
     ZoneEnforced,
 };
 use kasp_projector::State;
-use kasp_projector::decide_enforce::{EnforcerCommand, decide_enforcer};
-use kasp_projector::enforce_plan::{PlanConf, plan, plan_runs};
+use kasp_projector::decide::enforcer::{EnforcerCommand, decide_enforcer};
 use kasp_projector::enforcer::model::ZoneModel;
 use kasp_projector::enforcer::rules::{Eval, RuleKey};
 use kasp_projector::enforcer::timing::min_transition_time;
+use kasp_projector::scheduler::plan::{PlanConf, plan, plan_runs};
 use kasp_projector::testgen::zn;
 use kasp_projector::testgen::{policy, zone};
 use proptest::prelude::*;

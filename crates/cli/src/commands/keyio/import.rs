@@ -19,7 +19,7 @@ use kasp_events::{
 use kasp_hsm::dnssec::{dnskey_rdata, key_tag};
 use kasp_hsm::{Algorithm, KeyStore};
 use kasp_projector::decide::Command;
-use kasp_projector::decide_enforce::EnforcerCommand;
+use kasp_projector::decide::enforcer::EnforcerCommand;
 
 /// `key import --cka_id C --repository R --zone Z --bits B --algorithm A --keystate S
 /// --keytype T --inception_time YYYY-MM-DD-HH:MM:SS`.

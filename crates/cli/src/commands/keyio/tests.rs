@@ -95,7 +95,7 @@ fn import_tables_are_opendnssecs() {
 #[test]
 fn import_ttls_follow_the_policy() {
     let text = include_str!("../../../../../fixtures/ods/kasp.xml");
-    let policies = kasp_projector::kasp::parse_kasp(text, "kasp.xml").unwrap();
+    let policies = kasp_projector::formats::kasp::parse_kasp(text, "kasp.xml").unwrap();
     let default = policies
         .iter()
         .find(|p| p.name.as_str() == "default")

@@ -8,7 +8,7 @@ use kasp_engine::repositories::{RepoRef, hsm_failure};
 use kasp_engine::{Context, Failure, exit};
 use kasp_events::Locator;
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
-use kasp_projector::audit::AuditKeyView;
+use kasp_projector::decide::audit::AuditKeyView;
 use std::collections::BTreeMap;
 
 /// Where a checkpoint's key came from.

@@ -183,7 +183,7 @@ pub fn parts(state: &State, scratch: &std::path::Path, repeat: usize) -> Result<
                 .into_iter()
                 .map(|z| &z.config)
                 .collect();
-            kasp_projector::zonelist::export_zonelist(&zones, false)
+            kasp_projector::formats::zonelist::export_zonelist(&zones, false)
         });
         text = t;
         Ok(d)

@@ -7,7 +7,7 @@ use kasp_engine::replay::fold;
 use kasp_engine::session::append_folding;
 use kasp_events::{Access, Actor, EnforceRequested, Event, EventLog, NewEvent, Seq};
 use kasp_projector::State;
-use kasp_projector::enforce_plan::{PlanConf, plan};
+use kasp_projector::scheduler::plan::{PlanConf, plan};
 use kasp_tools::benchkit::{median, run_enforcer};
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -18,9 +18,9 @@ use kasp_events::{
     NewEvent, Policy, PolicyCreated, RecordState, Seq, Timestamp, ZoneAdded, ZoneConfig, ZoneName,
 };
 use kasp_projector::State;
-use kasp_projector::decide_enforce::{EnforcerCommand, decide_enforcer};
-use kasp_projector::enforce_plan::PlanConf;
-use kasp_projector::kasp::parse_kasp;
+use kasp_projector::decide::enforcer::{EnforcerCommand, decide_enforcer};
+use kasp_projector::formats::kasp::parse_kasp;
+use kasp_projector::scheduler::plan::PlanConf;
 use kasp_projector::state::ZoneView;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

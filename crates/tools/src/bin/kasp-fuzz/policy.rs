@@ -215,7 +215,7 @@ pub fn generate(rng: &mut Rng, name: &str, pace: Pace) -> Policy {
         vec![key(rng, Role::Csk, algorithm, pace)]
     } else {
         // One algorithm for both: `policy import` refuses a KSK and ZSK of different
-        // algorithms (kaspcheck's "algorithm mismatch", crates/projector/src/kaspcheck.rs).
+        // algorithms (kaspcheck's "algorithm mismatch", crates/projector/src/formats/kaspcheck.rs).
         vec![
             key(rng, Role::Ksk, algorithm, pace),
             key(rng, Role::Zsk, algorithm, pace),

@@ -433,7 +433,7 @@ pub fn rel(secs: u64) -> String {
 mod tests {
     use super::*;
     use kasp_engine::schema::{Schema, validate};
-    use kasp_projector::kaspcheck::{Severity, check_kasp};
+    use kasp_projector::formats::kaspcheck::{Severity, check_kasp};
 
     /// Every case is the same for the same seed, parses in the scenario language, and its
     /// kasp files pass kasp.rng and the checks that make `policy import` refuse a file.
@@ -450,7 +450,7 @@ mod tests {
                 if let Err(e) = validate(text, name, Schema::Kasp) {
                     panic!("seed {seed} {name}: {e:?}");
                 }
-                let details = kasp_projector::kasp::parse_kasp_detailed(text, name)
+                let details = kasp_projector::formats::kasp::parse_kasp_detailed(text, name)
                     .unwrap_or_else(|e| panic!("seed {seed} {name}: {e:?}"));
                 for f in check_kasp(&details, &["SoftHSM"], name) {
                     assert!(

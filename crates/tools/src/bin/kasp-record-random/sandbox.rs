@@ -43,7 +43,7 @@ pub fn record(s: &Settings, argv: &[String]) -> Result<(), String> {
             &dir.join("enforcer/events.redb"),
             &s.out,
             &source,
-            kasp_projector::enforce_plan::PlanConf::from_conf(&conf),
+            kasp_projector::scheduler::plan::PlanConf::from_conf(&conf),
         )?;
         eprintln!(
             "kasp-record-random: recorded {} (head {} {})",

@@ -227,7 +227,7 @@ fn record_history(sb: &Sandbox, source: &str, to: &Path) -> Result<(), Fail> {
         msg: format!("--record: {}", f.message),
     })?;
     let log = sb.path("enforcer/events.redb");
-    let conf = kasp_projector::enforce_plan::PlanConf::from_conf(&conf);
+    let conf = kasp_projector::scheduler::plan::PlanConf::from_conf(&conf);
     let head = kasp_tools::recorded::record(&log, to, source, conf).map_err(|msg| Fail {
         code: 3,
         msg: format!("--record: {msg}"),
