@@ -27,7 +27,10 @@ fn signconf_is_written_valid_and_announced() {
     sb.ok("policy import");
     sb.ok("zone add --zone example.com --policy default");
     let signconf = sb.path("signconf/example.com.xml");
-    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/signconf.rng");
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engine/schemas/signconf.rng"
+    );
     let v = xmllint(schema, &signconf);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     let text = std::fs::read_to_string(&signconf).unwrap();

@@ -15,7 +15,7 @@
 //! ```
 
 use crate::repositories::{Repositories, hsm_failure};
-use crate::{Context, Failure, RunError, exit};
+use crate::{Failure, RunError, Session};
 use kasp_events::{Actor, Hash, InstanceId, Locator, Seq, checkpoint_message};
 use kasp_hsm::{Algorithm, KeyStore, verify_signature};
 use kasp_projector::decide::Command;
@@ -35,27 +35,11 @@ pub struct Signed {
     pub locator: Locator,
 }
 
-/// A failure with exit 1 (refused by a rule, nothing changed).
-fn refused(message: impl Into<String>) -> Failure {
-    Failure {
-        code: exit::REFUSED,
-        message: message.into(),
-    }
-}
-
-/// A failure with exit 3 (integrity).
-pub fn integrity(message: impl Into<String>) -> Failure {
-    Failure {
-        code: exit::INTEGRITY,
-        message: message.into(),
-    }
-}
-
 /// Signs the current head with the current audit key and records the checkpoint. The
 /// signature is checked against the public key the log recorded before anything is
 /// appended, so a checkpoint no verifier would accept is never written.
 pub fn sign_head(
-    ctx: &Context,
+    ctx: &Session,
     actor: &Actor,
     repos: &mut Repositories,
 ) -> Result<Signed, Failure> {
@@ -63,20 +47,20 @@ pub fn sign_head(
     let key = state
         .audit
         .current_key()
-        .ok_or_else(|| refused(NO_AUDIT_KEY))?
+        .ok_or_else(|| Failure::refused(NO_AUDIT_KEY))?
         .clone();
     let instance = state
         .instance
-        .ok_or_else(|| integrity("the log has no LogCreated record"))?;
+        .ok_or_else(|| Failure::integrity("the log has no LogCreated record"))?;
     drop(state);
     let algorithm = Algorithm::from_number(key.algorithm).map_err(|e| hsm_failure(&e))?;
     let message = checkpoint_message(&instance, head.seq, &head.hash);
-    let store = repos.get(ctx, &key.repository)?;
+    let store = repos.get(&ctx.conf, &ctx.conf_path, &key.repository)?;
     let signature = store
         .sign(&key.locator, algorithm, &message)
         .map_err(|e| hsm_failure(&e))?;
     verify_signature(algorithm, &key.public_key, &message, &signature).map_err(|e| {
-        integrity(format!(
+        Failure::integrity(format!(
             "audit key {} in repository {} signed, but its signature does not verify \
              with the public key recorded in the log ({e}); nothing was appended. Run \
              'ods-enforcer log verify'",
@@ -90,14 +74,14 @@ pub fn sign_head(
         signature,
     });
     let done = ctx.run(actor.clone(), &command).map_err(|e| match e {
-        RunError::Rejected(r) => refused(r.message),
+        RunError::Rejected(r) => Failure::refused(r.message),
         RunError::Failed(f) => f,
     })?;
     let record = done
         .sealed
         .last()
         .map(|s| s.record.seq)
-        .ok_or_else(|| refused("no checkpoint was recorded"))?;
+        .ok_or_else(|| Failure::refused("no checkpoint was recorded"))?;
     Ok(Signed {
         record,
         seq: head.seq,

@@ -17,36 +17,80 @@ pub mod exit {
     pub const SYNTAX: i32 = 255;
 }
 
-/// A failure of the environment or of the log, with its exit code.
+/// What kind of failure stopped a command; [`Kind::exit_code`] is the one mapping to
+/// exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A rule refused it; nothing changed (exit 1).
+    Refused,
+    /// The log or a signed record is not what it claims (exit 3).
+    Integrity,
+    /// The environment: files, the log's availability, the HSM, programs (exit 4).
+    Environment,
+}
+
+impl Kind {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Refused => exit::REFUSED,
+            Kind::Integrity => exit::INTEGRITY,
+            Kind::Environment => exit::ENVIRONMENT,
+        }
+    }
+}
+
+/// A failure, of a kind, with what to tell the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    pub code: i32,
+    pub kind: Kind,
     pub message: String,
 }
 
 impl Failure {
+    /// A failure of the environment (exit 4).
     pub fn env(message: impl Into<String>) -> Self {
         Failure {
-            code: exit::ENVIRONMENT,
+            kind: Kind::Environment,
             message: message.into(),
         }
+    }
+
+    /// A failure of integrity (exit 3).
+    pub fn integrity(message: impl Into<String>) -> Self {
+        Failure {
+            kind: Kind::Integrity,
+            message: message.into(),
+        }
+    }
+
+    /// Refused by a rule, nothing changed (exit 1).
+    pub fn refused(message: impl Into<String>) -> Self {
+        Failure {
+            kind: Kind::Refused,
+            message: message.into(),
+        }
+    }
+
+    /// The exit code of the failure.
+    pub fn exit_code(&self) -> i32 {
+        self.kind.exit_code()
     }
 }
 
 impl From<LogError> for Failure {
     fn from(e: LogError) -> Self {
-        let code = match &e {
-            LogError::Exists { .. } => exit::REFUSED,
-            LogError::TooNew { .. } | LogError::Corrupt { .. } => exit::INTEGRITY,
+        let kind = match &e {
+            LogError::Exists { .. } => Kind::Refused,
+            LogError::TooNew { .. } | LogError::Corrupt { .. } => Kind::Integrity,
             LogError::Missing { .. }
             | LogError::NeedsRepair { .. }
             | LogError::Locked { .. }
             | LogError::Conflict { .. }
             | LogError::ReadOnly { .. }
-            | LogError::Io { .. } => exit::ENVIRONMENT,
+            | LogError::Io { .. } => Kind::Environment,
         };
         Failure {
-            code,
+            kind,
             message: e.to_string(),
         }
     }
@@ -74,10 +118,7 @@ impl From<LogError> for RunError {
 impl From<RunError> for Failure {
     fn from(e: RunError) -> Failure {
         match e {
-            RunError::Rejected(r) => Failure {
-                code: exit::REFUSED,
-                message: r.message,
-            },
+            RunError::Rejected(r) => Failure::refused(r.message),
             RunError::Failed(f) => f,
         }
     }
@@ -104,7 +145,7 @@ impl RunError {
     pub fn exit_code(&self) -> i32 {
         match self {
             RunError::Rejected(_) => exit::REFUSED,
-            RunError::Failed(f) => f.code,
+            RunError::Failed(f) => f.exit_code(),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! # kasp-engine: the imperative shell both binaries share
 //!
 //! `ods-enforcer` (daemonless) and `ods-enforcerd` run commands through the same engine.
-//! A [`Context`] is a command's session: conf.xml, the event log (its own read-only handle
+//! A [`Session`] is a command's session: conf.xml, the event log (its own read-only handle
 //! and a write per append, or the daemon's, held open as the single writer), the state
-//! folded from it (cached by log head), and the HSM repositories. [`Context::run`] is the
+//! folded from it (cached by log head), and the HSM repositories. [`Session::run`] is the
 //! runner: decide the command against the current state, append at the head it decided
 //! against (deciding again when another writer slipped in), fold, and store a snapshot
 //! every [`session::SNAPSHOT_EVERY`] records.
@@ -37,4 +37,4 @@ pub mod signconf;
 pub mod world;
 
 pub use error::{Failure, RunError, exit};
-pub use session::{Cached, Committed, Context, Held, LogRef, system_now};
+pub use session::{Cached, Committed, Held, LogRef, Session, system_now};

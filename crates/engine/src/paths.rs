@@ -7,7 +7,7 @@
 //! `/etc/opendnssec/conf.xml`) that gives exactly OpenDNSSEC's paths, and a project
 //! directory keeps everything inside itself. (Listed under "Differences".)
 
-use crate::Context;
+use crate::Session;
 use std::path::Path;
 
 /// The directories relative paths are resolved against.
@@ -26,7 +26,7 @@ fn join(dir: &str, rest: &str) -> String {
 }
 
 impl Paths {
-    pub fn new(ctx: &Context) -> Paths {
+    pub fn new(ctx: &Session) -> Paths {
         let wd = Path::new(&ctx.conf.enforcer.working_directory);
         let state_dir = wd
             .parent()

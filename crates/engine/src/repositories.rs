@@ -1,19 +1,26 @@
 //! The HSM repositories of conf.xml as the shell opens them: each on a thread of its
-//! own ([`Repositories`]), the daemon's open for its lifetime ([`RepoRef`]). Key
+//! own, opened on first use ([`Repositories`]; a session holds them, the daemon's for its
+//! lifetime: crates/engine/src/session.rs). Key
 //! generation itself, between its recorded intent and outcome, is the scheduler's
 //! (kasp_projector::scheduler::generate_keys) over crates/engine/src/world.rs.
 
+use crate::Failure;
 use crate::logger;
-use crate::{Context, Failure};
 use kasp_hsm::{HsmError, HsmThread, RepositoryConfig, Secret, Timeouts};
+use kasp_projector::formats::conf::Conf;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// The repository settings of conf.xml, as kasp-hsm takes them.
-pub fn repository_config(ctx: &Context, name: &str) -> Result<RepositoryConfig, Failure> {
-    let r = ctx.conf.repository(name).ok_or_else(|| {
+pub fn repository_config(
+    conf: &Conf,
+    conf_path: &Path,
+    name: &str,
+) -> Result<RepositoryConfig, Failure> {
+    let r = conf.repository(name).ok_or_else(|| {
         Failure::env(format!(
             "repository {name} is not configured in {}",
-            ctx.conf_path.display()
+            conf_path.display()
         ))
     })?;
     Ok(RepositoryConfig {
@@ -48,7 +55,13 @@ impl std::fmt::Debug for Repositories {
 
 impl Repositories {
     /// The store of a repository, opening it on first use.
-    pub fn get(&mut self, ctx: &Context, name: &str) -> Result<&mut HsmThread, Failure> {
+    /// `conf`, read from `conf_path`, configures the repositories.
+    pub fn get(
+        &mut self,
+        conf: &Conf,
+        conf_path: &Path,
+        name: &str,
+    ) -> Result<&mut HsmThread, Failure> {
         // A store whose thread was given up (a timeout) is opened afresh.
         if self
             .stores
@@ -58,7 +71,7 @@ impl Repositories {
             self.stores.remove(name);
         }
         if !self.stores.contains_key(name) {
-            let config = repository_config(ctx, name)?;
+            let config = repository_config(conf, conf_path, name)?;
             let (require_backup, capacity) = (config.require_backup, config.capacity);
             let store = HsmThread::open(config, Timeouts::default()).map_err(|e| {
                 // OpenDNSSEC's daemon log line for a refused PIN (libhsm's
@@ -84,42 +97,5 @@ impl Repositories {
     /// A repository's Capacity (already opened).
     pub fn capacity(&self, name: &str) -> Option<u64> {
         self.stores.get(name).and_then(|(_, _, c)| *c)
-    }
-}
-
-/// The repositories a command uses: the daemon's, open for its lifetime (one login,
-/// not one per command: SoftHSM rewrites its token file on every login, and a process
-/// killed during that write loses the token), or opened for this command only.
-#[derive(Debug)]
-pub enum RepoRef<'a> {
-    Own(Repositories),
-    Shared(std::cell::RefMut<'a, Repositories>),
-}
-
-impl RepoRef<'_> {
-    pub fn new(ctx: &Context) -> RepoRef<'_> {
-        match &ctx.hsm {
-            Some(shared) => RepoRef::Shared(shared.borrow_mut()),
-            None => RepoRef::Own(Repositories::default()),
-        }
-    }
-}
-
-impl std::ops::Deref for RepoRef<'_> {
-    type Target = Repositories;
-    fn deref(&self) -> &Repositories {
-        match self {
-            RepoRef::Own(r) => r,
-            RepoRef::Shared(r) => r,
-        }
-    }
-}
-
-impl std::ops::DerefMut for RepoRef<'_> {
-    fn deref_mut(&mut self) -> &mut Repositories {
-        match self {
-            RepoRef::Own(r) => r,
-            RepoRef::Shared(r) => r,
-        }
     }
 }

@@ -8,11 +8,14 @@
 //! decision taken on a stale view.
 
 use crate::error::{Failure, RunError};
+use crate::repositories::Repositories;
 use kasp_events::{Access, Actor, EventLog, LogError, NewEvent, Sealed, Seq, Timestamp, codec};
 use kasp_projector::decide::{Command, Decision, decide};
 use kasp_projector::formats::conf::Conf;
 use kasp_projector::{PROJECTION_VERSION, State};
+use std::cell::{RefCell, RefMut};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Write a snapshot when this many records were appended since the last one.
@@ -26,24 +29,72 @@ pub struct Committed {
     pub sealed: Vec<Sealed>,
 }
 
-/// Everything a command runs with.
+/// A command's session: what it runs with, daemonless or in the daemon alike.
 #[derive(Debug)]
-pub struct Context {
+pub struct Session {
     pub conf_path: PathBuf,
     pub conf: Conf,
     /// The command line as typed (the cause of the events it appends).
     pub line: String,
     /// The OS user running the command.
     pub user: String,
-    /// The state this command last folded or appended, with the head it belongs to: a
-    /// later load whose log still has that head reuses it instead of folding again
-    /// (one command may decide several times: a command, the scheduler, effects).
-    pub cache: std::cell::RefCell<Option<Cached>>,
-    /// The log held open by the daemon that runs this command (its single writer);
-    /// `None` daemonless, where each read and append opens the file.
-    pub held: Option<std::rc::Rc<Held>>,
-    /// The daemon's open HSM repositories; `None` daemonless (opened per command).
-    pub hsm: Option<std::rc::Rc<std::cell::RefCell<crate::repositories::Repositories>>>,
+    log: LogAccess,
+    /// The HSM repositories: the daemon's, open (and logged in) for its lifetime, or
+    /// this session's own, each opened on first use.
+    hsm: Rc<RefCell<Repositories>>,
+}
+
+/// Where a session's log is.
+#[derive(Debug)]
+enum LogAccess {
+    /// Daemonless: the file is opened for each read and each append. The state this
+    /// session last folded or appended, with the head it belongs to: a later load whose
+    /// log still has that head reuses it instead of folding again (one command may decide
+    /// several times: a command, the scheduler, effects).
+    OnDisk(RefCell<Option<Cached>>),
+    /// The log held open by the daemon that runs this command (its single writer), with
+    /// the daemon's cache.
+    Held(Rc<Held>),
+}
+
+impl Session {
+    /// A daemonless session: the log is opened per read and append, the repositories on
+    /// first use.
+    pub fn daemonless(conf_path: PathBuf, conf: Conf, line: String, user: String) -> Session {
+        Session {
+            conf_path,
+            conf,
+            line,
+            user,
+            log: LogAccess::OnDisk(RefCell::new(None)),
+            hsm: Rc::new(RefCell::new(Repositories::default())),
+        }
+    }
+
+    /// A session in the daemon: its held log and its open repositories.
+    pub fn in_daemon(
+        conf_path: PathBuf,
+        conf: Conf,
+        line: String,
+        user: String,
+        held: Rc<Held>,
+        hsm: Rc<RefCell<Repositories>>,
+    ) -> Session {
+        Session {
+            conf_path,
+            conf,
+            line,
+            user,
+            log: LogAccess::Held(held),
+            hsm,
+        }
+    }
+
+    /// The session's HSM repositories (one borrower at a time: the real world of one
+    /// scheduler run, or a command's own HSM work).
+    pub fn repositories(&self) -> RefMut<'_, Repositories> {
+        self.hsm.borrow_mut()
+    }
 }
 
 /// The daemon's log: opened read-write once, for its lifetime, with the state folded
@@ -51,8 +102,8 @@ pub struct Context {
 /// thread that owns it.
 #[derive(Debug)]
 pub struct Held {
-    pub log: std::cell::RefCell<EventLog>,
-    pub cache: std::cell::RefCell<Option<Cached>>,
+    pub log: RefCell<EventLog>,
+    pub cache: RefCell<Option<Cached>>,
 }
 
 impl Held {
@@ -63,8 +114,8 @@ impl Held {
         let (state, snapshot) = fold(&log)?;
         let state = Arc::new(state);
         Ok(Held {
-            log: std::cell::RefCell::new(log),
-            cache: std::cell::RefCell::new(Some(Cached {
+            log: RefCell::new(log),
+            cache: RefCell::new(Some(Cached {
                 head,
                 state,
                 snapshot,
@@ -117,7 +168,7 @@ pub struct Cached {
     pub snapshot: Option<Seq>,
 }
 
-impl Context {
+impl Session {
     /// The event log: `<Enforcer/WorkingDirectory>/events.redb`.
     pub fn log_path(&self) -> PathBuf {
         Path::new(&self.conf.enforcer.working_directory).join("events.redb")
@@ -128,18 +179,18 @@ impl Context {
         Path::new(&self.conf.enforcer.working_directory).join("zones.xml")
     }
 
-    /// The state cache: the daemon's (shared by its commands) or this command's.
-    fn cache(&self) -> &std::cell::RefCell<Option<Cached>> {
-        match &self.held {
-            Some(h) => &h.cache,
-            None => &self.cache,
+    /// The state cache: the daemon's (shared by its commands) or this session's.
+    fn cache(&self) -> &RefCell<Option<Cached>> {
+        match &self.log {
+            LogAccess::Held(h) => &h.cache,
+            LogAccess::OnDisk(cache) => cache,
         }
     }
 
     /// The log to read from: the daemon's, or opened read-only (repairing it first when
     /// a writer was interrupted).
     pub fn reader(&self) -> Result<LogRef<'_>, Failure> {
-        if let Some(h) = &self.held {
+        if let LogAccess::Held(h) = &self.log {
             return Ok(LogRef::Held(h.log.borrow()));
         }
         let path = self.log_path();
@@ -198,12 +249,12 @@ impl Context {
                 .collect();
             let mut own;
             let mut held;
-            let log: &mut EventLog = match &self.held {
-                Some(h) => {
+            let log: &mut EventLog = match &self.log {
+                LogAccess::Held(h) => {
                     held = h.log.borrow_mut();
                     &mut held
                 }
-                None => {
+                LogAccess::OnDisk(_) => {
                     own = EventLog::open(&self.log_path(), Access::ReadWrite)?;
                     &mut own
                 }
@@ -246,7 +297,7 @@ impl Context {
     }
 }
 
-impl Context {
+impl Session {
     /// Caches the state after an append by this command.
     fn remember(&self, log: &EventLog, state: &Arc<State>, snap: Option<Seq>, sealed: &[Sealed]) {
         // append_folding stores a snapshot at the last record once SNAPSHOT_EVERY

@@ -1,13 +1,13 @@
 //! The scheduler's ports for real (kasp_projector::scheduler): the event log as its
-//! journal ([`LogJournal`], decisions appended by [`Context::run`]) and the real world
+//! journal ([`LogJournal`], decisions appended by [`Session::run`]) and the real world
 //! ([`RealWorld`]): random salts from the kernel, key material in the HSMs, signconf
 //! files and the signer notify, DS hooks, the audit checkpoint and the daemon's log. What
 //! the operator must be told is kept ([`RealWorld::warnings`]) for the binary to print.
 
 use crate::dshook::{HookOutcome, run_ds_hook};
 use crate::logger;
-use crate::repositories::{RepoRef, hsm_failure};
-use crate::{Context, RunError, system_now};
+use crate::repositories::{Repositories, hsm_failure};
+use crate::{RunError, Session, system_now};
 use kasp_events::{Actor, KeySpec, Locator, SignconfWritten, Timestamp};
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
 use kasp_projector::State;
@@ -18,10 +18,10 @@ use kasp_projector::scheduler::{
 };
 use std::sync::Arc;
 
-/// The event log of a command's [`Context`] as the scheduler's journal.
+/// The event log of a command's [`Session`] as the scheduler's journal.
 #[derive(Debug)]
 pub struct LogJournal<'a> {
-    pub ctx: &'a Context,
+    pub ctx: &'a Session,
 }
 
 impl Journal for LogJournal<'_> {
@@ -48,8 +48,8 @@ impl Journal for LogJournal<'_> {
 /// repositories it opens (the daemon's, open for its lifetime, or its own) and what the
 /// operator must be told.
 pub struct RealWorld<'a> {
-    ctx: &'a Context,
-    repos: RepoRef<'a>,
+    ctx: &'a Session,
+    repos: std::cell::RefMut<'a, Repositories>,
     warnings: Vec<String>,
 }
 
@@ -62,10 +62,10 @@ impl std::fmt::Debug for RealWorld<'_> {
 }
 
 impl<'a> RealWorld<'a> {
-    pub fn new(ctx: &'a Context) -> RealWorld<'a> {
+    pub fn new(ctx: &'a Session) -> RealWorld<'a> {
         RealWorld {
             ctx,
-            repos: RepoRef::new(ctx),
+            repos: ctx.repositories(),
             warnings: Vec::new(),
         }
     }
@@ -77,7 +77,9 @@ impl<'a> RealWorld<'a> {
     }
 
     fn hsm(&mut self, repository: &str) -> Result<&mut kasp_hsm::HsmThread, RunError> {
-        Ok(self.repos.get(self.ctx, repository)?)
+        Ok(self
+            .repos
+            .get(&self.ctx.conf, &self.ctx.conf_path, repository)?)
     }
 }
 
@@ -171,7 +173,10 @@ impl World for RealWorld<'_> {
             maybe_made: matches!(e, HsmError::Timeout { .. }),
         };
         let algorithm = Algorithm::from_number(spec.algorithm).map_err(hsm_failed)?;
-        let store = match self.repos.get(self.ctx, &spec.repository) {
+        let store = match self
+            .repos
+            .get(&self.ctx.conf, &self.ctx.conf_path, &spec.repository)
+        {
             Ok(store) => store,
             Err(f) => {
                 return Err(KeyFailure {

@@ -16,7 +16,7 @@
 
 use super::{Exit, Shell};
 use kasp_engine::replay::{Until, fold_until};
-use kasp_engine::{Context, exit, system_now};
+use kasp_engine::{Session, exit, system_now};
 use kasp_events::{Seq, Timestamp};
 use kasp_projector::State;
 use std::sync::Arc;
@@ -130,7 +130,7 @@ pub struct View {
 }
 
 /// The current state and time, or (with a moment) the state replayed up to it.
-pub fn view(shell: &mut Shell<'_>, ctx: &Context, at: Option<Moment>) -> Result<View, Exit> {
+pub fn view(shell: &mut Shell<'_>, ctx: &Session, at: Option<Moment>) -> Result<View, Exit> {
     let Some(moment) = at else {
         let state = shell.state(ctx)?;
         let now = state.now(system_now());
@@ -147,7 +147,7 @@ pub fn view(shell: &mut Shell<'_>, ctx: &Context, at: Option<Moment>) -> Result<
 /// "now" of that moment. A moment outside the log: exit 2.
 pub fn replay(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     moment: Moment,
     observe: Option<kasp_engine::replay::Observer<'_>>,
 ) -> Result<(State, Timestamp), Exit> {

@@ -15,9 +15,9 @@
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
-use kasp_engine::audit::{KeyFile, integrity, sign_head};
-use kasp_engine::repositories::{RepoRef, hsm_failure};
-use kasp_engine::{Context, Failure, RunError, exit};
+use kasp_engine::audit::{KeyFile, sign_head};
+use kasp_engine::repositories::hsm_failure;
+use kasp_engine::{Failure, RunError, Session, exit};
 use kasp_events::{Actor, Seconds};
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
 use kasp_projector::decide::Command;
@@ -83,7 +83,7 @@ fn interval_text(interval: Option<Seconds>) -> String {
 }
 
 /// Records an audit command, printing a refusal or failure.
-fn record(shell: &mut Shell<'_>, ctx: &Context, command: AuditCommand) -> Result<(), Exit> {
+fn record(shell: &mut Shell<'_>, ctx: &Session, command: AuditCommand) -> Result<(), Exit> {
     let actor = Actor::Operator(ctx.user.clone());
     match ctx.run(actor, &Command::Audit(command)) {
         Ok(_) => Ok(()),
@@ -110,8 +110,10 @@ fn setup(
         )));
     }
     let algorithm = Algorithm::EcdsaP256Sha256;
-    let mut repos = RepoRef::new(&ctx);
-    let store = repos.get(&ctx, repository).map_err(|f| shell.fail(f))?;
+    let mut repos = ctx.repositories();
+    let store = repos
+        .get(&ctx.conf, &ctx.conf_path, repository)
+        .map_err(|f| shell.fail(f))?;
     let hsm = |shell: &mut Shell<'_>, e: HsmError| shell.fail(hsm_failure(&e));
     store
         .check_support(algorithm, 256)
@@ -129,7 +131,7 @@ fn setup(
     };
     if let Err(e) = record(shell, &ctx, command) {
         // Not recorded: the key must not stay in the HSM unknown to the log.
-        if let Ok(store) = repos.get(&ctx, repository)
+        if let Ok(store) = repos.get(&ctx.conf, &ctx.conf_path, repository)
             && let Err(d) = store.destroy(&locator)
         {
             shell.err(&format!(
@@ -192,7 +194,7 @@ fn sign_now(shell: &mut Shell<'_>) -> Ran {
     }
     drop(state);
     let actor = Actor::Operator(ctx.user.clone());
-    let mut repos = RepoRef::new(&ctx);
+    let mut repos = ctx.repositories();
     let signed = sign_head(&ctx, &actor, &mut repos).map_err(|f| shell.fail(f))?;
     print_signed(shell, &signed);
     Ok(exit::OK)
@@ -200,24 +202,26 @@ fn sign_now(shell: &mut Shell<'_>) -> Ran {
 
 /// `--export-key FILE`: the current audit key's public key, read from the HSM and
 /// checked against the one the log recorded, written for auditors.
-fn export_key(shell: &mut Shell<'_>, ctx: &Context, file: &str) -> Result<(), Exit> {
+fn export_key(shell: &mut Shell<'_>, ctx: &Session, file: &str) -> Result<(), Exit> {
     let state = shell.state(ctx)?;
     let Some(key) = state.audit.current_key().cloned() else {
         return Err(shell.refuse(NO_AUDIT_KEY));
     };
     let instance = state
         .instance
-        .ok_or_else(|| shell.fail(integrity("the log has no LogCreated record")))?;
+        .ok_or_else(|| shell.fail(Failure::integrity("the log has no LogCreated record")))?;
     drop(state);
     let algorithm =
         Algorithm::from_number(key.algorithm).map_err(|e| shell.fail(hsm_failure(&e)))?;
-    let mut repos = RepoRef::new(ctx);
-    let store = repos.get(ctx, &key.repository).map_err(|f| shell.fail(f))?;
+    let mut repos = ctx.repositories();
+    let store = repos
+        .get(&ctx.conf, &ctx.conf_path, &key.repository)
+        .map_err(|f| shell.fail(f))?;
     let public_key = store
         .public_key(&key.locator, algorithm)
         .map_err(|e| shell.fail(hsm_failure(&e)))?;
     if public_key != key.public_key {
-        return Err(shell.fail(integrity(format!(
+        return Err(shell.fail(Failure::integrity(format!(
             "the public key of audit key {} in repository {} differs from the one recorded \
              in the log; nothing was exported. Run 'ods-enforcer log verify'",
             key.locator, key.repository

@@ -10,7 +10,7 @@ use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::world::LogJournal;
-use kasp_engine::{Context, RunError, exit, system_now};
+use kasp_engine::{RunError, Session, exit, system_now};
 use kasp_events::{Actor, PolicyName, Timestamp, ZoneName};
 use kasp_projector::State;
 use kasp_projector::decide::Command;
@@ -21,7 +21,7 @@ use kasp_projector::scheduler::{self, Due, Observed, SchedulerConf};
 /// Decides and records an enforcer command; failures are printed.
 pub fn record(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     actor: &Actor,
     command: EnforcerCommand,
 ) -> Result<std::sync::Arc<State>, Exit> {
@@ -51,7 +51,7 @@ pub fn stopped(shell: &mut Shell<'_>, e: RunError) -> Exit {
 /// waits at the start.
 pub fn run_due(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     operator: &Actor,
 ) -> Result<std::sync::Arc<State>, Exit> {
     run_due_with(shell, ctx, operator, None)
@@ -77,7 +77,7 @@ pub fn run_due(
 /// (zones due, `waiting` in the daemon's queue) for `time leap --attach`.
 pub fn run_due_with(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     operator: &Actor,
     waiting: Option<KeyGenTask>,
 ) -> Result<std::sync::Arc<State>, Exit> {
@@ -101,7 +101,7 @@ pub fn run_due_with(
 /// tasks are held.
 pub fn tasks_held(
     shell: &Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     state: &State,
 ) -> Option<std::rc::Rc<crate::host::Host>> {
     shell.host.clone().filter(|_| holds_tasks(&ctx.conf, state))
@@ -119,7 +119,7 @@ pub fn holds_tasks(conf: &kasp_projector::formats::conf::Conf, state: &State) ->
 /// The DS tasks ('ds-retract', 'ds-submit' < 'enforce') are carried out.
 pub fn run_due_signconf_later(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     operator: &Actor,
 ) -> Result<std::sync::Arc<State>, Exit> {
     let state = shell.state(ctx)?;
@@ -134,7 +134,7 @@ pub fn run_due_signconf_later(
 /// the signconf files are written (see [`run_due_signconf_later`]).
 fn perform_due(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     operator: &Actor,
     waiting: Option<KeyGenTask>,
     signconfs: bool,
@@ -152,7 +152,7 @@ fn perform_due(
 /// flush), with its warning when it fails.
 fn generate_now(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     state: &State,
     task: &KeyGenTask,
     operator: &Actor,
@@ -167,7 +167,7 @@ fn generate_now(
 /// Flushes `zones` (all when `None`) and runs what is due.
 pub fn flush_and_run(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     actor: &Actor,
     zones: Option<Vec<ZoneName>>,
 ) -> Result<std::sync::Arc<State>, Exit> {
@@ -185,7 +185,7 @@ pub fn flush_and_run(
 /// on its own, a race: TESTING.md, "Differential fuzzing against OpenDNSSEC", lists it.)
 pub fn import_flush_and_run(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     actor: &Actor,
     generation: bool,
     flush: bool,
@@ -208,7 +208,7 @@ pub fn import_flush_and_run(
 /// ([`import_flush_and_run`]).
 pub fn generate_all_first_flush_and_run(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     actor: &Actor,
 ) -> Result<std::sync::Arc<State>, Exit> {
     if !ctx.conf.enforcer.manual_key_generation {
@@ -402,14 +402,14 @@ fn first_task(state: &State, queued: Option<Timestamp>) -> Option<Timestamp> {
 }
 
 /// Whether the daemon running the command holds its tasks ([`tasks_held`]).
-fn tasks_held_now(shell: &mut Shell<'_>, ctx: &Context) -> Result<bool, Exit> {
+fn tasks_held_now(shell: &mut Shell<'_>, ctx: &Session) -> Result<bool, Exit> {
     let state = shell.state(ctx)?;
     Ok(tasks_held(shell, ctx, &state).is_some())
 }
 
 /// Moves the clock to `to` (not back: a task due earlier runs at the current time),
 /// saying so as OpenDNSSEC does, and logs it.
-fn leap_to(shell: &mut Shell<'_>, ctx: &Context, actor: &Actor, to: Timestamp) -> Result<(), Exit> {
+fn leap_to(shell: &mut Shell<'_>, ctx: &Session, actor: &Actor, to: Timestamp) -> Result<(), Exit> {
     let now = shell.state(ctx)?.now(system_now());
     let to = to.max(now);
     shell.out(&format!(
@@ -436,7 +436,7 @@ const MAX_ATTACHED_LEAPS: usize = 10_000;
 /// and performs what is due by then.
 fn leap_attached(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     actor: &Actor,
     host: &crate::host::Host,
     fixed: Option<Timestamp>,

@@ -7,7 +7,7 @@ use super::table::CommandSpec;
 use super::{Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::replay::walk;
-use kasp_engine::{Context, exit};
+use kasp_engine::{Session, exit};
 use kasp_events::{Locator, Record, ZoneName};
 use kasp_projector::readouts::history::{Subject, TagSearch, Timeline};
 use std::collections::BTreeSet;
@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 /// Feeds every record of the log to `f` (chain checked).
 fn each_record(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     f: impl FnMut(&Record),
 ) -> Result<(), super::Exit> {
     let log = ctx.reader().map_err(|e| shell.fail(e))?;

@@ -3,13 +3,13 @@
 use super::table::CommandSpec;
 use super::{Ran, Shell};
 use crate::getopt::Opt;
-use kasp_engine::{Context, exit};
+use kasp_engine::{Session, exit};
 use kasp_events::{Actor, RepositoryInfo};
 use kasp_projector::decide::keys::{BackupAction, KeyCommand};
 use kasp_projector::decide::{Command, Outcome};
 
 /// The repositories of conf.xml, without PINs (what the log records).
-pub fn repository_infos(ctx: &Context) -> Vec<RepositoryInfo> {
+pub fn repository_infos(ctx: &Session) -> Vec<RepositoryInfo> {
     ctx.conf
         .repositories
         .iter()

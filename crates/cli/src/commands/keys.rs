@@ -3,7 +3,7 @@
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
-use kasp_engine::{Context, exit};
+use kasp_engine::{Session, exit};
 use kasp_events::{Actor, PolicyName, Seconds};
 use kasp_projector::State;
 use kasp_projector::formats::duration::parse_seconds;
@@ -64,7 +64,7 @@ pub fn generate_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
 /// Generates the keys `policies` miss for `duration`, telling the operator what it does.
 pub fn top_up(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     state: &State,
     policies: &[PolicyName],
     duration: Seconds,
@@ -89,7 +89,7 @@ pub fn top_up(
 /// first run, finding no key, schedules a generation and retries after 60 seconds.
 pub fn policy_top_up(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     state: &State,
     policy: &PolicyName,
     actor: &Actor,

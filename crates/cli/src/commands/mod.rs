@@ -39,7 +39,7 @@ pub use checkpoint::{next_wake, next_wake_after};
 pub use enforce::{
     flush_and_run, generate_all_first_flush_and_run, holds_tasks, next_leap, next_task, run_due,
 };
-use kasp_engine::{Committed, Context, Failure, RunError, exit};
+use kasp_engine::{Committed, Failure, RunError, Session, exit};
 use kasp_events::Actor;
 use kasp_projector::State;
 use kasp_projector::decide::Command;
@@ -88,14 +88,14 @@ impl Shell<'_> {
     /// Prints a failure; the returned [`Exit`] carries its code.
     pub fn fail(&mut self, f: Failure) -> Exit {
         self.err(&f.report_text());
-        Exit(f.code)
+        Exit(f.exit_code())
     }
 
     /// Runs `f` in the real world of `ctx` (kasp_engine::world), then prints what the
     /// world had to tell the operator.
     pub fn in_world<R>(
         &mut self,
-        ctx: &Context,
+        ctx: &Session,
         f: impl FnOnce(&mut kasp_engine::world::RealWorld<'_>) -> R,
     ) -> R {
         let mut world = kasp_engine::world::RealWorld::new(ctx);
@@ -112,26 +112,25 @@ impl Shell<'_> {
         Exit(1)
     }
 
-    /// The command's [`Context`]: the daemon's configuration and log, or (daemonless)
+    /// The command's [`Session`]: the daemon's configuration and log, or (daemonless)
     /// conf.xml read now.
-    pub fn ctx(&mut self) -> Result<Context, Exit> {
+    pub fn ctx(&mut self) -> Result<Session, Exit> {
         if let Some(host) = &self.host {
-            return Ok(Context {
-                conf_path: host.conf_path.clone(),
-                conf: host.conf.borrow().clone(),
-                line: self.line.clone(),
-                user: self.user.clone(),
-                cache: Default::default(),
-                held: Some(host.held.clone()),
-                hsm: Some(host.hsm.clone()),
-            });
+            return Ok(Session::in_daemon(
+                host.conf_path.clone(),
+                host.conf.borrow().clone(),
+                self.line.clone(),
+                self.user.clone(),
+                host.held.clone(),
+                host.hsm.clone(),
+            ));
         }
         self.ctx_from_disk()
     }
 
-    /// A [`Context`] with conf.xml read from disk now, also under a daemon (the `update`
+    /// A [`Session`] with conf.xml read from disk now, also under a daemon (the `update`
     /// commands), whose configuration it then replaces.
-    pub fn ctx_from_disk(&mut self) -> Result<Context, Exit> {
+    pub fn ctx_from_disk(&mut self) -> Result<Session, Exit> {
         let conf = match self.loaded_conf.take() {
             Some(conf) => conf,
             None => kasp_engine::config::load(&self.conf_path).map_err(|f| self.fail(f))?,
@@ -141,19 +140,15 @@ impl Shell<'_> {
             *host.hsm.borrow_mut() = Default::default();
             host.request(crate::host::Control::Reload);
         }
-        Ok(Context {
-            conf_path: self.conf_path.clone(),
-            conf,
-            line: self.line.clone(),
-            user: self.user.clone(),
-            cache: Default::default(),
-            held: self.host.as_ref().map(|h| h.held.clone()),
-            hsm: self.host.as_ref().map(|h| h.hsm.clone()),
+        let (path, line, user) = (self.conf_path.clone(), self.line.clone(), self.user.clone());
+        Ok(match &self.host {
+            Some(h) => Session::in_daemon(path, conf, line, user, h.held.clone(), h.hsm.clone()),
+            None => Session::daemonless(path, conf, line, user),
         })
     }
 
     /// The current state of the log.
-    pub fn state(&mut self, ctx: &Context) -> Result<std::sync::Arc<State>, Exit> {
+    pub fn state(&mut self, ctx: &Session) -> Result<std::sync::Arc<State>, Exit> {
         ctx.load().map(|(_, s, _)| s).map_err(|f| self.fail(f))
     }
 
@@ -162,7 +157,7 @@ impl Shell<'_> {
     pub fn commit(
         &mut self,
         spec: &CommandSpec,
-        ctx: &Context,
+        ctx: &Session,
         actor: Actor,
         command: &Command,
     ) -> Result<Committed, Exit> {

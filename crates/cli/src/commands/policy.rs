@@ -6,7 +6,7 @@ use crate::getopt::Opt;
 use kasp_engine::config::check_schema;
 use kasp_engine::files::read_text;
 use kasp_engine::schema::Schema;
-use kasp_engine::{Context, exit};
+use kasp_engine::{Session, exit};
 use kasp_events::{Actor, Policy, PolicyName};
 use kasp_projector::decide::enforcer::EnforcerCommand;
 use kasp_projector::decide::{Command, Outcome};
@@ -61,7 +61,7 @@ pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
 
 /// The policies of kasp.xml text `file` once it is valid against kasp.rng and passes
 /// kaspcheck without errors (for the repositories of conf.xml); else the reasons.
-pub(super) fn checked_kasp(ctx: &Context, text: &str, file: &str) -> Result<Vec<Policy>, String> {
+pub(super) fn checked_kasp(ctx: &Session, text: &str, file: &str) -> Result<Vec<Policy>, String> {
     check_schema(text, file, Schema::Kasp)?;
     let parsed = parse_kasp_detailed(text, file).map_err(|e| e.to_string())?;
     let repos = ctx.conf.repository_names();
@@ -79,7 +79,7 @@ pub(super) fn checked_kasp(ctx: &Context, text: &str, file: &str) -> Result<Vec<
 
 /// Reads, validates and checks the configured kasp.xml. On failure prints the
 /// reasons, then OpenDNSSEC's message.
-pub fn read_policies(shell: &mut Shell<'_>, ctx: &Context) -> Result<Vec<Policy>, Exit> {
+pub fn read_policies(shell: &mut Shell<'_>, ctx: &Session) -> Result<Vec<Policy>, Exit> {
     let file = ctx.conf.policy_file.clone();
     let checked = read_text(Path::new(&file)).and_then(|text| checked_kasp(ctx, &text, &file));
     match checked {

@@ -10,7 +10,7 @@ use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::files::read_text;
-use kasp_engine::{Context, exit, system_now};
+use kasp_engine::{Session, exit, system_now};
 use kasp_events::{KeyRole, Policy, PolicyName, Seconds, ZoneName};
 use kasp_projector::State;
 use kasp_projector::formats::duration::parse_seconds;
@@ -19,7 +19,7 @@ use kasp_projector::whatif::simulate::{Change, DsAnswers, Request, SimConf, SimE
 use std::path::Path;
 
 /// The conf.xml settings the enforcer loop reads.
-pub fn sim_conf(ctx: &Context) -> SimConf {
+pub fn sim_conf(ctx: &Session) -> SimConf {
     SimConf {
         scheduler: kasp_projector::scheduler::SchedulerConf::from_conf(&ctx.conf),
         require_backup: ctx
@@ -134,7 +134,7 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
 /// configured one (schema, then kaspcheck errors).
 fn policy_from_file(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     file: &str,
     name: &str,
 ) -> Result<Policy, Exit> {

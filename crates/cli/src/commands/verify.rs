@@ -13,7 +13,7 @@ use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::audit::KeyFile;
-use kasp_engine::{Context, Failure, exit};
+use kasp_engine::{Failure, Session, exit};
 use kasp_events::{
     Checkpoint, Event, EventLog, Hash, Head, InstanceId, Locator, LogError, Seq, Timestamp,
     VerifyOutcome, checkpoint_message,
@@ -341,7 +341,7 @@ fn check_file(anchors: &Anchors<'_>, instance: &InstanceId, report: &mut Report)
 /// The newest checkpoint, then only the chain from the record it signed to the head.
 fn from_checkpoint(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     log: &EventLog,
     anchors: &mut Anchors<'_>,
 ) -> Ran {
@@ -384,7 +384,7 @@ fn from_checkpoint(
         .map_err(|e| chain_failed(shell, log, e))?;
     let (_, state, _) = ctx.load().map_err(|f| shell.fail(f))?;
     let instance = state.instance.ok_or_else(|| {
-        shell.fail(kasp_engine::audit::integrity(
+        shell.fail(kasp_engine::Failure::integrity(
             "the log has no LogCreated record",
         ))
     })?;

@@ -12,7 +12,7 @@ use kasp_engine::files::{read_text, write_atomic};
 use kasp_engine::logger;
 use kasp_engine::paths::check_input;
 use kasp_engine::schema::Schema;
-use kasp_engine::{Context, exit};
+use kasp_engine::{Session, exit};
 use kasp_events::{Actor, ZoneConfig};
 use kasp_projector::State;
 use kasp_projector::decide::{Command, Outcome};
@@ -28,7 +28,7 @@ fn zones_of(state: &State) -> Vec<&ZoneConfig> {
 }
 
 /// Rewrites the internal zone list after a change. Returns the command's exit code.
-pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Context, state: &State, module: &str) -> i32 {
+pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Session, state: &State, module: &str) -> i32 {
     let path = ctx.internal_zonelist();
     // OpenDNSSEC's daemon log lines (docs/daemon-log.md): the import "exports" it.
     let verb = if module == "zonelist_import_cmd" {
@@ -56,7 +56,7 @@ pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Context, state: &State, mo
 /// Writes the whole zone list to `ZoneListFile` (`zonelist export`, `zone delete --all --xml`).
 /// `module` names the command in the daemon log line (OpenDNSSEC's `[<module>] zonelist
 /// exported to F successfully`, docs/daemon-log.md).
-pub fn export_to_file(shell: &mut Shell<'_>, ctx: &Context, state: &State, module: &str) -> bool {
+pub fn export_to_file(shell: &mut Shell<'_>, ctx: &Session, state: &State, module: &str) -> bool {
     let file = &ctx.conf.zonelist_file;
     match write_atomic(Path::new(file), &export_zonelist(&zones_of(state), true)) {
         Ok(()) => {
@@ -80,7 +80,7 @@ pub fn export_to_file(shell: &mut Shell<'_>, ctx: &Context, state: &State, modul
 /// (`zone set-policy`) or an update (`zone add`, `zone delete`).
 pub fn update_zonelist_file(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     log: (&str, bool),
     change: impl FnOnce(&mut Vec<ZoneConfig>),
 ) -> bool {
@@ -175,7 +175,7 @@ fn print_zone_outcomes(shell: &mut Shell<'_>, outcomes: &[Outcome]) -> bool {
 /// changed (`update all`, see README).
 fn finish_import(
     shell: &mut Shell<'_>,
-    ctx: &Context,
+    ctx: &Session,
     done: &kasp_engine::Committed,
     failed: bool,
     always_export: bool,

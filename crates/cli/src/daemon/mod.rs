@@ -21,7 +21,7 @@ pub mod server;
 pub mod writer;
 
 use kasp_engine::logger;
-use kasp_engine::{Context, Held};
+use kasp_engine::{Held, Session};
 use kasp_events::Timestamp;
 use kasp_projector::decide::Command;
 use kasp_projector::decide::enforcer::EnforcerCommand;
@@ -263,15 +263,14 @@ fn startup_command(
     command: EnforcerCommand,
 ) -> Result<Held, String> {
     let held = Rc::new(held);
-    let ctx = Context {
-        conf_path: PathBuf::from(&opts.config),
-        conf: conf.clone(),
+    let ctx = Session::in_daemon(
+        PathBuf::from(&opts.config),
+        conf.clone(),
         line,
-        user: process::user_name(unsafe_uid()),
-        cache: Default::default(),
-        held: Some(held.clone()),
-        hsm: None,
-    };
+        process::user_name(unsafe_uid()),
+        held.clone(),
+        Default::default(),
+    );
     let actor = kasp_events::Actor::Operator(ctx.user.clone());
     ctx.run(actor, &Command::Enforcer(command))
         .map_err(|e| match e {

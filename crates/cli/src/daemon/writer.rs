@@ -281,7 +281,7 @@ impl Writer {
             .collect();
         let mut repos = self.host.hsm.borrow_mut();
         for name in names {
-            if let Err(f) = repos.get(&ctx, &name) {
+            if let Err(f) = repos.get(&ctx.conf, &ctx.conf_path, &name) {
                 logger::log(
                     Level::Warning,
                     &format!(

@@ -110,8 +110,8 @@ pub fn import(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
             ),
         ));
     }
-    let mut repos = kasp_engine::repositories::RepoRef::new(&ctx);
-    let store = match repos.get(&ctx, repository) {
+    let mut repos = ctx.repositories();
+    let store = match repos.get(&ctx.conf, &ctx.conf_path, repository) {
         Ok(s) => s,
         Err(f) => {
             let message = format!(

@@ -4,8 +4,8 @@
 //! warning: that anchors nothing).
 
 use kasp_engine::audit::KeyFile;
-use kasp_engine::repositories::{RepoRef, hsm_failure};
-use kasp_engine::{Context, Failure, exit};
+use kasp_engine::repositories::{Repositories, hsm_failure};
+use kasp_engine::{Failure, Session};
 use kasp_events::Locator;
 use kasp_hsm::{Algorithm, HsmError, KeyStore};
 use kasp_projector::decide::audit::AuditKeyView;
@@ -22,9 +22,9 @@ pub(super) enum Trust {
 
 /// The trust anchors of one verification, resolved once per audit key.
 pub(super) struct Anchors<'c> {
-    ctx: &'c Context,
+    ctx: &'c Session,
     pub(super) file: Option<(String, KeyFile)>,
-    repos: Option<RepoRef<'c>>,
+    repos: Option<std::cell::RefMut<'c, Repositories>>,
     /// Per key: the public key to verify with and where it came from, or why the key
     /// itself failed (an integrity failure).
     keys: BTreeMap<Locator, Result<(Vec<u8>, Trust), String>>,
@@ -33,7 +33,7 @@ pub(super) struct Anchors<'c> {
 }
 
 impl<'c> Anchors<'c> {
-    pub(super) fn new(ctx: &'c Context, file: Option<(String, KeyFile)>) -> Anchors<'c> {
+    pub(super) fn new(ctx: &'c Session, file: Option<(String, KeyFile)>) -> Anchors<'c> {
         Anchors {
             ctx,
             file,
@@ -78,18 +78,17 @@ impl<'c> Anchors<'c> {
             Ok(a) => a,
             Err(e) => return Err(format!("audit key {}: {e}", key.locator)),
         };
-        let repos = self.repos.get_or_insert_with(|| RepoRef::new(ctx));
-        let found = repos.get(ctx, &key.repository).and_then(|store| {
-            store
-                .public_key(&key.locator, algorithm)
-                .map_err(|e| match e {
-                    HsmError::KeyNotFound { .. } => Failure {
-                        code: exit::INTEGRITY,
-                        message: e.to_string(),
-                    },
-                    e => hsm_failure(&e),
-                })
-        });
+        let repos = self.repos.get_or_insert_with(|| ctx.repositories());
+        let found = repos
+            .get(&ctx.conf, &ctx.conf_path, &key.repository)
+            .and_then(|store| {
+                store
+                    .public_key(&key.locator, algorithm)
+                    .map_err(|e| match e {
+                        HsmError::KeyNotFound { .. } => Failure::integrity(e.to_string()),
+                        e => hsm_failure(&e),
+                    })
+            });
         match found {
             Ok(hsm_key) if hsm_key == key.public_key => Ok((hsm_key, Trust::Hsm)),
             Ok(_) => Err(format!(
@@ -97,7 +96,7 @@ impl<'c> Anchors<'c> {
                  in repository {}: the audit key event was rewritten",
                 key.locator, key.repository
             )),
-            Err(f) if f.code == exit::INTEGRITY => Err(format!(
+            Err(f) if f.kind == kasp_engine::error::Kind::Integrity => Err(format!(
                 "audit key {} named by the log is not in repository {} ({}): the audit \
                  key event was forged, or the key was deleted from the HSM",
                 key.locator, key.repository, f.message

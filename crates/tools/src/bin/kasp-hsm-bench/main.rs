@@ -26,7 +26,7 @@
 //!   transaction (still crash-safe: an intent without outcome is adopted by the next run).
 //!
 //! The library types are used directly, not `ods-enforcer`, so process start-up and
-//! conf.xml parsing are not measured; neither is `engine::Context::run`'s re-open + fold
+//! conf.xml parsing are not measured; neither is `kasp_engine::Session::run`'s re-open + fold
 //! of the log before each command. The token is emptied (untimed) between algorithms.
 //! Besides, after every raw key the bench times (outside the raw figure) the two extra
 //! token calls `Pkcs11Store::generate` makes: the CKA_ID search of `exists` and the read
