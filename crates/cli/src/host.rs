@@ -6,9 +6,7 @@
 //! conf.xml and opens the log itself.
 
 use kasp_engine::Held;
-use kasp_events::Timestamp;
 use kasp_projector::formats::conf::Conf;
-use kasp_projector::scheduler::key_factory::KeyGenTask;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -33,25 +31,12 @@ pub struct Host {
     /// The HSM repositories, open (and logged in) for the daemon's lifetime; emptied
     /// when the configuration is re-read.
     pub hsm: Rc<RefCell<kasp_engine::repositories::Repositories>>,
-    /// With `WorkerThreads` 0 (on a log that may leap): the key generation waiting in
-    /// the task queue since the time it was scheduled, carried out by the next `time
-    /// leap --attach` (see [`crate::commands::enforce::tasks_held`]). Like 2.1.12's
-    /// queue it lives in memory: a restart schedules a generation for every policy.
-    pub queued_generation: RefCell<Option<(Timestamp, KeyGenTask)>>,
 }
 
 impl Host {
     /// Asks the daemon for `what` once the current command is done.
     pub fn request(&self, what: Control) {
         self.requests.borrow_mut().push(what);
-    }
-
-    /// Queues a key generation scheduled at `at`, replacing the one waiting (2.1.12's
-    /// `schedule_task` merges tasks of the same owner and type; the earlier time stays).
-    pub fn queue_generation(&self, at: Timestamp, task: KeyGenTask) {
-        let mut queued = self.queued_generation.borrow_mut();
-        let at = queued.as_ref().map_or(at, |(t, _)| (*t).min(at));
-        *queued = Some((at, task));
     }
 
     /// Takes the pending requests.

@@ -8,7 +8,9 @@
 //! against (deciding again when another writer slipped in), fold, and store a snapshot
 //! every [`session::SNAPSHOT_EVERY`] records.
 //!
-//! The real world lives here too: the scheduler's ports over the log and the HSMs, files
+//! What is due runs here ([`due`]: the scheduler's loop with what each command schedules
+//! before it, the daemon's tasks held for `time leap --attach`). The real world lives here
+//! too: the scheduler's ports over the log and the HSMs, files
 //! and programs ([`world`]), signconf files and the signer notify ([`signconf`]), DS hooks
 //! ([`dshook`]), the HSM repositories ([`repositories`]), signed checkpoints ([`audit`]),
 //! configuration and schema checks ([`config`], [`schema`]), atomic files ([`files`]), and
@@ -24,6 +26,7 @@ pub mod audit;
 pub mod config;
 pub mod decision_log;
 pub mod dshook;
+pub mod due;
 pub mod error;
 pub mod files;
 pub mod logger;

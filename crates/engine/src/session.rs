@@ -12,6 +12,7 @@ use crate::repositories::Repositories;
 use kasp_events::{Access, Actor, EventLog, LogError, NewEvent, Sealed, Seq, Timestamp, codec};
 use kasp_projector::decide::{Command, Decision, decide};
 use kasp_projector::formats::conf::Conf;
+use kasp_projector::scheduler::key_factory::KeyGenTask;
 use kasp_projector::{PROJECTION_VERSION, State};
 use std::cell::{RefCell, RefMut};
 use std::path::{Path, PathBuf};
@@ -95,6 +96,45 @@ impl Session {
     pub fn repositories(&self) -> RefMut<'_, Repositories> {
         self.hsm.borrow_mut()
     }
+
+    /// Whether the session runs in the daemon (on the log it holds).
+    pub fn is_in_daemon(&self) -> bool {
+        matches!(self.log, LogAccess::Held(_))
+    }
+
+    /// Queues a key generation scheduled at `at` in the daemon's task queue, replacing the
+    /// one waiting (2.1.12's `schedule_task` merges tasks of the same owner and type; the
+    /// earlier time stays). Daemonless there is no queue: nothing is kept.
+    pub fn queue_generation(&self, at: Timestamp, task: KeyGenTask) {
+        if let LogAccess::Held(held) = &self.log {
+            let mut queued = held.queued_generation.borrow_mut();
+            let at = queued.as_ref().map_or(at, |(t, _)| (*t).min(at));
+            *queued = Some((at, task));
+        }
+    }
+
+    /// The key generation waiting in the daemon's task queue, with when it was scheduled.
+    pub fn queued_generation(&self) -> Option<(Timestamp, KeyGenTask)> {
+        match &self.log {
+            LogAccess::Held(held) => held.queued_generation.borrow().clone(),
+            LogAccess::OnDisk(_) => None,
+        }
+    }
+
+    /// Takes the queued key generation when it was scheduled by `to`.
+    pub fn take_queued_generation(&self, to: Timestamp) -> Option<KeyGenTask> {
+        let LogAccess::Held(held) = &self.log else {
+            return None;
+        };
+        let mut queued = held.queued_generation.borrow_mut();
+        match queued.take() {
+            Some((t, task)) if t <= to => Some(task),
+            other => {
+                *queued = other;
+                None
+            }
+        }
+    }
 }
 
 /// The daemon's log: opened read-write once, for its lifetime, with the state folded
@@ -104,6 +144,11 @@ impl Session {
 pub struct Held {
     pub log: RefCell<EventLog>,
     pub cache: RefCell<Option<Cached>>,
+    /// With `WorkerThreads` 0 (on a log that may leap): the key generation waiting in
+    /// the task queue since the time it was scheduled, carried out by the next `time
+    /// leap --attach` (crates/engine/src/due.rs, `holds_tasks`). Like 2.1.12's queue it
+    /// lives in memory: a restart schedules a generation for every policy.
+    pub queued_generation: RefCell<Option<(Timestamp, KeyGenTask)>>,
 }
 
 impl Held {
@@ -120,6 +165,7 @@ impl Held {
                 state,
                 snapshot,
             })),
+            queued_generation: RefCell::new(None),
         })
     }
 

@@ -1,22 +1,17 @@
-//! The enforcer's scheduler as the command line and the daemon run it, and its
-//! commands: `enforce`, `signconf`, `queue`, `time leap`.
-//!
-//! [`run_due`] runs the scheduler's loop (kasp_projector::scheduler::run_due) over the
-//! event log and the real world (crates/engine/src/world.rs) at the end of every command
-//! that changes what is due; here is what each command schedules before it, and how a
-//! daemon without worker threads holds the tasks for `time leap --attach`.
+//! The enforcer's commands — `enforce`, `signconf`, `queue`, `time leap` — and the
+//! printing wrappers the other commands run what is due through (kasp_engine::due runs
+//! it: the scheduler's loop over the session's log and the real world).
 
 use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
-use kasp_engine::world::LogJournal;
+use kasp_engine::due;
 use kasp_engine::{RunError, Session, exit, system_now};
 use kasp_events::{Actor, PolicyName, Timestamp, ZoneName};
 use kasp_projector::State;
-use kasp_projector::decide::Command;
 use kasp_projector::decide::enforcer::EnforcerCommand;
 use kasp_projector::scheduler::key_factory::KeyGenTask;
-use kasp_projector::scheduler::{self, Due, Observed, SchedulerConf};
+use kasp_projector::scheduler::{self, Observed};
 
 /// Decides and records an enforcer command; failures are printed.
 pub fn record(
@@ -25,11 +20,7 @@ pub fn record(
     actor: &Actor,
     command: EnforcerCommand,
 ) -> Result<std::sync::Arc<State>, Exit> {
-    match ctx.run(actor.clone(), &Command::Enforcer(command)) {
-        Ok(done) => Ok(done.state),
-        Err(RunError::Rejected(r)) => Err(shell.refuse(&r.message)),
-        Err(RunError::Failed(f)) => Err(shell.fail(f)),
-    }
+    due::record(ctx, actor, command).map_err(|e| stopped(shell, e))
 }
 
 /// Random salts for every NSEC3 policy (`policy resalt` uses them all; the scheduler's
@@ -47,121 +38,48 @@ pub fn stopped(shell: &mut Shell<'_>, e: RunError) -> Exit {
     }
 }
 
-/// Runs every task due now and its effects (see [`run_due_with`]); no key generation
-/// waits at the start.
+/// Runs `f` (kasp_engine::due), then prints the warnings it gathered and the error it
+/// stopped with.
+fn reporting<T>(
+    shell: &mut Shell<'_>,
+    f: impl FnOnce(&mut due::Warnings) -> Result<T, RunError>,
+) -> Result<T, Exit> {
+    let mut warnings = Vec::new();
+    let result = f(&mut warnings);
+    for w in warnings {
+        shell.err(&w);
+    }
+    result.map_err(|e| stopped(shell, e))
+}
+
+/// Runs every task due now and its effects (kasp_engine::due::run_due).
 pub fn run_due(
     shell: &mut Shell<'_>,
     ctx: &Session,
     operator: &Actor,
 ) -> Result<std::sync::Arc<State>, Exit> {
-    run_due_with(shell, ctx, operator, None)
+    reporting(shell, |w| due::run_due(ctx, operator, w))
 }
 
-/// Runs every task due now and its effects (see the module text), with 2.1.12's key
-/// generation task: `waiting` is the generation the command scheduled (`policy
-/// import`, `zonelist import`, `update all`), and each run that takes a key from
-/// the pool or finds none schedules one (see [`kasp_projector::scheduler::key_factory::KeyGenTask`]).
-/// With one worker thread (conf.xml `WorkerThreads` 0 or 1) each one replaces the
-/// waiting one, which is carried out between the zones that run before it and those
-/// that run after it (name order), then the zones it names run again. With more, an
-/// idle worker takes each generation as soon as it is scheduled
-/// ([`PlanConf::generations_run_at_once`]): `waiting` is carried out first, and after
-/// each round every generation its runs scheduled, in order, then the zones they name
-/// run again. Problems with effects are printed as warnings: the
-/// decisions stay recorded and the effects are retried by the next run. The
-/// scheduler's decisions and their effects are recorded with the actor `scheduler` and
-/// the triggering command line as their cause; key generation keeps the operator's
-/// name, as for `zone add`.
-///
-/// With no worker threads (see [`tasks_held`]) nothing runs: the tasks stay queued
-/// (zones due, `waiting` in the daemon's queue) for `time leap --attach`.
+/// Runs every task due now with `waiting` as the key generation the command scheduled
+/// (kasp_engine::due::run_due_with).
 pub fn run_due_with(
     shell: &mut Shell<'_>,
     ctx: &Session,
     operator: &Actor,
     waiting: Option<KeyGenTask>,
 ) -> Result<std::sync::Arc<State>, Exit> {
-    let state = shell.state(ctx)?;
-    if let Some(host) = tasks_held(shell, ctx, &state) {
-        if let Some(task) = waiting.filter(|_| !ctx.conf.enforcer.manual_key_generation) {
-            host.queue_generation(state.now(system_now()), task);
-        }
-        return Ok(state);
-    }
-    drop(state);
-    perform_due(shell, ctx, operator, waiting, true)
+    reporting(shell, |w| due::run_due_with(ctx, operator, waiting, w))
 }
 
-/// With `<WorkerThreads>0</WorkerThreads>`, 2.1.12's daemon runs no task by itself: the
-/// tasks commands schedule wait in its queue until `time leap --attach` performs them
-/// (enforcer/src/daemon/time_leap_cmd.c). kasp-ledger's daemon does the same on a log
-/// that may leap (set up for testing or on a simulated clock); on a production log,
-/// where nothing could ever run them, it runs them as with one worker thread (logged
-/// at start-up). Daemonless commands always run what is due. The daemon's host when
-/// tasks are held.
-pub fn tasks_held(
-    shell: &Shell<'_>,
-    ctx: &Session,
-    state: &State,
-) -> Option<std::rc::Rc<crate::host::Host>> {
-    shell.host.clone().filter(|_| holds_tasks(&ctx.conf, state))
-}
-
-/// Whether a daemon with configuration `conf` holds the tasks of the log in `state`
-/// for `time leap --attach` ([`tasks_held`]).
-pub fn holds_tasks(conf: &kasp_projector::formats::conf::Conf, state: &State) -> bool {
-    conf.enforcer.worker_threads == 0 && state.leaps_allowed()
-}
-
-/// Runs what is due now with its signconf writes left for a later run: the zones run
-/// again at once (a flush of every zone follows), and 2.1.12 runs a zone's signconf task
-/// after its enforce task ('enforce' < 'signconf'), so the two runs write one signconf.
-/// The DS tasks ('ds-retract', 'ds-submit' < 'enforce') are carried out.
+/// Runs what is due now with its signconf writes left for a later run
+/// (kasp_engine::due::run_due_signconf_later).
 pub fn run_due_signconf_later(
     shell: &mut Shell<'_>,
     ctx: &Session,
     operator: &Actor,
 ) -> Result<std::sync::Arc<State>, Exit> {
-    let state = shell.state(ctx)?;
-    if tasks_held(shell, ctx, &state).is_some() {
-        return Ok(state);
-    }
-    drop(state);
-    perform_due(shell, ctx, operator, None, false)
-}
-
-/// Runs what is due now (see [`run_due_with`]), held tasks too; `signconfs`: whether
-/// the signconf files are written (see [`run_due_signconf_later`]).
-fn perform_due(
-    shell: &mut Shell<'_>,
-    ctx: &Session,
-    operator: &Actor,
-    waiting: Option<KeyGenTask>,
-    signconfs: bool,
-) -> Result<std::sync::Arc<State>, Exit> {
-    let conf = SchedulerConf::from_conf(&ctx.conf);
-    let due = Due { waiting, signconfs };
-    let mut journal = LogJournal { ctx };
-    let done = shell.in_world(ctx, |world| {
-        scheduler::run_due(&mut journal, world, &conf, operator, due)
-    });
-    done.map_err(|e| stopped(shell, e))
-}
-
-/// Carries out a key generation outside the loop (a zone list import's, before its
-/// flush), with its warning when it fails.
-fn generate_now(
-    shell: &mut Shell<'_>,
-    ctx: &Session,
-    state: &State,
-    task: &KeyGenTask,
-    operator: &Actor,
-) {
-    let conf = SchedulerConf::from_conf(&ctx.conf);
-    let mut journal = LogJournal { ctx };
-    shell.in_world(ctx, |world| {
-        scheduler::generate_waiting(&mut journal, world, &conf, state, task, operator)
-    });
+    reporting(shell, |w| due::run_due_signconf_later(ctx, operator, w))
 }
 
 /// Flushes `zones` (all when `None`) and runs what is due.
@@ -171,18 +89,10 @@ pub fn flush_and_run(
     actor: &Actor,
     zones: Option<Vec<ZoneName>>,
 ) -> Result<std::sync::Arc<State>, Exit> {
-    record(shell, ctx, actor, EnforcerCommand::Flush { zones })?;
-    run_due(shell, ctx, actor)
+    reporting(shell, |w| due::flush_and_run(ctx, actor, zones, w))
 }
 
-/// After `policy import`: 2.1.12 queues a signconf task for every zone, then (when a
-/// policy was created or updated, unless key generation is manual) a generation for
-/// every policy (policy/policy_import.c), then flushes every zone when the import
-/// succeeded (policy/policy_import_cmd.c); a generation flushes every zone when it is
-/// done. Its worker, busy with the signconf tasks, then takes the generation in name
-/// order among the zones (see [`run_due_with`]). (Now and then 2.1.12's worker wakes
-/// before the generation and the flush are queued and writes the first zone's signconf
-/// on its own, a race: TESTING.md, "Differential fuzzing against OpenDNSSEC", lists it.)
+/// After `policy import` (kasp_engine::due::import_flush_and_run).
 pub fn import_flush_and_run(
     shell: &mut Shell<'_>,
     ctx: &Session,
@@ -190,35 +100,20 @@ pub fn import_flush_and_run(
     generation: bool,
     flush: bool,
 ) -> Result<std::sync::Arc<State>, Exit> {
-    let generation = generation && !ctx.conf.enforcer.manual_key_generation;
-    if flush {
-        record(shell, ctx, actor, EnforcerCommand::Flush { zones: None })?;
-    }
-    run_due_with(shell, ctx, actor, generation.then_some(KeyGenTask::All))
+    reporting(shell, |w| {
+        due::import_flush_and_run(ctx, actor, generation, flush, w)
+    })
 }
 
-/// After `zonelist import` changed a zone: 2.1.12 queues a generation for every policy
-/// (unless key generation is manual), exports its internal zone list, then flushes
-/// every zone. Its worker, idle during a zone list import, takes the generation as soon
-/// as it is queued, before the flush makes the zones due: the generation comes first and
-/// every zone runs after it, once (corner I10-zonelist-remove-moved-zone: a zone's
-/// 60-second retry after deleting key material is not run over by a second run). A
-/// `policy import` differs: the signconf tasks it queues first keep the worker busy, so
-/// its generation waits in name order among the flushed zones
-/// ([`import_flush_and_run`]).
+/// After `zonelist import` changed a zone (kasp_engine::due::generate_all_first_flush_and_run).
 pub fn generate_all_first_flush_and_run(
     shell: &mut Shell<'_>,
     ctx: &Session,
     actor: &Actor,
 ) -> Result<std::sync::Arc<State>, Exit> {
-    if !ctx.conf.enforcer.manual_key_generation {
-        let state = shell.state(ctx)?;
-        match tasks_held(shell, ctx, &state) {
-            Some(host) => host.queue_generation(state.now(system_now()), KeyGenTask::All),
-            None => generate_now(shell, ctx, &state, &KeyGenTask::All, actor),
-        }
-    }
-    flush_and_run(shell, ctx, actor, None)
+    reporting(shell, |w| {
+        due::generate_all_first_flush_and_run(ctx, actor, w)
+    })
 }
 
 /// `enforce [--zone Z]`: runs the zone (all zones) now. No output.
@@ -293,7 +188,7 @@ pub fn queue_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -
     let ctx = shell.ctx()?;
     let state = shell.state(&ctx)?;
     let now = state.now(system_now());
-    let queued = tasks_held(shell, &ctx, &state).and_then(|h| queued_at(&h));
+    let queued = held_queue(&ctx, &state);
     let tasks = scheduler::tasks(&state, now, queued);
     shell.out("All worker threads idle.\n");
     shell.out(&count_line(tasks.len()));
@@ -328,7 +223,7 @@ pub fn queue_cmd(shell: &mut Shell<'_>, _spec: &CommandSpec, _args: &[String]) -
 /// `time leap [--time YYYY-MM-DD-HH:MM:SS] [--attach]`: on a log with a simulated clock
 /// or one set up for testing, moves the clock to the next task (or to the given time) and
 /// runs what is due then. A testing log's clock then stands at that time, as
-/// OpenDNSSEC's does. With no worker threads ([`tasks_held`]) the leap only moves the
+/// OpenDNSSEC's does. With no worker threads (kasp_engine::due::holds_tasks) the leap only moves the
 /// clock, and `--attach` performs the tasks ([`leap_attached`]).
 pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let p = shell.opts(
@@ -359,8 +254,8 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
         },
         None => None,
     };
-    let held = tasks_held(shell, &ctx, &state);
-    let queued = held.as_ref().and_then(|h| queued_at(h));
+    let held = due::session_holds_tasks(&ctx, &state);
+    let queued = held_queue(&ctx, &state);
     // OpenDNSSEC's time leap always says "There are N tasks scheduled." (queue agrees in
     // number: count_line).
     let tasks = scheduler::tasks(&state, now, queued).len();
@@ -370,9 +265,9 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
         now.ctime(),
         now.0
     ));
-    if let Some(host) = held.filter(|_| p.has("attach")) {
+    if held && p.has("attach") {
         drop(state);
-        leap_attached(shell, &ctx, &actor, &host, target)?;
+        leap_attached(shell, &ctx, &actor, target)?;
         return Ok(exit::OK);
     }
     let Some(to) = target.or_else(|| first_task(&state, queued)) else {
@@ -388,9 +283,12 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
     Ok(exit::OK)
 }
 
-/// When the key generation queued in a daemon without worker threads was scheduled.
-fn queued_at(host: &crate::host::Host) -> Option<Timestamp> {
-    host.queued_generation.borrow().as_ref().map(|(at, _)| *at)
+/// When the key generation queued in a daemon without worker threads was scheduled, if
+/// the daemon holds its tasks.
+fn held_queue(ctx: &Session, state: &State) -> Option<Timestamp> {
+    due::session_holds_tasks(ctx, state)
+        .then(|| due::queued_at(ctx))
+        .flatten()
 }
 
 /// The time of the first task: [`next_leap`], or a queued key generation before it.
@@ -401,10 +299,10 @@ fn first_task(state: &State, queued: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
-/// Whether the daemon running the command holds its tasks ([`tasks_held`]).
+/// Whether the daemon running the command holds its tasks (kasp_engine::due).
 fn tasks_held_now(shell: &mut Shell<'_>, ctx: &Session) -> Result<bool, Exit> {
     let state = shell.state(ctx)?;
-    Ok(tasks_held(shell, ctx, &state).is_some())
+    Ok(due::session_holds_tasks(ctx, &state))
 }
 
 /// Moves the clock to `to` (not back: a task due earlier runs at the current time),
@@ -438,14 +336,13 @@ fn leap_attached(
     shell: &mut Shell<'_>,
     ctx: &Session,
     actor: &Actor,
-    host: &crate::host::Host,
     fixed: Option<Timestamp>,
 ) -> Result<(), Exit> {
     let mut processed_enforce = false;
     for _ in 0..MAX_ATTACHED_LEAPS {
         let state = shell.state(ctx)?;
         let now = state.now(system_now());
-        let Some(at) = fixed.or_else(|| first_task(&state, queued_at(host))) else {
+        let Some(at) = fixed.or_else(|| first_task(&state, due::queued_at(ctx))) else {
             shell.out("No tasks in queue. Not able to leap.\n");
             break;
         };
@@ -457,17 +354,8 @@ fn leap_attached(
             || state.tasks_left.values().any(|(_, due)| *due <= to);
         drop(state);
         leap_to(shell, ctx, actor, to)?;
-        let waiting = {
-            let mut queued = host.queued_generation.borrow_mut();
-            match queued.take() {
-                Some((t, task)) if t <= to => Some(task),
-                other => {
-                    *queued = other;
-                    None
-                }
-            }
-        };
-        perform_due(shell, ctx, actor, waiting, true)?;
+        let waiting = ctx.take_queued_generation(to);
+        reporting(shell, |w| due::perform_due(ctx, actor, waiting, true, w))?;
         if fixed.is_some() {
             break;
         }

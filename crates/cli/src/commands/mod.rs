@@ -36,9 +36,7 @@ mod zonelist;
 use crate::getopt::{Opt, Parsed, getopt};
 use crate::output::Sink;
 pub use checkpoint::{next_wake, next_wake_after};
-pub use enforce::{
-    flush_and_run, generate_all_first_flush_and_run, holds_tasks, next_leap, next_task, run_due,
-};
+pub use enforce::{flush_and_run, generate_all_first_flush_and_run, next_leap, next_task, run_due};
 use kasp_engine::{Committed, Failure, RunError, Session, exit};
 use kasp_events::Actor;
 use kasp_projector::State;

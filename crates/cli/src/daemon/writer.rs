@@ -14,8 +14,9 @@ use crate::commands::{Shell, dispatch};
 use crate::host::{Control, Host};
 use crate::output::Sink;
 use crate::wire::{self, Opcode};
+use kasp_engine::due;
 use kasp_engine::logger::{self, Level};
-use kasp_engine::{Held, system_now};
+use kasp_engine::{Held, Session, system_now};
 use kasp_events::{Actor, Timestamp};
 use kasp_projector::formats::conf::Conf;
 use std::path::PathBuf;
@@ -149,6 +150,19 @@ struct Writer {
 }
 
 impl Writer {
+    /// A session of the daemon's own, as the OS user it runs as, with `line` as the
+    /// cause of what it records.
+    fn session(&self, line: &str) -> Session {
+        Session::in_daemon(
+            self.host.conf_path.clone(),
+            self.host.conf.borrow().clone(),
+            line.to_string(),
+            self.user.clone(),
+            self.host.held.clone(),
+            self.host.hsm.clone(),
+        )
+    }
+
     fn shell<'a>(&self, sink: &'a mut dyn Sink, line: &str, user: &str) -> Shell<'a> {
         Shell {
             sink,
@@ -206,24 +220,22 @@ impl Writer {
         self.scheduler_run(true);
     }
 
-    /// Runs what is due now, after flushing every zone when `flush_all`.
+    /// Runs what is due now, after flushing every zone when `flush_all`; what it has to
+    /// tell goes to the daemon's log.
     fn scheduler_run(&self, flush_all: bool) {
-        let mut sink = LogSink;
-        let mut shell = self.shell(&mut sink, "scheduler", &self.user);
-        let ctx = match shell.ctx() {
-            Ok(c) => c,
-            Err(_) => return,
-        };
+        let session = self.session("scheduler");
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _ = if flush_all {
-                crate::commands::generate_all_first_flush_and_run(
-                    &mut shell,
-                    &ctx,
-                    &Actor::Scheduler,
-                )
+            let mut warnings = Vec::new();
+            let actor = &Actor::Scheduler;
+            let done = if flush_all {
+                due::generate_all_first_flush_and_run(&session, actor, &mut warnings)
             } else {
-                crate::commands::run_due(&mut shell, &ctx, &Actor::Scheduler)
+                due::run_due(&session, actor, &mut warnings)
             };
+            let stopped = done.err().map(|e| e.report_text());
+            for text in warnings.iter().chain(&stopped) {
+                LogSink.err(text);
+            }
         }));
         if run.is_err() {
             logger::log(
@@ -350,7 +362,7 @@ impl Writer {
 
     /// Whether the tasks wait for `time leap --attach` (no worker threads).
     fn tasks_held(&self, state: &kasp_projector::State) -> bool {
-        crate::commands::holds_tasks(&self.host.conf.borrow(), state)
+        due::holds_tasks(&self.host.conf.borrow(), state)
     }
 
     /// Publishes when the next task (or interval checkpoint) is due.
@@ -405,7 +417,6 @@ pub fn run(
         held: Rc::new(held),
         requests: Default::default(),
         hsm: Default::default(),
-        queued_generation: Default::default(),
     });
     let setup_single_run = setup.single_run;
     let writer = Writer {
