@@ -1,34 +1,46 @@
 //! Crash safety, deterministically: a crash at EVERY effect of a fixed workload, once
 //! before the effect (it did not happen) and once after it (it happened in the world,
-//! its outcome was never recorded), is completed by the next scheduler run with nothing
-//! lost or duplicated.
+//! its outcome was never recorded), is completed by the next start-up with nothing lost
+//! or duplicated. Beside the SIGKILL loop (mod.rs), which lands at random moments, this
+//! one lands at each of the scheduler's effects in turn.
 //!
 //! The workload runs on a real SoftHSM2 token in a sandbox (the fast policy of
 //! tests/daemon/support.rs, automatic key generation for one day ahead, a
 //! `DelegationSignerSubmitCommand` script): two zones are added (by the binary, outside
 //! the workload), then the workload leaps from task to task as `time leap` does (a
 //! `Leap` recorded, then `kasp_projector::scheduler::run_due` with the commands' own
-//! journal and world, crates/cli/src/commands/enforce.rs `perform_due`), tells the
-//! enforcer `key ds-seen --all` once the KSKs were submitted, and leaps on past a ZSK
-//! rollover and the purge of the old ZSKs. Its scheduler runs generate keys, write
-//! signconfs, run the DS hook and destroy key material.
+//! journal and world, as crates/cli/src/commands/enforce.rs `perform_due` runs it),
+//! tells the enforcer `key ds-seen --all` (a command run in this process; the effects
+//! of its own scheduler run are not counted) once the KSKs were submitted, and leaps on past a ZSK rollover and the destruction of the old ZSKs'
+//! material; it ends, in every run, with a leap to the end of its span and a start-up
+//! run ([`restart`]). Its scheduler runs generate keys, write signconfs, run the DS hook
+//! and destroy key material.
 //!
 //! How n is chosen: an uninterrupted run counts the world's effects in its scheduler
 //! runs (every call of `World` that acts on or asks the world: salts, destruction,
 //! signconf writes, DS hooks, locators, key generation, pending keys, the interval
 //! checkpoint), N in all; then for every n in 1..=N and both cuts, a fresh sandbox runs
 //! the workload with [`FailingWorld`], which panics at the n-th effect (before or after
-//! delegating to the real world); the panic is caught around the scheduler run, a fresh
-//! context and world run the scheduler again (what the next command or the daemon's
-//! next wake-up does), and the workload goes on. After it: the log verifies, the fold
-//! from the snapshot equals a fold from scratch, no generation is pending, no key was
-//! generated twice, the HSM holds exactly the keys the log knows, every zone's signconf
-//! on disk is the one last recorded (check.rs `log_against_world`), and the zones, their
-//! keys' roles and states, DS states and signconf flags equal the uninterrupted run's
-//! ([`projection`]: without locators, key tags or other random values).
+//! delegating to the real world). The panic is caught around the scheduler run, and
+//! what a crashed daemon does next runs with a fresh context and world: its start-up run
+//! ([`restart`]: a key generation for every policy, every zone flushed, what is due
+//! run); the workload then goes on. A plain `run_due` is not enough after a crash
+//! between a run that scheduled a key generation and the generation (the scheduled
+//! generation lives only in the crashed run): its zones would wait for their 60-second
+//! retry. After the workload: the log verifies, the fold from the snapshot equals a fold
+//! from scratch, no generation is pending, no key was generated twice, the HSM holds
+//! exactly the keys the log knows, every zone's signconf on disk is the one last
+//! recorded (check.rs `log_against_world`), and the zones, their keys' roles and record
+//! states, DS states, signconf flags and the key pool equal the uninterrupted run's
+//! ([`projection`]: without locators, key tags, times or other values that differ).
+//!
+//! It fails when completion is broken: with `resolve_pending`
+//! (crates/projector/src/scheduler/keys.rs) abandoning a key it should adopt, the
+//! crashes after each `generate_key` leave orphan keys in the HSM.
 //!
 //! Each run is a child process of this test binary (`child_runs_effects_workload`):
-//! SoftHSM reads SOFTHSM2_CONF once per process, and each run has its own token.
+//! SoftHSM reads SOFTHSM2_CONF once per process, and each run has its own token. The
+//! crash runs go [`PARALLEL`] at a time (they wait mostly on fsync).
 
 use super::check::log_against_world;
 use crate::common::{Sandbox, conf_element, script};
