@@ -101,6 +101,15 @@ pub(super) fn full_check(sb: &Sandbox, d: &mut Daemon, label: &str, last_check: 
         );
     }
 
+    log_against_world(sb, label, last_check).0
+}
+
+/// The checks of the log against the world, with no process writing to either: the
+/// fold from the snapshot against a fold from scratch, no generation unresolved, no key
+/// generated twice, the HSM against the log (with `last_check`, no key deleted from the
+/// HSM whose deletion is not yet recorded), every zone's signconf on disk against the
+/// log. Returns a summary line and the state folded from the log.
+pub(super) fn log_against_world(sb: &Sandbox, label: &str, last_check: bool) -> (String, State) {
     let (folded, scratch, records, from_snapshot) = fold_twice(sb);
     assert!(
         folded == scratch,
@@ -215,7 +224,7 @@ pub(super) fn full_check(sb: &Sandbox, d: &mut Daemon, label: &str, last_check: 
         generated.len()
     );
     eprintln!("crash: {summary}");
-    summary
+    (summary, state)
 }
 
 /// Why a signconf on disk is not the one recorded: the file against the text the state

@@ -19,6 +19,7 @@
 //! `KASP_CRASH_FULL_EVERY=n` runs the full check every n rounds (default 5).
 
 mod check;
+mod effects;
 
 use super::support::{Daemon, Rng, fast_sandbox};
 use crate::common::Run;
