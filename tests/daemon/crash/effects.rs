@@ -9,7 +9,7 @@
 //! `DelegationSignerSubmitCommand` script): two zones are added (by the binary, outside
 //! the workload), then the workload leaps from task to task as `time leap` does (a
 //! `Leap` recorded, then `kasp_projector::scheduler::run_due` with the commands' own
-//! journal and world, as crates/cli/src/commands/enforce.rs `perform_due` runs it),
+//! journal and world, as crates/engine/src/due.rs `perform_due` runs it),
 //! tells the enforcer `key ds-seen --all` (a command run in this process; the effects
 //! of its own scheduler run are not counted) once the KSKs were submitted, and leaps on past a ZSK rollover and the destruction of the old ZSKs'
 //! material; it ends, in every run, with a leap to the end of its span and a start-up
@@ -46,12 +46,12 @@ use super::check::log_against_world;
 use crate::common::{Sandbox, conf_element, script};
 use crate::daemon::support::fast_sandbox;
 use kasp_cli::output::Captured;
-use kasp_engine::Context;
+use kasp_engine::Session;
 use kasp_engine::world::{LogJournal, RealWorld};
 use kasp_events::{Actor, KeySpec, Locator, SignconfWritten, Timestamp};
 use kasp_projector::State;
 use kasp_projector::decide::Command;
-use kasp_projector::decide_enforce::EnforcerCommand;
+use kasp_projector::decide::enforcer::EnforcerCommand;
 use kasp_projector::scheduler::{
     self, DsHookCall, Due, KeyFailure, LogLevel, MaterialToDestroy, PendingKey, SchedulerConf,
     SignconfFile, World,
@@ -181,22 +181,19 @@ impl<W: World> World for FailingWorld<'_, W> {
     }
 }
 
-/// A command's context, as `ods-enforcer -c <conf>` builds it daemonless
+/// A command's session, as `ods-enforcer -c <conf>` builds it daemonless
 /// (crates/cli/src/commands/mod.rs `Shell::ctx_from_disk`).
-fn context(conf_path: &Path, line: &str) -> Context {
-    Context {
-        conf_path: conf_path.to_path_buf(),
-        conf: kasp_engine::config::load(conf_path).expect("conf.xml"),
-        line: line.to_string(),
-        user: USER.to_string(),
-        cache: Default::default(),
-        held: None,
-        hsm: None,
-    }
+fn context(conf_path: &Path, line: &str) -> Session {
+    Session::daemonless(
+        conf_path.to_path_buf(),
+        kasp_engine::config::load(conf_path).expect("conf.xml"),
+        line.to_string(),
+        USER.to_string(),
+    )
 }
 
 /// Runs what is due as the commands do (`perform_due`), in `world`.
-fn run_due(ctx: &Context, world: &mut FailingWorld<'_, RealWorld<'_>>) {
+fn run_due(ctx: &Session, world: &mut FailingWorld<'_, RealWorld<'_>>) {
     let conf = SchedulerConf::from_conf(&ctx.conf);
     let due = Due {
         waiting: None,
@@ -211,35 +208,19 @@ fn run_due(ctx: &Context, world: &mut FailingWorld<'_, RealWorld<'_>>) {
 
 /// What the daemon does when it starts again after the crash, with a fresh context and
 /// world (nothing of the crashed run carried over): its start-up run, OpenDNSSEC's
-/// `autostart` (crates/cli/src/daemon/writer.rs `autostart`, crates/cli/src/commands/
-/// enforce.rs `generate_all_first_flush_and_run`): a key generation for every policy
+/// `autostart` (crates/cli/src/daemon/writer.rs `autostart`, crates/engine/src/due.rs
+/// `generate_all_first_flush_and_run`): a key generation for every policy
 /// (it replaces a generation the crashed run had scheduled but not carried out), then
 /// every zone flushed and what is due run. The warnings it kept for the operator.
 fn restart(conf: &Path) -> Vec<String> {
     let ctx = context(conf, "start-up");
-    let sched = SchedulerConf::from_conf(&ctx.conf);
-    let actor = Actor::Scheduler;
-    let mut journal = LogJournal { ctx: &ctx };
-    let mut world = FailingWorld {
-        inner: RealWorld::new(&ctx),
-        done: &RefCell::new(Vec::new()),
-        fail_at: None,
-    };
-    if !ctx.conf.enforcer.manual_key_generation {
-        let state = ctx.load().expect("load").1;
-        let all = kasp_projector::factory::KeyGenTask::All;
-        scheduler::generate_waiting(&mut journal, &mut world, &sched, &state, &all, &actor);
-    }
-    let flush = Command::Enforcer(EnforcerCommand::Flush { zones: None });
-    ctx.run(actor.clone(), &flush).expect("record the flush");
-    let due = Due {
-        waiting: None,
-        signconfs: true,
-    };
-    if let Err(e) = scheduler::run_due(&mut journal, &mut world, &sched, &actor, due) {
+    let mut warnings = Vec::new();
+    let started =
+        kasp_engine::due::generate_all_first_flush_and_run(&ctx, &Actor::Scheduler, &mut warnings);
+    if let Err(e) = started {
         panic!("the start-up run failed: {e:?}");
     }
-    world.inner.warnings()
+    warnings
 }
 
 /// A command run in this process, daemonless; asserts it succeeded.

@@ -215,7 +215,7 @@ impl Writer {
     /// key generation is manual; the workers, started first, take it at once), resalts
     /// run if due, and every zone is enforced now (`enforce_task_flush_all`) — once,
     /// whatever was due before. With no worker threads all of it waits for `time leap
-    /// --attach` (`crate::commands::holds_tasks`).
+    /// --attach` (kasp_engine::due::holds_tasks).
     fn autostart(&self) {
         self.scheduler_run(true);
     }

@@ -13,11 +13,9 @@
 use crate::decide::{Decision, Outcome, Rejection};
 use crate::enforcer::ds::{DsArgs, DsCommand, DsHook, DsResult, DsStatus, ds_command};
 use crate::scheduler::ds::{ds_retry_after, not_configured_message, with_ds_world};
-use crate::scheduler::{DsCommands, DsHookCall};
+use crate::scheduler::{DsCommands, DsHookCall, DsWork, ds_work};
 use crate::state::State;
-use kasp_events::{
-    DsHookFailed, DsStateChanged, DsTrigger, Event, KeyId, RecordType, Timestamp, ZoneName,
-};
+use kasp_events::{DsHookFailed, DsStateChanged, DsTrigger, Event, KeyId, Timestamp, ZoneName};
 
 /// A DS command as the operator typed it (options as getopt left them), with the
 /// outcomes of the hooks it needed.
@@ -108,26 +106,10 @@ pub fn hooks_needed(
         else {
             continue;
         };
-        let configured = match hook {
-            DsHook::Submit => commands.submit,
-            DsHook::Retract => commands.retract,
-        };
-        let material = key.hsm.and_then(|h| state.pool.by_id(h.0));
-        let call = match (material, configured) {
-            (None, _) => Err(HookResult::Failed {
-                reason: format!("key {} has no key material", key.id),
-            }),
-            (Some(_), None) => Err(HookResult::NotConfigured),
-            (Some(m), Some(c)) => Ok(DsHookCall {
-                zone: zone.config.name.clone(),
-                key: key.id,
-                command: c.to_string(),
-                owner: format!("{}.", zone.config.name.as_str().trim_end_matches('.')),
-                ttl: key.records.get(RecordType::Dnskey).ttl.0,
-                algorithm: key.algorithm,
-                public_key: m.public_key.clone(),
-                locator: m.locator,
-            }),
+        let call = match ds_work(state, zone, key, hook, commands) {
+            DsWork::Call(call) => Ok(call),
+            DsWork::NotConfigured(_) => Err(HookResult::NotConfigured),
+            DsWork::NoMaterial(reason) => Err(HookResult::Failed { reason }),
         };
         needs.push(HookNeed {
             zone: zone.config.name.clone(),

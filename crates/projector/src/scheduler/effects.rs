@@ -19,8 +19,9 @@
 use super::ports::{DsHookCall, MaterialToDestroy, SignconfFile};
 use crate::decide::Rejection;
 use crate::enforcer::ds::{DsHook, due_for_parent};
+use crate::enforcer::model::KeyModel;
 use crate::scheduler::ds::{ds_retry_after, not_configured_message};
-use crate::state::State;
+use crate::state::{State, ZoneView};
 use kasp_events::{
     DsHookFailed, DsStateChanged, DsTrigger, Event, KeyId, KeyMaterialDeleted, Locator, RecordType,
     SignconfWritten, Timestamp, ZoneName,
@@ -143,33 +144,44 @@ pub fn ds_tasks_due(state: &State, now: Timestamp, commands: DsCommands<'_>) -> 
             let (Some(hook), Some(key)) = (change.hook, zone.model.key(change.key)) else {
                 continue;
             };
-            let command = match hook {
-                DsHook::Submit => commands.submit,
-                DsHook::Retract => commands.retract,
-            };
-            let material = key.hsm.and_then(|h| state.pool.by_id(h.0));
-            let work = match (material, command) {
-                (None, _) => DsWork::NoMaterial(format!("key {} has no key material", key.id)),
-                (Some(_), None) => DsWork::NotConfigured(hook),
-                (Some(m), Some(command)) => DsWork::Call(DsHookCall {
-                    zone: zone.config.name.clone(),
-                    key: key.id,
-                    command: command.to_string(),
-                    owner: format!("{}.", zone.config.name.as_str().trim_end_matches('.')),
-                    ttl: key.records.get(RecordType::Dnskey).ttl.0,
-                    algorithm: key.algorithm,
-                    public_key: m.public_key.clone(),
-                    locator: m.locator,
-                }),
-            };
             tasks.push(DsTask {
                 zone: zone.config.name.clone(),
                 key: key.id,
-                work,
+                work: ds_work(state, zone, key, hook, commands),
             });
         }
     }
     tasks
+}
+
+/// What the `hook` of `key` (of `zone`) needs, by the task or by an operator's DS
+/// command: the call of its configured command with the key's DNSKEY, or why there is
+/// none to make.
+pub fn ds_work(
+    state: &State,
+    zone: &ZoneView,
+    key: &KeyModel,
+    hook: DsHook,
+    commands: DsCommands<'_>,
+) -> DsWork {
+    let command = match hook {
+        DsHook::Submit => commands.submit,
+        DsHook::Retract => commands.retract,
+    };
+    match (key.hsm.and_then(|h| state.pool.by_id(h.0)), command) {
+        (None, _) => DsWork::NoMaterial(format!("key {} has no key material", key.id)),
+        (Some(_), None) => DsWork::NotConfigured(hook),
+        (Some(m), Some(command)) => DsWork::Call(DsHookCall {
+            zone: zone.config.name.clone(),
+            key: key.id,
+            command: command.to_string(),
+            owner: format!("{}.", zone.config.name.as_str().trim_end_matches('.')),
+            ttl: key.records.get(RecordType::Dnskey).ttl.0,
+            algorithm: key.algorithm,
+            public_key: m.public_key.clone(),
+            locator: m.locator,
+        }),
+    }
 }
 
 /// The line 2.1.12 logs for a DS task that did not run its hook

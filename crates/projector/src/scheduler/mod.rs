@@ -21,7 +21,7 @@ mod run;
 
 pub use effects::{
     DsCommands, DsTask, DsTaskOutcome, DsWork, Observed, decide_observed, ds_log_line,
-    ds_tasks_due, ds_work_message, material_to_destroy, material_to_purge, signconf_files,
+    ds_tasks_due, ds_work, ds_work_message, material_to_destroy, material_to_purge, signconf_files,
 };
 pub use keys::{generate_keys, resolve_pending};
 pub use ports::{

@@ -1,9 +1,10 @@
 //! What-if (`simulate`): runs the enforcer on a copy of the state, on a simulated clock,
 //! and reports what would happen to one zone.
 //!
-//! The engine does what the shell's enforcer loop does (`run_due` in the cli's
-//! `commands/enforce.rs`, and `time leap` without `--time`), through the same
-//! decisions, with every side effect replaced by its expected outcome:
+//! It runs the scheduler's own loop ([`crate::scheduler::run_due`], and leaps as `time
+//! leap` without `--time` does) over a journal and a world in memory
+//! (`whatif/ports.rs`), so through the same decisions, with every side effect replaced
+//! by its expected outcome:
 //!
 //! - key generation as 2.1.12 queues it (`zone add` tops up its policy, each run
 //!   schedules one for the keys it takes or misses, an import one for every policy;
