@@ -302,6 +302,18 @@ fn f12_ds_all_write_race() {
     );
 }
 
+/// `key ds-seen --zone Z --keytag T` moving one key (found by the differential fuzzer,
+/// seed 279): 2.1.12 flushes Z, writes Z's next change (the zone form), then flushes every
+/// zone; its idle worker runs Z during that write. Z's first run deletes the material of
+/// a zone deleted at the same second and ends early (+60 s); the flush of every zone runs
+/// it again and it goes on, its next change hours later. One key moved by `--all` has
+/// nothing to write between the flushes and runs once (F10's seed 230 in the fuzzer's
+/// runs).
+#[test]
+fn f14_ds_seen_zone_runs_first() {
+    corner("F14-ds-seen-zone-runs-first");
+}
+
 /// `policy import --remove-missing-policies` that cannot delete a policy in use: exit 1
 /// with the database help text, stderr before stdout (OpenDNSSEC's client buffers a
 /// redirected stdout), every signconf written and notified, and, as a policy was

@@ -77,17 +77,7 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
         DsStatus::SyntaxError => Err(Exit(super::syntax_error(shell, spec))),
         DsStatus::Exit(code) => {
             if report.flush_all {
-                // 2.1.12 flushes the zone of each key it changes, then every zone
-                // (keystate/keystate_ds.c `change_keys_from_to`, then
-                // keystate_ds_*_cmd.c `enforce_task_flush_all`). While the command
-                // still writes further keys, its idle worker takes the first flushed
-                // zone, so with more than one key changed a zone whose key changed runs
-                // before the flush of every zone, and again in it: seen when the first
-                // run ends early (no key in the pool, purged key material deleted) and
-                // the second goes on; its signconf is written once, after both. With one
-                // key the flush of every zone is queued first and the zone runs once.
-                // (A race in 2.1.12: README, "Differences from OpenDNSSEC".)
-                if report.moved > 1 {
+                if report.runs_changed_zones_first() {
                     enforce::run_due_signconf_later(shell, &ctx, &actor)?;
                 }
                 enforce::flush_and_run(shell, &ctx, &actor, None)?;

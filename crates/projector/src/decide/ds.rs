@@ -83,6 +83,25 @@ pub struct DsReport {
     pub flush_all: bool,
     /// How many keys moved.
     pub moved: usize,
+    /// The zone named by `--zone` had its next change set to now (a key of it moved).
+    pub zone_reset: bool,
+}
+
+impl DsReport {
+    /// Whether the zones whose keys moved run before the flush of every zone (their
+    /// signconf left for that flush's run). 2.1.12 flushes the zone of each key it changes
+    /// (keystate/keystate_ds.c `change_keys_from_to`), then, after writing the named
+    /// zone's next change when the command named one, every zone (keystate_ds_*_cmd.c
+    /// `enforce_task_flush_all`). Its idle worker takes the first flushed zone while the
+    /// command still writes — further keys, or the named zone's row — so the zone runs
+    /// before the flush of every zone, and again in it: seen when the first run ends
+    /// early (no key in the pool, purged key material deleted) and the second goes on
+    /// (fuzzer seeds 45 and 279). One key moved by `--all` leaves nothing to write
+    /// between the two flushes: the flush of every zone is queued first and the zone runs
+    /// once (seed 230). (A race in 2.1.12: README, "Differences from OpenDNSSEC".)
+    pub fn runs_changed_zones_first(&self) -> bool {
+        self.flush_all && (self.moved > 1 || (self.moved == 1 && self.zone_reset))
+    }
 }
 
 fn result(state: &State, command: DsCommand, request: &DsRequest) -> DsResult {
@@ -233,6 +252,7 @@ pub fn decide_ds(
             log,
             flush_all: result.flush_all,
             moved,
+            zone_reset: result.reset_next_change.is_some() && moved > 0,
         })],
     })
 }

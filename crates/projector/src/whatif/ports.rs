@@ -191,10 +191,14 @@ impl Sim<'_> {
         ));
         let d = self.journal.decide(&Command::Ds(command, request))?;
         let changed = !d.events.is_empty();
-        let flush_all = d.outcomes.iter().any(|o| {
-            matches!(o, crate::decide::Outcome::Ds(r) if r.flush_all && r.status == DsStatus::Exit(0))
+        let report = d.outcomes.iter().find_map(|o| match o {
+            crate::decide::Outcome::Ds(r) if r.status == DsStatus::Exit(0) => Some(r),
+            _ => None,
         });
-        if flush_all {
+        if report.is_some_and(|r| r.runs_changed_zones_first()) {
+            self.run_due_signconf_later()?;
+        }
+        if report.is_some_and(|r| r.flush_all) {
             self.enforcer(crate::decide::enforcer::EnforcerCommand::Flush { zones: None })?;
             self.run_due()?;
         } else if changed {

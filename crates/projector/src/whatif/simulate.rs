@@ -278,6 +278,24 @@ impl Sim<'_> {
         .map(drop)
     }
 
+    /// What is due, with the signconf files left for the run that follows (a DS
+    /// command's changed zones before its flush of every zone).
+    pub(crate) fn run_due_signconf_later(&mut self) -> Result<(), SimError> {
+        let due = Due {
+            waiting: None,
+            signconfs: false,
+        };
+        let conf = &self.req.conf.scheduler;
+        run_due(
+            &mut self.journal,
+            &mut self.world,
+            conf,
+            &Actor::Scheduler,
+            due,
+        )
+        .map(drop)
+    }
+
     /// [`Self::run_due_with`] with no key generation waiting.
     pub(crate) fn run_due(&mut self) -> Result<(), SimError> {
         self.run_due_with(None)
