@@ -10,10 +10,10 @@
 //! - [`enforcer`]: OpenDNSSEC 2.1's key state machine on one zone, and what it explains.
 //! - [`scheduler`]: the enforcer loop written once against ports: the task queue, the
 //!   due round and its plan, NSEC3 resalts, the key factory, DS tasks.
-//! - [`whatif`]: the loop on a copy of the state on a simulated clock (`simulate`)
-//!   and its report; it never touches the caller's state.
-//! - [`readouts`]: what the operator reads from the log: a zone's or key's history,
-//!   and the timeline picture of a zone's key states.
+//! - [`whatif`]: the loop on a copy of the state on a simulated clock (`simulate`),
+//!   its report, and the timeline picture of a zone's key states; it never touches the
+//!   caller's state.
+//! - [`readouts`]: what the operator reads from the log: a zone's or key's history.
 //! - [`formats`]: the XML files in and out, durations, the signconf.
 //!
 //! Invariants:

@@ -16,8 +16,8 @@ use kasp_engine::files::write_atomic;
 use kasp_engine::{exit, system_now};
 use kasp_events::{LogError, Seq};
 use kasp_projector::State;
-use kasp_projector::readouts::timeline::{Frame, Spans, render_svg};
 use kasp_projector::whatif::simulate::{Request, SimError, simulate};
+use kasp_projector::whatif::timeline::{Frame, Spans, render_svg};
 use std::path::Path;
 
 /// The future drawn when `--until` is not given.

@@ -1,7 +1,6 @@
 //! Tests of the what-if engine, its report and the timeline picture, on states built
 //! from events (the stock `default` policy: NSEC3, KSK P1Y, ZSK P90D).
 
-use crate::readouts::timeline::{Frame, Spans, render_svg};
 use crate::state::State;
 use crate::testgen::{policy, zn, zone};
 use crate::whatif::items::Item;
@@ -9,6 +8,7 @@ use crate::whatif::report::render_report;
 use crate::whatif::simulate::{
     Change, DsAnswers, Request, SimConf, SimError, Simulation, next_leap, next_task, simulate,
 };
+use crate::whatif::timeline::{Frame, Spans, render_svg};
 use kasp_events::{
     DsAtParent, Event, KeyRole, PolicyCreated, RecordState, RecordType, Seconds, Timestamp,
     ZoneAdded,
