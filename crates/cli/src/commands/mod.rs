@@ -107,7 +107,7 @@ impl Shell<'_> {
     /// Prints `message` on stderr and refuses with exit 1.
     pub fn refuse(&mut self, message: &str) -> Exit {
         self.err(&format!("{message}\n"));
-        Exit(1)
+        Exit(exit::REFUSED)
     }
 
     /// The command's [`Session`]: the daemon's configuration and log, or (daemonless)

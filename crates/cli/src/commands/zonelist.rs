@@ -240,7 +240,7 @@ fn inconsistent(shell: &mut Shell<'_>, file: &str) -> Exit {
     shell.out(&format!(
         "error: Unable to validate '{file}' consistency.\n"
     ));
-    Exit(1)
+    Exit(exit::REFUSED)
 }
 
 /// `update all`: checks conf.xml, kasp.xml and zonelist.xml, then imports policies and
