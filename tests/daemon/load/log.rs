@@ -75,8 +75,15 @@ pub fn implied(plans: &[Vec<Planned>]) -> (KindCounts, ZoneCounts) {
             *kinds.entry((p.line.clone(), k)).or_insert(0) += usize::from(implied.contains(&k));
         }
         if let Some(z) = &p.zone {
-            let enforced = matches!(p.effect, Effect::Added | Effect::Rolled | Effect::DsMoved);
-            *own.entry((p.line.clone(), z.clone())).or_insert(0) += usize::from(enforced);
+            // A DS command moving a key of the zone it names runs that zone at once and
+            // again in the flush of every zone (kasp_projector::decide::ds
+            // `DsReport::runs_changed_zones_first`).
+            let enforced = match p.effect {
+                Effect::Added | Effect::Rolled => 1,
+                Effect::DsMoved => 2,
+                _ => 0,
+            };
+            *own.entry((p.line.clone(), z.clone())).or_insert(0) += enforced;
         }
     }
     (kinds, own)

@@ -33,7 +33,8 @@ pub enum Effect {
     Rolled,
     /// `key rollover` of a missing zone: refused, but OpenDNSSEC flushes all zones.
     RollRefused,
-    /// `key ds-submit` / `ds-seen` that moved the KSK: DsStateChanged, a flush.
+    /// `key ds-submit` / `ds-seen` (zone form) that moved the KSK: DsStateChanged, its zone
+    /// run, a flush of every zone.
     DsMoved,
 }
 
