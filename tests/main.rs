@@ -11,6 +11,7 @@ mod common;
 mod daemon;
 mod enforcer;
 mod explain;
+mod hostile;
 mod keyio;
 mod keys;
 mod ods_golden;

@@ -6,12 +6,12 @@
 //! line ends, fields with a comma, quote or line break quoted and their quotes doubled)
 //! has one row per record with the columns of [`CSV_HEADER`].
 
-use super::log::{time_opt, with_log};
+use super::log::{stream, time_opt, with_log};
 use super::table::CommandSpec;
 use super::{Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::exit;
-use kasp_events::{LogError, Sealed, Seq, ZoneName};
+use kasp_events::{Sealed, ZoneName};
 
 /// The version of the JSON Lines schema (`docs/log-export.schema.json`).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -54,8 +54,9 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// One record as a CSV row (with its CRLF).
-fn record_csv(s: &Sealed) -> String {
+/// One record as a CSV row (with its CRLF); an unverified one (`--no-verify` after a
+/// break in the hash chain) has `UNVERIFIED: ` before its summary.
+fn record_csv(s: &Sealed, unverified: bool) -> String {
     let r = &s.record;
     let fields = [
         r.seq.to_string(),
@@ -64,20 +65,28 @@ fn record_csv(s: &Sealed) -> String {
         r.cause.clone(),
         r.event.kind().to_string(),
         r.event.zone().map(|z| z.to_string()).unwrap_or_default(),
-        r.event.to_string(),
+        if unverified {
+            format!("UNVERIFIED: {}", r.event)
+        } else {
+            r.event.to_string()
+        },
         s.hash.to_string(),
     ];
     let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
     format!("{}\r\n", row.join(","))
 }
 
-/// `log export --jsonl|--csv [--since T] [--zone Z]`.
+/// `log export --jsonl|--csv [--since T] [--zone Z] [--no-verify]`. The hash chain is
+/// checked as the records stream (`log::stream`); with `--no-verify` the records from a
+/// break on are marked: `"unverified": true` in JSON Lines, `UNVERIFIED: ` before the
+/// summary in CSV.
 pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let opts = [
         Opt::flag("jsonl", 'l'),
         Opt::flag("csv", 'c'),
         Opt::value("since", 's'),
         Opt::value("zone", 'z'),
+        Opt::flag("no-verify", 'n'),
     ];
     let p = shell.opts(spec, args, &opts)?;
     let csv = match (p.has("jsonl"), p.has("csv")) {
@@ -95,28 +104,31 @@ pub fn export(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
         .transpose()
         .map_err(|e| shell.misuse(e))?
         .map(|z| z.key());
+    let no_verify = p.has("no-verify");
     with_log(shell, |shell, log| {
         if csv {
             shell.out(&format!("{}\r\n", CSV_HEADER.join(",")));
         }
-        let result = log.for_each(Seq(0), |s| {
+        stream(shell, log, no_verify, |shell, s, unverified| {
             let r = &s.record;
             if since.is_some_and(|t| r.at < t) {
-                return Ok(());
+                return;
             }
             if let Some(z) = &zone
                 && r.event.zone().map(ZoneName::key).as_ref() != Some(z)
             {
-                return Ok(());
+                return;
             }
             if csv {
-                shell.out(&record_csv(&s));
+                shell.out(&record_csv(s, unverified));
             } else {
-                shell.out(&format!("{}\n", record_json(&s)));
+                let mut line = record_json(s);
+                if unverified {
+                    line["unverified"] = serde_json::Value::Bool(true);
+                }
+                shell.out(&format!("{line}\n"));
             }
-            Ok::<(), LogError>(())
-        });
-        result.map_err(|e| shell.fail(e.into()))?;
+        })?;
         Ok(exit::OK)
     })
 }

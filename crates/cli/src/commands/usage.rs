@@ -31,16 +31,18 @@ audit-key\tan audit key file written by 'log checkpoint --export-key', for audit
 to the HSM\n\n";
 
 pub const LOG_SHOW: &str = "log show\n\t[--zone <zone>]\t\t\t\taka -z\n\t[--since <time>]\t\t\taka -s\n\
-\t[--until <time>]\t\t\taka -u\n\t[--json]\t\t\t\taka -j\n";
+\t[--until <time>]\t\t\taka -u\n\t[--json]\t\t\t\taka -j\n\t[--no-verify]\t\t\t\taka -n\n";
 pub const LOG_SHOW_HELP: &str = "List the events of the log, one line each: seq, time, actor, cause \
 (the command or scheduler rule) and what happened.\n\nOptions:\n\
 zone\t\tonly events about this zone\n\
 since\t\tonly events at or after this time (YYYY-MM-DDTHH:MM:SSZ or seconds since the epoch)\n\
 until\t\tonly events at or before this time\n\
-json\t\tone JSON object per line instead of text\n\n";
+json\t\tone JSON object per line instead of text\n\
+no-verify\tshow every record even after a break in the hash chain (those from it on marked \
+`!`, `\"unverified\": true` in JSON); without it the listing stops there with exit 3\n\n";
 
 pub const LOG_EXPORT: &str = "log export\n\t--jsonl | --csv\t\t\t\taka -l | -c\n\
-\t[--since <time>]\t\t\taka -s\n\t[--zone <zone>]\t\t\t\taka -z\n";
+\t[--since <time>]\t\t\taka -s\n\t[--zone <zone>]\t\t\t\taka -z\n\t[--no-verify]\t\t\t\taka -n\n";
 pub const LOG_EXPORT_HELP: &str = "Write the records of the log to stdout, for auditors and SIEMs.\n\n\
 Options:\n\
 jsonl\t\tone JSON object per line: schema_version, seq, prev, hash, at, at_epoch, actor, cause, \
@@ -48,7 +50,10 @@ kind, version, zone, summary and the event body (schema: docs/log-export.schema.
 README)\n\
 csv\t\tRFC 4180 CSV with a header row: seq, at, actor, cause, kind, zone, summary, hash\n\
 since\t\tonly records at or after this time (YYYY-MM-DDTHH:MM:SSZ or seconds since the epoch)\n\
-zone\t\tonly records about this zone\n\n";
+zone\t\tonly records about this zone\n\
+no-verify\twrite every record even after a break in the hash chain (those from it on marked: \
+`\"unverified\": true`, `UNVERIFIED: ` before the CSV summary); without it the export stops \
+there with exit 3\n\n";
 
 // ---- Audit: checkpoints ----
 
