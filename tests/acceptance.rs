@@ -72,14 +72,7 @@ fn foundation_acceptance() {
     assert!(lines[5].contains("scheduler"), "{r:?}");
 
     // Corrupt one byte of a stored record in the file.
-    let mut bytes = sb.log_bytes();
-    let needle = b"zone add --zone example.com --policy default";
-    let at = bytes
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .expect("record bytes in the file");
-    bytes[at + 5] ^= 0x01;
-    std::fs::write(sb.log_path(), &bytes).unwrap();
+    sb.flip_a_bit_in_record("zone add --zone example.com --policy default");
     let r = sb.sh("log verify");
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.err.contains("at record 4"), "{r:?}");

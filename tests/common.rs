@@ -102,6 +102,18 @@ impl Sandbox {
         std::fs::read(self.log_path()).unwrap_or_default()
     }
 
+    /// Damages the log file as a stray write would: flips one bit of the stored record
+    /// whose bytes hold `text` (its cause, say), a few bytes into it.
+    pub fn flip_a_bit_in_record(&self, text: &str) {
+        let mut bytes = self.log_bytes();
+        let at = bytes
+            .windows(text.len())
+            .position(|w| w == text.as_bytes())
+            .expect("record bytes in the file");
+        bytes[at + 5] ^= 0x01;
+        std::fs::write(self.log_path(), &bytes).unwrap();
+    }
+
     /// Runs `ods-enforcer -c <conf> <args…>`.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with(&self.conf(), args)

@@ -1,5 +1,5 @@
 //! The socket protocol against the stock OpenDNSSEC 2.1.12 client (`/usr/sbin/
-//! ods-enforcer`, Debian package opendnssec-enforcer, run with `-s <socket>`): a small
+//! ods-enforcer`, Debian package opendnssec-enforcer-sqlite3, run with `-s <socket>`): a small
 //! server built on `kasp_cli::wire` answers one command, and the real client must
 //! relay stdout, stderr (including text longer than one frame) and the exit code.
 //! Fails, naming the package, where the stock client is not installed

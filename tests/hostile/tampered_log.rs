@@ -11,14 +11,7 @@ fn tampered() -> Sandbox {
     let sb = Sandbox::with_log();
     sb.ok("policy import");
     sb.ok("zone add --zone example.com --policy default");
-    let mut bytes = sb.log_bytes();
-    let needle = b"zone add --zone example.com --policy default";
-    let at = bytes
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .expect("record bytes in the file");
-    bytes[at + 5] ^= 0x01;
-    std::fs::write(sb.log_path(), &bytes).unwrap();
+    sb.flip_a_bit_in_record("zone add --zone example.com --policy default");
     let r = sb.sh("log verify");
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.err.contains("at record 4"), "{r:?}");

@@ -34,6 +34,19 @@ pub struct Host {
 }
 
 impl Host {
+    /// A session on the daemon's log and repositories, with its configuration as it stands,
+    /// for a command line `line` run by `user`.
+    pub fn session(&self, line: &str, user: &str) -> kasp_engine::Session {
+        kasp_engine::Session::in_daemon(
+            self.conf_path.clone(),
+            self.conf.borrow().clone(),
+            line.to_string(),
+            user.to_string(),
+            self.held.clone(),
+            self.hsm.clone(),
+        )
+    }
+
     /// Asks the daemon for `what` once the current command is done.
     pub fn request(&self, what: Control) {
         self.requests.borrow_mut().push(what);

@@ -15,7 +15,7 @@
 //! ```
 
 use crate::repositories::{Repositories, hsm_failure};
-use crate::{Failure, RunError, Session};
+use crate::{Failure, Session};
 use kasp_events::{Actor, Hash, InstanceId, Locator, Seq, checkpoint_message};
 use kasp_hsm::{Algorithm, KeyStore, verify_signature};
 use kasp_projector::decide::Command;
@@ -73,10 +73,7 @@ pub fn sign_head(
         locator: key.locator,
         signature,
     });
-    let done = ctx.run(actor.clone(), &command).map_err(|e| match e {
-        RunError::Rejected(r) => Failure::refused(r.message),
-        RunError::Failed(f) => f,
-    })?;
+    let done = ctx.run(actor.clone(), &command).map_err(Failure::from)?;
     let record = done
         .sealed
         .last()

@@ -132,6 +132,14 @@ impl Failure {
 }
 
 impl RunError {
+    /// What went wrong, in words.
+    pub fn message(&self) -> &str {
+        match self {
+            RunError::Rejected(r) => &r.message,
+            RunError::Failed(f) => &f.message,
+        }
+    }
+
     /// The error as the command reports it on stderr: a rejection in OpenDNSSEC's words,
     /// a failure with `error: `.
     pub fn report_text(&self) -> String {

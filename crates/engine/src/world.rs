@@ -98,7 +98,9 @@ impl World for RealWorld<'_> {
     fn destroy(&mut self, keys: &[MaterialToDestroy]) -> Vec<Result<(), String>> {
         keys.iter()
             .map(|key| {
-                let hsm = self.hsm(&key.repository).map_err(|e| message(&e))?;
+                let hsm = self
+                    .hsm(&key.repository)
+                    .map_err(|e| e.message().to_string())?;
                 match hsm.destroy(&key.locator) {
                     // Already gone: an earlier run destroyed it and was interrupted before
                     // it could record that. Destroying is idempotent; record it now.
@@ -254,13 +256,5 @@ impl World for RealWorld<'_> {
             LogLevel::Info => logger::msg(line),
             LogLevel::Verbose => logger::verbose(line),
         }
-    }
-}
-
-/// A scheduler error's text.
-fn message(e: &RunError) -> String {
-    match e {
-        RunError::Rejected(r) => r.message.clone(),
-        RunError::Failed(f) => f.message.clone(),
     }
 }

@@ -32,12 +32,7 @@ fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String], cmd: DsComman
         all: p.has("all"),
         hooks: Vec::new(),
     };
-    let e = &ctx.conf.enforcer;
-    let commands = DsCommands {
-        submit: e.ds_submit_command.as_deref(),
-        retract: e.ds_retract_command.as_deref(),
-    };
-    let needs = hooks_needed(&state, cmd, &request, commands);
+    let needs = hooks_needed(&state, cmd, &request, DsCommands::of(&ctx.conf));
     drop(state);
     if !needs.is_empty() {
         let mut results = Vec::new();

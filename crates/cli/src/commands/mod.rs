@@ -114,14 +114,7 @@ impl Shell<'_> {
     /// conf.xml read now.
     pub fn ctx(&mut self) -> Result<Session, Exit> {
         if let Some(host) = &self.host {
-            return Ok(Session::in_daemon(
-                host.conf_path.clone(),
-                host.conf.borrow().clone(),
-                self.line.clone(),
-                self.user.clone(),
-                host.held.clone(),
-                host.hsm.clone(),
-            ));
+            return Ok(host.session(&self.line, &self.user));
         }
         self.ctx_from_disk()
     }

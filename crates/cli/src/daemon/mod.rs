@@ -273,10 +273,7 @@ fn startup_command(
     );
     let actor = kasp_events::Actor::Operator(ctx.user.clone());
     ctx.run(actor, &Command::Enforcer(command))
-        .map_err(|e| match e {
-            kasp_engine::RunError::Rejected(r) => r.message,
-            kasp_engine::RunError::Failed(f) => f.message,
-        })?;
+        .map_err(|e| e.message().to_string())?;
     drop(ctx);
     Rc::try_unwrap(held).map_err(|_| "internal: the log is still shared".to_string())
 }

@@ -153,14 +153,7 @@ impl Writer {
     /// A session of the daemon's own, as the OS user it runs as, with `line` as the
     /// cause of what it records.
     fn session(&self, line: &str) -> Session {
-        Session::in_daemon(
-            self.host.conf_path.clone(),
-            self.host.conf.borrow().clone(),
-            line.to_string(),
-            self.user.clone(),
-            self.host.held.clone(),
-            self.host.hsm.clone(),
-        )
+        self.host.session(line, &self.user)
     }
 
     fn shell<'a>(&self, sink: &'a mut dyn Sink, line: &str, user: &str) -> Shell<'a> {

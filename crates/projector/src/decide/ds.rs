@@ -11,10 +11,11 @@
 //! how many keys did move.
 
 use crate::decide::{Decision, Outcome, Rejection};
-use crate::enforcer::ds::{DsArgs, DsCommand, DsHook, DsResult, DsStatus, ds_command};
+use crate::enforcer::ds::{DsArgs, DsChange, DsCommand, DsHook, DsResult, DsStatus, ds_command};
+use crate::enforcer::model::KeyModel;
 use crate::scheduler::ds::{ds_retry_after, not_configured_message, with_ds_world};
 use crate::scheduler::{DsCommands, DsHookCall, DsWork, ds_work};
-use crate::state::State;
+use crate::state::{State, ZoneView};
 use kasp_events::{DsHookFailed, DsStateChanged, DsTrigger, Event, KeyId, Timestamp, ZoneName};
 
 /// A DS command as the operator typed it (options as getopt left them), with the
@@ -108,6 +109,12 @@ fn result(state: &State, command: DsCommand, request: &DsRequest) -> DsResult {
     with_ds_world(state, |world| ds_command(command, &request.args(), world))
 }
 
+/// The zone and the key a change names, when both still exist.
+fn changed_key<'s>(state: &'s State, change: &DsChange) -> Option<(&'s ZoneView, &'s KeyModel)> {
+    let zone = state.zone(&ZoneName::new(&change.zone).ok()?)?;
+    Some((zone, zone.model.key(change.key)?))
+}
+
 /// The hooks `command` needs run before it is decided, in change order.
 pub fn hooks_needed(
     state: &State,
@@ -118,11 +125,7 @@ pub fn hooks_needed(
     let mut needs = Vec::new();
     for change in result(state, command, request).changes {
         let Some(hook) = change.hook else { continue };
-        let Some((zone, key)) = ZoneName::new(&change.zone)
-            .ok()
-            .and_then(|n| state.zone(&n))
-            .and_then(|z| Some((z, z.model.key(change.key)?)))
-        else {
+        let Some((zone, key)) = changed_key(state, &change) else {
             continue;
         };
         let call = match ds_work(state, zone, key, hook, commands) {
@@ -157,11 +160,7 @@ pub fn decide_ds(
     let mut failed = 0;
     let mut hooks = request.hooks.iter();
     for change in &result.changes {
-        let Some((zone, _)) = ZoneName::new(&change.zone)
-            .ok()
-            .and_then(|n| state.zone(&n))
-            .and_then(|z| Some((z, z.model.key(change.key)?)))
-        else {
+        let Some((zone, _)) = changed_key(state, change) else {
             continue;
         };
         let name = zone.config.name.clone();

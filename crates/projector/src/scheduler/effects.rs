@@ -77,6 +77,16 @@ pub struct DsCommands<'a> {
     pub retract: Option<&'a str>,
 }
 
+impl<'a> DsCommands<'a> {
+    /// The commands conf.xml configures.
+    pub fn of(conf: &'a crate::formats::conf::Conf) -> DsCommands<'a> {
+        DsCommands {
+            submit: conf.enforcer.ds_submit_command.as_deref(),
+            retract: conf.enforcer.ds_retract_command.as_deref(),
+        }
+    }
+}
+
 /// Material enforcer runs marked for destruction, in key order.
 pub fn material_to_destroy(state: &State) -> Vec<MaterialToDestroy> {
     with_repositories(state, state.pool.destroying())
@@ -200,12 +210,10 @@ pub fn decide_observed(
     for o in observed {
         events.push(match o {
             Observed::MaterialDestroyed { locators } => {
-                if let Some(l) = locators.iter().find(|l| {
-                    !state.pool.keys.get(l).is_some_and(|k| {
-                        k.destroying
-                            || (k.usage == crate::state::pool::HsmKeyUse::Delete && k.refs == 0)
-                    })
-                }) {
+                let going = |l: &&Locator| {
+                    (state.pool.keys.get(l)).is_some_and(|k| k.destroying || k.unused())
+                };
+                if let Some(l) = locators.iter().find(|l| !going(l)) {
                     return Err(Rejection::refused(format!(
                         "key material {l} is not being destroyed; its deletion is not recorded"
                     )));

@@ -55,7 +55,8 @@ impl SchedulerConf {
         }
     }
 
-    fn ds_commands(&self) -> DsCommands<'_> {
+    /// The DS hooks' configured commands.
+    pub fn ds_commands(&self) -> DsCommands<'_> {
         DsCommands {
             submit: self.ds_submit_command.as_deref(),
             retract: self.ds_retract_command.as_deref(),

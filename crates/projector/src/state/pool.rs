@@ -39,6 +39,13 @@ pub struct HsmKeyView {
     pub destroying: bool,
 }
 
+impl HsmKeyView {
+    /// Whether nothing uses the material any more: released (DELETE) with no key left.
+    pub fn unused(&self) -> bool {
+        self.usage == HsmKeyUse::Delete && self.refs == 0
+    }
+}
+
 /// A generation that was started and has no outcome yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingKey {
@@ -211,7 +218,7 @@ impl KeyPool {
         let mut v: Vec<&HsmKeyView> = self
             .keys
             .values()
-            .filter(|k| k.usage == HsmKeyUse::Delete && k.refs == 0 && !k.destroying)
+            .filter(|k| k.unused() && !k.destroying)
             .collect();
         v.sort_by_key(|k| k.id);
         v

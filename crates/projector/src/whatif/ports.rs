@@ -8,7 +8,7 @@ use crate::decide::ds::{DsRequest, HookReport, HookResult, hooks_needed};
 use crate::decide::{Command, Decision, decide};
 use crate::enforcer::ds::{DsCommand, DsStatus};
 use crate::scheduler::{
-    DsCommands, DsHookCall, Journal, KeyFailure, LogLevel, MaterialToDestroy, PendingKey, Recorded,
+    DsHookCall, Journal, KeyFailure, LogLevel, MaterialToDestroy, PendingKey, Recorded,
     SignconfFile, World,
 };
 use crate::state::State;
@@ -165,11 +165,7 @@ impl Sim<'_> {
             keytag: Some(key_tag.to_string()),
             ..DsRequest::default()
         };
-        let conf = &self.req.conf.scheduler;
-        let commands = DsCommands {
-            submit: conf.ds_submit_command.as_deref(),
-            retract: conf.ds_retract_command.as_deref(),
-        };
+        let commands = self.req.conf.scheduler.ds_commands();
         request.hooks = hooks_needed(&self.journal.state, command, &request, commands)
             .into_iter()
             .map(|need| HookReport {

@@ -260,13 +260,8 @@ impl Sim<'_> {
         )))
     }
 
-    /// The scheduler's loop ([`run_due`]) on the simulated journal and world, with
-    /// `waiting` as the key generation the change scheduled.
-    pub(crate) fn run_due_with(&mut self, waiting: Option<KeyGenTask>) -> Result<(), SimError> {
-        let due = Due {
-            waiting,
-            signconfs: true,
-        };
+    /// The scheduler's loop ([`run_due`]) on the simulated journal and world.
+    fn run_loop(&mut self, due: Due) -> Result<(), SimError> {
         let conf = &self.req.conf.scheduler;
         run_due(
             &mut self.journal,
@@ -278,22 +273,21 @@ impl Sim<'_> {
         .map(drop)
     }
 
+    /// What is due, with `waiting` as the key generation the change scheduled.
+    pub(crate) fn run_due_with(&mut self, waiting: Option<KeyGenTask>) -> Result<(), SimError> {
+        self.run_loop(Due {
+            waiting,
+            signconfs: true,
+        })
+    }
+
     /// What is due, with the signconf files left for the run that follows (a DS
     /// command's changed zones before its flush of every zone).
     pub(crate) fn run_due_signconf_later(&mut self) -> Result<(), SimError> {
-        let due = Due {
+        self.run_loop(Due {
             waiting: None,
             signconfs: false,
-        };
-        let conf = &self.req.conf.scheduler;
-        run_due(
-            &mut self.journal,
-            &mut self.world,
-            conf,
-            &Actor::Scheduler,
-            due,
-        )
-        .map(drop)
+        })
     }
 
     /// [`Self::run_due_with`] with no key generation waiting.
