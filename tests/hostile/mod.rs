@@ -2,4 +2,8 @@
 //! with, cut short, or swapped. Each case says what the operator gets (message, exit code)
 //! and that nothing is written on top.
 
+mod blocking_files;
+mod file_modes;
+mod planted_files;
+mod privileges;
 mod tampered_log;

@@ -1,6 +1,7 @@
 //! `ods-enforcer`'s own command line: global options, then the command words.
 
 use crate::commands::{Shell, dispatch};
+use crate::daemon::process;
 use crate::getopt::{GetoptError, Opt, getopt};
 use crate::output::Sink;
 use crate::remote;
@@ -121,7 +122,15 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
                 ));
                 return 201;
             }
+            // Who ran the command is recorded as who they are, before taking on the
+            // daemon's user.
             let user = kasp_engine::actor::current_user();
+            if let Err(e) = become_daemon_user(conf.as_ref()) {
+                sink.err(&format!(
+                    "error: cannot run as the user and group of conf.xml's Privileges: {e}\n"
+                ));
+                return kasp_engine::exit::ENVIRONMENT;
+            }
             // conf.xml was read above to find the socket: the first command uses it.
             let mut loaded = conf;
             let mut run_line = |line: &str, sink: &mut dyn Sink| {
@@ -176,6 +185,23 @@ fn global_prefix(args: &[String]) -> usize {
         i += if needs_value { 2 } else { 1 };
     }
     args.len()
+}
+
+/// A command run without the daemon, as root, takes on the user and group that
+/// conf.xml's `Privileges` name, as the daemon does (crates/cli/src/daemon/process.rs):
+/// the log, the files and the HSM objects it creates are then the daemon's, never
+/// root's. Nothing changes without `Privileges` or when not run as root.
+fn become_daemon_user(conf: Option<&kasp_projector::formats::conf::Conf>) -> Result<(), String> {
+    let Some(privileges) = conf.map(|c| &c.enforcer.privileges) else {
+        return Ok(());
+    };
+    // SAFETY: geteuid has no preconditions and never fails.
+    if (privileges.user.is_none() && privileges.group.is_none()) || unsafe { libc::geteuid() } != 0
+    {
+        return Ok(());
+    }
+    let identity = process::resolve(privileges.user.as_deref(), privileges.group.as_deref())?;
+    process::drop_privileges(&identity)
 }
 
 #[cfg(test)]

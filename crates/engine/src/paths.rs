@@ -8,6 +8,7 @@
 //! directory keeps everything inside itself. (Listed under "Differences".)
 
 use crate::Session;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The directories relative paths are resolved against.
@@ -90,7 +91,12 @@ pub fn check_output(path: &str, zone: &str) -> Option<String> {
 }
 
 fn check_file(path: &str, zone: &str, which: &str) -> Option<String> {
-    match std::fs::File::open(path) {
+    // Non-blocking: a FIFO without a writer answers at once instead of hanging the check.
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    match opened {
         Ok(_) => None,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
             "WARNING: The {which} file {path} for zone {zone} does not currently exist. \

@@ -3,7 +3,7 @@
 //! signconf.rng, followed by the signer notify command, off the caller's thread with a
 //! time limit. A failure leaves the zone's signconf "needed", so the next run retries it.
 
-use crate::files::write_atomic;
+use crate::files::{Readers, write_atomic};
 use crate::schema::{Schema, validate};
 use kasp_events::{Event, SignconfWritten};
 use kasp_projector::State;
@@ -42,7 +42,7 @@ fn write_file(file: SignconfFile) -> Result<SignconfWritten, String> {
         let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
         return Err(format!("signconf for {zone} fails signconf.rng: {first}"));
     }
-    write_atomic(Path::new(&path), &text)?;
+    write_atomic(Path::new(&path), &text, Readers::Everyone)?;
     let notify = notify_signer(zone.as_str());
     Ok(SignconfWritten {
         zone,
@@ -62,12 +62,14 @@ const SIGNCONF_TIMEOUT: Duration = Duration::from_secs(60);
 /// unrecorded — still "needed", so the next run writes them again. One result per file,
 /// in order.
 pub fn write_signconfs(files: Vec<SignconfFile>) -> Vec<Result<SignconfWritten, String>> {
-    write_signconfs_within(files, SIGNCONF_TIMEOUT)
+    write_signconfs_within(files, SIGNCONF_TIMEOUT, write_file)
 }
 
+/// [`write_signconfs`] with another limit and the function writing each file.
 fn write_signconfs_within(
     files: Vec<SignconfFile>,
     limit: Duration,
+    write: fn(SignconfFile) -> Result<SignconfWritten, String>,
 ) -> Vec<Result<SignconfWritten, String>> {
     let mut results: Vec<Option<Result<SignconfWritten, String>>> =
         (0..files.len()).map(|_| None).collect();
@@ -82,7 +84,7 @@ fn write_signconfs_within(
             .name("signconf".into())
             .spawn(move || {
                 for (i, file) in files.into_iter().enumerate() {
-                    if tx.send((i, write_file(file))).is_err() {
+                    if tx.send((i, write(file))).is_err() {
                         return;
                     }
                 }
@@ -180,17 +182,19 @@ mod tests {
                 .collect()
         };
         // Both written when nothing hangs (the notify fails: no signer here).
-        let done = write_signconfs_within(files(), Duration::from_secs(30));
+        let done = write_signconfs_within(files(), Duration::from_secs(30), write_file);
         assert!(done.iter().all(|r| r.is_ok()), "{done:?}");
-        // A FIFO where the first write's temporary file goes: opening it for writing
-        // blocks until someone reads, as a hung file system would.
-        let fifo = dir
-            .path()
-            .join(format!(".a.test.xml.{}.tmp", std::process::id()));
+        // A writer that first opens `<path>.fifo` for reading: where that is a FIFO,
+        // the open blocks until someone writes, as a hung file system would.
+        fn hanging(file: SignconfFile) -> Result<SignconfWritten, String> {
+            let _ = std::fs::File::open(format!("{}.fifo", file.path));
+            write_file(file)
+        }
+        let fifo = dir.path().join("a.test.xml.fifo");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo on a NUL-terminated path we own.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let done = write_signconfs_within(files(), Duration::from_millis(300));
+        let done = write_signconfs_within(files(), Duration::from_millis(300), hanging);
         match &done[..] {
             [Err(a), Err(b)] => {
                 assert!(a.contains("did not finish within"), "{a}");
@@ -198,7 +202,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // Let the abandoned writer go (it reads the FIFO's other end).
-        let _ = std::fs::File::open(&fifo);
+        // Let the abandoned writer go (it waits for the FIFO's other end).
+        let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
     }
 }

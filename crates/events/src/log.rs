@@ -98,10 +98,15 @@ impl EventLog {
     ) -> Result<(EventLog, Sealed), LogError> {
         let p = path.to_path_buf();
         // create_new makes "refuse to overwrite" atomic against a concurrent setup.
+        // Mode 0640 (owner and the daemon's group) whatever the umask: set again on the
+        // open file, as the creation mode went through the umask.
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o640)
             .open(path)
+            .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o640)))
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::AlreadyExists => LogError::Exists { path: p.clone() },
                 _ => LogError::Io {

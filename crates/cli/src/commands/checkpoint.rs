@@ -16,6 +16,7 @@ use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::audit::{KeyFile, sign_head};
+use kasp_engine::files::{Readers, write_atomic};
 use kasp_engine::repositories::hsm_failure;
 use kasp_engine::{Failure, RunError, Session, exit};
 use kasp_events::{Actor, Seconds};
@@ -235,10 +236,10 @@ fn export_key(shell: &mut Shell<'_>, ctx: &Session, file: &str) -> Result<(), Ex
         public_key,
     }
     .render();
-    std::fs::write(file, text).map_err(|e| {
-        shell.fail(Failure::env(format!(
-            "cannot write the audit key to {file}: {e}"
-        )))
+    // Atomically, never through a symlink planted at the path (crates/engine/src/files.rs).
+    write_atomic(std::path::Path::new(file), &text, Readers::Everyone).map_err(|e| {
+        let e = e.replacen("cannot write", "cannot write the audit key to", 1);
+        shell.fail(Failure::env(e))
     })?;
     shell.out(&format!(
         "Audit key {} of repository {} written to {file}.\n",

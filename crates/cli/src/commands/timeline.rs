@@ -12,7 +12,7 @@ use super::simulate::{ds_opt, find_zone, sim_conf, until_opt};
 use super::table::CommandSpec;
 use super::{Ran, Shell};
 use crate::getopt::Opt;
-use kasp_engine::files::write_atomic;
+use kasp_engine::files::{Readers, write_atomic};
 use kasp_engine::{exit, system_now};
 use kasp_events::{LogError, Seq};
 use kasp_projector::State;
@@ -87,7 +87,7 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     };
     let keys = spans.keys();
     let svg = render_svg(&frame, &keys);
-    if let Err(e) = write_atomic(Path::new(file), &svg) {
+    if let Err(e) = write_atomic(Path::new(file), &svg, Readers::Everyone) {
         shell.err(&format!("error: {e}\n"));
         return Ok(exit::ENVIRONMENT);
     }

@@ -13,6 +13,7 @@ use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::audit::KeyFile;
+use kasp_engine::files::read_text;
 use kasp_engine::{Failure, Session, exit};
 use kasp_events::{
     Checkpoint, Event, EventLog, Hash, Head, InstanceId, Locator, LogError, Seq, Timestamp,
@@ -48,10 +49,12 @@ pub fn verify(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
 
 /// Reads `--audit-key FILE`: unreadable is exit 4, not an audit key file exit 2.
 fn read_key_file(shell: &mut Shell<'_>, path: &str) -> Result<(String, KeyFile), Exit> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        shell.fail(Failure::env(format!(
-            "cannot read the audit key file {path}: {e}"
-        )))
+    let text = read_text(std::path::Path::new(path)).map_err(|e| {
+        let e = match e.strip_prefix("cannot read ") {
+            Some(rest) => format!("cannot read the audit key file {rest}"),
+            None => format!("cannot read the audit key file: {e}"),
+        };
+        shell.fail(Failure::env(e))
     })?;
     let key = KeyFile::parse(&text).map_err(|e| {
         shell.err(&format!("error: {path}: {e}\n"));

@@ -8,7 +8,7 @@ use super::table::CommandSpec;
 use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::config::check_schema;
-use kasp_engine::files::{read_text, write_atomic};
+use kasp_engine::files::{Readers, read_text, write_atomic};
 use kasp_engine::logger;
 use kasp_engine::paths::check_input;
 use kasp_engine::schema::Schema;
@@ -36,7 +36,11 @@ pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Session, state: &State, mo
     } else {
         ("updated successfully", "update failed")
     };
-    match write_atomic(&path, &export_zonelist(&zones_of(state), false)) {
+    match write_atomic(
+        &path,
+        &export_zonelist(&zones_of(state), false),
+        Readers::Group,
+    ) {
         Ok(()) => {
             logger::msg(&format!("[{module}] internal zonelist {}", verb.0));
             exit::OK
@@ -58,7 +62,11 @@ pub fn after_zone_change(shell: &mut Shell<'_>, ctx: &Session, state: &State, mo
 /// exported to F successfully`, docs/daemon-log.md).
 pub fn export_to_file(shell: &mut Shell<'_>, ctx: &Session, state: &State, module: &str) -> bool {
     let file = &ctx.conf.zonelist_file;
-    match write_atomic(Path::new(file), &export_zonelist(&zones_of(state), true)) {
+    match write_atomic(
+        Path::new(file),
+        &export_zonelist(&zones_of(state), true),
+        Readers::Group,
+    ) {
         Ok(()) => {
             logger::msg(&format!(
                 "[{module}] zonelist exported to {file} successfully"
@@ -94,7 +102,11 @@ pub fn update_zonelist_file(
         };
         change(&mut zones);
         let refs: Vec<&ZoneConfig> = zones.iter().collect();
-        write_atomic(Path::new(&file), &export_zonelist(&refs, true))
+        write_atomic(
+            Path::new(&file),
+            &export_zonelist(&refs, true),
+            Readers::Group,
+        )
     })();
     match result {
         Ok(()) => {

@@ -4,7 +4,8 @@
 //!
 //! * Pid file: a stale file (no such process) is fine and is overwritten; a file
 //!   naming a live process stops the start. Written atomically (temp file + rename).
-//! * Privileges: names are resolved once, up front. Without `Group` the user's primary
+//! * Privileges: names are resolved once, up front. A command run without the daemon,
+//!   as root, drops to them the same way (crates/cli/src/client.rs). Without `Group` the user's primary
 //!   group is used (OpenDNSSEC keeps the *current* group in that case — root's when
 //!   started as root — which this port does not copy). Dropping sets the supplementary
 //!   groups, then the gid, then the uid, and when leaving root checks that root cannot
@@ -63,30 +64,20 @@ fn parse_pid(bytes: &[u8]) -> Option<libc::pid_t> {
 }
 
 use kasp_engine::files::process_alive;
+use kasp_engine::files::{Readers, write_atomic};
 
-/// Writes `"<pid>\n"` to `path` atomically, creating the parent directory if needed.
+/// Writes `"<pid>\n"` to `path` atomically, creating the parent directory if needed
+/// (crates/engine/src/files.rs: an unpredictable temporary file, never a symlink
+/// followed, mode 0644).
 pub fn write_pid_file(path: &Path, pid: u32) -> io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(d) = dir {
         std::fs::create_dir_all(d)?;
     }
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "pid file has no name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp.{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(format!("{pid}\n").as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_atomic(path, &format!("{pid}\n"), Readers::Everyone).map_err(|e| {
+        let shown = format!("cannot write {}: ", path.display());
+        io::Error::other(e.strip_prefix(&shown).unwrap_or(&e).to_string())
+    })
 }
 
 /// Removes the pid file; a missing file or an error is ignored.

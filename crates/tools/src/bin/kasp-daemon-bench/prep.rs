@@ -191,7 +191,9 @@ pub fn parts(state: &State, scratch: &std::path::Path, repeat: usize) -> Result<
     p.zonelist_bytes = text.len();
     let file = scratch.join("zones-bench.xml");
     p.zonelist_write = median_of(repeat, || {
-        let (r, d) = timed(|| kasp_engine::files::write_atomic(&file, &text));
+        let (r, d) = timed(|| {
+            kasp_engine::files::write_atomic(&file, &text, kasp_engine::files::Readers::Group)
+        });
         r.map_err(|e| anyhow::anyhow!(e))?;
         Ok(d)
     })?;
