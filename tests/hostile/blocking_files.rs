@@ -135,3 +135,21 @@ fn a_daemon_asked_to_read_a_fifo_refuses_and_goes_on_serving() {
     assert!(r.out.contains("after.test"), "{r:?}");
     drop(d);
 }
+
+/// A zone list larger than 64 MiB (sparse: no disk is used) is refused before it is
+/// parsed, with its size in the message.
+#[test]
+fn an_input_file_above_64_mib_is_refused() {
+    let sb = Sandbox::with_log();
+    sb.ok("policy import");
+    let big = sb.path("big.xml");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(64 * 1024 * 1024 + 1).unwrap();
+    let before = sb.log_bytes();
+    let line = format!("zonelist import --file {}", big.display());
+    let r = run_promptly(&sb, &sb.conf(), &line);
+    assert_eq!(r.code, 1, "{r:?}");
+    let message = format!("{} is larger than 64 MiB; refused", big.display());
+    assert!(r.err.contains(&message), "{r:?}");
+    assert!(before == sb.log_bytes(), "the log changed");
+}
