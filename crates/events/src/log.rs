@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod errors;
+mod file;
 mod verify;
 pub use errors::{LogError, VerifyOutcome};
 use errors::{catch, caught, corrupt, db_error, engine_failed, io};
@@ -68,6 +69,8 @@ pub struct EventLog {
     /// Set when redb panicked on this handle: it is not used again (see `guard`).
     broken: AtomicBool,
     path: PathBuf,
+    /// The file the path named when it was opened (see [`EventLog::still_at_path`]).
+    file: file::FileId,
     head: Head,
 }
 
@@ -98,10 +101,11 @@ impl EventLog {
     ) -> Result<(EventLog, Sealed), LogError> {
         let p = path.to_path_buf();
         // create_new makes "refuse to overwrite" atomic against a concurrent setup.
-        std::fs::OpenOptions::new()
+        let made = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
+            .and_then(|f| f.metadata())
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::AlreadyExists => LogError::Exists { path: p.clone() },
                 _ => LogError::Io {
@@ -109,6 +113,7 @@ impl EventLog {
                     detail: e.to_string(),
                 },
             })?;
+        let file = file::FileId::of(&made);
         let db = match builder().create(path) {
             Ok(db) => db,
             Err(e) => {
@@ -152,6 +157,7 @@ impl EventLog {
                         db: Some(Db::Rw(db)),
                         broken: AtomicBool::new(false),
                         path: p,
+                        file,
                         head,
                     },
                     sealed,
@@ -172,8 +178,14 @@ impl EventLog {
 
     fn open_unguarded(path: &Path, access: Access) -> Result<EventLog, LogError> {
         let p = path.to_path_buf();
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => {}
+        let before = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                return Err(corrupt(
+                    &p,
+                    "the file is empty: it was cut short or overwritten",
+                ));
+            }
+            Ok(m) if m.is_file() => file::FileId::of(&m),
             Ok(_) => {
                 return Err(LogError::Io {
                     path: p,
@@ -184,7 +196,7 @@ impl EventLog {
                 return Err(LogError::Missing { path: p });
             }
             Err(e) => return Err(io(&p, e)),
-        }
+        };
         let db = match access {
             Access::ReadWrite => Db::Rw(builder().open(path).map_err(|e| db_error(&p, e))?),
             Access::ReadOnly => Db::Ro(
@@ -193,10 +205,21 @@ impl EventLog {
                     .map_err(|e| db_error(&p, e))?,
             ),
         };
+        // The file redb opened is the one the path named before and after the open.
+        if let Some(why) = file::named_by(path, before).map_err(|e| io(&p, e))? {
+            return Err(LogError::Io {
+                path: p,
+                detail: format!("{why}; try again"),
+            });
+        }
+        if access == Access::ReadOnly {
+            file::check_length(path)?;
+        }
         let mut log = EventLog {
             db: Some(db),
             broken: AtomicBool::new(false),
             path: p,
+            file: before,
             head: Head {
                 seq: Seq(0),
                 hash: Hash::GENESIS,
@@ -257,6 +280,20 @@ impl EventLog {
         &self.path
     }
 
+    /// Whether the path still names the file this handle holds. A file removed, or
+    /// replaced by another (`mv` over it), while it is held stays readable through the
+    /// handle, but whatever is appended to it is gone at the next open:
+    /// [`LogError::Replaced`] says so.
+    pub fn still_at_path(&self) -> Result<(), LogError> {
+        match file::named_by(&self.path, self.file).map_err(|e| io(&self.path, e))? {
+            None => Ok(()),
+            Some(detail) => Err(LogError::Replaced {
+                path: self.path.clone(),
+                detail,
+            }),
+        }
+    }
+
     /// The last record's seq and hash.
     pub fn head(&self) -> Head {
         self.head
@@ -286,6 +323,8 @@ impl EventLog {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        // Nothing is written to a file the path no longer names.
+        self.still_at_path()?;
         let tx = db.begin_write().map_err(|e| io(&p, e))?;
         let mut sealed = Vec::with_capacity(events.len());
         let head = {
@@ -349,6 +388,23 @@ impl EventLog {
         };
         tx.commit().map_err(|e| io(&p, e))?;
         self.head = head;
+        // The commit is durable in the file this handle holds; it is durable in the log
+        // only if the path still names that file now. Checked after the commit, so a file
+        // swapped at any moment before it is caught: what is reported appended is in the
+        // file the path names (a swap after this check is a change of the log by whoever
+        // made it, as if made after the command).
+        self.still_at_path().map_err(|e| match e {
+            LogError::Replaced { path, detail } => LogError::Replaced {
+                path,
+                detail: format!(
+                    "{detail}; records {} to {} were written to the file this process \
+                     holds and will be gone at the next open: the command did NOT complete",
+                    sealed.first().map_or(head.seq, |s| s.record.seq),
+                    head.seq
+                ),
+            },
+            other => other,
+        })?;
         Ok(sealed)
     }
 
