@@ -17,8 +17,7 @@ fn damaged(damage: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Sandbox {
     sb
 }
 
-/// Every command refuses the log with exit 3, saying `what` (each command's own words
-/// for a broken chain aside: `log verify` names the record), and writes nothing; the
+/// Every command refuses the log with exit 3, saying `what`, and writes nothing; the
 /// daemon refuses to start with exit 3 and leaves the file as it was.
 fn refused_by_everyone(sb: &Sandbox, what: &str) {
     let path = sb.log_path().display().to_string();
@@ -71,6 +70,8 @@ fn a_log_cut_by_one_byte_is_corrupt_for_everyone() {
         b
     });
     refused_by_everyone(&sb, "cut short");
+    // Every record is still readable: the message says so (records 0 to 5).
+    refused(&sb, "log verify", 3, "the last good record: 5");
 }
 
 #[test]

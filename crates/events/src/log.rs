@@ -212,9 +212,6 @@ impl EventLog {
                 detail: format!("{why}; try again"),
             });
         }
-        if access == Access::ReadOnly {
-            file::check_length(path)?;
-        }
         let mut log = EventLog {
             db: Some(db),
             broken: AtomicBool::new(false),
@@ -225,6 +222,11 @@ impl EventLog {
                 hash: Hash::GENESIS,
             },
         };
+        if access == Access::ReadOnly
+            && let Err(e) = file::check_length(path)
+        {
+            return Err(log.with_last_good_record(e));
+        }
         let tx = log.read()?;
         let meta = tx
             .open_table(META)
@@ -252,6 +254,31 @@ impl EventLog {
         drop(meta);
         drop(tx);
         Ok(log)
+    }
+
+    /// `e` (the file is damaged) with the last record that can still be read and links
+    /// to the ones before it: what of the log survives.
+    fn with_last_good_record(&self, e: LogError) -> LogError {
+        let LogError::Corrupt { path, detail } = e else {
+            return e;
+        };
+        let mut last: Option<(Seq, Hash)> = None;
+        let _ = self.for_each(Seq(0), |s| {
+            let (seq, prev) = last.map_or((Seq(0), Hash::GENESIS), |(q, h)| (Seq(q.0 + 1), h));
+            if s.record.seq != seq || s.record.prev != prev {
+                return Err(corrupt(&self.path, "broken link"));
+            }
+            last = Some((seq, s.hash));
+            Ok(())
+        });
+        let survives = match last {
+            Some((seq, _)) => format!("the last good record: {seq}"),
+            None => "no record can be read".to_string(),
+        };
+        LogError::Corrupt {
+            path,
+            detail: format!("{detail}; {survives}"),
+        }
     }
 
     fn db(&self) -> Result<&Db, LogError> {

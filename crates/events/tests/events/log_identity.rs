@@ -123,7 +123,16 @@ fn a_log_cut_short_is_corrupt_for_every_open() {
         std::fs::write(&p, &full[..len]).unwrap();
         for access in [Access::ReadOnly, Access::ReadWrite] {
             match EventLog::open(&p, access) {
-                Err(LogError::Corrupt { .. }) => {}
+                Err(LogError::Corrupt { detail, .. }) => {
+                    // The read-only open says what of the log can still be read.
+                    if access == Access::ReadOnly && len > 0 {
+                        assert!(
+                            detail.contains("the last good record: ")
+                                || detail.contains("no record can be read"),
+                            "{detail}"
+                        );
+                    }
+                }
                 other => panic!("cut by {what} ({access:?}): expected Corrupt, got {other:?}"),
             }
             assert!(
