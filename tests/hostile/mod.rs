@@ -6,4 +6,6 @@ mod blocking_files;
 mod file_modes;
 mod planted_files;
 mod privileges;
+mod swapped_log;
 mod tampered_log;
+mod truncated_log;

@@ -81,7 +81,9 @@ impl From<LogError> for Failure {
     fn from(e: LogError) -> Self {
         let kind = match &e {
             LogError::Exists { .. } => Kind::Refused,
-            LogError::TooNew { .. } | LogError::Corrupt { .. } => Kind::Integrity,
+            LogError::TooNew { .. } | LogError::Corrupt { .. } | LogError::Replaced { .. } => {
+                Kind::Integrity
+            }
             LogError::Missing { .. }
             | LogError::NeedsRepair { .. }
             | LogError::Locked { .. }

@@ -153,18 +153,42 @@ pub struct Held {
 
 impl Held {
     /// Opens (and repairs, after a crash) the log for writing and folds it.
+    ///
+    /// The log is checked and folded through a read-only handle first: a damaged file is
+    /// refused as every other reader refuses it, and without the read-write open, which
+    /// writes (redb marks the file as in use). Only a file a writer left open (it needs
+    /// redb's repair) is opened for writing first.
     pub fn open(path: &Path) -> Result<Held, Failure> {
+        let checked = match EventLog::open(path, Access::ReadOnly) {
+            Ok(log) => {
+                let head = log.head();
+                let (state, snapshot) = fold(&log)?;
+                Some(Cached {
+                    head,
+                    state: Arc::new(state),
+                    snapshot,
+                })
+            }
+            Err(LogError::NeedsRepair { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
         let log = EventLog::open(path, Access::ReadWrite)?;
         let head = log.head();
-        let (state, snapshot) = fold(&log)?;
-        let state = Arc::new(state);
+        let cached = match checked {
+            // Nobody appended between the two opens.
+            Some(c) if c.head == head => c,
+            _ => {
+                let (state, snapshot) = fold(&log)?;
+                Cached {
+                    head,
+                    state: Arc::new(state),
+                    snapshot,
+                }
+            }
+        };
         Ok(Held {
             log: RefCell::new(log),
-            cache: RefCell::new(Some(Cached {
-                head,
-                state,
-                snapshot,
-            })),
+            cache: RefCell::new(Some(cached)),
             queued_generation: RefCell::new(None),
         })
     }
@@ -305,6 +329,11 @@ impl Session {
                     &mut own
                 }
             };
+            // Refused while the cache still holds the state: nothing is appended to a file
+            // the path no longer names (append checks again, and after its commit).
+            if let Err(e) = log.still_at_path() {
+                return Err(self.replaced(e).into());
+            }
             // The state to fold the new records into: the cached one itself when no one
             // else holds it (the cache is refilled below), else a copy.
             *self.cache().borrow_mut() = None;
@@ -332,6 +361,7 @@ impl Session {
                     });
                 }
                 Err(LogError::Conflict { .. }) => continue,
+                Err(e @ LogError::Replaced { .. }) => return Err(self.replaced(e).into()),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -344,6 +374,15 @@ impl Session {
 }
 
 impl Session {
+    /// A log whose path no longer names the file held: the daemon says so in its log, at
+    /// error level, every time it refuses a write for it.
+    fn replaced(&self, e: LogError) -> LogError {
+        if self.is_in_daemon() {
+            crate::logger::log(crate::logger::Level::Error, &format!("[engine] {e}"));
+        }
+        e
+    }
+
     /// Caches the state after an append by this command.
     fn remember(&self, log: &EventLog, state: &Arc<State>, snap: Option<Seq>, sealed: &[Sealed]) {
         // append_folding stores a snapshot at the last record once SNAPSHOT_EVERY

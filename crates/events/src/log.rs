@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod errors;
+mod file;
 mod verify;
 pub use errors::{LogError, VerifyOutcome};
 use errors::{catch, caught, corrupt, db_error, engine_failed, io};
@@ -68,6 +69,8 @@ pub struct EventLog {
     /// Set when redb panicked on this handle: it is not used again (see `guard`).
     broken: AtomicBool,
     path: PathBuf,
+    /// The file the path named when it was opened (see [`EventLog::still_at_path`]).
+    file: file::FileId,
     head: Head,
 }
 
@@ -101,12 +104,15 @@ impl EventLog {
         // Mode 0640 (owner and the daemon's group) whatever the umask: set again on the
         // open file, as the creation mode went through the umask.
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::OpenOptions::new()
+        let made = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o640)
             .open(path)
-            .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o640)))
+            .and_then(|f| {
+                f.set_permissions(std::fs::Permissions::from_mode(0o640))?;
+                f.metadata()
+            })
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::AlreadyExists => LogError::Exists { path: p.clone() },
                 _ => LogError::Io {
@@ -114,6 +120,7 @@ impl EventLog {
                     detail: e.to_string(),
                 },
             })?;
+        let file = file::FileId::of(&made);
         let db = match builder().create(path) {
             Ok(db) => db,
             Err(e) => {
@@ -157,6 +164,7 @@ impl EventLog {
                         db: Some(Db::Rw(db)),
                         broken: AtomicBool::new(false),
                         path: p,
+                        file,
                         head,
                     },
                     sealed,
@@ -177,8 +185,14 @@ impl EventLog {
 
     fn open_unguarded(path: &Path, access: Access) -> Result<EventLog, LogError> {
         let p = path.to_path_buf();
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => {}
+        let before = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                return Err(corrupt(
+                    &p,
+                    "the file is empty: it was cut short or overwritten",
+                ));
+            }
+            Ok(m) if m.is_file() => file::FileId::of(&m),
             Ok(_) => {
                 return Err(LogError::Io {
                     path: p,
@@ -189,7 +203,7 @@ impl EventLog {
                 return Err(LogError::Missing { path: p });
             }
             Err(e) => return Err(io(&p, e)),
-        }
+        };
         let db = match access {
             Access::ReadWrite => Db::Rw(builder().open(path).map_err(|e| db_error(&p, e))?),
             Access::ReadOnly => Db::Ro(
@@ -198,15 +212,28 @@ impl EventLog {
                     .map_err(|e| db_error(&p, e))?,
             ),
         };
+        // The file redb opened is the one the path named before and after the open.
+        if let Some(why) = file::named_by(path, before).map_err(|e| io(&p, e))? {
+            return Err(LogError::Io {
+                path: p,
+                detail: format!("{why}; try again"),
+            });
+        }
         let mut log = EventLog {
             db: Some(db),
             broken: AtomicBool::new(false),
             path: p,
+            file: before,
             head: Head {
                 seq: Seq(0),
                 hash: Hash::GENESIS,
             },
         };
+        if access == Access::ReadOnly
+            && let Err(e) = file::check_length(path)
+        {
+            return Err(log.with_last_good_record(e));
+        }
         let tx = log.read()?;
         let meta = tx
             .open_table(META)
@@ -236,6 +263,31 @@ impl EventLog {
         Ok(log)
     }
 
+    /// `e` (the file is damaged) with the last record that can still be read and links
+    /// to the ones before it: what of the log survives.
+    fn with_last_good_record(&self, e: LogError) -> LogError {
+        let LogError::Corrupt { path, detail } = e else {
+            return e;
+        };
+        let mut last: Option<(Seq, Hash)> = None;
+        let _ = self.for_each(Seq(0), |s| {
+            let (seq, prev) = last.map_or((Seq(0), Hash::GENESIS), |(q, h)| (Seq(q.0 + 1), h));
+            if s.record.seq != seq || s.record.prev != prev {
+                return Err(corrupt(&self.path, "broken link"));
+            }
+            last = Some((seq, s.hash));
+            Ok(())
+        });
+        let survives = match last {
+            Some((seq, _)) => format!("the last good record: {seq}"),
+            None => "no record can be read".to_string(),
+        };
+        LogError::Corrupt {
+            path,
+            detail: format!("{detail}; {survives}"),
+        }
+    }
+
     fn db(&self) -> Result<&Db, LogError> {
         if self.broken.load(Ordering::Relaxed) {
             return Err(corrupt(
@@ -260,6 +312,20 @@ impl EventLog {
     /// The path of the log file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the path still names the file this handle holds. A file removed, or
+    /// replaced by another (`mv` over it), while it is held stays readable through the
+    /// handle, but whatever is appended to it is gone at the next open:
+    /// [`LogError::Replaced`] says so.
+    pub fn still_at_path(&self) -> Result<(), LogError> {
+        match file::named_by(&self.path, self.file).map_err(|e| io(&self.path, e))? {
+            None => Ok(()),
+            Some(detail) => Err(LogError::Replaced {
+                path: self.path.clone(),
+                detail,
+            }),
+        }
     }
 
     /// The last record's seq and hash.
@@ -291,6 +357,8 @@ impl EventLog {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        // Nothing is written to a file the path no longer names.
+        self.still_at_path()?;
         let tx = db.begin_write().map_err(|e| io(&p, e))?;
         let mut sealed = Vec::with_capacity(events.len());
         let head = {
@@ -354,6 +422,23 @@ impl EventLog {
         };
         tx.commit().map_err(|e| io(&p, e))?;
         self.head = head;
+        // The commit is durable in the file this handle holds; it is durable in the log
+        // only if the path still names that file now. Checked after the commit, so a file
+        // swapped at any moment before it is caught: what is reported appended is in the
+        // file the path names (a swap after this check is a change of the log by whoever
+        // made it, as if made after the command).
+        self.still_at_path().map_err(|e| match e {
+            LogError::Replaced { path, detail } => LogError::Replaced {
+                path,
+                detail: format!(
+                    "{detail}; records {} to {} were written to the file this process \
+                     holds and will be gone at the next open: the command did NOT complete",
+                    sealed.first().map_or(head.seq, |s| s.record.seq),
+                    head.seq
+                ),
+            },
+            other => other,
+        })?;
         Ok(sealed)
     }
 

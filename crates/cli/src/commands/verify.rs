@@ -39,6 +39,9 @@ pub fn verify(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran
     };
     let ctx = shell.ctx()?;
     let log = ctx.reader().map_err(|e| shell.fail(e))?;
+    // In the daemon: the log it holds must still be the file at its path, or what it
+    // verifies is not the log (and what it appends would be lost).
+    log.still_at_path().map_err(|e| shell.fail(e.into()))?;
     let mut anchors = Anchors::new(&ctx, file);
     if p.has("from-checkpoint") {
         from_checkpoint(shell, &ctx, &log, &mut anchors)

@@ -157,10 +157,12 @@ fn startup(
     }
     let listener = bind(socket, identity).map_err(|e| (e, false))?;
     let held = Held::open(&log_path).map_err(|f| {
-        (
-            format!("{} (create the log with 'ods-enforcer setup')", f.message),
-            true,
-        )
+        // A damaged log is not one to create again: it is reported as it is.
+        let message = match f.exit_code() {
+            kasp_engine::exit::INTEGRITY => f.message,
+            _ => format!("{} (create the log with 'ods-enforcer setup')", f.message),
+        };
+        (message, true)
     })?;
     // A testing log's clock forgets its leaps at every start, as OpenDNSSEC's does.
     let held = startup_command(

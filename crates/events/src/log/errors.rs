@@ -34,6 +34,14 @@ pub enum LogError {
     ReadOnly { path: PathBuf },
     #[error("cannot use the event log {path}: {detail}")]
     Io { path: PathBuf, detail: String },
+    /// The path no longer names the file this handle holds (see `EventLog::still_at_path`):
+    /// what is appended to the held file would be gone at the next open.
+    #[error(
+        "the event log {path} is no longer the file this process opened ({detail}); \
+         nothing more is appended to it: put the file back, or restart to use the file \
+         now at that path"
+    )]
+    Replaced { path: PathBuf, detail: String },
 }
 
 /// What `verify` found: a broken chain (integrity), or a log it could not read.
@@ -76,9 +84,9 @@ pub(super) fn engine_failed(path: &Path, what: &str) -> LogError {
     corrupt(path, format!("the database engine failed on it ({what})"))
 }
 
-pub(super) fn io(path: &Path, e: impl std::fmt::Display) -> LogError {
-    let detail = e.to_string();
-    if detail.contains("orrupt") {
+pub(super) fn io(path: &Path, e: impl Into<redb::Error>) -> LogError {
+    let e: redb::Error = e.into();
+    if let Some(detail) = damage(&e) {
         return LogError::Corrupt {
             path: path.to_path_buf(),
             detail,
@@ -86,7 +94,33 @@ pub(super) fn io(path: &Path, e: impl std::fmt::Display) -> LogError {
     }
     LogError::Io {
         path: path.to_path_buf(),
-        detail,
+        detail: e.to_string(),
+    }
+}
+
+/// What is wrong with the file, when `e` says the file is damaged rather than that it
+/// could not be read: redb found it corrupted; it ends before the data its own header
+/// describes (a read past the end: cut short); or it holds no redb database at all
+/// (empty, or another kind of file). Every reader and writer classifies through here, so
+/// they give the same verdict on the same file.
+fn damage(e: &redb::Error) -> Option<String> {
+    match e {
+        redb::Error::Corrupted(_) => Some(e.to_string()),
+        redb::Error::Io(io) => io_damage(io),
+        other => {
+            let detail = other.to_string();
+            detail.contains("orrupt").then_some(detail)
+        }
+    }
+}
+
+fn io_damage(e: &std::io::Error) -> Option<String> {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => Some(format!(
+            "the file ends before the data it records (cut short?): {e}"
+        )),
+        std::io::ErrorKind::InvalidData => Some(format!("not an event log: {e}")),
+        _ => None,
     }
 }
 
@@ -108,9 +142,12 @@ pub(super) fn db_error(path: &Path, e: DatabaseError) -> LogError {
             path,
             detail: format!("unsupported redb file format {v}"),
         },
-        DatabaseError::Storage(redb::StorageError::Io(e)) => LogError::Io {
-            path,
-            detail: e.to_string(),
+        DatabaseError::Storage(redb::StorageError::Io(e)) => match io_damage(&e) {
+            Some(detail) => LogError::Corrupt { path, detail },
+            None => LogError::Io {
+                path,
+                detail: e.to_string(),
+            },
         },
         other => {
             let detail = other.to_string();

@@ -8,5 +8,6 @@ mod common;
 mod golden;
 mod log_damage;
 mod log_file;
+mod log_identity;
 mod replay;
 mod time;
