@@ -2,4 +2,6 @@
 //! with, cut short, or swapped. Each case says what the operator gets (message, exit code)
 //! and that nothing is written on top.
 
+mod arguments;
+mod clock_jumps;
 mod tampered_log;
