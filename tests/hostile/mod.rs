@@ -4,4 +4,5 @@
 
 mod arguments;
 mod clock_jumps;
+mod huge_xml;
 mod tampered_log;
