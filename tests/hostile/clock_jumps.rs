@@ -1,8 +1,98 @@
-//! Time going backwards. `time leap --time` to a time before the log's clock does what
-//! OpenDNSSEC 2.1.12 does with every `--time` (it overwrites it with the first task's time,
+//! Time going backwards. On the system clock (a production log) the log's time never
+//! goes back: a command run while the clock is behind the log's last record is recorded
+//! at that record's time, with a warning, and the enforcer does not run until the clock
+//! has caught up (crates/projector/src/clock.rs), so no key record changes state at a time
+//! earlier than it did. The clock is set back with `faketime` (Debian package faketime,
+//! installed by scripts/deps.sh).
+//!
+//! `time leap --time` to a time before the log's clock does what OpenDNSSEC 2.1.12 does
+//! with every `--time` (it overwrites it with the first task's time,
 //! daemon/time_leap_cmd.c): it leaps to the first task; the clock never goes back.
 
-use crate::common::Sandbox;
+use crate::common::{Run, Sandbox};
+use std::process::Command;
+
+/// Runs `ods-enforcer` in the sandbox with the system clock set `offset` (faketime's
+/// syntax: `-1d`) from the real time.
+fn with_clock(sb: &Sandbox, offset: &str, line: &str) -> Run {
+    let faketime = ["/usr/bin/faketime", "/bin/faketime"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("faketime is missing: package faketime; run scripts/deps.sh");
+    let out = Command::new(faketime)
+        .arg("-f")
+        .arg(offset)
+        .arg(env!("CARGO_BIN_EXE_ods-enforcer"))
+        .arg("-c")
+        .arg(sb.conf())
+        .args(line.split_whitespace())
+        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("run ods-enforcer under faketime");
+    Run {
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// The time of every record, in log order.
+fn record_times(sb: &Sandbox) -> Vec<String> {
+    sb.ok("log export --jsonl")
+        .out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            v["at"].as_str().expect("at").to_string()
+        })
+        .collect()
+}
+
+/// The DNSKEY state (`key list --debug`) of each key of a zone.
+fn dnskey_states(sb: &Sandbox, zone: &str) -> Vec<String> {
+    sb.ok("key list --debug")
+        .out
+        .lines()
+        .filter(|l| l.starts_with(zone))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_clock_set_back_neither_dates_records_back_nor_hurries_a_new_key() {
+    let sb = Sandbox::with_token();
+    std::fs::remove_file(sb.log_path()).unwrap();
+    sb.ok("setup");
+    sb.ok("policy import");
+    sb.ok("zone add --zone a.test --policy default");
+    let before = record_times(&sb);
+    // The clock set back a day: the zone is added, at the log's time, and the enforcer
+    // waits for the clock.
+    let r = with_clock(&sb, "-1d", "zone add --zone b.test --policy default");
+    assert_eq!(r.code, 0, "{r:?}");
+    let times = record_times(&sb);
+    assert!(times.len() > before.len(), "nothing was recorded");
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "a record is dated before its predecessor: {times:?}"
+    );
+    // The clock right again: b.test's keys are published now, and a run at once does not
+    // take its DNSKEYs to omnipresent, which needs the TTL and delays (hours).
+    sb.ok("enforce");
+    sb.ok("enforce");
+    let states = dnskey_states(&sb, "b.test");
+    assert!(!states.is_empty(), "b.test has no keys");
+    assert!(
+        states.iter().all(|s| s == "rumoured"),
+        "a DNSKEY of b.test went on within seconds of its publication: {states:?}\n{}",
+        sb.ok("key list --debug").out
+    );
+    // The operator was told why nothing ran.
+    assert!(
+        r.err.contains("is behind the event log's last record"),
+        "{r:?}"
+    );
+}
 
 /// A log on a simulated clock (2025-01-01) with a zone whose next task lies ahead.
 fn zone_with_a_task_ahead() -> Sandbox {
