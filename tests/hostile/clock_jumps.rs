@@ -139,3 +139,117 @@ fn a_leap_into_the_past_leaps_to_the_first_task_as_opendnssec_does() {
         .unwrap_or_else(|| panic!("no clock in {queue}"));
     assert!(now >= 1_735_689_600, "the clock went back: {queue}");
 }
+
+/// The daemon started while the clock is a day behind the log: the commands it runs are
+/// recorded at the log's time, the enforcer waits, and its log says so once.
+#[test]
+fn a_daemon_on_a_clock_behind_the_log_records_at_the_logs_time_and_waits() {
+    use crate::daemon::support::Daemon;
+    let sb = Sandbox::with_token();
+    std::fs::remove_file(sb.log_path()).unwrap();
+    sb.ok("setup");
+    sb.ok("policy import");
+    sb.ok("zone add --zone a.test --policy default");
+    let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+    assert!(
+        std::path::Path::new(lib).is_file(),
+        "{lib} is missing: package libfaketime (faketime); run scripts/deps.sh"
+    );
+    let stderr = sb.path("daemon.stderr");
+    let child = Command::new(env!("CARGO_BIN_EXE_ods-enforcerd"))
+        .arg("-d")
+        .arg("-c")
+        .arg(sb.conf())
+        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("LD_PRELOAD", lib)
+        .env("FAKETIME", "-1d")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .expect("spawn ods-enforcerd");
+    let d = Daemon {
+        child: Some(child),
+        socket: sb.path("enforcer/enforcer.sock"),
+        stderr,
+    };
+    d.wait_ready();
+    let r = sb.sh("zone add --zone b.test --policy default");
+    assert_eq!(r.code, 0, "{r:?}");
+    sb.ok("enforce");
+    let times = record_times(&sb);
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "a record is dated before its predecessor: {times:?}"
+    );
+    let states = dnskey_states(&sb, "b.test");
+    assert!(
+        states.iter().all(|s| s == "hidden"),
+        "b.test's keys were published on a clock behind the log: {states:?}"
+    );
+    let log = d.log();
+    assert_eq!(
+        log.matches("is behind the event log's last record").count(),
+        1,
+        "{log}"
+    );
+}
+
+/// The clock set back a day while the daemon runs (libfaketime reading the offset from a
+/// file at every call; the monotonic clock, as on a real system, unaffected): the daemon
+/// keeps the real time, so its commands and the enforcer's runs go on as before, dated
+/// in order, without a warning.
+#[test]
+fn a_clock_set_back_under_a_running_daemon_changes_nothing() {
+    use crate::daemon::support::Daemon;
+    let sb = Sandbox::with_token();
+    std::fs::remove_file(sb.log_path()).unwrap();
+    sb.ok("setup");
+    sb.ok("policy import");
+    let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+    assert!(
+        std::path::Path::new(lib).is_file(),
+        "{lib} is missing: package libfaketime (faketime); run scripts/deps.sh"
+    );
+    let offset = sb.path("clock-offset");
+    std::fs::write(&offset, "+0\n").unwrap();
+    let stderr = sb.path("daemon.stderr");
+    let child = Command::new(env!("CARGO_BIN_EXE_ods-enforcerd"))
+        .arg("-d")
+        .arg("-c")
+        .arg(sb.conf())
+        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("LD_PRELOAD", lib)
+        .env("FAKETIME_TIMESTAMP_FILE", &offset)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .expect("spawn ods-enforcerd");
+    let d = Daemon {
+        child: Some(child),
+        socket: sb.path("enforcer/enforcer.sock"),
+        stderr,
+    };
+    d.wait_ready();
+    sb.ok("zone add --zone a.test --policy default");
+    std::fs::write(&offset, "-1d\n").unwrap();
+    sb.ok("zone add --zone b.test --policy default");
+    let times = record_times(&sb);
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "a record is dated before its predecessor: {times:?}"
+    );
+    let states = dnskey_states(&sb, "b.test");
+    assert!(
+        !states.is_empty() && states.iter().all(|s| s == "rumoured"),
+        "b.test's keys were not published: {states:?}"
+    );
+    let log = d.log();
+    assert!(
+        !log.contains("is behind the event log's last record"),
+        "{log}"
+    );
+}
