@@ -19,10 +19,11 @@
 #                  tests (scripts/upstream-tests)
 #   sqlite3        run-oracle's dump of OpenDNSSEC's database rows into its traces
 #   m4, xsltproc, patch  required or used by OpenDNSSEC's test framework (testing/lib.sh)
+#   faketime      sets the system clock back for one command (tests/hostile/clock_jumps.rs)
 set -euo pipefail
 need=()
 for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3 opendnssec-signer ldnsutils opendnssec-enforcer \
-  openssl opendnssec-enforcer-sqlite3 sqlite3 opendnssec-common libhsm-bin m4 xsltproc patch; do
+  openssl opendnssec-enforcer-sqlite3 sqlite3 opendnssec-common libhsm-bin m4 xsltproc patch faketime; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -4,10 +4,11 @@
 
 use crate::common::{Sandbox, refused};
 
-/// A word of a command line (so of its records' cause) with everything CSV must quote.
-const NASTY: &str = "note, with \"quotes\"\nand a line break";
+/// A word of a command line (so of its records' cause) with everything CSV must quote;
+/// no space, which an argument may not hold (tests/hostile/arguments.rs).
+const NASTY: &str = "note,with\"quotes\"\nand-a-line-break";
 /// The cause of the records of `policy resalt NASTY`.
-const NASTY_CAUSE: &str = "policy resalt note, with \"quotes\"\nand a line break";
+const NASTY_CAUSE: &str = "policy resalt note,with\"quotes\"\nand-a-line-break";
 
 fn schema() -> serde_json::Value {
     let path = concat!(

@@ -348,3 +348,10 @@ fn t1_resalt_task_owner_order() {
 fn t2_ds_retract_before_submit() {
     corner("T2-ds-retract-before-submit");
 }
+
+/// `time leap --time` before the clock leaps to the first task, as 2.1.12 does with every
+/// `--time`.
+#[test]
+fn t3_time_leap_before_the_clock() {
+    corner("T3-time-leap-before-the-clock");
+}

@@ -2,8 +2,11 @@
 //! with, cut short, or swapped. Each case says what the operator gets (message, exit code)
 //! and that nothing is written on top.
 
+mod arguments;
 mod blocking_files;
+mod clock_jumps;
 mod file_modes;
+mod huge_xml;
 mod planted_files;
 mod privileges;
 mod swapped_log;

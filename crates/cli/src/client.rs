@@ -70,6 +70,16 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
     if let Some(s) = parsed.value("socket") {
         sink.out(&format!("sock set to {s}\n"));
     }
+    // A command line travels to the daemon as words joined by spaces (OpenDNSSEC's
+    // framing, crates/cli/src/wire.rs), so a value cannot hold one: `--zone 'b c.test'`
+    // would arrive as `--zone b c.test`. The command itself may come as one argument.
+    if let Some(spaced) = args[split..].iter().skip(1).find(|a| a.contains(' ')) {
+        sink.err(&format!(
+            "error: the argument '{spaced}' contains a space; the command line is sent as \
+             words separated by spaces, so no value can contain one\n"
+        ));
+        return kasp_engine::exit::USAGE;
+    }
     let words: Vec<String> = args[split..]
         .iter()
         .flat_map(|a| a.split(' ').filter(|w| !w.is_empty()).map(str::to_string))

@@ -1,5 +1,6 @@
 //! GNU `getopt_long` as OpenDNSSEC's command handlers use it (permuting, `optind = 0`):
-//! options anywhere, stray words ignored, unambiguous long-option prefixes accepted,
+//! options anywhere, stray words collected (the commands refuse them: `Shell::opts`),
+//! unambiguous long-option prefixes accepted,
 //! `--name=value`, `-xvalue` and clustered short flags. Operators' scripts rely on
 //! exactly this leniency, so it is reproduced rather than replaced by a stricter parser.
 

@@ -14,12 +14,14 @@ use crate::system_now;
 use crate::world::{LogJournal, RealWorld};
 use kasp_events::{Actor, Timestamp, ZoneName};
 use kasp_projector::State;
+use kasp_projector::clock::Reading;
 use kasp_projector::decide::Command;
 use kasp_projector::decide::enforcer::EnforcerCommand;
 use kasp_projector::formats::conf::Conf;
 use kasp_projector::scheduler::key_factory::KeyGenTask;
 use kasp_projector::scheduler::{self, Due, SchedulerConf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Warnings to tell the operator, in order.
 pub type Warnings = Vec<String>;
@@ -122,12 +124,32 @@ pub fn perform_due(
     signconfs: bool,
     warnings: &mut Warnings,
 ) -> Result<Arc<State>, RunError> {
+    let state = session.load()?.1;
+    if let Reading::Behind { system, log } = state.reading(system_now()) {
+        clock_behind(system, log, warnings);
+        return Ok(state);
+    }
+    drop(state);
     let conf = SchedulerConf::from_conf(&session.conf);
     let due = Due { waiting, signconfs };
     let mut journal = LogJournal { ctx: session };
     in_world(session, warnings, |world| {
         scheduler::run_due(&mut journal, world, &conf, operator, due)
     })
+}
+
+/// The system clock is behind the log's last record (kasp_projector::clock): nothing is
+/// run, and the operator is told once per last record (the daemon's timer asks again).
+fn clock_behind(system: Timestamp, log: Timestamp, warnings: &mut Warnings) {
+    static TOLD: AtomicI64 = AtomicI64::new(i64::MIN);
+    if TOLD.swap(log.0, Ordering::Relaxed) == log.0 {
+        return;
+    }
+    warnings.push(format!(
+        "the system clock ({}) is behind the event log's last record ({}): the enforcer \
+         does not run until the clock reaches it; commands are recorded at the log's time",
+        system, log
+    ));
 }
 
 /// Flushes `zones` (all when `None`) and runs what is due.

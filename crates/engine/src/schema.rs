@@ -137,6 +137,11 @@ pub fn validate(xml: &str, file: &str, schema: Schema) -> Result<(), Vec<SchemaE
         // xmlReadMemory returns NULL for size 0 without raising anything; xmllint says this.
         return fallback(1, "parser error : Document is empty");
     }
+    // Parsing from memory, libxml2 misses its own text limit (OpenDNSSEC's xmlParseFile
+    // does not): checked first, on the raw text (kasp_projector::formats::xmllimits).
+    if let Some(e) = kasp_projector::formats::xmllimits::huge_text(xml) {
+        return fallback(e.line, e.message);
+    }
     init();
     let mut sink = Sink {
         file,
@@ -415,6 +420,11 @@ mod tests {
 
     #[test]
     fn hostile_inputs_fail_without_panicking() {
+        let over = format!("<KASP>\n<a>{}</a></KASP>", "x".repeat(10_000_001));
+        assert_eq!(
+            lines(&over, Schema::Kasp),
+            ["t.xml:2: parser error : xmlSAX2Characters: huge text node"]
+        );
         let deep = "<a>".repeat(100_000);
         let huge = format!("<KASP>{}</KASP>", "x".repeat(20_000_000));
         let bad = ["\0", "<KASP>\0</KASP>", " ", "\u{feff}<Foo/>", &deep, &huge];

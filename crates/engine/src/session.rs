@@ -10,6 +10,7 @@
 use crate::error::{Failure, RunError};
 use crate::repositories::Repositories;
 use kasp_events::{Access, Actor, EventLog, LogError, NewEvent, Sealed, Seq, Timestamp, codec};
+use kasp_projector::clock::SteadyClock;
 use kasp_projector::decide::{Command, Decision, decide};
 use kasp_projector::formats::conf::Conf;
 use kasp_projector::scheduler::key_factory::KeyGenTask;
@@ -17,7 +18,8 @@ use kasp_projector::{PROJECTION_VERSION, State};
 use std::cell::{RefCell, RefMut};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 /// Write a snapshot when this many records were appended since the last one.
 pub const SNAPSHOT_EVERY: u64 = 1000;
@@ -428,11 +430,19 @@ pub fn append_folding(
 
 pub use crate::replay::fold;
 
-/// The system clock, as enforcer time.
+/// The system clock, as enforcer time: never going backwards in this process, never
+/// slower than the monotonic clock (kasp_projector::clock::SteadyClock), so a clock set
+/// back while the daemon runs changes nothing.
 pub fn system_now() -> Timestamp {
-    let secs = std::time::SystemTime::now()
+    static START: OnceLock<Instant> = OnceLock::new();
+    static CLOCK: Mutex<SteadyClock> = Mutex::new(SteadyClock::new());
+    let monotonic = START.get_or_init(Instant::now).elapsed();
+    let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    Timestamp(secs)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let monotonic = i64::try_from(monotonic.as_millis()).unwrap_or(i64::MAX);
+    CLOCK
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .read(wall, monotonic)
 }

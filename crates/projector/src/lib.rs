@@ -6,6 +6,7 @@
 //! The folders, by concept:
 //!
 //! - [`state`]: the views and `apply` (zones, policies, the key pool).
+//! - [`clock`]: the enforcer's time from the system clock, never going backwards.
 //! - [`decide`]: what a command means (zones, policies, keys, DS, enforcer, audit).
 //! - [`enforcer`]: OpenDNSSEC 2.1's key state machine on one zone, and what it explains.
 //! - [`scheduler`]: the enforcer loop written once against ports: the task queue, the
@@ -26,6 +27,7 @@
 //! - `PROJECTION_VERSION` changes whenever `apply` or the shape of `State` changes, so
 //!   stored snapshots made by an older binary are ignored and rebuilt.
 
+pub mod clock;
 pub mod decide;
 pub mod enforcer;
 pub mod formats;

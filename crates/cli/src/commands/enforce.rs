@@ -254,6 +254,20 @@ pub fn time_leap_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String])
         },
         None => None,
     };
+    // A time before the log's clock: 2.1.12 ignores `--time` and leaps to the first task
+    // (daemon/time_leap_cmd.c overwrites it with schedule_info), so kasp-ledger, which
+    // honours a later time, does the same with an earlier one; the clock never goes back.
+    let target = match target {
+        Some(t) if t < now => {
+            kasp_engine::logger::warning(&format!(
+                "Time leap: {} is before the clock ({}); leaping to the first task instead",
+                t.ctime(),
+                now.ctime()
+            ));
+            None
+        }
+        t => t,
+    };
     let held = due::session_holds_tasks(&ctx, &state);
     let queued = held_queue(&ctx, &state);
     // OpenDNSSEC's time leap always says "There are N tasks scheduled." (queue agrees in

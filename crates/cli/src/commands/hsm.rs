@@ -66,7 +66,7 @@ pub fn update(shell: &mut Shell<'_>, spec: &CommandSpec, _args: &[String]) -> Ra
 
 /// `backup list|prepare|commit|rollback [--repository R]`.
 pub fn backup(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
-    let p = shell.opts(spec, args, &[Opt::value("repository", 'r')])?;
+    let p = shell.opts_and_words(spec, args, &[Opt::value("repository", 'r')], 1)?;
     let action = match p.rest.first().map(String::as_str) {
         Some("list") => None,
         Some("prepare") => Some(BackupAction::Prepare),

@@ -161,13 +161,34 @@ impl Shell<'_> {
     }
 
     /// Parses a command's options; on failure prints `unknown arguments` plus the usage.
+    /// Words left over are refused (`too many arguments`), where OpenDNSSEC's commands
+    /// ignore them: its client joins the arguments with spaces and its daemon splits the
+    /// line on them, so `--zone 'b c.test'` arrives as `--zone b c.test`, and ignoring
+    /// `c.test` would act on zone `b` (README, "Differences from OpenDNSSEC").
     pub fn opts(
         &mut self,
         spec: &CommandSpec,
         args: &[String],
         opts: &[Opt],
     ) -> Result<Parsed, Exit> {
-        getopt(args, opts).map_err(|_| self.usage_error(spec, "unknown arguments"))
+        self.opts_and_words(spec, args, opts, 0)
+    }
+
+    /// [`Shell::opts`] for a command that also takes up to `words` words of its own
+    /// (`backup`'s action).
+    pub fn opts_and_words(
+        &mut self,
+        spec: &CommandSpec,
+        args: &[String],
+        opts: &[Opt],
+        words: usize,
+    ) -> Result<Parsed, Exit> {
+        let parsed = getopt(args, opts).map_err(|_| self.usage_error(spec, "unknown arguments"))?;
+        if let Some(extra) = parsed.rest.get(words..).filter(|w| !w.is_empty()) {
+            let message = format!("too many arguments: {}", extra.join(" "));
+            return Err(self.usage_error(spec, &message));
+        }
+        Ok(parsed)
     }
 
     /// A usage error of kasp-ledger's own commands (a bad option value, options that

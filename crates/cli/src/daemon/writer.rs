@@ -18,6 +18,7 @@ use kasp_engine::due;
 use kasp_engine::logger::{self, Level};
 use kasp_engine::{Held, Session, system_now};
 use kasp_events::{Actor, Timestamp};
+use kasp_projector::clock::Reading;
 use kasp_projector::formats::conf::Conf;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -376,7 +377,14 @@ impl Writer {
                     task
                 }
             };
-            crate::commands::next_wake_after(task, &state, system_now())
+            let now = system_now();
+            let next = crate::commands::next_wake_after(task, &state, now);
+            // Behind the log's last record nothing runs (kasp_engine::due): wake when the
+            // clock has caught up, not every second until then.
+            match state.reading(now) {
+                Reading::Behind { log, .. } => next.map(|t| t.max(log)),
+                Reading::Now(_) => next,
+            }
         });
         let _ = self.status.send(Status::Next(next));
     }

@@ -12,5 +12,6 @@ pub mod kasp_export;
 pub mod kaspcheck;
 pub mod signconf;
 pub mod xmlin;
+pub mod xmllimits;
 pub mod xmlout;
 pub mod zonelist;

@@ -8,6 +8,7 @@
 //! range. Every error points at the offending node; nothing here panics on any input.
 
 use crate::formats::duration::OdsDuration;
+use crate::formats::xmllimits;
 use kasp_events::Seconds;
 use roxmltree::{Document, Node, NodeType};
 use std::fmt;
@@ -38,9 +39,40 @@ impl fmt::Display for FormatError {
 
 impl std::error::Error for FormatError {}
 
-/// Parses the text into a DOM (no DTDs), turning a malformed document into a
-/// positioned [`FormatError`].
+/// Parses the text into a DOM (no DTDs), turning a malformed document, or one past
+/// libxml2's limits ([`crate::formats::xmllimits`]), into a positioned [`FormatError`].
 pub(crate) fn parse_document<'t>(text: &'t str, file: &str) -> Result<Document<'t>, FormatError> {
+    let exceeded = |line, message: &str| FormatError {
+        file: file.to_string(),
+        line,
+        column: 1,
+        message: message.to_string(),
+    };
+    if let Some(e) = xmllimits::huge_text(text) {
+        return Err(exceeded(e.line, e.message));
+    }
+    let doc = parse_tree(text, file)?;
+    // Element depth by node id; document order visits a parent before its children.
+    let mut depth = vec![0usize; doc.descendants().count()];
+    for n in doc.descendants().filter(|n| n.is_element()) {
+        let at = |n: Node<'_, '_>| usize::try_from(n.id().get()).unwrap_or(usize::MAX);
+        let d = n
+            .parent()
+            .and_then(|p| depth.get(at(p)).copied())
+            .unwrap_or(0)
+            + 1;
+        if let Some(slot) = depth.get_mut(at(n)) {
+            *slot = d;
+        }
+        if d > xmllimits::MAX_DEPTH + 1 {
+            let line = doc.text_pos_at(n.range().start).row;
+            return Err(exceeded(line, xmllimits::EXCESSIVE_DEPTH));
+        }
+    }
+    Ok(doc)
+}
+
+fn parse_tree<'t>(text: &'t str, file: &str) -> Result<Document<'t>, FormatError> {
     Document::parse(text).map_err(|e| {
         use roxmltree::Error as E;
         let pos = match e {
@@ -410,6 +442,26 @@ mod tests {
             "f.xml:1:1: malformed XML: the document does not have a root node"
         );
         assert!(parse_document("<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", "f").is_err());
+    }
+
+    #[test]
+    fn libxml2_limits_are_applied() {
+        let nested = |n: usize| format!("<r>\n{}{}</r>", "<a>".repeat(n - 1), "</a>".repeat(n - 1));
+        assert!(parse_document(&nested(257), "f.xml").is_ok());
+        let e = parse_document(&nested(258), "f.xml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.xml:2:1: parser error : Excessive depth in document: 256 use XML_PARSE_HUGE option"
+        );
+        let huge = format!(
+            "<r>\n<a>{}</a></r>",
+            "x".repeat(xmllimits::MAX_TEXT_LENGTH + 1)
+        );
+        let e = parse_document(&huge, "f.xml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.xml:2:1: parser error : xmlSAX2Characters: huge text node"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 9;
+pub const PROJECTION_VERSION: u32 = 10;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +73,9 @@ pub struct State {
     pub pool: KeyPool,
     /// The clock as `time leap` last set it (simulated and testing clocks).
     pub clock_now: Option<Timestamp>,
+    /// The latest time a record carries: the log's time never goes back before it on
+    /// the system clock ([`State::reading`]).
+    pub last_at: Option<Timestamp>,
     /// Audit keys, the checkpoint interval and the last signed checkpoint.
     pub audit: crate::decide::audit::AuditView,
     /// Enforce tasks deleted zones left queued (`ZoneTaskLeft`), by [`ZoneName::key`]:
@@ -126,6 +129,7 @@ impl State {
 
     /// Folds one event, taking it.
     pub fn apply_event_owned(&mut self, event: Event, at: Timestamp) {
+        self.last_at = self.last_at.max(Some(at));
         match event {
             Event::LogCreated(e) => {
                 self.instance = Some(e.instance);
@@ -292,12 +296,25 @@ impl State {
 
     /// The enforcer's notion of now for this log: the simulated clock if the log has
     /// one; on a testing log the time of the last leap, or the given system time before
-    /// any; else the given system time.
+    /// any; else the given system time, or the last record's time while the system clock
+    /// is behind it.
     pub fn now(&self, system: Timestamp) -> Timestamp {
+        self.reading(system).time()
+    }
+
+    /// [`State::now`], saying whether the system clock is behind the log: on the system
+    /// clock (a production log) the log's time never goes back before its last record
+    /// (crates/projector/src/clock.rs). A testing log's clock goes back to the system
+    /// clock when its daemon starts again, as OpenDNSSEC's does.
+    pub fn reading(&self, system: Timestamp) -> crate::clock::Reading {
+        use crate::clock::Reading;
         match self.clock {
-            Some(ClockMode::Simulated { start }) => self.clock_now.unwrap_or(start),
-            Some(ClockMode::Testing) => self.clock_now.unwrap_or(system),
-            _ => system,
+            Some(ClockMode::Simulated { start }) => Reading::Now(self.clock_now.unwrap_or(start)),
+            Some(ClockMode::Testing) => Reading::Now(self.clock_now.unwrap_or(system)),
+            _ => match self.last_at {
+                Some(log) if system < log => Reading::Behind { system, log },
+                _ => Reading::Now(system),
+            },
         }
     }
 

@@ -5,6 +5,7 @@
 //! One test binary; the given / when / then helpers are in `given`, the tests by
 //! command in the other modules.
 
+mod clock_jumps;
 mod given;
 mod import;
 mod keys;

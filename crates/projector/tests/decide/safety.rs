@@ -65,7 +65,7 @@ fn arb_action() -> impl Strategy<Value = Action> {
 /// a ZSK roll last about 12 days): with shorter ones OpenDNSSEC 2.1 starts the next
 /// roll before the previous one ended and piles up keys (state-machine.md Q8), which
 /// can break rule 3; `ods-enforcer policy check` territory, not a state machine fault.
-fn arb_policy() -> impl Strategy<Value = Policy> {
+pub(crate) fn arb_policy() -> impl Strategy<Value = Policy> {
     (
         any::<bool>(),
         (0u8..8, 0u8..8),
@@ -111,7 +111,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
 }
 
 /// The log so far: a state with the policy, a zone and plenty of key material.
-fn start(p: &Policy) -> State {
+pub(crate) fn start(p: &Policy) -> State {
     let mut events: Vec<Event> = vec![kasp_events::PolicyCreated { policy: p.clone() }.into()];
     let mut n = 0u8;
     for pk in &p.keys.keys {
@@ -145,7 +145,7 @@ fn start(p: &Policy) -> State {
     given(events)
 }
 
-fn fold(state: &mut State, events: &[Event], at: Timestamp) {
+pub(crate) fn fold(state: &mut State, events: &[Event], at: Timestamp) {
     for e in events {
         state.apply_event(e, at);
     }
@@ -268,7 +268,12 @@ fn run_due(state: &mut State, p: &Policy, now: Timestamp) -> Result<(), TestCase
     Ok(())
 }
 
-fn ds(key: kasp_events::KeyId, from: DsAtParent, to: DsAtParent, trigger: DsTrigger) -> Event {
+pub(crate) fn ds(
+    key: kasp_events::KeyId,
+    from: DsAtParent,
+    to: DsAtParent,
+    trigger: DsTrigger,
+) -> Event {
     DsStateChanged {
         zone: zn("example.com"),
         key,
@@ -281,7 +286,7 @@ fn ds(key: kasp_events::KeyId, from: DsAtParent, to: DsAtParent, trigger: DsTrig
     .into()
 }
 
-fn operator_ds(state: &State, from: DsAtParent, to: DsAtParent) -> Vec<Event> {
+pub(crate) fn operator_ds(state: &State, from: DsAtParent, to: DsAtParent) -> Vec<Event> {
     let z = state.zone(&zn("example.com")).expect("zone");
     z.model
         .keys
