@@ -2,4 +2,6 @@
 //! with, cut short, or swapped. Each case says what the operator gets (message, exit code)
 //! and that nothing is written on top.
 
+mod daemon_restart;
+mod descriptors;
 mod tampered_log;

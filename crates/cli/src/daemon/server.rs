@@ -81,14 +81,19 @@ async fn event_loop(
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut clients = JoinSet::new();
     let timer = tokio::spawn(scheduler(status.clone(), jobs.clone()));
+    let mut failures = AcceptFailures::default();
     loop {
+        let paused = failures.paused_until();
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept(), if paused.is_none() => match accepted {
                 Ok((stream, _)) => {
+                    failures.accepted();
                     clients.spawn(connection(stream, jobs.clone(), access));
                 }
-                Err(e) => logger::log(Level::Error, &format!("[cmdhandler] accept failed: {e}")),
+                Err(e) => failures.failed(&e),
             },
+            _ = tokio::time::sleep_until(paused.unwrap_or_else(tokio::time::Instant::now)),
+                if paused.is_some() => failures.resume(),
             _ = term.recv() => {
                 logger::log(Level::Msg, "[engine] received SIGTERM, stopping");
                 stopping.store(true, Ordering::SeqCst);
@@ -120,6 +125,83 @@ async fn event_loop(
     .await;
     clients.abort_all();
     Ok(())
+}
+
+/// The first pause after a failed accept; it doubles with each failure in a row.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between two accepts that fail.
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+/// Failed accepts are reported at most once in this interval, with their count.
+const ACCEPT_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Failed accepts in a row (EMFILE when the daemon's descriptors run out, ENFILE,
+/// ENOBUFS): the connection stays queued, so accepting again at once fails again at
+/// once. The loop pauses between attempts, exponentially up to [`ACCEPT_PAUSE_MAX`],
+/// and reports once per [`ACCEPT_REPORT_EVERY`] with a count instead of once per
+/// attempt; the first accept that succeeds ends the pauses and is reported.
+#[derive(Debug, Default)]
+struct AcceptFailures {
+    /// Failures since the last success.
+    in_a_row: u64,
+    /// Failures since the last report.
+    unreported: u64,
+    last_report: Option<tokio::time::Instant>,
+    pause: Duration,
+    paused_until: Option<tokio::time::Instant>,
+}
+
+impl AcceptFailures {
+    fn paused_until(&self) -> Option<tokio::time::Instant> {
+        self.paused_until
+    }
+
+    fn resume(&mut self) {
+        self.paused_until = None;
+    }
+
+    fn failed(&mut self, e: &std::io::Error) {
+        let now = tokio::time::Instant::now();
+        self.in_a_row += 1;
+        self.unreported += 1;
+        self.pause = (self.pause * 2).clamp(ACCEPT_PAUSE_MIN, ACCEPT_PAUSE_MAX);
+        self.paused_until = Some(now + self.pause);
+        if self
+            .last_report
+            .is_none_or(|t| now.duration_since(t) >= ACCEPT_REPORT_EVERY)
+        {
+            let count = match self.unreported {
+                1 => String::new(),
+                n => format!(" ({n} failures since the last report)"),
+            };
+            logger::log(
+                Level::Error,
+                &format!(
+                    "[cmdhandler] accept failed: {e}{count}; retrying in up to {} ms",
+                    ACCEPT_PAUSE_MAX.as_millis()
+                ),
+            );
+            self.last_report = Some(now);
+            self.unreported = 0;
+        }
+    }
+
+    /// An accept succeeded. The reports keep their interval: descriptors that run out
+    /// again at once (one client leaves, the next takes its descriptor) are not a
+    /// report per connection.
+    fn accepted(&mut self) {
+        if self.in_a_row > 0 {
+            logger::log(
+                Level::Msg,
+                &format!(
+                    "[cmdhandler] accepting connections again after {} failed accepts",
+                    self.in_a_row
+                ),
+            );
+            self.in_a_row = 0;
+        }
+        self.pause = Duration::ZERO;
+        self.paused_until = None;
+    }
 }
 
 /// Wakes the writer when the next task is due.
