@@ -4,4 +4,5 @@
 
 mod daemon_restart;
 mod descriptors;
+mod hung_effects;
 mod tampered_log;

@@ -2,10 +2,13 @@
 //!
 //! Connections are served concurrently, but each command line is handed to the writer
 //! thread as a [`Job`] and the connection only relays the frames the writer produces,
-//! so the log has exactly one writer. The scheduler task sleeps until the next task
+//! so the log has exactly one writer. The read-only commands are the exception: they
+//! are answered from the view the writer last published, on a blocking thread, without
+//! waiting for the writer (crates/cli/src/daemon/reader.rs). The scheduler task sleeps until the next task
 //! the writer published (at most a minute at a time, so a changed wall clock is noticed)
 //! and wakes early whenever a command changes the schedule.
 
+use super::reader::{self, Board};
 use super::writer::{Job, Status};
 use crate::daemon::process;
 use crate::wire::{self, Decoder, Opcode};
@@ -40,13 +43,23 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// How long replies in flight may take to reach their clients at shutdown.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// How the event loop reaches the writer.
+#[derive(Debug)]
+pub struct Channels {
+    /// Jobs for the writer.
+    pub jobs: mpsc::Sender<Job>,
+    /// What the writer tells (the next task, or that it stopped).
+    pub status: watch::Receiver<Status>,
+    /// The view the writer published, for the read-only commands.
+    pub board: Arc<Board>,
+}
+
 /// Serves clients until the writer stops. `listener` is bound already (before the
 /// privileges were dropped).
 pub fn serve(
     listener: std::os::unix::net::UnixListener,
     access: Access,
-    jobs: mpsc::Sender<Job>,
-    status: watch::Receiver<Status>,
+    channels: Channels,
     worker_threads: u32,
     stopping: Arc<AtomicBool>,
 ) -> Result<(), String> {
@@ -61,16 +74,20 @@ pub fn serve(
             .build()
     }
     .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    runtime.block_on(event_loop(listener, access, jobs, status, stopping))
+    runtime.block_on(event_loop(listener, access, channels, stopping))
 }
 
 async fn event_loop(
     listener: std::os::unix::net::UnixListener,
     access: Access,
-    jobs: mpsc::Sender<Job>,
-    mut status: watch::Receiver<Status>,
+    channels: Channels,
     stopping: Arc<AtomicBool>,
 ) -> Result<(), String> {
+    let Channels {
+        jobs,
+        mut status,
+        board,
+    } = channels;
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("socket: {e}"))?;
@@ -88,7 +105,7 @@ async fn event_loop(
             accepted = listener.accept(), if paused.is_none() => match accepted {
                 Ok((stream, _)) => {
                     failures.accepted();
-                    clients.spawn(connection(stream, jobs.clone(), access));
+                    clients.spawn(connection(stream, jobs.clone(), board.clone(), access));
                 }
                 Err(e) => failures.failed(&e),
             },
@@ -262,7 +279,12 @@ async fn first_frame(stream: &mut UnixStream) {
 }
 
 /// One client: check its credentials, then run each command line it sends.
-async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>, access: Access) {
+async fn connection(
+    mut stream: UnixStream,
+    jobs: mpsc::Sender<Job>,
+    board: Arc<Board>,
+    access: Access,
+) {
     let (uid, gid) = match stream.peer_cred() {
         Ok(c) => (c.uid(), c.gid()),
         Err(e) => {
@@ -316,13 +338,29 @@ async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>, access: Acc
                 continue;
             }
             let (reply, mut replies) = tokio::sync::mpsc::unbounded_channel();
-            let job = Job::Command {
-                line,
-                user: user.clone(),
-                reply,
-            };
-            if jobs.send(job).is_err() {
-                return;
+            let words: Vec<String> = line
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            let published = crate::commands::answered_from_published(&words)
+                .then(|| board.latest())
+                .flatten();
+            if let Some(view) = published {
+                let (board, user) = (board.clone(), user.clone());
+                // Dropped when done, which ends the relay below.
+                tokio::task::spawn_blocking(move || {
+                    reader::answer(&board, view, &words, &user, reply);
+                });
+            } else {
+                let job = Job::Command {
+                    line,
+                    user: user.clone(),
+                    reply,
+                };
+                if jobs.send(job).is_err() {
+                    return;
+                }
             }
             while let Some(bytes) = replies.recv().await {
                 if stream.write_all(&bytes).await.is_err() {
