@@ -57,7 +57,8 @@ fn write_file(file: SignconfFile) -> Result<SignconfWritten, String> {
 /// its own limit, [`NOTIFY_TIMEOUT`], within it).
 const SIGNCONF_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Writes signconf `files` on threads of their own ([`crate::effect_pool`], at most
+/// Writes signconf `files` on threads of their own ([`crate::effect_pool`]: in order,
+/// one at a time while each finishes promptly, the next beside a slow one, at most
 /// [`crate::effect_pool::WORKERS`] at once, files of one path one after another), so
 /// that a hung file system or signer cannot hang the caller (the daemon's writer) nor
 /// hold up the other zones: when no file is done for [`SIGNCONF_TIMEOUT`], the ones

@@ -140,9 +140,10 @@ impl World for RealWorld<'_> {
         ds_hook(call)
     }
 
-    /// The zones' hooks side by side on the effect pool (crates/engine/src/effect_pool.rs),
-    /// the hooks of one zone one after another; each is killed (with its process group)
-    /// after its own timeout, so the pool waits for all of them.
+    /// The zones' hooks through the effect pool (crates/engine/src/effect_pool.rs): in
+    /// order while each finishes promptly, the next zone's beside a slow one; the hooks
+    /// of one zone one after another. Each is killed (with its process group) after its
+    /// own timeout, so the pool waits for all of them.
     fn run_ds_hooks(&mut self, calls: &[&DsHookCall]) -> Vec<Result<(), String>> {
         use crate::effect_pool::{self, Outcome};
         if calls.len() < 2 {
@@ -154,9 +155,10 @@ impl World for RealWorld<'_> {
             .into_iter()
             .map(|outcome| match outcome {
                 Outcome::Done(result) => result,
-                Outcome::Stuck | Outcome::NotStarted => {
-                    Err("the DS hook could not be run (no thread to run it on)".to_string())
-                }
+                Outcome::Stuck | Outcome::NotStarted => Err(
+                    "the DS hook was not run to its end (no thread for it, or it failed)"
+                        .to_string(),
+                ),
             })
             .collect()
     }
