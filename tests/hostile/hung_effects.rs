@@ -44,7 +44,9 @@ fi",
     for zone in ZONES {
         sb.ok(&format!("zone add --zone {zone} --policy fast"));
     }
+    // Answered from the view published before each `zone add` was acknowledged.
     let listed = sb.ok("zone list").out;
+    assert!(ZONES.iter().all(|z| listed.contains(z)), "{listed}");
     std::fs::write(sb.path("hang"), "").unwrap();
     // Every zone's signconf, and with it a notify that hangs.
     let started = Instant::now();
