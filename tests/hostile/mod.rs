@@ -5,8 +5,11 @@
 mod arguments;
 mod blocking_files;
 mod clock_jumps;
+mod daemon_restart;
+mod descriptors;
 mod file_modes;
 mod huge_xml;
+mod hung_effects;
 mod planted_files;
 mod privileges;
 mod swapped_log;

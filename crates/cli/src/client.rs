@@ -155,6 +155,7 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
                     line: words.join(" "),
                     user: user.clone(),
                     host: None,
+                    published: None,
                     loaded_conf: loaded.take(),
                 };
                 dispatch(&mut shell, &words)

@@ -174,7 +174,7 @@ fn feed(mut stdin: impl Write, input: &str) -> io::Result<()> {
 }
 
 /// Polls the child until it exits (`Some(status)`) or the deadline passes (`None`).
-fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
+pub(crate) fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
@@ -188,7 +188,7 @@ fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitSta
 }
 
 /// SIGKILLs the child's process group (the shell and whatever it started) and reaps it.
-fn kill_group(child: &mut Child) {
+pub(crate) fn kill_group(child: &mut Child) {
     if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
         // SAFETY: kill(2) has no memory effects; the group is ours (process_group(0))
         // and its leader is not yet reaped, so the id cannot have been reused.

@@ -27,6 +27,7 @@ pub mod config;
 pub mod decision_log;
 pub mod dshook;
 pub mod due;
+pub mod effect_pool;
 pub mod error;
 pub mod files;
 pub mod logger;
@@ -40,4 +41,4 @@ pub mod signconf;
 pub mod world;
 
 pub use error::{Failure, RunError, exit};
-pub use session::{Cached, Committed, Held, LogRef, Session, system_now};
+pub use session::{Cached, Committed, Held, LogRef, Published, Session, system_now};

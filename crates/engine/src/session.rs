@@ -58,6 +58,35 @@ enum LogAccess {
     /// The log held open by the daemon that runs this command (its single writer), with
     /// the daemon's cache.
     Held(Rc<Held>),
+    /// What the daemon's writer last published ([`Published`]): a read-only command
+    /// answered beside the writer, without the log.
+    Published(Arc<Published>),
+}
+
+/// The daemon's state as its writer published it after its last job (and before it
+/// acknowledged that job to its client): what the read-only commands are answered from
+/// while the writer is busy (crates/cli/src/daemon/reader.rs). Immutable; the next
+/// job's view replaces it.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub conf: Conf,
+    pub cached: Cached,
+    /// The daemon's queued key generation ([`Held::queued_generation`]).
+    pub queued_generation: Option<(Timestamp, KeyGenTask)>,
+}
+
+impl Published {
+    /// The view of `held` as it stands, with configuration `conf`; `None` when the
+    /// log cannot be folded (the commands then wait for the writer, which says why).
+    pub fn of(held: &Held, conf: Conf) -> Option<Published> {
+        held.state()?;
+        let cached = held.cache.borrow().clone()?;
+        Some(Published {
+            conf,
+            cached,
+            queued_generation: held.queued_generation.borrow().clone(),
+        })
+    }
 }
 
 impl Session {
@@ -93,6 +122,25 @@ impl Session {
         }
     }
 
+    /// A session of a read-only command on the view the daemon's writer published: its
+    /// state and configuration; it cannot append, read the log or reach the daemon's
+    /// repositories.
+    pub fn on_published(
+        conf_path: PathBuf,
+        published: Arc<Published>,
+        line: String,
+        user: String,
+    ) -> Session {
+        Session {
+            conf_path,
+            conf: published.conf.clone(),
+            line,
+            user,
+            log: LogAccess::Published(published),
+            hsm: Rc::new(RefCell::new(Repositories::default())),
+        }
+    }
+
     /// The session's HSM repositories (one borrower at a time: the real world of one
     /// scheduler run, or a command's own HSM work).
     pub fn repositories(&self) -> RefMut<'_, Repositories> {
@@ -101,7 +149,7 @@ impl Session {
 
     /// Whether the session runs in the daemon (on the log it holds).
     pub fn is_in_daemon(&self) -> bool {
-        matches!(self.log, LogAccess::Held(_))
+        matches!(self.log, LogAccess::Held(_) | LogAccess::Published(_))
     }
 
     /// Queues a key generation scheduled at `at` in the daemon's task queue, replacing the
@@ -119,6 +167,7 @@ impl Session {
     pub fn queued_generation(&self) -> Option<(Timestamp, KeyGenTask)> {
         match &self.log {
             LogAccess::Held(held) => held.queued_generation.borrow().clone(),
+            LogAccess::Published(p) => p.queued_generation.clone(),
             LogAccess::OnDisk(_) => None,
         }
     }
@@ -251,19 +300,32 @@ impl Session {
         Path::new(&self.conf.enforcer.working_directory).join("zones.xml")
     }
 
-    /// The state cache: the daemon's (shared by its commands) or this session's.
-    fn cache(&self) -> &RefCell<Option<Cached>> {
+    /// The state cache: the daemon's (shared by its commands) or this session's; a
+    /// published view has none (it is never folded into).
+    fn cache(&self) -> Option<&RefCell<Option<Cached>>> {
         match &self.log {
-            LogAccess::Held(h) => &h.cache,
-            LogAccess::OnDisk(cache) => cache,
+            LogAccess::Held(h) => Some(&h.cache),
+            LogAccess::OnDisk(cache) => Some(cache),
+            LogAccess::Published(_) => None,
         }
+    }
+
+    /// A published view has no log to read or append to.
+    fn no_log(&self) -> Failure {
+        Failure::env(format!(
+            "internal error: the command needs the event log {}, not the enforcer's \
+             published view",
+            self.log_path().display()
+        ))
     }
 
     /// The log to read from: the daemon's, or opened read-only (repairing it first when
     /// a writer was interrupted).
     pub fn reader(&self) -> Result<LogRef<'_>, Failure> {
-        if let LogAccess::Held(h) = &self.log {
-            return Ok(LogRef::Held(h.log.borrow()));
+        match &self.log {
+            LogAccess::Held(h) => return Ok(LogRef::Held(h.log.borrow())),
+            LogAccess::Published(_) => return Err(self.no_log()),
+            LogAccess::OnDisk(_) => {}
         }
         let path = self.log_path();
         let log = match EventLog::open(&path, Access::ReadOnly) {
@@ -281,14 +343,21 @@ impl Session {
 
     /// Folds the log into the current state; returns it with the head it belongs to.
     pub fn load(&self) -> Result<(kasp_events::Head, Arc<State>, Option<Seq>), Failure> {
+        let Some(cache) = self.cache() else {
+            let LogAccess::Published(p) = &self.log else {
+                return Err(self.no_log());
+            };
+            let c = &p.cached;
+            return Ok((c.head, c.state.clone(), c.snapshot));
+        };
         let log = self.reader()?;
         let head = log.head();
-        if let Some(c) = self.cache().borrow().as_ref().filter(|c| c.head == head) {
+        if let Some(c) = cache.borrow().as_ref().filter(|c| c.head == head) {
             return Ok((head, c.state.clone(), c.snapshot));
         }
         let (state, snap) = fold(&log)?;
         let state = Arc::new(state);
-        *self.cache().borrow_mut() = Some(Cached {
+        *cache.borrow_mut() = Some(Cached {
             head,
             state: state.clone(),
             snapshot: snap,
@@ -321,15 +390,16 @@ impl Session {
                 .collect();
             let mut own;
             let mut held;
-            let log: &mut EventLog = match &self.log {
+            let (log, cache): (&mut EventLog, _) = match &self.log {
                 LogAccess::Held(h) => {
                     held = h.log.borrow_mut();
-                    &mut held
+                    (&mut held, &h.cache)
                 }
-                LogAccess::OnDisk(_) => {
+                LogAccess::OnDisk(cache) => {
                     own = EventLog::open(&self.log_path(), Access::ReadWrite)?;
-                    &mut own
+                    (&mut own, cache)
                 }
+                LogAccess::Published(_) => return Err(self.no_log().into()),
             };
             // Refused while the cache still holds the state: nothing is appended to a file
             // the path no longer names (append checks again, and after its commit).
@@ -338,12 +408,12 @@ impl Session {
             }
             // The state to fold the new records into: the cached one itself when no one
             // else holds it (the cache is refilled below), else a copy.
-            *self.cache().borrow_mut() = None;
+            *cache.borrow_mut() = None;
             let mut state = Arc::unwrap_or_clone(state);
             match append_folding(log, head, events, &mut state, snap) {
                 Ok(sealed) => {
                     let state = Arc::new(state);
-                    self.remember(log, &state, snap, &sealed);
+                    remember(cache, log, &state, snap, &sealed);
                     crate::decision_log::committed(
                         &decision.events,
                         &state,
@@ -384,23 +454,29 @@ impl Session {
         }
         e
     }
+}
 
-    /// Caches the state after an append by this command.
-    fn remember(&self, log: &EventLog, state: &Arc<State>, snap: Option<Seq>, sealed: &[Sealed]) {
-        // append_folding stores a snapshot at the last record once SNAPSHOT_EVERY
-        // records accumulated (only the timing of the next snapshot depends on this).
-        let snapshot = match sealed.last() {
-            Some(s) if s.record.seq.0.saturating_sub(snap.map_or(0, |x| x.0)) >= SNAPSHOT_EVERY => {
-                Some(s.record.seq)
-            }
-            _ => snap,
-        };
-        *self.cache().borrow_mut() = Some(Cached {
-            head: log.head(),
-            state: state.clone(),
-            snapshot,
-        });
-    }
+/// Caches the state after an append by a command.
+fn remember(
+    cache: &RefCell<Option<Cached>>,
+    log: &EventLog,
+    state: &Arc<State>,
+    snap: Option<Seq>,
+    sealed: &[Sealed],
+) {
+    // append_folding stores a snapshot at the last record once SNAPSHOT_EVERY
+    // records accumulated (only the timing of the next snapshot depends on this).
+    let snapshot = match sealed.last() {
+        Some(s) if s.record.seq.0.saturating_sub(snap.map_or(0, |x| x.0)) >= SNAPSHOT_EVERY => {
+            Some(s.record.seq)
+        }
+        _ => snap,
+    };
+    *cache.borrow_mut() = Some(Cached {
+        head: log.head(),
+        state: state.clone(),
+        snapshot,
+    });
 }
 
 /// Appends `events` at `head` and folds the sealed records into `state`, storing a

@@ -83,6 +83,23 @@ impl<'a> RealWorld<'a> {
     }
 }
 
+/// Runs one DS hook; why it failed.
+fn ds_hook(call: &DsHookCall) -> Result<(), String> {
+    let outcome = run_ds_hook(
+        Some(&call.command),
+        &call.owner,
+        call.ttl,
+        call.algorithm,
+        &call.public_key,
+        &call.locator,
+    );
+    match outcome {
+        HookOutcome::Ok => Ok(()),
+        HookOutcome::Failed { reason } => Err(reason),
+        HookOutcome::NotConfigured => Err(format!("no command configured for {}", call.zone)),
+    }
+}
+
 /// An HSM failure as the scheduler's error.
 fn hsm_error(e: &HsmError) -> RunError {
     RunError::Failed(hsm_failure(e))
@@ -120,19 +137,30 @@ impl World for RealWorld<'_> {
     }
 
     fn run_ds_hook(&mut self, call: &DsHookCall) -> Result<(), String> {
-        let outcome = run_ds_hook(
-            Some(&call.command),
-            &call.owner,
-            call.ttl,
-            call.algorithm,
-            &call.public_key,
-            &call.locator,
-        );
-        match outcome {
-            HookOutcome::Ok => Ok(()),
-            HookOutcome::Failed { reason } => Err(reason),
-            HookOutcome::NotConfigured => Err(format!("no command configured for {}", call.zone)),
+        ds_hook(call)
+    }
+
+    /// The zones' hooks through the effect pool (crates/engine/src/effect_pool.rs): in
+    /// order while each finishes promptly, the next zone's beside a slow one; the hooks
+    /// of one zone one after another. Each is killed (with its process group) after its
+    /// own timeout, so the pool waits for all of them.
+    fn run_ds_hooks(&mut self, calls: &[&DsHookCall]) -> Vec<Result<(), String>> {
+        use crate::effect_pool::{self, Outcome};
+        if calls.len() < 2 {
+            return calls.iter().map(|call| ds_hook(call)).collect();
         }
+        let owned: Vec<DsHookCall> = calls.iter().map(|call| (*call).clone()).collect();
+        let groups = effect_pool::grouped(owned, |call| call.zone.clone());
+        effect_pool::run("ds-hook", groups, calls.len(), None, |call| ds_hook(&call))
+            .into_iter()
+            .map(|outcome| match outcome {
+                Outcome::Done(result) => result,
+                Outcome::Stuck | Outcome::NotStarted => Err(
+                    "the DS hook was not run to its end (no thread for it, or it failed)"
+                        .to_string(),
+                ),
+            })
+            .collect()
     }
 
     fn new_locators(

@@ -60,6 +60,9 @@ pub struct Shell<'a> {
     pub user: String,
     /// The daemon running this command; `None` daemonless.
     pub host: Option<std::rc::Rc<crate::host::Host>>,
+    /// The view the daemon's writer published, for a read-only command answered beside
+    /// it (crates/cli/src/daemon/reader.rs); `None` otherwise.
+    pub published: Option<std::sync::Arc<kasp_engine::Published>>,
     /// conf.xml as the client already read it (to find the daemon's socket), used
     /// instead of reading it again by the first [`Shell::ctx`].
     pub loaded_conf: Option<kasp_projector::formats::conf::Conf>,
@@ -113,6 +116,10 @@ impl Shell<'_> {
     /// The command's [`Session`]: the daemon's configuration and log, or (daemonless)
     /// conf.xml read now.
     pub fn ctx(&mut self) -> Result<Session, Exit> {
+        if let Some(published) = &self.published {
+            let (path, line, user) = (self.conf_path.clone(), self.line.clone(), self.user.clone());
+            return Ok(Session::on_published(path, published.clone(), line, user));
+        }
         if let Some(host) = &self.host {
             return Ok(host.session(&self.line, &self.user));
         }
@@ -229,6 +236,28 @@ pub fn dispatch(shell: &mut Shell<'_>, words: &[String]) -> i32 {
         Handler::Run(f) => match f(shell, spec, args) {
             Ok(code) | Err(Exit(code)) => code,
         },
+    }
+}
+
+/// The commands a daemon answers from the view its writer published, beside the
+/// writer (crates/cli/src/daemon/reader.rs): they only read the state (no log, no HSM,
+/// no files) and print the same text either way.
+const READ_ONLY: &[&str] = &[
+    "zone list",
+    "key list",
+    "rollover list",
+    "policy list",
+    "queue",
+];
+
+/// Whether the daemon answers `words` from its published view: a [`READ_ONLY`]
+/// command without `--at` (which replays the log).
+pub fn answered_from_published(words: &[String]) -> bool {
+    match table::find(words) {
+        Some((spec, n)) => {
+            READ_ONLY.contains(&spec.name) && at::extension_words(spec.name, &words[n..]) == 0
+        }
+        None => false,
     }
 }
 

@@ -17,6 +17,7 @@
 pub mod info;
 pub mod options;
 pub mod process;
+pub mod reader;
 pub mod server;
 pub mod writer;
 
@@ -296,7 +297,9 @@ fn serve(
     let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (status, status_rx) = tokio::sync::watch::channel(writer::Status::Next(None));
     let worker_threads = conf.enforcer.worker_threads;
+    let board = std::sync::Arc::new(reader::Board::new(PathBuf::from(&opts.config)));
     let setup = writer::WriterSetup {
+        board: board.clone(),
         conf_path: PathBuf::from(&opts.config),
         conf,
         user: process::user_name(unsafe_uid()),
@@ -315,7 +318,17 @@ fn serve(
         uid: identity.uid,
         gid: identity.gid,
     };
-    let result = server::serve(listener, access, jobs, status_rx, worker_threads, stopping);
+    let result = server::serve(
+        listener,
+        access,
+        server::Channels {
+            jobs,
+            status: status_rx,
+            board,
+        },
+        worker_threads,
+        stopping,
+    );
     let _ = thread.join();
     match result {
         Ok(()) => 0,

@@ -2,8 +2,9 @@
 //! user and group, and detaching from the terminal (`common/util.c`,
 //! `common/privdrop.c`, `daemon/engine.c:engine_setup`).
 //!
-//! * Pid file: a stale file (no such process) is fine and is overwritten; a file
-//!   naming a live process stops the start. Written atomically (temp file + rename).
+//! * Pid file: a stale file (no such process, a zombie — a daemon killed a moment ago
+//!   and not yet reaped — or a live process running another program) is fine and is
+//!   overwritten; a file naming a live ods-enforcerd stops the start. Written atomically (temp file + rename).
 //! * Privileges: names are resolved once, up front. A command run without the daemon,
 //!   as root, drops to them the same way (crates/cli/src/client.rs). Without `Group` the user's primary
 //!   group is used (OpenDNSSEC keeps the *current* group in that case — root's when
@@ -39,18 +40,67 @@ pub fn check_pid_file(path: &Path) -> Result<(), String> {
     let Some(pid) = std::fs::read(path).ok().and_then(|b| parse_pid(&b)) else {
         return Ok(());
     };
-    if process_alive(pid) {
-        return Err(format!(
-            "pidfile {shown} already exists, a process with pid {pid} is already running. \
-             If no ods-enforcerd process is running, a previous instance didn't shutdown \
-             cleanly, please remove this file and try again."
-        ));
-    }
+    let why = match holder(pid) {
+        Holder::Enforcer => {
+            return Err(format!(
+                "pidfile {shown} already exists, a process with pid {pid} is already running. \
+                 If no ods-enforcerd process is running, a previous instance didn't shutdown \
+                 cleanly, please remove this file and try again."
+            ));
+        }
+        Holder::Gone => format!("no process with pid {pid} is running"),
+        Holder::Zombie => format!("process {pid} has exited (a zombie not yet reaped)"),
+        Holder::Other(name) => format!("process {pid} is {name}, not ods-enforcerd"),
+    };
     logger::warning(&format!(
-        "[util] pidfile {shown} already exists, but no process with pid {pid} is running. \
+        "[util] pidfile {shown} already exists, but {why}. \
          A previous instance didn't shutdown cleanly, this pidfile is stale."
     ));
     Ok(())
+}
+
+/// What the process a pid file names is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Holder {
+    /// A live ods-enforcerd (or, where /proc cannot tell, some live process).
+    Enforcer,
+    /// No such process, or this very process (a pid reused after a restart).
+    Gone,
+    /// A process that has exited and waits to be reaped: a daemon killed a moment ago
+    /// whose parent has not collected it yet.
+    Zombie,
+    /// A live process running another program (the pid was reused).
+    Other(String),
+}
+
+/// Looks at process `pid` in /proc (its state and program name, `/proc/<pid>/stat`); a
+/// program is ods-enforcerd when its name is that or this daemon's own (a renamed
+/// binary). Without /proc only whether the process exists is known.
+fn holder(pid: libc::pid_t) -> Holder {
+    if u32::try_from(pid).ok() == Some(std::process::id()) {
+        return Holder::Gone;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        if !Path::new("/proc/self/stat").exists() && process_alive(pid) {
+            return Holder::Enforcer;
+        }
+        return Holder::Gone;
+    };
+    // "<pid> (<comm>) <state> …": the name may itself hold parentheses.
+    let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+        return Holder::Enforcer;
+    };
+    let name = &stat[open + 1..close];
+    let state = stat[close + 1..].split_whitespace().next().unwrap_or("");
+    if matches!(state, "Z" | "X" | "x") {
+        return Holder::Zombie;
+    }
+    let own = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
+    if name == "ods-enforcerd" || name == own.trim_end_matches('\n') {
+        Holder::Enforcer
+    } else {
+        Holder::Other(name.to_string())
+    }
 }
 
 /// A positive pid from a pid file's text (`"<pid>\n"`).
@@ -392,8 +442,27 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             format!("{}\n", std::process::id())
         );
-        let err = check_pid_file(&path).unwrap_err();
-        assert!(err.contains("already running"), "{err}");
+        // This very process: a pid reused after a restart (a daemon that is pid 1 of
+        // its container, say) is no other daemon.
+        assert_eq!(check_pid_file(&path), Ok(()));
+        // A live process running another program.
+        let mut sleep = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        write_pid_file(&path, sleep.id()).unwrap();
+        assert_eq!(
+            holder(sleep.id() as libc::pid_t),
+            Holder::Other("sleep".into())
+        );
+        assert_eq!(check_pid_file(&path), Ok(()));
+        // The same process once it exited and before it is reaped.
+        sleep.kill().unwrap();
+        while holder(sleep.id() as libc::pid_t) != Holder::Zombie {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(check_pid_file(&path), Ok(()));
+        sleep.wait().unwrap();
         // Stale: a pid that cannot exist (above the kernel's pid_max).
         write_pid_file(&path, 999_999_999).unwrap();
         assert_eq!(check_pid_file(&path), Ok(()));

@@ -2,10 +2,13 @@
 //!
 //! Connections are served concurrently, but each command line is handed to the writer
 //! thread as a [`Job`] and the connection only relays the frames the writer produces,
-//! so the log has exactly one writer. The scheduler task sleeps until the next task
+//! so the log has exactly one writer. The read-only commands are the exception: they
+//! are answered from the view the writer last published, on a blocking thread, without
+//! waiting for the writer (crates/cli/src/daemon/reader.rs). The scheduler task sleeps until the next task
 //! the writer published (at most a minute at a time, so a changed wall clock is noticed)
 //! and wakes early whenever a command changes the schedule.
 
+use super::reader::{self, Board};
 use super::writer::{Job, Status};
 use crate::daemon::process;
 use crate::wire::{self, Decoder, Opcode};
@@ -40,13 +43,23 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// How long replies in flight may take to reach their clients at shutdown.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// How the event loop reaches the writer.
+#[derive(Debug)]
+pub struct Channels {
+    /// Jobs for the writer.
+    pub jobs: mpsc::Sender<Job>,
+    /// What the writer tells (the next task, or that it stopped).
+    pub status: watch::Receiver<Status>,
+    /// The view the writer published, for the read-only commands.
+    pub board: Arc<Board>,
+}
+
 /// Serves clients until the writer stops. `listener` is bound already (before the
 /// privileges were dropped).
 pub fn serve(
     listener: std::os::unix::net::UnixListener,
     access: Access,
-    jobs: mpsc::Sender<Job>,
-    status: watch::Receiver<Status>,
+    channels: Channels,
     worker_threads: u32,
     stopping: Arc<AtomicBool>,
 ) -> Result<(), String> {
@@ -61,16 +74,20 @@ pub fn serve(
             .build()
     }
     .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    runtime.block_on(event_loop(listener, access, jobs, status, stopping))
+    runtime.block_on(event_loop(listener, access, channels, stopping))
 }
 
 async fn event_loop(
     listener: std::os::unix::net::UnixListener,
     access: Access,
-    jobs: mpsc::Sender<Job>,
-    mut status: watch::Receiver<Status>,
+    channels: Channels,
     stopping: Arc<AtomicBool>,
 ) -> Result<(), String> {
+    let Channels {
+        jobs,
+        mut status,
+        board,
+    } = channels;
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("socket: {e}"))?;
@@ -81,14 +98,19 @@ async fn event_loop(
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut clients = JoinSet::new();
     let timer = tokio::spawn(scheduler(status.clone(), jobs.clone()));
+    let mut failures = AcceptFailures::default();
     loop {
+        let paused = failures.paused_until();
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept(), if paused.is_none() => match accepted {
                 Ok((stream, _)) => {
-                    clients.spawn(connection(stream, jobs.clone(), access));
+                    failures.accepted();
+                    clients.spawn(connection(stream, jobs.clone(), board.clone(), access));
                 }
-                Err(e) => logger::log(Level::Error, &format!("[cmdhandler] accept failed: {e}")),
+                Err(e) => failures.failed(&e),
             },
+            _ = tokio::time::sleep_until(paused.unwrap_or_else(tokio::time::Instant::now)),
+                if paused.is_some() => failures.resume(),
             _ = term.recv() => {
                 logger::log(Level::Msg, "[engine] received SIGTERM, stopping");
                 stopping.store(true, Ordering::SeqCst);
@@ -120,6 +142,83 @@ async fn event_loop(
     .await;
     clients.abort_all();
     Ok(())
+}
+
+/// The first pause after a failed accept; it doubles with each failure in a row.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between two accepts that fail.
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+/// Failed accepts are reported at most once in this interval, with their count.
+const ACCEPT_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Failed accepts in a row (EMFILE when the daemon's descriptors run out, ENFILE,
+/// ENOBUFS): the connection stays queued, so accepting again at once fails again at
+/// once. The loop pauses between attempts, exponentially up to [`ACCEPT_PAUSE_MAX`],
+/// and reports once per [`ACCEPT_REPORT_EVERY`] with a count instead of once per
+/// attempt; the first accept that succeeds ends the pauses and is reported.
+#[derive(Debug, Default)]
+struct AcceptFailures {
+    /// Failures since the last success.
+    in_a_row: u64,
+    /// Failures since the last report.
+    unreported: u64,
+    last_report: Option<tokio::time::Instant>,
+    pause: Duration,
+    paused_until: Option<tokio::time::Instant>,
+}
+
+impl AcceptFailures {
+    fn paused_until(&self) -> Option<tokio::time::Instant> {
+        self.paused_until
+    }
+
+    fn resume(&mut self) {
+        self.paused_until = None;
+    }
+
+    fn failed(&mut self, e: &std::io::Error) {
+        let now = tokio::time::Instant::now();
+        self.in_a_row += 1;
+        self.unreported += 1;
+        self.pause = (self.pause * 2).clamp(ACCEPT_PAUSE_MIN, ACCEPT_PAUSE_MAX);
+        self.paused_until = Some(now + self.pause);
+        if self
+            .last_report
+            .is_none_or(|t| now.duration_since(t) >= ACCEPT_REPORT_EVERY)
+        {
+            let count = match self.unreported {
+                1 => String::new(),
+                n => format!(" ({n} failures since the last report)"),
+            };
+            logger::log(
+                Level::Error,
+                &format!(
+                    "[cmdhandler] accept failed: {e}{count}; retrying in up to {} ms",
+                    ACCEPT_PAUSE_MAX.as_millis()
+                ),
+            );
+            self.last_report = Some(now);
+            self.unreported = 0;
+        }
+    }
+
+    /// An accept succeeded. The reports keep their interval: descriptors that run out
+    /// again at once (one client leaves, the next takes its descriptor) are not a
+    /// report per connection.
+    fn accepted(&mut self) {
+        if self.in_a_row > 0 {
+            logger::log(
+                Level::Msg,
+                &format!(
+                    "[cmdhandler] accepting connections again after {} failed accepts",
+                    self.in_a_row
+                ),
+            );
+            self.in_a_row = 0;
+        }
+        self.pause = Duration::ZERO;
+        self.paused_until = None;
+    }
 }
 
 /// Wakes the writer when the next task is due.
@@ -180,7 +279,12 @@ async fn first_frame(stream: &mut UnixStream) {
 }
 
 /// One client: check its credentials, then run each command line it sends.
-async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>, access: Access) {
+async fn connection(
+    mut stream: UnixStream,
+    jobs: mpsc::Sender<Job>,
+    board: Arc<Board>,
+    access: Access,
+) {
     let (uid, gid) = match stream.peer_cred() {
         Ok(c) => (c.uid(), c.gid()),
         Err(e) => {
@@ -234,13 +338,29 @@ async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>, access: Acc
                 continue;
             }
             let (reply, mut replies) = tokio::sync::mpsc::unbounded_channel();
-            let job = Job::Command {
-                line,
-                user: user.clone(),
-                reply,
-            };
-            if jobs.send(job).is_err() {
-                return;
+            let words: Vec<String> = line
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            let published = crate::commands::answered_from_published(&words)
+                .then(|| board.latest())
+                .flatten();
+            if let Some(view) = published {
+                let (board, user) = (board.clone(), user.clone());
+                // Dropped when done, which ends the relay below.
+                tokio::task::spawn_blocking(move || {
+                    reader::answer(&board, view, &words, &user, reply);
+                });
+            } else {
+                let job = Job::Command {
+                    line,
+                    user: user.clone(),
+                    reply,
+                };
+                if jobs.send(job).is_err() {
+                    return;
+                }
             }
             while let Some(bytes) = replies.recv().await {
                 if stream.write_all(&bytes).await.is_err() {

@@ -58,7 +58,7 @@ pub enum Status {
 /// in pieces of [`CHUNK`] bytes (a `zone list` of 100,000 zones is not 100,000 socket
 /// writes), and a switch of stream sends what was gathered first, so the client sees
 /// stdout and stderr in the order they were written.
-struct FrameSink {
+pub(super) struct FrameSink {
     reply: UnboundedSender<Vec<u8>>,
     op: Opcode,
     pending: Vec<u8>,
@@ -68,7 +68,7 @@ struct FrameSink {
 const CHUNK: usize = 64 * 1024;
 
 impl FrameSink {
-    fn new(reply: UnboundedSender<Vec<u8>>) -> FrameSink {
+    pub(super) fn new(reply: UnboundedSender<Vec<u8>>) -> FrameSink {
         FrameSink {
             reply,
             op: Opcode::Stdout,
@@ -138,6 +138,8 @@ pub struct WriterSetup {
     /// Set by the event loop on SIGTERM/SIGINT: the job in flight finishes, the jobs
     /// still queued are answered without being run.
     pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Where the view the read-only commands are answered from is published.
+    pub board: std::sync::Arc<super::reader::Board>,
 }
 
 /// The writer's state.
@@ -148,6 +150,7 @@ struct Writer {
     user: String,
     cli_verbosity: u32,
     status: watch::Sender<Status>,
+    board: std::sync::Arc<super::reader::Board>,
 }
 
 impl Writer {
@@ -164,6 +167,7 @@ impl Writer {
             line: line.to_string(),
             user: user.to_string(),
             host: Some(self.host.clone()),
+            published: None,
             loaded_conf: None,
         }
     }
@@ -196,7 +200,17 @@ impl Writer {
             kasp_engine::exit::ENVIRONMENT
         });
         sink.flush();
+        // Before the acknowledgement: the client's next read sees what this did.
+        self.publish_view();
         let _ = reply.send(wire::exit(code));
+    }
+
+    /// Publishes the state and configuration as they stand for the read-only commands
+    /// (crates/cli/src/daemon/reader.rs).
+    fn publish_view(&self) {
+        let conf = self.host.conf.borrow().clone();
+        self.board
+            .publish(kasp_engine::Published::of(&self.host.held, conf));
     }
 
     /// Runs what is due now (the scheduler's wake-up).
@@ -359,8 +373,10 @@ impl Writer {
         due::holds_tasks(&self.host.conf.borrow(), state)
     }
 
-    /// Publishes when the next task (or interval checkpoint) is due.
+    /// Publishes the view for the read-only commands, and when the next task (or
+    /// interval checkpoint) is due.
     fn publish(&self) {
+        self.publish_view();
         let next = self.host.held.state().and_then(|state| {
             // A stopped clock moves only by `time leap`; with no worker threads the
             // tasks wait for `time leap --attach`.
@@ -426,6 +442,7 @@ pub fn run(
         user: setup.user,
         cli_verbosity: setup.cli_verbosity,
         status,
+        board: setup.board.clone(),
     };
     // OpenDNSSEC's start-up lines (daemon/engine.c), before the start-up run.
     logger::log(
@@ -433,6 +450,8 @@ pub fn run(
         &format!("[engine] running as pid {}", std::process::id()),
     );
     logger::log(Level::Msg, "[engine] enforcer started");
+    // Reads are answered from the log as opened while the start-up run goes on.
+    writer.publish_view();
     writer.warn_no_workers();
     writer.sweep();
     writer.open_repositories();

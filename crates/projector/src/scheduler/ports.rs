@@ -111,6 +111,12 @@ pub trait World {
     ) -> Vec<Result<SignconfWritten, String>>;
     /// Runs a DS hook; why it failed.
     fn run_ds_hook(&mut self, call: &DsHookCall) -> Result<(), String>;
+    /// Runs the DS hooks of one run; one result per call, in order. The real world runs
+    /// the zones' hooks side by side (those of one zone in order); by default one after
+    /// another.
+    fn run_ds_hooks(&mut self, calls: &[&DsHookCall]) -> Vec<Result<(), String>> {
+        calls.iter().map(|call| self.run_ds_hook(call)).collect()
+    }
     /// Readies `count` new keys of `spec`: refuses, before any intent is recorded, when
     /// the token cannot hold them or cannot make keys of this kind, and gives each a
     /// locator no key of `state` uses.

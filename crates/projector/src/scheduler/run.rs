@@ -15,7 +15,7 @@ use super::effects::{
     material_to_destroy, signconf_files,
 };
 use super::keys::{generate_keys, resolve_pending};
-use super::ports::{Journal, World};
+use super::ports::{DsHookCall, Journal, World};
 use crate::decide::enforcer::EnforcerCommand;
 use crate::decide::{Command, Outcome};
 use crate::scheduler::key_factory::{KEYGEN_OWNER, KeyGenTask, merged_flushes, task_plan};
@@ -253,9 +253,23 @@ fn carry_out<J: Journal, W: World<Error = J::Error>>(
         }
     }
     let mut moved = false;
-    for task in ds_tasks_due(state, now, conf.ds_commands()) {
+    let tasks = ds_tasks_due(state, now, conf.ds_commands());
+    // The hooks first (side by side in the real world), then their outcomes in the
+    // order of the tasks.
+    let calls: Vec<&DsHookCall> = tasks
+        .iter()
+        .filter_map(|task| match &task.work {
+            DsWork::Call(call) => Some(call),
+            _ => None,
+        })
+        .collect();
+    let mut hook_results = world.run_ds_hooks(&calls).into_iter();
+    for task in tasks {
         let outcome = match &task.work {
-            DsWork::Call(call) => match world.run_ds_hook(call) {
+            DsWork::Call(call) => match hook_results
+                .next()
+                .unwrap_or_else(|| Err("the DS hook was not run".to_string()))
+            {
                 Ok(()) => DsTaskOutcome::Moved {
                     hook: Some(call.command.clone()),
                 },
