@@ -2,4 +2,5 @@
 //! with, cut short, or swapped. Each case says what the operator gets (message, exit code)
 //! and that nothing is written on top.
 
+mod concurrent_writers;
 mod tampered_log;

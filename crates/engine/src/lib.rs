@@ -29,6 +29,7 @@ pub mod dshook;
 pub mod due;
 pub mod error;
 pub mod files;
+pub mod lock_wait;
 pub mod logger;
 pub mod paths;
 pub mod random;

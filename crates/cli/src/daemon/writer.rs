@@ -164,6 +164,8 @@ impl Writer {
             user: user.to_string(),
             host: Some(self.host.clone()),
             loaded_conf: None,
+            wait_lock: kasp_engine::lock_wait::DEFAULT_LIMIT,
+            appended: Default::default(),
         }
     }
 
