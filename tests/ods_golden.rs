@@ -251,12 +251,16 @@ fn client_options_match_opendnssec() {
     let (_, _, out, _, _) = golden(109);
     let r = sb.run(&["--help"]);
     assert_eq!(r.code, 0);
-    // kasp-ledger adds its -c option (two lines); everything else is OpenDNSSEC's.
+    // kasp-ledger adds its -c and --wait-lock options (two lines each); everything else
+    // is OpenDNSSEC's.
     let ours: String = r
         .out
         .lines()
         .filter(|l| {
-            !l.contains("--config <file>") && !l.contains("(default /etc/opendnssec/conf.xml)")
+            !l.contains("--config <file>")
+                && !l.contains("(default /etc/opendnssec/conf.xml)")
+                && !l.contains("--wait-lock <secs>")
+                && !l.contains("while another process writes it (default 30)")
         })
         .map(|l| format!("{l}\n"))
         .collect();

@@ -5,6 +5,7 @@
 mod arguments;
 mod blocking_files;
 mod clock_jumps;
+mod concurrent_writers;
 mod daemon_restart;
 mod descriptors;
 mod file_modes;

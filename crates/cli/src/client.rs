@@ -7,6 +7,7 @@ use crate::output::Sink;
 use crate::remote;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The default configuration file, as OpenDNSSEC's.
 pub const DEFAULT_CONF: &str = "/etc/opendnssec/conf.xml";
@@ -24,6 +25,8 @@ Supported options:
     |    (default /run/opendnssec/enforcer.sock).
  -c | --config <file>    Configuration file of the enforcer
     |    (default /etc/opendnssec/conf.xml).
+    | --wait-lock <secs> Without a daemon: wait so long for the event log
+    |    while another process writes it (default 30).
 
 BSD licensed, see LICENSE in source package for details.
 Version 2.1.12. Report bugs to <http://bugs.opendnssec.org/>.
@@ -38,6 +41,11 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
         Opt::flag("version", 'V'),
         Opt::value("socket", 's'),
         Opt::value("config", 'c'),
+        Opt {
+            long: "wait-lock",
+            short: None,
+            takes_value: true,
+        },
     ];
     let parsed = match getopt(&args[..split], &spec) {
         Ok(p) => p,
@@ -67,6 +75,18 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
         ));
         return 0;
     }
+    let wait_lock = match parsed.value("wait-lock").map(str::parse::<u64>) {
+        None => kasp_engine::lock_wait::DEFAULT_LIMIT,
+        Some(Ok(secs)) => Duration::from_secs(secs),
+        Some(Err(_)) => {
+            sink.err(&format!(
+                "ods-enforcer: option '--wait-lock' needs a whole number of seconds, not '{}'\n\
+                 use --help for usage information\n",
+                parsed.value("wait-lock").unwrap_or_default()
+            ));
+            return 100;
+        }
+    };
     if let Some(s) = parsed.value("socket") {
         sink.out(&format!("sock set to {s}\n"));
     }
@@ -157,6 +177,8 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
                     host: None,
                     published: None,
                     loaded_conf: loaded.take(),
+                    wait_lock,
+                    appended: Default::default(),
                 };
                 dispatch(&mut shell, &words)
             };
@@ -183,7 +205,9 @@ fn global_prefix(args: &[String]) -> usize {
         let needs_value = if let Some(long) = a.strip_prefix("--") {
             !long.contains('=')
                 && !long.is_empty()
-                && ("socket".starts_with(long) || "config".starts_with(long))
+                && ("socket".starts_with(long)
+                    || "config".starts_with(long)
+                    || "wait-lock".starts_with(long))
                 && !("help".starts_with(long) || "version".starts_with(long))
         } else {
             // -s / -c as the last letter of a cluster take the next word.

@@ -116,7 +116,10 @@ pub fn run_due_signconf_later(
 }
 
 /// Runs what is due now, held tasks too; `signconfs`: whether the signconf files are
-/// written (see [`run_due_signconf_later`]).
+/// written (see [`run_due_signconf_later`]). From its first append on the run has the
+/// log to itself ([`Session::exclusively_once_it_appends`]) as the daemon's single
+/// writer has: daemonless runs one after another, never two of them carrying out the
+/// same effects (a signconf, a DS hook, a key's destruction) and recording them twice.
 pub fn perform_due(
     session: &Session,
     operator: &Actor,
@@ -133,8 +136,10 @@ pub fn perform_due(
     let conf = SchedulerConf::from_conf(&session.conf);
     let due = Due { waiting, signconfs };
     let mut journal = LogJournal { ctx: session };
-    in_world(session, warnings, |world| {
-        scheduler::run_due(&mut journal, world, &conf, operator, due)
+    session.exclusively_once_it_appends(|| {
+        in_world(session, warnings, |world| {
+            scheduler::run_due(&mut journal, world, &conf, operator, due)
+        })
     })
 }
 
@@ -208,17 +213,11 @@ pub fn generate_all_first_flush_and_run(
         if session_holds_tasks(session, &state) {
             session.queue_generation(state.now(system_now()), KeyGenTask::All);
         } else {
+            drop(state);
             let conf = SchedulerConf::from_conf(&session.conf);
             let mut journal = LogJournal { ctx: session };
             in_world(session, warnings, |world| {
-                scheduler::generate_waiting(
-                    &mut journal,
-                    world,
-                    &conf,
-                    &state,
-                    &KeyGenTask::All,
-                    actor,
-                )
+                scheduler::generate_waiting(&mut journal, world, &conf, &KeyGenTask::All, actor)
             });
         }
     }

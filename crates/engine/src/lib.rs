@@ -30,6 +30,7 @@ pub mod due;
 pub mod effect_pool;
 pub mod error;
 pub mod files;
+pub mod lock_wait;
 pub mod logger;
 pub mod paths;
 pub mod random;

@@ -8,6 +8,7 @@
 //! decision taken on a stale view.
 
 use crate::error::{Failure, RunError};
+use crate::lock_wait::{self, LockWait};
 use crate::repositories::Repositories;
 use kasp_events::{Access, Actor, EventLog, LogError, NewEvent, Sealed, Seq, Timestamp, codec};
 use kasp_projector::clock::SteadyClock;
@@ -15,7 +16,7 @@ use kasp_projector::decide::{Command, Decision, decide};
 use kasp_projector::formats::conf::Conf;
 use kasp_projector::scheduler::key_factory::KeyGenTask;
 use kasp_projector::{PROJECTION_VERSION, State};
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -45,16 +46,17 @@ pub struct Session {
     /// The HSM repositories: the daemon's, open (and logged in) for its lifetime, or
     /// this session's own, each opened on first use.
     hsm: Rc<RefCell<Repositories>>,
+    /// Set once this session appended anything (shared with the command that made it:
+    /// crates/cli/src/commands/mod.rs `Shell::fail`).
+    appended: Rc<Cell<bool>>,
 }
 
 /// Where a session's log is.
 #[derive(Debug)]
 enum LogAccess {
-    /// Daemonless: the file is opened for each read and each append. The state this
-    /// session last folded or appended, with the head it belongs to: a later load whose
-    /// log still has that head reuses it instead of folding again (one command may decide
-    /// several times: a command, the scheduler, effects).
-    OnDisk(RefCell<Option<Cached>>),
+    /// Daemonless: the file is opened for each read and each append, except while the
+    /// session holds it ([`Session::exclusively`]).
+    OnDisk(Box<OnDisk>),
     /// The log held open by the daemon that runs this command (its single writer), with
     /// the daemon's cache.
     Held(Rc<Held>),
@@ -89,6 +91,22 @@ impl Published {
     }
 }
 
+/// A daemonless session's log.
+#[derive(Debug, Default)]
+struct OnDisk {
+    /// The state this session last folded or appended, with the head it belongs to: a
+    /// later load whose log still has that head reuses it instead of folding again (one
+    /// command may decide several times: a command, the scheduler, effects).
+    cache: RefCell<Option<Cached>>,
+    /// The log opened for writing while the session holds it ([`Session::exclusively`]);
+    /// reads and appends then go through it.
+    held: RefCell<Option<EventLog>>,
+    /// How many [`Session::exclusively`] calls are running: the hold ends with the last.
+    holds: Cell<u32>,
+    /// How long to wait when another process holds the log.
+    wait: LockWait,
+}
+
 impl Session {
     /// A daemonless session: the log is opened per read and append, the repositories on
     /// first use.
@@ -98,9 +116,83 @@ impl Session {
             conf,
             line,
             user,
-            log: LogAccess::OnDisk(RefCell::new(None)),
+            log: LogAccess::OnDisk(Box::default()),
             hsm: Rc::new(RefCell::new(Repositories::default())),
+            appended: Rc::default(),
         }
+    }
+
+    /// How long a daemonless session waits for a log another process holds (nothing
+    /// in the daemon, which holds its log itself).
+    pub fn set_lock_wait(&mut self, wait: LockWait) {
+        if let LogAccess::OnDisk(d) = &mut self.log {
+            d.wait = wait;
+        }
+    }
+
+    /// Sets `flag` once this session appends anything.
+    pub fn report_appends_to(&mut self, flag: Rc<Cell<bool>>) {
+        if self.appended.get() {
+            flag.set(true);
+        }
+        self.appended = flag;
+    }
+
+    /// Runs `f` with the log to this session alone: daemonless, the log is opened for
+    /// writing first (waiting for another process's hold, [`crate::lock_wait`]) and held
+    /// until `f` returns, so no other process appends in between and every read sees
+    /// the log as it stands. Resolving an interrupted key generation runs so: an intent
+    /// it finds open belongs to no live process (crates/projector/src/scheduler/keys.rs).
+    /// In the daemon, the only writer, `f` just runs. Nested calls run under the
+    /// outermost hold.
+    pub fn exclusively<T, E: From<Failure>>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.hold(true, f)
+    }
+
+    /// [`Session::exclusively`] from the first append in `f` on: until then `f` reads as
+    /// any reader (its first decision is checked against the head and taken again under
+    /// the hold if another writer slipped in), and a run that appends nothing never opens
+    /// the log for writing, leaving the file byte-for-byte as it was. What `f` does after
+    /// its first append — the effects of a scheduler run, a key's generation after its
+    /// intent — no other process interleaves with.
+    pub fn exclusively_once_it_appends<T, E: From<Failure>>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.hold(false, f)
+    }
+
+    fn hold<T, E: From<Failure>>(
+        &self,
+        now: bool,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let LogAccess::OnDisk(d) = &self.log else {
+            return f();
+        };
+        d.holds.set(d.holds.get() + 1);
+        let result = if now {
+            self.take_hold(d).map_err(E::from).and_then(|()| f())
+        } else {
+            f()
+        };
+        d.holds.set(d.holds.get() - 1);
+        if d.holds.get() == 0 {
+            *d.held.borrow_mut() = None;
+        }
+        result
+    }
+
+    /// Opens the log for writing and keeps it, unless it is kept already.
+    fn take_hold(&self, d: &OnDisk) -> Result<(), Failure> {
+        if d.held.borrow().is_none() {
+            let log = lock_wait::open(&self.log_path(), Access::ReadWrite, &d.wait)?;
+            *d.held.borrow_mut() = Some(log);
+        }
+        Ok(())
     }
 
     /// A session in the daemon: its held log and its open repositories.
@@ -119,6 +211,7 @@ impl Session {
             user,
             log: LogAccess::Held(held),
             hsm,
+            appended: Rc::default(),
         }
     }
 
@@ -138,6 +231,7 @@ impl Session {
             user,
             log: LogAccess::Published(published),
             hsm: Rc::new(RefCell::new(Repositories::default())),
+            appended: Rc::default(),
         }
     }
 
@@ -305,7 +399,7 @@ impl Session {
     fn cache(&self) -> Option<&RefCell<Option<Cached>>> {
         match &self.log {
             LogAccess::Held(h) => Some(&h.cache),
-            LogAccess::OnDisk(cache) => Some(cache),
+            LogAccess::OnDisk(d) => Some(&d.cache),
             LogAccess::Published(_) => None,
         }
     }
@@ -322,10 +416,13 @@ impl Session {
     /// The log to read from: the daemon's, or opened read-only (repairing it first when
     /// a writer was interrupted).
     pub fn reader(&self) -> Result<LogRef<'_>, Failure> {
-        match &self.log {
+        let d = match &self.log {
             LogAccess::Held(h) => return Ok(LogRef::Held(h.log.borrow())),
             LogAccess::Published(_) => return Err(self.no_log()),
-            LogAccess::OnDisk(_) => {}
+            LogAccess::OnDisk(d) => d,
+        };
+        if let Ok(held) = Ref::filter_map(d.held.borrow(), Option::as_ref) {
+            return Ok(LogRef::Held(held));
         }
         let path = self.log_path();
         let log = match EventLog::open(&path, Access::ReadOnly) {
@@ -333,9 +430,10 @@ impl Session {
             // read-write open, which only rebuilds its allocator state; the records and
             // the chain are untouched and are verified by the fold below.
             Err(LogError::NeedsRepair { .. }) => {
-                drop(EventLog::open(&path, Access::ReadWrite)?);
-                EventLog::open(&path, Access::ReadOnly)?
+                drop(lock_wait::open(&path, Access::ReadWrite, &d.wait)?);
+                lock_wait::open(&path, Access::ReadOnly, &d.wait)?
             }
+            Err(LogError::Locked { .. }) => lock_wait::open(&path, Access::ReadOnly, &d.wait)?,
             other => other?,
         };
         Ok(LogRef::Own(log))
@@ -366,6 +464,8 @@ impl Session {
     }
 
     /// Decides `command` against the current state and appends what it decided.
+    /// Daemonless, a decision that another process's append overtook is taken again
+    /// with the log held ([`Session::exclusively`]), where nothing can overtake it.
     pub fn run(&self, actor: Actor, command: &Command) -> Result<Committed, RunError> {
         for _attempt in 0..5 {
             let (head, state, snap) = self.load()?;
@@ -388,16 +488,38 @@ impl Session {
                     event: e.clone(),
                 })
                 .collect();
-            let mut own;
+            let mut own = None;
             let mut held;
+            // Whether a conflict can be retried as it is: with the log held (the daemon's,
+            // or this session's), the next decision cannot be overtaken.
+            let holding = match &self.log {
+                LogAccess::Held(_) => true,
+                LogAccess::OnDisk(d) => {
+                    if d.holds.get() > 0 {
+                        self.take_hold(d)?;
+                    }
+                    d.held.borrow().is_some()
+                }
+                LogAccess::Published(_) => return Err(self.no_log().into()),
+            };
             let (log, cache): (&mut EventLog, _) = match &self.log {
                 LogAccess::Held(h) => {
                     held = h.log.borrow_mut();
                     (&mut held, &h.cache)
                 }
-                LogAccess::OnDisk(cache) => {
-                    own = EventLog::open(&self.log_path(), Access::ReadWrite)?;
-                    (&mut own, cache)
+                LogAccess::OnDisk(d) => {
+                    let log = match RefMut::filter_map(d.held.borrow_mut(), Option::as_mut) {
+                        Ok(h) => {
+                            held = h;
+                            &mut held
+                        }
+                        Err(_) => own.insert(lock_wait::open(
+                            &self.log_path(),
+                            Access::ReadWrite,
+                            &d.wait,
+                        )?),
+                    };
+                    (log, &d.cache)
                 }
                 LogAccess::Published(_) => return Err(self.no_log().into()),
             };
@@ -412,6 +534,7 @@ impl Session {
             let mut state = Arc::unwrap_or_clone(state);
             match append_folding(log, head, events, &mut state, snap) {
                 Ok(sealed) => {
+                    self.appended.set(true);
                     let state = Arc::new(state);
                     remember(cache, log, &state, snap, &sealed);
                     crate::decision_log::committed(
@@ -432,7 +555,12 @@ impl Session {
                         sealed,
                     });
                 }
-                Err(LogError::Conflict { .. }) => continue,
+                Err(LogError::Conflict { .. }) if holding => continue,
+                Err(LogError::Conflict { .. }) => {
+                    // Let go of this handle: the hold opens its own.
+                    drop(own.take());
+                    return self.exclusively(|| self.run(actor.clone(), command));
+                }
                 Err(e @ LogError::Replaced { .. }) => return Err(self.replaced(e).into()),
                 Err(e) => return Err(e.into()),
             }

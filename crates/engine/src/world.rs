@@ -42,6 +42,22 @@ impl Journal for LogJournal<'_> {
             decision: done.decision,
         })
     }
+
+    fn exclusively<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        let ctx = self.ctx;
+        ctx.exclusively(|| f(self))
+    }
+
+    fn exclusively_once_it_records<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        let ctx = self.ctx;
+        ctx.exclusively_once_it_appends(|| f(self))
+    }
 }
 
 /// The real world of one command (or one scheduler wake-up of the daemon): the

@@ -5,7 +5,6 @@ use super::{Exit, Ran, Shell};
 use crate::getopt::Opt;
 use kasp_engine::{Session, exit};
 use kasp_events::{Actor, PolicyName, Seconds};
-use kasp_projector::State;
 use kasp_projector::formats::duration::parse_seconds;
 use kasp_projector::scheduler::key_factory::plan;
 
@@ -47,7 +46,7 @@ pub fn generate_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
     };
     shell.out("Key generation task scheduled.\n");
     let actor = Actor::Operator(ctx.user.clone());
-    top_up(shell, &ctx, &state, &policies, duration, &actor)?;
+    top_up(shell, &ctx, &policies, duration, &actor)?;
     // 2.1.12's generation task re-enforces the zones of the policies it served.
     let zones: Vec<_> = state
         .zones_in_order()
@@ -65,7 +64,6 @@ pub fn generate_cmd(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) 
 pub fn top_up(
     shell: &mut Shell<'_>,
     ctx: &Session,
-    state: &State,
     policies: &[PolicyName],
     duration: Seconds,
     actor: &Actor,
@@ -75,7 +73,6 @@ pub fn top_up(
         kasp_projector::scheduler::generate_keys(
             &mut journal,
             world,
-            state,
             |s| plan(s, policies, duration),
             actor,
         )
@@ -87,27 +84,12 @@ pub fn top_up(
 /// unless key generation is manual (2.1.12's zone add does this before it answers). A
 /// failure is reported as a warning — the command itself went through — and the zone's
 /// first run, finding no key, schedules a generation and retries after 60 seconds.
-pub fn policy_top_up(
-    shell: &mut Shell<'_>,
-    ctx: &Session,
-    state: &State,
-    policy: &PolicyName,
-    actor: &Actor,
-) {
+pub fn policy_top_up(shell: &mut Shell<'_>, ctx: &Session, policy: &PolicyName, actor: &Actor) {
     if ctx.conf.enforcer.manual_key_generation {
         return;
     }
     let duration = ctx.conf.enforcer.automatic_key_generation_period;
-    if top_up(
-        shell,
-        ctx,
-        state,
-        std::slice::from_ref(policy),
-        duration,
-        actor,
-    )
-    .is_err()
-    {
+    if top_up(shell, ctx, std::slice::from_ref(policy), duration, actor).is_err() {
         shell.err(
             "WARNING: key generation did not complete; the key pool will be topped up \
              by the next 'key generate' or enforcer run.\n",

@@ -66,6 +66,11 @@ pub struct Shell<'a> {
     /// conf.xml as the client already read it (to find the daemon's socket), used
     /// instead of reading it again by the first [`Shell::ctx`].
     pub loaded_conf: Option<kasp_projector::formats::conf::Conf>,
+    /// Daemonless: how long to wait for the log while another process writes it
+    /// (`ods-enforcer --wait-lock`, crates/engine/src/lock_wait.rs).
+    pub wait_lock: std::time::Duration,
+    /// Set once a session of this command appended anything ([`Shell::fail`]).
+    pub appended: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 impl std::fmt::Debug for Shell<'_> {
@@ -86,8 +91,20 @@ impl Shell<'_> {
         self.sink.err(text);
     }
 
-    /// Prints a failure; the returned [`Exit`] carries its code.
+    /// Prints a failure; the returned [`Exit`] carries its code. A command's exit code
+    /// says whether it was recorded: once it appended anything, a failure of the
+    /// environment or of integrity in what follows (the scheduler's run, effects, key
+    /// generation) is reported as a warning and the command ends with exit 0; the next
+    /// run does what was left.
     pub fn fail(&mut self, f: Failure) -> Exit {
+        if self.appended.get() && f.kind != kasp_engine::error::Kind::Refused {
+            self.err(&format!(
+                "warning: {}\nwarning: the command was recorded; what failed after it is \
+                 retried by the next run\n",
+                f.message
+            ));
+            return Exit(exit::OK);
+        }
         self.err(&f.report_text());
         Exit(f.exit_code())
     }
@@ -121,7 +138,9 @@ impl Shell<'_> {
             return Ok(Session::on_published(path, published.clone(), line, user));
         }
         if let Some(host) = &self.host {
-            return Ok(host.session(&self.line, &self.user));
+            let mut session = host.session(&self.line, &self.user);
+            session.report_appends_to(self.appended.clone());
+            return Ok(session);
         }
         self.ctx_from_disk()
     }
@@ -139,10 +158,21 @@ impl Shell<'_> {
             host.request(crate::host::Control::Reload);
         }
         let (path, line, user) = (self.conf_path.clone(), self.line.clone(), self.user.clone());
-        Ok(match &self.host {
+        let mut session = match &self.host {
             Some(h) => Session::in_daemon(path, conf, line, user, h.held.clone(), h.hsm.clone()),
-            None => Session::daemonless(path, conf, line, user),
-        })
+            None => {
+                let mut session = Session::daemonless(path, conf, line, user);
+                session.set_lock_wait(kasp_engine::lock_wait::LockWait {
+                    limit: self.wait_lock,
+                    // Printed as it happens, not at the end: the operator sees why the
+                    // command has not answered yet.
+                    progress: Some(std::rc::Rc::new(|line: &str| eprintln!("{line}"))),
+                });
+                session
+            }
+        };
+        session.report_appends_to(self.appended.clone());
+        Ok(session)
     }
 
     /// The current state of the log.

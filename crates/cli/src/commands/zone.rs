@@ -138,8 +138,8 @@ pub fn add(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     if !p.has("suspend") {
         // 2.1.12's zone add tops up the pool of the zone's policy before it answers
         // (`hsm_key_factory_generate_policy`), then schedules the zone's first run.
-        super::keys::policy_top_up(shell, &ctx, &done.state, &zone.policy, &actor);
         drop(done);
+        super::keys::policy_top_up(shell, &ctx, &zone.policy, &actor);
         super::enforce::run_due(shell, &ctx, &actor)?;
     }
     Ok(code)

@@ -72,6 +72,8 @@ pub fn answer(
             host: None,
             published: Some(view),
             loaded_conf: None,
+            wait_lock: kasp_engine::lock_wait::DEFAULT_LIMIT,
+            appended: Default::default(),
         };
         dispatch(&mut shell, words)
     }));

@@ -169,6 +169,8 @@ impl Writer {
             host: Some(self.host.clone()),
             published: None,
             loaded_conf: None,
+            wait_lock: kasp_engine::lock_wait::DEFAULT_LIMIT,
+            appended: Default::default(),
         }
     }
 

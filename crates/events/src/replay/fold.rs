@@ -89,9 +89,11 @@ pub fn walk(log: &EventLog, mut f: impl FnMut(&Record)) -> Result<(), LogError> 
     at_head(log, tip, last)
 }
 
-/// Reads the records from `from` on, up to `to` or further (`to` only decides whether
-/// the pipeline pays), and hands each one that links to the one before it to `take`
-/// until `take` breaks (on a record it does not take). Returns the tip after the last
+/// Reads the records from `from` on, up to `to`, and hands each one that links to the
+/// one before it to `take` until `take` breaks (on a record it does not take). Records
+/// after `to` (at most the head this handle read when it was opened) are another
+/// writer's, appended since: they are not part of the log as this handle sees it, and
+/// the walk stops before them as if `take` broke. Returns the tip after the last
 /// record taken and whether `take` broke off. A record that does not link, or one that
 /// cannot be read, is an error, located by the full `verify`.
 fn chained(
@@ -106,6 +108,9 @@ fn chained(
         Tip::after(log.record_hash(Seq(from.0 - 1))?)
     };
     let mut step = |sealed: Sealed| -> Result<ControlFlow<()>, LogError> {
+        if sealed.record.seq > to {
+            return Ok(ControlFlow::Break(()));
+        }
         if !tip.links(&sealed.record) {
             return Err(broken(log, sealed.record.seq, "the hash chain is broken"));
         }
@@ -174,7 +179,9 @@ fn at_head(log: &EventLog, tip: Tip, last: Option<Seq>) -> Result<(), LogError> 
 /// The state to start from: a snapshot of this projection version whose bytes decode
 /// and whose seq matches, or the empty state.
 fn start<P: Projection>(log: &EventLog) -> Result<(P, Seq, Option<Seq>), LogError> {
+    // A snapshot beyond the head was stored by a writer since this handle was opened.
     if let Some(snap) = log.latest_snapshot()?
+        && snap.seq <= log.head().seq
         && snap.version == P::VERSION
         && let Ok(s) = codec::decode_value::<P>(&snap.bytes)
         && s.last_seq() == Some(snap.seq)

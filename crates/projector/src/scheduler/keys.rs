@@ -8,6 +8,12 @@
 //! ([`resolve_pending`]): if the HSM has a key under the recorded locator it is adopted,
 //! otherwise the intent is recorded as abandoned. A key is never made twice for one
 //! intent, and no key the HSM holds is forgotten by the log.
+//!
+//! Concurrency: a generation has the journal to itself from its intent to its last
+//! outcome ([`Journal::exclusively_once_it_records`]), and resolving reads the open
+//! intents and acts on them with the journal to itself ([`Journal::exclusively`]), so an
+//! intent another daemonless process recorded and is carrying out is never taken for an
+//! interrupted one: a process resolves only intents no live generation holds.
 
 use super::ports::{Journal, LogLevel, PendingKey, World};
 use crate::decide::Command;
@@ -17,9 +23,25 @@ use crate::state::State;
 use kasp_events::{Actor, KeySpec, Locator};
 use std::sync::Arc;
 
-/// Resolves generations left without an outcome by an interrupted run; the state after
-/// the outcomes were recorded (`None` when nothing was resolved).
+/// Resolves generations left without an outcome by an interrupted run, with the journal
+/// to itself; the state after the outcomes were recorded (`None` when nothing was
+/// resolved).
 pub fn resolve_pending<J: Journal, W: World<Error = J::Error>>(
+    journal: &mut J,
+    world: &mut W,
+    actor: &Actor,
+) -> Result<Option<Arc<State>>, J::Error> {
+    if journal.state()?.pool.pending.is_empty() {
+        return Ok(None);
+    }
+    journal.exclusively(|journal| {
+        let state = journal.state()?;
+        resolve_pending_held(journal, world, &state, actor)
+    })
+}
+
+/// [`resolve_pending`] where the journal is held and `state` is its current state.
+fn resolve_pending_held<J: Journal, W: World<Error = J::Error>>(
     journal: &mut J,
     world: &mut W,
     state: &State,
@@ -78,19 +100,33 @@ pub fn resolve_pending<J: Journal, W: World<Error = J::Error>>(
     Ok(latest)
 }
 
-/// Generates the keys `plan` finds missing. Generations an interrupted run left
-/// without an outcome are resolved first and the plan is made on the state after
-/// them, so that keys adopted from those generations count. Returns how many keys
-/// were made; the first failure ends the generation (the outcomes so far recorded).
+/// Generates the keys `plan` finds missing, with the journal to itself from the first
+/// intent to the last outcome. Generations an interrupted run left without an outcome are
+/// resolved first and the plan is made on the state after them, so that keys adopted
+/// from those generations count. Returns how many keys were made; the first failure
+/// ends the generation (the outcomes so far recorded).
 pub fn generate_keys<J: Journal, W: World<Error = J::Error>>(
     journal: &mut J,
     world: &mut W,
-    state: &State,
     plan: impl FnOnce(&State) -> Vec<KeyNeed>,
     actor: &Actor,
 ) -> Result<usize, J::Error> {
-    let resolved = resolve_pending(journal, world, state, actor)?;
-    let needs = plan(resolved.as_deref().unwrap_or(state));
+    journal.exclusively_once_it_records(|journal| generate_keys_held(journal, world, plan, actor))
+}
+
+/// [`generate_keys`] inside its hold.
+fn generate_keys_held<J: Journal, W: World<Error = J::Error>>(
+    journal: &mut J,
+    world: &mut W,
+    plan: impl FnOnce(&State) -> Vec<KeyNeed>,
+    actor: &Actor,
+) -> Result<usize, J::Error> {
+    let state = match resolve_pending(journal, world, actor)? {
+        Some(resolved) => resolved,
+        None => journal.state()?,
+    };
+    let needs = plan(&state);
+    drop(state);
     let mut made = 0;
     for need in needs.iter().filter(|n| n.missing() > 0) {
         let spec = &need.spec;

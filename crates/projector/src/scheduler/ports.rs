@@ -26,6 +26,31 @@ pub trait Journal {
     /// Decides `command` at the journal's clock against the current state, records what
     /// it decided as `actor`'s, and gives back the decision with the state after it.
     fn record(&mut self, actor: &Actor, command: &Command) -> Result<Recorded, Self::Error>;
+    /// Runs `f` with the journal to itself: nothing is recorded by anyone else until it
+    /// returns, and its reads see every record (a daemonless command holds the log's
+    /// write lock, crates/engine/src/session.rs `Session::exclusively`; the daemon and the
+    /// what-if are the only writers of theirs anyway).
+    fn exclusively<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, Self::Error>,
+    ) -> Result<T, Self::Error>
+    where
+        Self: Sized,
+    {
+        f(self)
+    }
+    /// [`Journal::exclusively`] from the first record `f` makes on: until then `f` reads
+    /// as anyone may (its first decision is checked against what was recorded meanwhile
+    /// and taken again), and if it records nothing it leaves the journal untouched.
+    fn exclusively_once_it_records<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, Self::Error>,
+    ) -> Result<T, Self::Error>
+    where
+        Self: Sized,
+    {
+        f(self)
+    }
 }
 
 /// How loud a line for the daemon's log is.

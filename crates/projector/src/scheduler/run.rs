@@ -115,12 +115,15 @@ pub fn run_due<J: Journal, W: World<Error = J::Error>>(
     let mut waiting = if manual { None } else { due.waiting };
     let mut state = journal.state()?;
     // A generation an interrupted run left without an outcome is resolved first
-    // (adopted or abandoned), whether or not a generation is queued now.
+    // (adopted or abandoned), whether or not a generation is queued now. One another
+    // process is carrying out is over when resolve_pending has the journal to itself.
     if !state.pool.pending.is_empty() {
-        match resolve_pending(journal, world, &state, operator) {
+        drop(state);
+        match resolve_pending(journal, world, operator) {
             Ok(Some(resolved)) => state = resolved,
-            Ok(None) => {}
+            Ok(None) => state = journal.state()?,
             Err(e) => {
+                state = journal.state()?;
                 world.report(&e);
                 world.warn(
                     "WARNING: an interrupted key generation could not be resolved; the next \
@@ -189,7 +192,7 @@ pub fn run_due<J: Journal, W: World<Error = J::Error>>(
         if !more && let Some(task) = waiting.take() {
             // Zones left for after the generation, or named by its flush, run next.
             again = true;
-            if generate_waiting(journal, world, conf, &state, &task, operator)
+            if generate_waiting(journal, world, conf, &task, operator)
                 && let Some(zones) = task.flushes(&state)
             {
                 drop(state);
@@ -309,8 +312,7 @@ fn generate_and_flush<J: Journal, W: World<Error = J::Error>>(
 ) -> Result<(Arc<State>, bool), J::Error> {
     let mut done = Vec::new();
     for task in tasks {
-        let state = journal.state()?;
-        if generate_waiting(journal, world, conf, &state, &task, operator) {
+        if generate_waiting(journal, world, conf, &task, operator) {
             done.push(task);
         }
     }
@@ -333,20 +335,13 @@ pub fn generate_waiting<J: Journal, W: World<Error = J::Error>>(
     journal: &mut J,
     world: &mut W,
     conf: &SchedulerConf,
-    state: &State,
     task: &KeyGenTask,
     operator: &Actor,
 ) -> bool {
     let Some(period) = conf.key_generation else {
         return true;
     };
-    match generate_keys(
-        journal,
-        world,
-        state,
-        |s| task_plan(s, task, period),
-        operator,
-    ) {
+    match generate_keys(journal, world, |s| task_plan(s, task, period), operator) {
         Ok(_) => true,
         Err(e) => {
             world.report(&e);
