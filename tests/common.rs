@@ -121,7 +121,27 @@ impl Sandbox {
 
     /// Runs with another conf.xml.
     pub fn run_with(&self, conf: &Path, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_ods-enforcer"))
+        self.run_through(&[], conf, args)
+    }
+
+    /// Runs `ods-enforcer` as the last arguments of `wrapper` (a program and its first
+    /// arguments, e.g. `faketime -f -1d`, or `sh -c 'umask 000; exec "$0" "$@"'`).
+    pub fn run_wrapped(&self, wrapper: &[&str], line: &str) -> Run {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        self.run_through(wrapper, &self.conf(), &words)
+    }
+
+    fn run_through(&self, wrapper: &[&str], conf: &Path, args: &[&str]) -> Run {
+        let binary = Path::new(env!("CARGO_BIN_EXE_ods-enforcer"));
+        let mut command = match wrapper.split_first() {
+            Some((program, first)) => {
+                let mut c = Command::new(program);
+                c.args(first).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let out = command
             .arg("-c")
             .arg(conf)
             .args(args)
@@ -178,6 +198,54 @@ pub fn open_token() -> kasp_hsm::Pkcs11Store {
         Some(kasp_hsm::Secret::new(PIN)),
     );
     kasp_hsm::Pkcs11Store::open(config).unwrap()
+}
+
+/// The locators of the key objects in the sandbox token, one entry per object (a
+/// locator held twice is listed twice). Listed by [`child_lists_the_token`] in a child
+/// process, because a PKCS#11 module reads SOFTHSM2_CONF once per process.
+pub fn token_keys(sb: &Sandbox) -> Vec<kasp_events::Locator> {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "common::child_lists_the_token",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KASP_TEST_LIST_TOKEN", "1")
+        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "listing the token failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // libtest prints `test … ... ` before the first line of output, on the same line.
+    stdout
+        .lines()
+        .filter_map(|l| l.split_once("TOKENKEY ").map(|(_, l)| l))
+        .map(|l| kasp_events::Locator::parse(l.trim()).unwrap())
+        .collect()
+}
+
+/// Not a test of its own: when [`token_keys`] runs this binary again with
+/// `KASP_TEST_LIST_TOKEN=1` (and SOFTHSM2_CONF), it prints the CKA_ID of every private
+/// key in the sandbox token, one `TOKENKEY <locator>` line each. Ignored in a plain run,
+/// where it would do nothing.
+#[test]
+#[ignore = "a child process of common::token_keys"]
+fn child_lists_the_token() {
+    assert!(
+        std::env::var_os("KASP_TEST_LIST_TOKEN").is_some(),
+        "KASP_TEST_LIST_TOKEN is not set: only token_keys runs this child"
+    );
+    use kasp_hsm::KeyStore;
+    let mut store = open_token();
+    for locator in store.list().unwrap() {
+        println!("TOKENKEY {locator}");
+    }
 }
 
 /// Sets `<Element>value</Element>` in conf.xml's `<Enforcer>` (before

@@ -19,21 +19,7 @@ fn with_clock(sb: &Sandbox, offset: &str, line: &str) -> Run {
         .into_iter()
         .find(|p| std::path::Path::new(p).is_file())
         .expect("faketime is missing: package faketime; run scripts/deps.sh");
-    let out = Command::new(faketime)
-        .arg("-f")
-        .arg(offset)
-        .arg(env!("CARGO_BIN_EXE_ods-enforcer"))
-        .arg("-c")
-        .arg(sb.conf())
-        .args(line.split_whitespace())
-        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .expect("run ods-enforcer under faketime");
-    Run {
-        out: String::from_utf8_lossy(&out.stdout).into_owned(),
-        err: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
+    sb.run_wrapped(&[faketime, "-f", offset], line)
 }
 
 /// The time of every record, in log order.

@@ -32,52 +32,6 @@ fn finish(child: Child) -> Run {
     }
 }
 
-/// Not a test of its own: when [`hsm_keys`] runs this binary again with
-/// `KASP_TEST_LIST_TOKEN=1` (and SOFTHSM2_CONF), it prints the CKA_ID of every private
-/// key in the sandbox token, one `TOKENKEY <locator>` line each (a child process because
-/// a PKCS#11 module reads SOFTHSM2_CONF once per process).
-#[test]
-#[ignore = "a child process of hostile::concurrent_writers::hsm_keys"]
-fn child_lists_the_token() {
-    assert!(
-        std::env::var_os("KASP_TEST_LIST_TOKEN").is_some(),
-        "KASP_TEST_LIST_TOKEN is not set: only hsm_keys runs this child"
-    );
-    use kasp_hsm::KeyStore;
-    let mut store = crate::common::open_token();
-    for locator in store.list().unwrap() {
-        println!("TOKENKEY {locator}");
-    }
-}
-
-/// The locators of the keys in the sandbox token.
-fn hsm_keys(sb: &Sandbox) -> Vec<Locator> {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "hostile::concurrent_writers::child_lists_the_token",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("KASP_TEST_LIST_TOKEN", "1")
-        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "listing the token failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // libtest prints `test … ... ` before the first line of output, on the same line.
-    stdout
-        .lines()
-        .filter_map(|l| l.split_once("TOKENKEY ").map(|(_, l)| l))
-        .map(|l| Locator::parse(l.trim()).unwrap())
-        .collect()
-}
-
 #[test]
 fn twenty_daemonless_zone_adds_at_once_all_go_through_and_every_key_is_logged() {
     let mut sb = Sandbox::with_token();
@@ -121,7 +75,7 @@ fn twenty_daemonless_zone_adds_at_once_all_go_through_and_every_key_is_logged() 
         state.pool.pending.keys().collect::<Vec<_>>()
     );
     let in_log: BTreeSet<Locator> = state.pool.keys.keys().copied().collect();
-    let in_token = hsm_keys(&sb);
+    let in_token = crate::common::token_keys(&sb);
     assert!(!in_token.is_empty(), "no key was made");
     let orphans: Vec<&Locator> = in_token.iter().filter(|l| !in_log.contains(l)).collect();
     assert!(

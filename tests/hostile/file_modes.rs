@@ -8,21 +8,8 @@ use std::path::Path;
 
 /// Runs `ods-enforcer -c <conf> <line>` with `umask` set first.
 fn run_with_umask(sb: &Sandbox, umask: &str, line: &str) -> Run {
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_ods-enforcer"))
-        .arg("-c")
-        .arg(sb.conf())
-        .args(line.split_whitespace())
-        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .expect("run sh");
-    Run {
-        out: String::from_utf8_lossy(&out.stdout).into_owned(),
-        err: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
+    let set_umask = format!("umask {umask}; exec \"$0\" \"$@\"");
+    sb.run_wrapped(&["sh", "-c", &set_umask], line)
 }
 
 fn mode(path: &Path) -> u32 {

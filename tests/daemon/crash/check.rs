@@ -32,31 +32,9 @@ pub(super) fn token_intact(sb: &Sandbox, label: &str) {
 
 /// The locators of the private keys in the sandbox token, with their multiplicity.
 fn hsm_keys(sb: &Sandbox) -> BTreeMap<Locator, usize> {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "daemon::crash::child_lists_hsm_keys",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("KASP_TEST_LIST_HSM_KEYS", "1")
-        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "listing the token failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut keys = BTreeMap::new();
-    // libtest prints `test … ... ` before the first line of output, on the same line.
-    for l in stdout
-        .lines()
-        .filter_map(|l| l.split_once("HSMKEY ").map(|(_, l)| l))
-    {
-        *keys.entry(Locator::parse(l.trim()).unwrap()).or_insert(0) += 1;
+    for locator in crate::common::token_keys(sb) {
+        *keys.entry(locator).or_insert(0) += 1;
     }
     keys
 }

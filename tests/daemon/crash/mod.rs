@@ -157,25 +157,6 @@ fn suspicious(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Not a test of its own: when [`hsm_keys`] runs this binary again with
-/// `KASP_TEST_LIST_HSM_KEYS=1` (and SOFTHSM2_CONF), it prints the CKA_ID of every
-/// private key in the sandbox token, one `HSMKEY <locator>` line each. A child process
-/// because a PKCS#11 module reads SOFTHSM2_CONF once per process. Ignored in a plain run,
-/// where it would do nothing; [`hsm_keys`] runs it with `--ignored`.
-#[test]
-#[ignore = "a child process of daemon::crash::check::hsm_keys"]
-fn child_lists_hsm_keys() {
-    assert!(
-        std::env::var_os("KASP_TEST_LIST_HSM_KEYS").is_some(),
-        "KASP_TEST_LIST_HSM_KEYS is not set: only hsm_keys runs this child"
-    );
-    use kasp_hsm::KeyStore;
-    let mut store = crate::common::open_token();
-    for locator in store.list().unwrap() {
-        println!("HSMKEY {locator}");
-    }
-}
-
 #[test]
 fn sigkill_at_random_moments_loses_nothing() {
     let t0 = Instant::now();
