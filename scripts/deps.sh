@@ -16,7 +16,8 @@
 #   opendnssec-enforcer-sqlite3, opendnssec-common, libhsm-bin  OpenDNSSEC 2.1.12's daemon,
 #                  ods-control and ods-hsmutil: the oracle of the differential fuzzer's CI
 #                  check (fixtures/conformance/oracle/run-oracle) and of OpenDNSSEC's own
-#                  tests (scripts/upstream-tests)
+#                  tests (scripts/upstream-tests); its ods-enforcer-db-setup makes the empty
+#                  database crates/ods-database/tests/real_opendnssec.rs reads
 #   sqlite3        run-oracle's dump of OpenDNSSEC's database rows into its traces
 #   m4, xsltproc, patch  required or used by OpenDNSSEC's test framework (testing/lib.sh)
 #   faketime      sets the system clock back for one command (tests/hostile/clock_jumps.rs)
