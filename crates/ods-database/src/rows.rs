@@ -39,8 +39,9 @@ pub struct Policy {
     pub signatures_inception_offset: u32,
     pub signatures_validity_default: u32,
     pub signatures_validity_denial: u32,
-    /// `signaturesValidityKeyset`: the one nullable column of the schema; NULL when the
-    /// policy has no `<Validity><Keyset>` (OpenDNSSEC then reads it as 0).
+    /// `signaturesValidityKeyset`: the one nullable column of the schema. OpenDNSSEC 2.1
+    /// writes 0 when the policy has no `<Validity><Keyset>` (and would read a NULL as 0);
+    /// `None` is a NULL as stored.
     pub signatures_validity_keyset: Option<u32>,
     pub signatures_max_zone_ttl: u32,
     pub denial_type: DenialType,
