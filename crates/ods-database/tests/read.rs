@@ -636,3 +636,29 @@ fn a_hot_journal_left_by_an_interrupted_write_is_refused_and_left_alone() {
         journal
     );
 }
+
+#[test]
+fn a_path_with_uri_characters_is_read_as_named() {
+    // The database is opened through a `file:` URI: `?`, `#`, `%` and spaces in the path are
+    // escaped, not taken as the URI's query or fragment.
+    let (dir, path) = database(INSTALLATION);
+    let odd = dir.path().join("odd ?mode=rwc#x%41");
+    std::fs::create_dir(&odd).expect("dir");
+    let moved = odd.join("kasp.db");
+    std::fs::rename(&path, &moved).expect("move");
+    let before = fingerprint(&moved);
+    assert_eq!(read(&moved, &options()).expect("read").zones.len(), 1);
+    assert_eq!(fingerprint(&moved), before);
+    let e = refusal(&odd.join("missing.db"));
+    assert!(matches!(e, Error::Missing { .. }), "{e:?}");
+    assert_eq!(fingerprint(&moved), before, "nothing created beside it");
+}
+
+#[test]
+fn a_path_that_is_not_a_file_is_refused_as_unreadable() {
+    // (File permissions cannot be tested this way: the suite runs as root.)
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = refusal(dir.path());
+    assert!(matches!(e, Error::Unreadable { .. }), "{e:?}");
+    assert!(e.to_string().contains("cannot read"), "{e}");
+}
