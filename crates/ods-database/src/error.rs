@@ -23,6 +23,10 @@ pub enum Error {
         path.display(), waited.as_millis()
     )]
     Locked { path: PathBuf, waited: Duration },
+    /// A WAL database read without side files changed under the read every time it was
+    /// tried (a writer kept coming in; see open.rs).
+    #[error("{}: the database changed during each of {attempts} reads (OpenDNSSEC writing?); try again", path.display())]
+    Changing { path: PathBuf, attempts: usize },
     /// An SQLite database, but not OpenDNSSEC 2.1's (a table or column is missing).
     #[error("{}: not an OpenDNSSEC 2.1 database: {reason}", path.display())]
     NotOpenDnssec { path: PathBuf, reason: String },

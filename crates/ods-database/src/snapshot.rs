@@ -105,9 +105,9 @@ pub fn read(path: &Path, options: &ReadOptions) -> Result<Snapshot, Error> {
         }
         return Ok(snapshot);
     }
-    Err(Error::Locked {
+    Err(Error::Changing {
         path: path.to_path_buf(),
-        waited: options.busy_timeout,
+        attempts: ATTEMPTS,
     })
 }
 
