@@ -170,15 +170,9 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
                     .map(str::to_string)
                     .collect();
                 let mut shell = Shell {
-                    sink,
-                    conf_path: conf_path.clone(),
-                    line: words.join(" "),
-                    user: user.clone(),
-                    host: None,
-                    published: None,
                     loaded_conf: loaded.take(),
                     wait_lock,
-                    appended: Default::default(),
+                    ..Shell::new(sink, conf_path.clone(), words.join(" "), user.clone())
                 };
                 dispatch(&mut shell, &words)
             };

@@ -82,6 +82,29 @@ impl std::fmt::Debug for Shell<'_> {
     }
 }
 
+impl<'a> Shell<'a> {
+    /// A shell for `line` run by `user` with conf.xml at `conf_path`: daemonless, with
+    /// the default wait for the log, until the caller sets the fields that differ.
+    pub fn new(
+        sink: &'a mut dyn Sink,
+        conf_path: PathBuf,
+        line: String,
+        user: String,
+    ) -> Shell<'a> {
+        Shell {
+            sink,
+            conf_path,
+            line,
+            user,
+            host: None,
+            published: None,
+            loaded_conf: None,
+            wait_lock: kasp_engine::lock_wait::DEFAULT_LIMIT,
+            appended: Default::default(),
+        }
+    }
+}
+
 impl Shell<'_> {
     pub fn out(&mut self, text: &str) {
         self.sink.out(text);

@@ -65,15 +65,13 @@ pub fn answer(
     let mut sink = FrameSink::new(reply.clone());
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut shell = Shell {
-            sink: &mut sink,
-            conf_path: board.conf_path.clone(),
-            line: line.clone(),
-            user: user.to_string(),
-            host: None,
             published: Some(view),
-            loaded_conf: None,
-            wait_lock: kasp_engine::lock_wait::DEFAULT_LIMIT,
-            appended: Default::default(),
+            ..Shell::new(
+                &mut sink,
+                board.conf_path.clone(),
+                line.clone(),
+                user.to_string(),
+            )
         };
         dispatch(&mut shell, words)
     }));

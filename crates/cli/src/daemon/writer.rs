@@ -162,15 +162,13 @@ impl Writer {
 
     fn shell<'a>(&self, sink: &'a mut dyn Sink, line: &str, user: &str) -> Shell<'a> {
         Shell {
-            sink,
-            conf_path: self.host.conf_path.clone(),
-            line: line.to_string(),
-            user: user.to_string(),
             host: Some(self.host.clone()),
-            published: None,
-            loaded_conf: None,
-            wait_lock: kasp_engine::lock_wait::DEFAULT_LIMIT,
-            appended: Default::default(),
+            ..Shell::new(
+                sink,
+                self.host.conf_path.clone(),
+                line.to_string(),
+                user.to_string(),
+            )
         }
     }
 
