@@ -15,6 +15,7 @@ mod hostile;
 mod keyio;
 mod keys;
 mod ods_golden;
+mod ods_import_fixtures;
 mod replay;
 mod signer;
 mod simulate;

@@ -6,6 +6,9 @@
 //! <Element>` leaves `<Element>` out of the sandbox conf.xml's `<Enforcer>` section —
 //! e.g. `#@conf-remove DelegationSignerSubmitCommand` for a corner without the DS hooks
 //! the sandbox otherwise always configures (fixtures/conformance/corners/README.md).
+//! Another, `#@require-backup`, gives the sandbox repository `<RequireBackup/>`, so that
+//! its keys are used only after `backup prepare` and `backup commit`
+//! (fixtures/ods-import/README.md).
 
 use kasp_events::Seconds;
 
@@ -55,6 +58,8 @@ pub struct Scenario {
     pub conf: Vec<(String, Option<String>)>,
     /// `#@conf-remove <Element>` (this project's extension, see the module text).
     pub conf_remove: Vec<String>,
+    /// `#@require-backup` (this project's extension, see the module text).
+    pub require_backup: bool,
     /// `#@trace hsm`.
     pub trace_hsm: bool,
     pub steps: Vec<(u32, Step)>,
@@ -185,6 +190,12 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
                         return Err(err("#@conf-remove takes one element".into()));
                     }
                     sc.conf_remove.push(element.to_string());
+                }
+                Some("require-backup") => {
+                    if words.next().is_some() {
+                        return Err(err("#@require-backup takes no argument".into()));
+                    }
+                    sc.require_backup = true;
                 }
                 Some("trace") => sc.trace_hsm = words.any(|w| w == "hsm"),
                 other => return Err(err(format!("unknown directive #@{}", other.unwrap_or("")))),
@@ -342,6 +353,9 @@ mod tests {
         assert_eq!(e.to_string(), "t.scn:2: leap: bad count 'x'");
         assert!(parse("#@bogus\n", "t.scn").is_err());
         assert!(parse("#@conf-remove\n", "t.scn").is_err());
+        assert!(parse("#@require-backup yes\n", "t.scn").is_err());
+        assert!(parse("#@require-backup\n", "t.scn").unwrap().require_backup);
+        assert!(!parse("#@conf-remove A\n", "t.scn").unwrap().require_backup);
         assert!(parse("#@conf-remove A B\n", "t.scn").is_err());
         let e = parse("leap-until-time soon\n", "t.scn").unwrap_err();
         assert!(

@@ -199,6 +199,7 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
         kasp: &kasp,
         conf: &sc.conf,
         conf_remove: &sc.conf_remove,
+        require_backup: sc.require_backup,
         start: args.start,
         keep: std::env::var_os("KASP_KEEP_SANDBOX").is_some_and(|v| v == "1"),
     })?;
@@ -360,6 +361,9 @@ fn write_meta(
             .map(|(n, v)| v.as_ref().map_or(n.clone(), |v| format!("{n}={v}")))
             .collect();
         meta.push_str(&format!("conf\t{}\n", conf.join(" ")));
+    }
+    if sc.require_backup {
+        meta.push_str("require_backup\t1\n");
     }
     if !sc.conf_remove.is_empty() {
         meta.push_str(&format!("conf_remove\t{}\n", sc.conf_remove.join(" ")));

@@ -39,6 +39,8 @@ pub struct Spec<'a> {
     pub conf: &'a [(String, Option<String>)],
     /// `#@conf-remove` elements: left out of `<Enforcer>`.
     pub conf_remove: &'a [String],
+    /// `#@require-backup`: the repository has `<RequireBackup/>`.
+    pub require_backup: bool,
     /// The simulated clock's start (epoch seconds).
     pub start: i64,
     /// Keep the directory after the run.
@@ -169,7 +171,7 @@ impl Sandbox {
         }
         fs::write(
             self.path("conf.xml"),
-            conf_xml(&self.root, spec.conf, spec.conf_remove),
+            conf_xml(&self.root, spec.conf, spec.conf_remove, spec.require_backup),
         )?;
         fs::copy(spec.kasp, self.path("kasp.xml"))
             .with_context(|| format!("cannot copy {}", spec.kasp.display()))?;
@@ -285,7 +287,13 @@ fn escape(text: &str) -> String {
 /// The sandbox conf.xml. `<Enforcer>` is an interleave in conf.rng, so the `#@conf`
 /// elements may go anywhere in it; one that is already there is replaced. The elements
 /// named in `remove` (`#@conf-remove`, e.g. the DS hook commands) are left out.
-pub fn conf_xml(root: &Path, extra: &[(String, Option<String>)], remove: &[String]) -> String {
+/// `require_backup` (`#@require-backup`) adds `<RequireBackup/>` to the repository.
+pub fn conf_xml(
+    root: &Path,
+    extra: &[(String, Option<String>)],
+    remove: &[String],
+    require_backup: bool,
+) -> String {
     let dir = escape(&root.display().to_string());
     let mut enforcer: Vec<(String, Option<String>)> = vec![
         (
@@ -326,6 +334,11 @@ pub fn conf_xml(root: &Path, extra: &[(String, Option<String>)], remove: &[Strin
             None => format!("\t\t<{n}/>\n"),
         })
         .collect();
+    let backup = if require_backup {
+        "\t\t\t<RequireBackup/>\n"
+    } else {
+        ""
+    };
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <!-- kasp-scenario sandbox -->\n\
@@ -335,6 +348,7 @@ pub fn conf_xml(root: &Path, extra: &[(String, Option<String>)], remove: &[Strin
          \t\t\t<Module>{SOFTHSM_MODULE}</Module>\n\
          \t\t\t<TokenLabel>OpenDNSSEC</TokenLabel>\n\
          \t\t\t<PIN>{PIN}</PIN>\n\
+         {backup}\
          \t\t\t<SkipPublicKey/>\n\
          \t\t</Repository>\n\
          \t</RepositoryList>\n\
@@ -363,6 +377,7 @@ mod tests {
                 ("ManualKeyGeneration".into(), None),
             ],
             &[],
+            false,
         );
         assert!(
             xml.contains("\t\t<WorkerThreads>2</WorkerThreads>\n"),
@@ -384,9 +399,20 @@ mod tests {
                 "DelegationSignerSubmitCommand".into(),
                 "DelegationSignerRetractCommand".into(),
             ],
+            false,
         );
         assert!(!xml.contains("DelegationSigner"), "{xml}");
         assert!(xml.contains("<WorkerThreads>1</WorkerThreads>"));
+    }
+
+    #[test]
+    fn require_backup_goes_into_the_repository() {
+        let xml = conf_xml(Path::new("/sb"), &[], &[], true);
+        assert!(
+            xml.contains("<PIN>1234</PIN>\n\t\t\t<RequireBackup/>\n\t\t\t<SkipPublicKey/>"),
+            "{xml}"
+        );
+        assert!(!conf_xml(Path::new("/sb"), &[], &[], false).contains("RequireBackup"));
     }
 
     #[test]
