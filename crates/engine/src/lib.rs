@@ -13,8 +13,9 @@
 //! too: the scheduler's ports over the log and the HSMs, files
 //! and programs ([`world`]), signconf files and the signer notify ([`signconf`]), DS hooks
 //! ([`dshook`]), the HSM repositories ([`repositories`]), signed checkpoints ([`audit`]),
-//! configuration and schema checks ([`config`], [`schema`]), atomic files ([`files`]), and
-//! the daemon's log ([`logger`], [`decision_log`]).
+//! configuration and schema checks ([`config`], [`schema`]), atomic files ([`files`]), the
+//! daemon's log ([`logger`], [`decision_log`]), and the checks of an OpenDNSSEC
+//! installation's database against its HSM before an import ([`ods_import`]).
 //!
 //! Rules: no domain decisions (they are kasp-projector's; the engine carries out effects
 //! and records their outcomes, never builds events itself), no tokio, no printing to
@@ -32,6 +33,7 @@ pub mod error;
 pub mod files;
 pub mod lock_wait;
 pub mod logger;
+pub mod ods_import;
 pub mod paths;
 pub mod random;
 pub mod replay;
