@@ -169,3 +169,118 @@ pub fn check_key_material(
     }
     problems
 }
+
+/// A difference between the enforcer's internal zone list (`zones.xml` in its working
+/// directory, what `ods-signerd` reads) and the zones of the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneListDifference {
+    /// In the database, not in the zone list.
+    OnlyInDatabase { zone: String },
+    /// In the zone list, not in the database.
+    OnlyInZoneList { zone: String },
+    /// The same zone, configured otherwise: `what` names the setting.
+    Differs {
+        zone: String,
+        what: &'static str,
+        database: String,
+        zone_list: String,
+    },
+}
+
+impl fmt::Display for ZoneListDifference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ZoneListDifference::OnlyInDatabase { zone } => {
+                write!(f, "zone {zone} is in the database, not in the zone list")
+            }
+            ZoneListDifference::OnlyInZoneList { zone } => {
+                write!(f, "zone {zone} is in the zone list, not in the database")
+            }
+            ZoneListDifference::Differs {
+                zone,
+                what,
+                database,
+                zone_list,
+            } => write!(
+                f,
+                "zone {zone}: the database's {what} is {database:?}, the zone list's {zone_list:?}"
+            ),
+        }
+    }
+}
+
+/// Compares the zones of the database with `zone_list`, the enforcer's internal zone list
+/// as parsed (crates/projector/src/formats/zonelist.rs): the same zones, each with the same
+/// policy, signconf path and adapters. OpenDNSSEC rewrites the file after every change of
+/// its zones, so a difference means the file or the database was changed behind its back,
+/// or a write of it failed: the signer then works from another zone list than the
+/// enforcer, and an import would have to pick one.
+pub fn compare_zone_list(
+    snapshot: &Snapshot,
+    zone_list: &[kasp_events::ZoneConfig],
+) -> Vec<ZoneListDifference> {
+    let mut differences = Vec::new();
+    for zone in &snapshot.zones {
+        let Some(listed) = zone_list.iter().find(|z| z.name.as_str() == zone.name) else {
+            differences.push(ZoneListDifference::OnlyInDatabase {
+                zone: zone.name.clone(),
+            });
+            continue;
+        };
+        let policy = snapshot
+            .policies
+            .iter()
+            .find(|p| p.row.id == zone.policy_id)
+            .map_or_else(|| format!("#{}", zone.policy_id), |p| p.name.clone());
+        let pairs: [(&'static str, String, String); 6] = [
+            ("policy", policy, listed.policy.as_str().to_string()),
+            (
+                "signconf path",
+                zone.signconf_path.clone(),
+                listed.signconf_path.clone(),
+            ),
+            (
+                "input adapter type",
+                zone.input_adapter_type.clone(),
+                listed.input.kind.clone(),
+            ),
+            (
+                "input adapter",
+                zone.input_adapter_uri.clone(),
+                listed.input.uri.clone(),
+            ),
+            (
+                "output adapter type",
+                zone.output_adapter_type.clone(),
+                listed.output.kind.clone(),
+            ),
+            (
+                "output adapter",
+                zone.output_adapter_uri.clone(),
+                listed.output.uri.clone(),
+            ),
+        ];
+        for (what, database, zone_list) in pairs {
+            if database != zone_list {
+                differences.push(ZoneListDifference::Differs {
+                    zone: zone.name.clone(),
+                    what,
+                    database,
+                    zone_list,
+                });
+            }
+        }
+    }
+    for listed in zone_list {
+        if !snapshot
+            .zones
+            .iter()
+            .any(|z| z.name == listed.name.as_str())
+        {
+            differences.push(ZoneListDifference::OnlyInZoneList {
+                zone: listed.name.as_str().to_string(),
+            });
+        }
+    }
+    differences
+}
