@@ -284,3 +284,119 @@ pub fn compare_zone_list(
     }
     differences
 }
+
+/// A policy row the database holds that kasp-ledger's policy cannot carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyProblem {
+    pub policy: String,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "policy {:?}: {}", self.policy, self.message)
+    }
+}
+
+/// The policy OpenDNSSEC enforces, from its `policy` row and that row's `policyKey` rows
+/// (in row order, which is kasp.xml's order at import): field for field kasp-ledger's
+/// [`kasp_events::Policy`], which mirrors those tables. The NSEC3 salt and its last change
+/// are not part of the definition (they are the enforcer's, with events of their own).
+pub fn policy_from_database(
+    snapshot: &Snapshot,
+    row: &kasp_ods_database::rows::Policy,
+) -> Result<kasp_events::Policy, PolicyProblem> {
+    use kasp_events::{
+        Denial, KeyRole, Keys, Nsec3, ParentTiming, Policy, PolicyKey, PolicyName, Seconds,
+        SerialKind, Signatures, ZoneTiming,
+    };
+    use kasp_ods_database::enums::{DenialType, SoaSerial};
+    let problem = |message: String| PolicyProblem {
+        policy: row.name.clone(),
+        message,
+    };
+    let name = PolicyName::new(&row.name).map_err(|e| problem(e.to_string()))?;
+    let denial = match row.denial_type {
+        DenialType::Nsec => Denial::Nsec,
+        DenialType::Nsec3 => Denial::Nsec3(Nsec3 {
+            ttl: Seconds(row.denial_ttl),
+            opt_out: row.denial_optout,
+            resalt: Seconds(row.denial_resalt),
+            algorithm: row.denial_algorithm,
+            iterations: u16::try_from(row.denial_iterations).map_err(|_| {
+                problem(format!(
+                    "NSEC3 iterations {} exceed 65535",
+                    row.denial_iterations
+                ))
+            })?,
+            salt_length: u8::try_from(row.denial_salt_length).map_err(|_| {
+                problem(format!(
+                    "NSEC3 salt length {} exceeds 255",
+                    row.denial_salt_length
+                ))
+            })?,
+        }),
+    };
+    let keys = snapshot
+        .policy_keys
+        .iter()
+        .filter(|k| k.policy_id == row.row.id)
+        .map(|k| PolicyKey {
+            role: match k.role {
+                Role::Ksk => KeyRole::Ksk,
+                Role::Zsk => KeyRole::Zsk,
+                Role::Csk => KeyRole::Csk,
+            },
+            algorithm: k.algorithm,
+            bits: k.bits,
+            lifetime: Seconds(k.lifetime),
+            repository: k.repository.clone(),
+            standby: k.standby,
+            manual_rollover: k.manual_rollover,
+            rfc5011: k.rfc5011,
+            minimize: k.minimize.to_db() as u8,
+        })
+        .collect();
+    Ok(Policy {
+        name,
+        description: row.description.clone(),
+        passthrough: row.passthrough,
+        signatures: Signatures {
+            resign: Seconds(row.signatures_resign),
+            refresh: Seconds(row.signatures_refresh),
+            validity_default: Seconds(row.signatures_validity_default),
+            validity_denial: Seconds(row.signatures_validity_denial),
+            validity_keyset: Seconds(row.signatures_validity_keyset.unwrap_or(0)),
+            jitter: Seconds(row.signatures_jitter),
+            inception_offset: Seconds(row.signatures_inception_offset),
+            max_zone_ttl: Seconds(row.signatures_max_zone_ttl),
+        },
+        denial,
+        keys: Keys {
+            ttl: Seconds(row.keys_ttl),
+            retire_safety: Seconds(row.keys_retire_safety),
+            publish_safety: Seconds(row.keys_publish_safety),
+            share_keys: row.keys_shared,
+            purge: Seconds(row.keys_purge_after),
+            keys,
+        },
+        zone: ZoneTiming {
+            propagation_delay: Seconds(row.zone_propagation_delay),
+            soa_ttl: Seconds(row.zone_soa_ttl),
+            soa_minimum: Seconds(row.zone_soa_minimum),
+            soa_serial: match row.zone_soa_serial {
+                SoaSerial::Counter => SerialKind::Counter,
+                SoaSerial::Datecounter => SerialKind::DateCounter,
+                SoaSerial::Unixtime => SerialKind::UnixTime,
+                SoaSerial::Keep => SerialKind::Keep,
+            },
+        },
+        parent: ParentTiming {
+            registration_delay: Seconds(row.parent_registration_delay),
+            propagation_delay: Seconds(row.parent_propagation_delay),
+            ds_ttl: Seconds(row.parent_ds_ttl),
+            soa_ttl: Seconds(row.parent_soa_ttl),
+            soa_minimum: Seconds(row.parent_soa_minimum),
+        },
+    })
+}
