@@ -170,6 +170,8 @@ mod tests {
             let _ = std::fs::File::open(format!("{}.fifo", file.path));
             write_file(file)
         }
+        // Removed, so that its reappearance says the abandoned writer is done (below).
+        std::fs::remove_file(dir.path().join("a.test.xml")).unwrap();
         let fifo = dir.path().join("a.test.xml.fifo");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo on a NUL-terminated path we own.
@@ -184,7 +186,15 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // Let the abandoned writer go (it waits for the FIFO's other end).
+        // Let the abandoned writer go (it waits for the FIFO's other end), and wait until it
+        // has validated and written a.test's file: a thread still inside libxml2 when the
+        // test process exits meets libxml2's own clean-up at exit (a segmentation fault).
         let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+        let written = dir.path().join("a.test.xml");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !written.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(written.exists(), "the abandoned writer never finished");
     }
 }
