@@ -126,16 +126,12 @@ fn a_leap_into_the_past_leaps_to_the_first_task_as_opendnssec_does() {
     assert!(now >= 1_735_689_600, "the clock went back: {queue}");
 }
 
-/// The daemon started while the clock is a day behind the log: the commands it runs are
-/// recorded at the log's time, the enforcer waits, and its log says so once.
-#[test]
-fn a_daemon_on_a_clock_behind_the_log_records_at_the_logs_time_and_waits() {
-    use crate::daemon::support::Daemon;
-    let sb = Sandbox::with_token();
-    std::fs::remove_file(sb.log_path()).unwrap();
-    sb.ok("setup");
-    sb.ok("policy import");
-    sb.ok("zone add --zone a.test --policy default");
+/// `ods-enforcerd -d` in the sandbox under libfaketime (LD_PRELOAD) with `faketime`'s
+/// settings, ready to answer.
+fn daemon_with_faketime(
+    sb: &Sandbox,
+    faketime: &[(&str, &std::ffi::OsStr)],
+) -> crate::daemon::support::Daemon {
     let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
     assert!(
         std::path::Path::new(lib).is_file(),
@@ -148,18 +144,31 @@ fn a_daemon_on_a_clock_behind_the_log_records_at_the_logs_time_and_waits() {
         .arg(sb.conf())
         .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("LD_PRELOAD", lib)
-        .env("FAKETIME", "-1d")
+        .envs(faketime.iter().copied())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
         .expect("spawn ods-enforcerd");
-    let d = Daemon {
+    let d = crate::daemon::support::Daemon {
         child: Some(child),
         socket: sb.path("enforcer/enforcer.sock"),
         stderr,
     };
     d.wait_ready();
+    d
+}
+
+/// The daemon started while the clock is a day behind the log: the commands it runs are
+/// recorded at the log's time, the enforcer waits, and its log says so once.
+#[test]
+fn a_daemon_on_a_clock_behind_the_log_records_at_the_logs_time_and_waits() {
+    let sb = Sandbox::with_token();
+    std::fs::remove_file(sb.log_path()).unwrap();
+    sb.ok("setup");
+    sb.ok("policy import");
+    sb.ok("zone add --zone a.test --policy default");
+    let d = daemon_with_faketime(&sb, &[("FAKETIME", "-1d".as_ref())]);
     let r = sb.sh("zone add --zone b.test --policy default");
     assert_eq!(r.code, 0, "{r:?}");
     sb.ok("enforce");
@@ -187,39 +196,20 @@ fn a_daemon_on_a_clock_behind_the_log_records_at_the_logs_time_and_waits() {
 /// in order, without a warning.
 #[test]
 fn a_clock_set_back_under_a_running_daemon_changes_nothing() {
-    use crate::daemon::support::Daemon;
     let sb = Sandbox::with_token();
     std::fs::remove_file(sb.log_path()).unwrap();
     sb.ok("setup");
     sb.ok("policy import");
-    let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
-    assert!(
-        std::path::Path::new(lib).is_file(),
-        "{lib} is missing: package libfaketime (faketime); run scripts/deps.sh"
-    );
     let offset = sb.path("clock-offset");
     std::fs::write(&offset, "+0\n").unwrap();
-    let stderr = sb.path("daemon.stderr");
-    let child = Command::new(env!("CARGO_BIN_EXE_ods-enforcerd"))
-        .arg("-d")
-        .arg("-c")
-        .arg(sb.conf())
-        .envs(sb.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("LD_PRELOAD", lib)
-        .env("FAKETIME_TIMESTAMP_FILE", &offset)
-        .env("FAKETIME_NO_CACHE", "1")
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .expect("spawn ods-enforcerd");
-    let d = Daemon {
-        child: Some(child),
-        socket: sb.path("enforcer/enforcer.sock"),
-        stderr,
-    };
-    d.wait_ready();
+    let d = daemon_with_faketime(
+        &sb,
+        &[
+            ("FAKETIME_TIMESTAMP_FILE", offset.as_os_str()),
+            ("FAKETIME_NO_CACHE", "1".as_ref()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".as_ref()),
+        ],
+    );
     sb.ok("zone add --zone a.test --policy default");
     std::fs::write(&offset, "-1d\n").unwrap();
     sb.ok("zone add --zone b.test --policy default");
