@@ -11,7 +11,7 @@
 use crate::conformance::{compare_lines, repo, run_scenario_file};
 
 /// The lines of a trace.txt that are compared (see the module text).
-fn compared(trace: &str) -> Vec<&str> {
+pub(crate) fn compared(trace: &str) -> Vec<&str> {
     const TAGS: [&str; 9] = [
         "OUT",
         "NOTIFY",

@@ -16,6 +16,7 @@ mod keyio;
 mod keys;
 mod ods_golden;
 mod ods_import_fixtures;
+mod ods_takeover;
 mod replay;
 mod signer;
 mod simulate;

@@ -14,12 +14,16 @@ fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ods-import")
 }
 
-/// The captured fixture directories (every directory but `scenarios/`), sorted.
+/// The captured fixture directories (every directory but `scenarios/` and `future/`), sorted.
 fn fixtures() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures_dir())
         .expect("fixtures/ods-import")
         .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "scenarios"))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n != "scenarios" && n != "future")
+        })
         .collect();
     dirs.sort();
     dirs

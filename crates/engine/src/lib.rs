@@ -14,11 +14,13 @@
 //! and programs ([`world`]), signconf files and the signer notify ([`signconf`]), DS hooks
 //! ([`dshook`]), the HSM repositories ([`repositories`]), signed checkpoints ([`audit`]),
 //! configuration and schema checks ([`config`], [`schema`]), atomic files ([`files`]), the
-//! daemon's log ([`logger`], [`decision_log`]), and the checks of an OpenDNSSEC
-//! installation's database against its HSM before an import ([`ods_import`]).
+//! daemon's log ([`logger`], [`decision_log`]), and the import of an OpenDNSSEC
+//! installation ([`ods_import`]: its database checked against its HSM, its rows copied
+//! into the genesis of a log).
 //!
 //! Rules: no domain decisions (they are kasp-projector's; the engine carries out effects
-//! and records their outcomes, never builds events itself), no tokio, no printing to
+//! and records their outcomes, and builds no events itself but an import's genesis, which
+//! copies what it read and decides nothing), no tokio, no printing to
 //! stdout or stderr (the engine returns reports — decisions, warnings, [`Failure`]s — and
 //! the binaries print them), and one mapping from failures to exit codes ([`error`]).
 

@@ -18,6 +18,7 @@ use crate::key::{
     KeyGenerationStarted, RepositoriesConfigured,
 };
 use crate::policy::Policy;
+use crate::takeover::{OdsHsmKeyImported, OdsImported, OdsPolicyImported, OdsZoneImported};
 use crate::time::Timestamp;
 use crate::zone::ZoneConfig;
 use serde::{Deserialize, Serialize};
@@ -184,6 +185,10 @@ events! {
     Checkpoint = 1,
     ZoneTaskLeft = 1,
     ClockReleased = 1,
+    OdsImported = 1,
+    OdsPolicyImported = 1,
+    OdsHsmKeyImported = 1,
+    OdsZoneImported = 1,
 }
 
 impl Event {
@@ -202,6 +207,10 @@ impl Event {
             Event::KeysPurged(e) => Some(&e.zone),
             Event::KeyImported(e) => Some(&e.zone),
             Event::ZoneTaskLeft(e) => Some(&e.zone),
+            Event::OdsZoneImported(e) => Some(&e.zone.name),
+            Event::OdsImported(_) | Event::OdsPolicyImported(_) | Event::OdsHsmKeyImported(_) => {
+                None
+            }
             Event::EnforceRequested(_)
             | Event::SignconfRequested(_)
             | Event::KeyMaterialDeleted(_)
@@ -401,6 +410,10 @@ impl fmt::Display for Event {
                 "Checkpoint of record {} (hash {}) signed with audit key {}",
                 e.seq, e.hash, e.locator
             ),
+            Event::OdsImported(e) => crate::takeover_text::imported(f, e),
+            Event::OdsPolicyImported(e) => crate::takeover_text::policy(f, e),
+            Event::OdsHsmKeyImported(e) => crate::takeover_text::hsm_key(f, e),
+            Event::OdsZoneImported(e) => crate::takeover_text::zone(f, e),
         }
     }
 }

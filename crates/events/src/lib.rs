@@ -39,12 +39,16 @@ pub mod keystate;
 pub mod log;
 pub mod policy;
 pub mod replay;
+pub mod takeover;
+mod takeover_text;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;
 #[cfg(any(test, feature = "testgen"))]
 mod testgen_enforce;
 #[cfg(any(test, feature = "testgen"))]
 mod testgen_policy;
+#[cfg(any(test, feature = "testgen"))]
+mod testgen_takeover;
 pub mod time;
 pub mod zone;
 
@@ -72,5 +76,9 @@ pub use policy::{
     ZoneTiming,
 };
 pub use replay::Projection;
+pub use takeover::{
+    OdsDatastore, OdsDependency, OdsHsmKeyImported, OdsImported, OdsKeyUse, OdsPolicyImported,
+    OdsRecord, OdsRow, OdsZoneImported, OdsZoneKey,
+};
 pub use time::{Seconds, Timestamp};
 pub use zone::{Adapter, ZoneConfig};

@@ -178,6 +178,52 @@ impl EventLog {
         }
     }
 
+    /// Creates a new log holding `LogCreated` and, after it, `genesis`, all or nothing:
+    /// the log is built under a temporary name beside `path` and given its name only once
+    /// complete (a hard link, which refuses an existing file as `create` does), so a
+    /// failure at any point leaves no file at `path`.
+    pub fn create_with_genesis(
+        path: &Path,
+        created: LogCreated,
+        at: Timestamp,
+        actor: Actor,
+        cause: &str,
+        genesis: Vec<NewEvent>,
+    ) -> Result<EventLog, LogError> {
+        if path.exists() {
+            return Err(LogError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(
+            ".genesis-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let temporary = path.with_file_name(name);
+        let built = (|| {
+            let (mut log, _) = EventLog::create(&temporary, created, at, actor, cause)?;
+            let head = log.head();
+            log.append(head, genesis, |_| None)?;
+            std::fs::hard_link(&temporary, path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => LogError::Exists {
+                    path: path.to_path_buf(),
+                },
+                _ => LogError::Io {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                },
+            })?;
+            log.path = path.to_path_buf();
+            Ok(log)
+        })();
+        let _ = std::fs::remove_file(&temporary);
+        built
+    }
+
     /// Opens an existing log.
     pub fn open(path: &Path, access: Access) -> Result<EventLog, LogError> {
         catch(path, || EventLog::open_unguarded(path, access))

@@ -237,7 +237,9 @@ pub fn arb_event_of(kind: &str) -> BoxedStrategy<Event> {
                 .into()
             })
             .boxed(),
-        other => match crate::testgen_enforce::arb_enforcer_event_of(other) {
+        other => match crate::testgen_enforce::arb_enforcer_event_of(other)
+            .or_else(|| crate::testgen_takeover::arb_takeover_event_of(other))
+        {
             Some(s) => s,
             None => panic!("testgen has no strategy for event kind {other}; add one"),
         },
@@ -280,7 +282,11 @@ fn kinds_covered(e: &Event) {
         | Event::KeyImported(_)
         | Event::AuditKeyConfigured(_)
         | Event::CheckpointIntervalSet(_)
-        | Event::Checkpoint(_) => {}
+        | Event::Checkpoint(_)
+        | Event::OdsImported(_)
+        | Event::OdsPolicyImported(_)
+        | Event::OdsHsmKeyImported(_)
+        | Event::OdsZoneImported(_) => {}
     }
 }
 

@@ -11,15 +11,15 @@ use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
 
-fn arb_key_id() -> impl Strategy<Value = KeyId> {
+pub(crate) fn arb_key_id() -> impl Strategy<Value = KeyId> {
     (0u64..1000).prop_map(KeyId)
 }
 
-fn arb_record() -> impl Strategy<Value = RecordType> {
+pub(crate) fn arb_record() -> impl Strategy<Value = RecordType> {
     prop::sample::select(RecordType::ALL.to_vec())
 }
 
-fn arb_state() -> impl Strategy<Value = RecordState> {
+pub(crate) fn arb_state() -> impl Strategy<Value = RecordState> {
     prop::sample::select(vec![
         RecordState::Hidden,
         RecordState::Rumoured,
@@ -29,7 +29,7 @@ fn arb_state() -> impl Strategy<Value = RecordState> {
     ])
 }
 
-fn arb_ds() -> impl Strategy<Value = DsAtParent> {
+pub(crate) fn arb_ds() -> impl Strategy<Value = DsAtParent> {
     prop::sample::select(vec![
         DsAtParent::Unsubmitted,
         DsAtParent::Submit,

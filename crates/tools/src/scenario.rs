@@ -8,7 +8,14 @@
 //! the sandbox otherwise always configures (fixtures/conformance/corners/README.md).
 //! Another, `#@require-backup`, gives the sandbox repository `<RequireBackup/>`, so that
 //! its keys are used only after `backup prepare` and `backup commit`
-//! (fixtures/ods-import/README.md).
+//! (fixtures/ods-import/README.md). A third, `#@installation <dir>`, starts the scenario
+//! from a captured OpenDNSSEC installation (a directory of fixtures/ods-import, relative to
+//! the scenario file) instead of an empty one: the sandbox is a relocated copy of it, the
+//! clock starts at its `simulated-time`, the enforcer is set up from its database
+//! (`setup --import-ods`), and step 000 starts the daemon at that time (as `restart-at`),
+//! in place of `policy import`. Such a scenario names no `#@kasp`; its `#@conf` elements
+//! change the installation's conf.xml (an operator changing the configuration as the
+//! enforcer restarts).
 
 use kasp_events::Seconds;
 
@@ -60,6 +67,8 @@ pub struct Scenario {
     pub conf_remove: Vec<String>,
     /// `#@require-backup` (this project's extension, see the module text).
     pub require_backup: bool,
+    /// `#@installation <dir>` (this project's extension, see the module text).
+    pub installation: Option<String>,
     /// `#@trace hsm`.
     pub trace_hsm: bool,
     pub steps: Vec<(u32, Step)>,
@@ -196,6 +205,15 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
                         return Err(err("#@require-backup takes no argument".into()));
                     }
                     sc.require_backup = true;
+                }
+                Some("installation") => {
+                    let dir = words
+                        .next()
+                        .ok_or_else(|| err("#@installation needs a directory".into()))?;
+                    if words.next().is_some() {
+                        return Err(err("#@installation takes one directory".into()));
+                    }
+                    sc.installation = Some(dir.to_string());
                 }
                 Some("trace") => sc.trace_hsm = words.any(|w| w == "hsm"),
                 other => return Err(err(format!("unknown directive #@{}", other.unwrap_or("")))),
@@ -355,6 +373,15 @@ mod tests {
         assert!(parse("#@conf-remove\n", "t.scn").is_err());
         assert!(parse("#@require-backup yes\n", "t.scn").is_err());
         assert!(parse("#@require-backup\n", "t.scn").unwrap().require_backup);
+        assert_eq!(
+            parse("#@installation ../02-zsk\n", "t.scn")
+                .unwrap()
+                .installation
+                .as_deref(),
+            Some("../02-zsk")
+        );
+        assert!(parse("#@installation\n", "t.scn").is_err());
+        assert!(parse("#@installation a b\n", "t.scn").is_err());
         assert!(!parse("#@conf-remove A\n", "t.scn").unwrap().require_backup);
         assert!(parse("#@conf-remove A B\n", "t.scn").is_err());
         let e = parse("leap-until-time soon\n", "t.scn").unwrap_err();

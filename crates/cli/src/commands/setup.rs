@@ -1,5 +1,7 @@
-//! `setup [--simulated-time <t> | --testing]`: creates the event log (kasp-ledger's
-//! counterpart of `ods-enforcer-db-setup`, but it never erases an existing log).
+//! `setup [--simulated-time <t> | --testing] [--import-ods [--write-signconf]]`: creates
+//! the event log (kasp-ledger's counterpart of `ods-enforcer-db-setup`, but it never erases
+//! an existing log), empty or, with `--import-ods`, holding the state of the OpenDNSSEC 2.1
+//! installation conf.xml describes (crates/engine/src/ods_import/mod.rs).
 //!
 //! The clock is fixed here for the log's life: the system clock (production), a
 //! simulated clock (`--simulated-time`), or, with `--testing`, OpenDNSSEC's own clock:
@@ -26,8 +28,17 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let p = shell.opts(
         spec,
         args,
-        &[Opt::value("simulated-time", 't'), Opt::flag("testing", 'T')],
+        &[
+            Opt::value("simulated-time", 't'),
+            Opt::flag("testing", 'T'),
+            Opt::flag("import-ods", 'i'),
+            Opt::flag("write-signconf", 'w'),
+        ],
     )?;
+    if p.has("write-signconf") && !p.has("import-ods") {
+        shell.err("error: --write-signconf goes with --import-ods\n");
+        return Err(Exit(exit::USAGE));
+    }
     let clock = match p.value("simulated-time") {
         None if p.has("testing") => ClockMode::Testing,
         None => ClockMode::System,
@@ -62,7 +73,11 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     };
     let path = ctx.log_path();
     let actor = Actor::Operator(ctx.user.clone());
-    EventLog::create(&path, created, at, actor, &ctx.line).map_err(|e| shell.fail(e.into()))?;
+    if p.has("import-ods") {
+        import_ods(shell, &ctx, created, at, p.has("write-signconf"))?;
+    } else {
+        EventLog::create(&path, created, at, actor, &ctx.line).map_err(|e| shell.fail(e.into()))?;
+    }
     let clock_text = match clock {
         ClockMode::System => "system clock".to_string(),
         ClockMode::Simulated { start } => format!("simulated clock starting at {start}"),
@@ -73,4 +88,56 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         path.display()
     ));
     Ok(exit::OK)
+}
+
+/// `--import-ods`: reads and checks OpenDNSSEC's database, then creates the log with its
+/// state, all or nothing.
+fn import_ods(
+    shell: &mut Shell<'_>,
+    ctx: &kasp_engine::Session,
+    created: LogCreated,
+    at: Timestamp,
+    write_signconfs: bool,
+) -> Result<(), Exit> {
+    use kasp_engine::ods_import::{ImportOptions, prepare};
+    let path = ctx.log_path();
+    if path.exists() {
+        return Err(shell.fail(kasp_events::LogError::Exists { path }.into()));
+    }
+    let options = ImportOptions {
+        write_signconfs,
+        ..ImportOptions::default()
+    };
+    let import = prepare(&ctx.conf, &ctx.conf_path, &mut ctx.repositories(), &options)
+        .map_err(|f| shell.fail(f))?;
+    for w in &import.warnings {
+        shell.err(&format!("warning: {w}\n"));
+    }
+    let actor = Actor::Operator(ctx.user.clone());
+    let genesis = import
+        .events
+        .into_iter()
+        .map(|event| kasp_events::NewEvent {
+            at,
+            actor: actor.clone(),
+            cause: ctx.line.clone(),
+            event,
+        })
+        .collect();
+    EventLog::create_with_genesis(&path, created, at, actor, &ctx.line, genesis)
+        .map_err(|e| shell.fail(e.into()))?;
+    let s = &import.snapshot;
+    shell.out(&format!(
+        "Imported OpenDNSSEC's {} database {} (schema version {}, digest {}): {} policies, \
+         {} zones, {} zone keys, {} HSM keys.\n",
+        import.datastore.as_str(),
+        import.location,
+        s.version.version,
+        s.digest,
+        s.policies.len(),
+        s.zones.len(),
+        s.key_data.len(),
+        s.hsm_keys.len()
+    ));
+    Ok(())
 }

@@ -4,7 +4,9 @@
 pub use super::ods_usage::*;
 
 pub const SETUP: &str = "setup\n\t[--simulated-time <YYYY-MM-DDTHH:MM:SSZ|epoch>]\taka -t\n\
-\t[--testing]\t\t\t\taka -T\n";
+\t[--testing]\t\t\t\taka -T\n\
+\t[--import-ods]\t\t\t\taka -i\n\
+\t[--write-signconf]\t\t\taka -w\n";
 pub const SETUP_HELP: &str = "Create a new, empty event log at <Enforcer/WorkingDirectory>/events.redb of the \
 configuration in use. Refuses to overwrite an existing log.\n\nOptions:\n\
 simulated-time\trun this log on a simulated clock that starts at the given time and moves only \
@@ -12,8 +14,17 @@ by recorded events (for tests and what-if runs)\n\
 testing\t\tset this log up for testing: it follows the system clock until the first time \
 leap (or ods-enforcerd --set-time), then stands at the time it leapt to, moved only by further \
 leaps, as OpenDNSSEC's clock does\n\
-Without either the log always uses the system clock and refuses time leap; a log's clock \
-can never be switched.\n\n";
+import-ods\ttake over the OpenDNSSEC 2.1 installation this conf.xml describes: read its \
+enforcer database (<Datastore>, never written to) as one consistent moment, check every key it \
+names against the HSM (present, same key tag) and its zones against the enforcer's zone list \
+(zones.xml), and create the log holding its policies, zones, keys, rollovers in progress and \
+key pool, exactly as stored. Stop OpenDNSSEC's enforcer first. Refused, with every reason and \
+no log created, when anything does not check out; differences between the database's policies \
+and kasp.xml are reported, and the database's are imported\n\
+write-signconf\twith --import-ods: import zones whose signconf OpenDNSSEC had not written yet \
+(kasp-ledger writes it at its first run) instead of refusing them\n\
+Without --simulated-time or --testing the log always uses the system clock and refuses time \
+leap; a log's clock can never be switched.\n\n";
 
 pub const LOG_VERIFY: &str = "log verify\n\t[--from-checkpoint]\t\t\taka -f\n\
 \t[--audit-key <file>]\t\t\taka -k\n";

@@ -423,6 +423,87 @@ fn samples() -> Vec<Event> {
             leapt: Timestamp(1_735_790_400),
         }
         .into(),
+        OdsImported {
+            datastore: OdsDatastore::Sqlite,
+            location: "/var/lib/opendnssec/kasp.db".to_string(),
+            schema_version: 1,
+            digest: "ab".repeat(32),
+            rows: [2, 3, 1, 5, 2, 8, 1],
+            findings: vec!["policy default: <Resalt> differs".to_string()],
+        }
+        .into(),
+        OdsPolicyImported {
+            row: OdsRow { id: 1, rev: 4 },
+            key_rows: vec![OdsRow { id: 1, rev: 1 }, OdsRow { id: 2, rev: 1 }],
+            policy: default_policy(),
+            salt: Some(("a1b2c3d4e5f60718".to_string(), Timestamp(1_735_862_400))),
+        }
+        .into(),
+        OdsHsmKeyImported {
+            row: OdsRow { id: 3, rev: 2 },
+            locator: Locator([0x3c; 16]),
+            spec: key_spec(),
+            usage: OdsKeyUse::Private,
+            backup: BackupState::Done,
+            inception: Timestamp(1_735_689_600),
+            revoked: false,
+            public_key: vec![3, 1, 0, 1, 0xab],
+        }
+        .into(),
+        OdsZoneImported {
+            row: OdsRow { id: 1, rev: 9 },
+            zone: zone_config("example.com", "default"),
+            next_change: Some(Timestamp(1_736_132_400)),
+            signconf_needed: false,
+            ttl_windows: [
+                Timestamp(0),
+                Timestamp(1_735_700_400),
+                Timestamp(1_735_700_400),
+            ],
+            roll_now: vec![KeyRole::Zsk],
+            next_roll: [Some(Timestamp(1_736_553_600)), None, None],
+            keys: vec![OdsZoneKey {
+                row: OdsRow { id: 2, rev: 5 },
+                id: KeyId(1),
+                locator: Locator([0x3c; 16]),
+                role: KeyRole::Ksk,
+                algorithm: 8,
+                inception: Timestamp(1_735_689_600),
+                introducing: true,
+                publish: true,
+                active_ksk: true,
+                active_zsk: false,
+                standby: false,
+                should_revoke: false,
+                ds_at_parent: DsAtParent::Seen,
+                key_tag: 40_120,
+                minimize: 4,
+                records: Some(
+                    [
+                        RecordState::Omnipresent,
+                        RecordState::Omnipresent,
+                        RecordState::Omnipresent,
+                        RecordState::Na,
+                    ]
+                    .map(|state| OdsRecord {
+                        row: OdsRow { id: 5, rev: 3 },
+                        state,
+                        last_change: Timestamp(1_735_700_400),
+                        ttl: Seconds(3_600),
+                        minimize: state == RecordState::Na,
+                    }),
+                ),
+            }],
+            dependencies: vec![OdsDependency {
+                row: OdsRow { id: 1, rev: 1 },
+                dependency: KeyDependency {
+                    from: KeyId(1),
+                    to: KeyId(2),
+                    record: RecordType::Dnskey,
+                },
+            }],
+        }
+        .into(),
     ]
 }
 

@@ -6,6 +6,7 @@
 
 pub(crate) mod enforce;
 pub mod pool;
+mod takeover;
 
 use crate::enforcer::model::ZoneModel;
 use crate::state::pool::KeyPool;
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// Bump whenever `apply` or the shape of `State` changes: stored snapshots with another
 /// version are ignored and the state is rebuilt from the log.
-pub const PROJECTION_VERSION: u32 = 10;
+pub const PROJECTION_VERSION: u32 = 11;
 
 /// A policy as the views hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +229,10 @@ impl State {
             | Event::BackupCommitted(_)
             | Event::BackupRolledBack(_)
             | Event::RepositoriesConfigured(_)) => self.pool.apply(e, at),
+            Event::OdsImported(_) => {}
+            e @ (Event::OdsPolicyImported(_)
+            | Event::OdsHsmKeyImported(_)
+            | Event::OdsZoneImported(_)) => self.apply_takeover(e, at),
             e @ (Event::AuditKeyConfigured(_)
             | Event::CheckpointIntervalSet(_)
             | Event::Checkpoint(_)) => {

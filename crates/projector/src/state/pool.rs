@@ -86,23 +86,13 @@ impl KeyPool {
                 if self.keys.contains_key(&e.locator) {
                     return;
                 }
-                self.next_id += 1;
-                let id = self.next_id;
-                self.by_id.insert(id, e.locator);
-                self.unused.entry(e.spec.clone()).or_default().insert(id);
-                self.keys.insert(
+                self.add(
                     e.locator,
-                    HsmKeyView {
-                        id,
-                        refs: 0,
-                        destroying: false,
-                        locator: e.locator,
-                        spec: e.spec,
-                        public_key: e.public_key,
-                        backup: e.backup,
-                        usage: HsmKeyUse::Unused,
-                        inception: at,
-                    },
+                    e.spec,
+                    e.public_key,
+                    e.backup,
+                    HsmKeyUse::Unused,
+                    at,
                 );
             }
             Event::KeyGenerationAbandoned(e) => {
@@ -155,9 +145,59 @@ impl KeyPool {
             self.take(&locator, false);
             return id;
         }
+        let id = self.add(
+            locator,
+            spec,
+            public_key,
+            BackupState::NotRequired,
+            HsmKeyUse::Private,
+            inception,
+        );
+        self.take(&locator, false);
+        id
+    }
+
+    /// An HSM key row of an OpenDNSSEC import (crates/events/src/takeover.rs): under the
+    /// pool's next id (rows come in id order, so the pool keeps OpenDNSSEC's order), in the
+    /// use stored, used by no zone key yet (each imported zone key adds one). A locator the
+    /// pool knows changes nothing.
+    pub(crate) fn import(&mut self, e: kasp_events::OdsHsmKeyImported) {
+        use kasp_events::OdsKeyUse;
+        if self.keys.contains_key(&e.locator) {
+            return;
+        }
+        let usage = match e.usage {
+            OdsKeyUse::Unused => HsmKeyUse::Unused,
+            OdsKeyUse::Private => HsmKeyUse::Private,
+            OdsKeyUse::Shared => HsmKeyUse::Shared,
+            OdsKeyUse::Delete => HsmKeyUse::Delete,
+        };
+        self.add(
+            e.locator,
+            e.spec,
+            e.public_key,
+            e.backup,
+            usage,
+            e.inception,
+        );
+    }
+
+    /// Adds material under the next pool id, used by no zone key; returns the id.
+    fn add(
+        &mut self,
+        locator: Locator,
+        spec: KeySpec,
+        public_key: Vec<u8>,
+        backup: BackupState,
+        usage: HsmKeyUse,
+        inception: Timestamp,
+    ) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
         self.by_id.insert(id, locator);
+        if usage == HsmKeyUse::Unused {
+            self.unused.entry(spec.clone()).or_default().insert(id);
+        }
         self.keys.insert(
             locator,
             HsmKeyView {
@@ -165,10 +205,10 @@ impl KeyPool {
                 locator,
                 spec,
                 public_key,
-                backup: BackupState::NotRequired,
-                usage: HsmKeyUse::Private,
+                backup,
+                usage,
                 inception,
-                refs: 1,
+                refs: 0,
                 destroying: false,
             },
         );
@@ -239,14 +279,16 @@ impl KeyPool {
         }
     }
 
-    /// Keys in generation order (inception, then locator), optionally of one repository.
+    /// Keys in the order the pool got them (OpenDNSSEC's `hsmKey` row order: generated,
+    /// imported by `key import`, or carried over from OpenDNSSEC's database), optionally
+    /// of one repository.
     pub fn keys_in_order(&self, repository: Option<&str>) -> Vec<&HsmKeyView> {
         let mut v: Vec<&HsmKeyView> = self
             .keys
             .values()
             .filter(|k| repository.is_none_or(|r| k.spec.repository == r))
             .collect();
-        v.sort_by_key(|k| (k.inception, k.locator));
+        v.sort_by_key(|k| k.id);
         v
     }
 

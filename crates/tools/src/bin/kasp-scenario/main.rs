@@ -68,7 +68,7 @@ impl From<anyhow::Error> for Fail {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Args {
     enforcer: PathBuf,
     daemon: PathBuf,
@@ -169,10 +169,11 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
             args.enforcer.display()
         )));
     }
-    let restarts = sc
-        .steps
-        .iter()
-        .any(|(_, s)| matches!(s, Step::RestartAt(_)));
+    let restarts = sc.installation.is_some()
+        || sc
+            .steps
+            .iter()
+            .any(|(_, s)| matches!(s, Step::RestartAt(_)));
     if restarts && !args.daemon.is_file() {
         return Err(Fail::usage(format!(
             "no ods-enforcerd at {} (restart-at runs it; --daemon names another)",
@@ -194,6 +195,15 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
         )));
     }
     prepare_outdir(&args.outdir)?;
+    let installation = sc.installation.as_ref().map(|d| file.dir.join(d));
+    let start = match &installation {
+        Some(dir) => sandbox::installation_time(dir).map_err(|e| Fail::usage(format!("{e:#}")))?,
+        None => args.start,
+    };
+    let args = &Args {
+        start,
+        ..args.clone()
+    };
     let sb = Sandbox::create(&Spec {
         enforcer: &args.enforcer,
         kasp: &kasp,
@@ -201,11 +211,14 @@ fn run(args: &Args) -> Result<Vec<String>, Fail> {
         conf_remove: &sc.conf_remove,
         require_backup: sc.require_backup,
         start: args.start,
+        installation: installation.as_deref(),
         keep: std::env::var_os("KASP_KEEP_SANDBOX").is_some_and(|v| v == "1"),
     })?;
     write_meta(args, &file, &sc, &kasp, &sb)?;
     let rec = capture::Recorder::new(&args.outdir, args.start)?;
-    let (rec, problems) = Runner::new(&sb, &args.daemon, rec, &file, args.start).run(&sc.steps)?;
+    let (rec, problems) = Runner::new(&sb, &args.daemon, rec, &file, args.start)
+        .starting_an_installation(installation.is_some())
+        .run(&sc.steps)?;
     fs::write(args.outdir.join("steps.tsv"), rec.steps_tsv()).context("cannot write steps.tsv")?;
     for log in ["signer-calls.log", "ds-calls.log"] {
         fs::write(
@@ -265,6 +278,25 @@ fn check_scenario(file: &ScenarioFile, sc: &Scenario) -> Result<PathBuf, Fail> {
             .map_or(0, |i| i + 1);
         format!("{}:{line}", file.name)
     };
+    if let Some(dir) = &sc.installation {
+        let path = file.dir.join(dir);
+        if !path.join("meta.txt").is_file() || !path.join("enforcer/kasp.db").is_file() {
+            return Err(Fail::usage(format!(
+                "{}: #@installation {dir}: {} is not a captured installation (no meta.txt or \
+                 enforcer/kasp.db; fixtures/ods-import/README.md)",
+                at("#@installation"),
+                path.display()
+            )));
+        }
+        if sc.kasp.is_some() || !sc.conf_remove.is_empty() || sc.require_backup {
+            return Err(Fail::usage(format!(
+                "{}: a scenario from an installation takes its kasp.xml and conf.xml from it \
+                 (no #@kasp, #@conf-remove or #@require-backup; #@conf changes its conf.xml)",
+                file.name
+            )));
+        }
+        return Ok(path.join("kasp.xml"));
+    }
     let Some(kasp) = &sc.kasp else {
         return Err(Fail::usage(format!(
             "{}: no '#@kasp <file>' line names the scenario's kasp.xml",
@@ -370,6 +402,9 @@ fn write_meta(
     }
     if sc.trace_hsm {
         meta.push_str("trace_hsm\t1\n");
+    }
+    if let Some(dir) = &sc.installation {
+        meta.push_str(&format!("installation\t{dir}\n"));
     }
     fs::write(args.outdir.join("meta.tsv"), meta).context("cannot write meta.tsv")?;
     fs::write(args.outdir.join("scenario.scn"), &file.text).context("cannot write scenario.scn")?;

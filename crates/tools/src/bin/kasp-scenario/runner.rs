@@ -1,7 +1,9 @@
 //! Runs a parsed scenario step by step against the sandbox, recording each
 //! `ods-enforcer` run as one raw step:
 //!
-//! * step 000 is `policy import`;
+//! * step 000 is `policy import`; in a scenario from a captured installation
+//!   (`#@installation`), the daemon's start at the installation's time instead, as
+//!   `restart-at` runs it (OpenDNSSEC continuing from its database starts that way);
 //! * a command line is expanded (placeholders), a `zone add` gets the sandbox's
 //!   `--signerconf/--input/--output` and an unsigned zone file, then it runs;
 //! * `leap [N]`: N × `time leap` (each step `leap`);
@@ -68,6 +70,8 @@ pub struct Runner<'a> {
     start: i64,
     auto_ds: bool,
     problems: Vec<String>,
+    /// Step 000 starts the daemon (`#@installation`) instead of importing the policies.
+    installation: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -86,13 +90,28 @@ impl<'a> Runner<'a> {
             start,
             auto_ds: false,
             problems: Vec::new(),
+            installation: false,
         }
+    }
+
+    /// A run from a captured installation: step 000 starts the daemon at the start time.
+    pub fn starting_an_installation(mut self, installation: bool) -> Self {
+        self.installation = installation;
+        self
     }
 
     /// Step 000 (`policy import`) and every scenario step; returns the recorder and
     /// the problems.
     pub fn run(mut self, steps: &[(u32, Step)]) -> Result<(Recorder, Vec<String>)> {
-        self.command(None, "policy import", "policy import")?;
+        if self.installation {
+            self.restart_at(
+                0,
+                "restart-at +0s   # start from the installation",
+                self.start,
+            )?;
+        } else {
+            self.command(None, "policy import", "policy import")?;
+        }
         for (line, step) in steps {
             self.step(*line, step)?;
         }

@@ -6,6 +6,12 @@
 //! the scenario's kasp.xml, an empty zonelist.xml, signconf/ unsigned/ signed/, a fake
 //! `ods-signer` first in PATH that logs its calls, and an event log on a simulated clock
 //! (`setup --simulated-time`). Removed on drop unless kept.
+//!
+//! A scenario from a captured OpenDNSSEC installation (`#@installation`, crates/tools/src/
+//! scenario.rs) gets a copy of that installation instead, relocated as
+//! fixtures/ods-import/README.md says (its text files' `@SANDBOX@` and the paths its
+//! database holds), with its own token, conf.xml and fake programs, and its log made by
+//! `setup --import-ods` at the installation's simulated time.
 
 use anyhow::{Context as _, Result, bail};
 use std::ffi::OsString;
@@ -43,6 +49,8 @@ pub struct Spec<'a> {
     pub require_backup: bool,
     /// The simulated clock's start (epoch seconds).
     pub start: i64,
+    /// `#@installation`: the captured installation the sandbox is a copy of.
+    pub installation: Option<&'a Path>,
     /// Keep the directory after the run.
     pub keep: bool,
 }
@@ -74,9 +82,17 @@ impl Sandbox {
         if spec.keep {
             eprintln!("kasp-scenario: sandbox kept at {}", sb.root.display());
         }
-        sb.populate(spec)?;
-        sb.init_token()?;
-        sb.setup(spec.start)?;
+        match spec.installation {
+            Some(dir) => {
+                sb.populate_from_installation(dir, spec.conf)?;
+                sb.setup(&["--import-ods", "--simulated-time", &spec.start.to_string()])?;
+            }
+            None => {
+                sb.populate(spec)?;
+                sb.init_token()?;
+                sb.setup(&["--simulated-time", &spec.start.to_string()])?;
+            }
+        }
         Ok(sb)
     }
 
@@ -193,24 +209,145 @@ impl Sandbox {
         Ok(())
     }
 
-    /// `ods-enforcer setup --simulated-time <start>`.
-    fn setup(&self, start: i64) -> Result<()> {
+    /// `ods-enforcer setup <options>`.
+    fn setup(&self, options: &[&str]) -> Result<()> {
         let out = self.path("setup.out");
-        let rc = self.run(
-            &["setup", "--simulated-time", &start.to_string()],
-            &out,
-            false,
-        )?;
+        let mut args = vec!["setup"];
+        args.extend_from_slice(options);
+        let rc = self.run(&args, &out, false)?;
         if rc != 0 {
             bail!(
-                "`ods-enforcer setup --simulated-time {start}` failed (exit {rc}): {}\n\
+                "`ods-enforcer {}` failed (exit {rc}): {}\n\
                  (the sandbox conf.xml holds the scenario's #@conf elements; \
                  KASP_KEEP_SANDBOX=1 keeps the sandbox to look at it)",
+                args.join(" "),
                 fs::read_to_string(&out).unwrap_or_default().trim()
             );
         }
         Ok(())
     }
+
+    /// A relocated copy of the captured installation `dir` (fixtures/ods-import/README.md,
+    /// Using a fixture): every file of it, `@SANDBOX@` replaced by the sandbox path in its
+    /// text files, and the sandbox path it was captured in replaced in its database; the
+    /// `#@conf` elements `conf` set in its conf.xml's `<Enforcer>` (an operator changing
+    /// the configuration as the enforcer restarts).
+    fn populate_from_installation(
+        &self,
+        dir: &Path,
+        conf: &[(String, Option<String>)],
+    ) -> Result<()> {
+        copy_tree(dir, &self.root)?;
+        for d in ["signer", "signed", "signconf", "unsigned", "bin"] {
+            fs::create_dir_all(self.path(d))?;
+        }
+        let here = self.root.display().to_string();
+        let mut texts = vec![
+            self.path("conf.xml"),
+            self.path("zonelist.xml"),
+            self.path("softhsm2.conf"),
+            self.path("enforcer/zones.xml"),
+        ];
+        for sub in ["signconf", "bin", "views"] {
+            if let Ok(entries) = fs::read_dir(self.path(sub)) {
+                for e in entries {
+                    texts.push(e?.path());
+                }
+            }
+        }
+        for f in texts.iter().filter(|f| f.is_file()) {
+            let text =
+                fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+            fs::write(f, text.replace("@SANDBOX@", &here))?;
+        }
+        let conf_path = self.path("conf.xml");
+        let mut text = fs::read_to_string(&conf_path)?;
+        for (name, value) in conf {
+            text = set_enforcer_element(&text, name, value.as_deref())?;
+        }
+        fs::write(&conf_path, text)?;
+        let meta = fs::read_to_string(dir.join("meta.txt"))?;
+        let old = meta_value(&meta, "sandbox-path-in-database")?;
+        let db = rusqlite::Connection::open(self.path("enforcer/kasp.db"))?;
+        db.execute(
+            "UPDATE zone SET signconfPath = replace(signconfPath, ?1, ?2), \
+             inputAdapterUri = replace(inputAdapterUri, ?1, ?2), \
+             outputAdapterUri = replace(outputAdapterUri, ?1, ?2)",
+            [&old, &here],
+        )?;
+        Ok(())
+    }
+}
+
+/// The simulated time a captured installation was captured at (`simulated-time` of its
+/// meta.txt), where a scenario from it starts.
+pub fn installation_time(dir: &Path) -> Result<i64> {
+    let meta = fs::read_to_string(dir.join("meta.txt"))
+        .with_context(|| format!("cannot read {}/meta.txt", dir.display()))?;
+    let t = meta_value(&meta, "simulated-time")?;
+    t.parse().with_context(|| {
+        format!(
+            "{}/meta.txt: simulated-time {t} is no epoch time",
+            dir.display()
+        )
+    })
+}
+
+/// `text` (a conf.xml) with `<name>value</name>` (or `<name/>`) in its `<Enforcer>`: in
+/// place of the element if it is there, else at the end of the section.
+fn set_enforcer_element(text: &str, name: &str, value: Option<&str>) -> Result<String> {
+    let element = match value {
+        Some(v) => format!("<{name}>{}</{name}>", escape(v)),
+        None => format!("<{name}/>"),
+    };
+    let (start, end) = match (text.find("<Enforcer>"), text.find("</Enforcer>")) {
+        (Some(s), Some(e)) if s < e => (s, e),
+        _ => bail!("conf.xml has no <Enforcer> section"),
+    };
+    let section = &text[start..end];
+    let open = format!("<{name}>");
+    let empty = format!("<{name}/>");
+    let close = format!("</{name}>");
+    let replaced = if let Some(i) = section.find(&open) {
+        let j = section[i..]
+            .find(&close)
+            .with_context(|| format!("conf.xml: <{name}> is not closed"))?;
+        format!(
+            "{}{element}{}",
+            &section[..i],
+            &section[i + j + close.len()..]
+        )
+    } else if let Some(i) = section.find(&empty) {
+        format!("{}{element}{}", &section[..i], &section[i + empty.len()..])
+    } else {
+        format!("{section}\t{element}\n\t")
+    };
+    Ok(format!("{}{replaced}{}", &text[..start], &text[end..]))
+}
+
+/// The first word after `key: ` in meta.txt.
+fn meta_value(meta: &str, key: &str) -> Result<String> {
+    meta.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+        .and_then(|v| v.split_whitespace().next())
+        .map(str::to_string)
+        .with_context(|| format!("meta.txt has no {key}"))
+}
+
+/// Copies the files and directories under `from` into `to`.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), &target)
+                .with_context(|| format!("cannot copy {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Sandbox {
@@ -413,6 +550,30 @@ mod tests {
             "{xml}"
         );
         assert!(!conf_xml(Path::new("/sb"), &[], &[], false).contains("RequireBackup"));
+    }
+
+    #[test]
+    fn an_installations_conf_gets_its_elements_set() {
+        let conf = "<Configuration>\n\t<Enforcer>\n\t\t<WorkerThreads>0</WorkerThreads>\n\t\t<ManualKeyGeneration/>\n\t</Enforcer>\n</Configuration>\n";
+        let one = set_enforcer_element(conf, "WorkerThreads", Some("1")).unwrap();
+        assert!(
+            one.contains("<WorkerThreads>1</WorkerThreads>") && !one.contains(">0<"),
+            "{one}"
+        );
+        let flag = set_enforcer_element(conf, "ManualKeyGeneration", Some("x")).unwrap();
+        assert!(
+            flag.contains("<ManualKeyGeneration>x</ManualKeyGeneration>"),
+            "{flag}"
+        );
+        let added =
+            set_enforcer_element(conf, "AutomaticKeyGenerationPeriod", Some("P1D")).unwrap();
+        assert!(
+            added.contains(
+                "<AutomaticKeyGenerationPeriod>P1D</AutomaticKeyGenerationPeriod>\n\t</Enforcer>"
+            ),
+            "{added}"
+        );
+        assert!(set_enforcer_element("<Configuration/>", "A", None).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Taking over an OpenDNSSEC 2.1 installation: what its database says, checked against the
-//! HSM before anything of it is believed.
+//! What an OpenDNSSEC 2.1 installation's database says, checked against the HSM, its zone
+//! list and its policies before anything of it is believed.
 //!
 //! The database is read by kasp-ods-database (crates/ods-database), read-only and as one
 //! consistent moment. What it says of key material is only a claim: the key a zone is
@@ -14,6 +14,7 @@ use kasp_hsm::dnssec::{dnskey_rdata, key_tag};
 use kasp_hsm::{Algorithm, KeyStore, Locator};
 use kasp_ods_database::Snapshot;
 use kasp_ods_database::enums::{HsmKeyState, Role};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Something the HSM contradicts in what the database says of a key.
@@ -100,7 +101,25 @@ pub fn check_key_material(
     repository: &str,
     store: &mut dyn KeyStore,
 ) -> Vec<KeyMaterialProblem> {
+    read_key_material(snapshot, repository, store).problems
+}
+
+/// What the HSM holds of the keys of one repository the database names.
+#[derive(Debug, Default)]
+pub struct KeyMaterial {
+    /// The DNSKEY public-key field of each key found.
+    pub public_keys: BTreeMap<Locator, Vec<u8>>,
+    pub problems: Vec<KeyMaterialProblem>,
+}
+
+/// [`check_key_material`], keeping the public keys read.
+pub fn read_key_material(
+    snapshot: &Snapshot,
+    repository: &str,
+    store: &mut dyn KeyStore,
+) -> KeyMaterial {
     let mut problems = Vec::new();
+    let mut public_keys = BTreeMap::new();
     for hsm in snapshot
         .hsm_keys
         .iter()
@@ -150,7 +169,7 @@ pub fn check_key_material(
                 continue;
             }
         };
-        for key in keys {
+        for key in &keys {
             let flags = match key.role {
                 Role::Zsk => 256,
                 Role::Ksk | Role::Csk => 257,
@@ -166,8 +185,12 @@ pub fn check_key_material(
                 });
             }
         }
+        public_keys.insert(parsed, public);
     }
-    problems
+    KeyMaterial {
+        public_keys,
+        problems,
+    }
 }
 
 /// A difference between the enforcer's internal zone list (`zones.xml` in its working
