@@ -12,3 +12,4 @@
 mod conformance;
 mod corners;
 mod histories;
+mod ods_futures;
