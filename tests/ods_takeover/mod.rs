@@ -5,6 +5,7 @@
 mod provenance;
 mod refusals;
 mod same_view;
+mod shadow;
 
 use crate::common::Run;
 use std::path::{Path, PathBuf};

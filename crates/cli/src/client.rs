@@ -114,7 +114,16 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
             .map(|c| PathBuf::from(&c.enforcer.socket_file))
     });
     let line = words.join(" ");
-    let connected = socket.as_ref().map(UnixStream::connect);
+    // `shadow` runs beside OpenDNSSEC's own daemon, which answers on conf.xml's socket,
+    // and so does reading its log (`log show --file`): they always run here, never
+    // through a daemon.
+    let shadowing = words.first().is_some_and(|w| w == "shadow")
+        || (words.starts_with(&["log".to_string(), "show".to_string()])
+            && words.iter().any(|w| w == "--file" || w == "-f"));
+    let connected = socket
+        .as_ref()
+        .filter(|_| !shadowing)
+        .map(UnixStream::connect);
     match connected {
         Some(Ok(mut stream)) => {
             if words.is_empty() {

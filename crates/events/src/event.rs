@@ -18,7 +18,9 @@ use crate::key::{
     KeyGenerationStarted, RepositoriesConfigured,
 };
 use crate::policy::Policy;
-use crate::takeover::{OdsHsmKeyImported, OdsImported, OdsPolicyImported, OdsZoneImported};
+use crate::takeover::{
+    OdsHsmKeyImported, OdsImported, OdsPolicyImported, OdsShadowed, OdsZoneImported,
+};
 use crate::time::Timestamp;
 use crate::zone::ZoneConfig;
 use serde::{Deserialize, Serialize};
@@ -189,6 +191,7 @@ events! {
     OdsPolicyImported = 1,
     OdsHsmKeyImported = 1,
     OdsZoneImported = 1,
+    OdsShadowed = 1,
 }
 
 impl Event {
@@ -208,9 +211,10 @@ impl Event {
             Event::KeyImported(e) => Some(&e.zone),
             Event::ZoneTaskLeft(e) => Some(&e.zone),
             Event::OdsZoneImported(e) => Some(&e.zone.name),
-            Event::OdsImported(_) | Event::OdsPolicyImported(_) | Event::OdsHsmKeyImported(_) => {
-                None
-            }
+            Event::OdsImported(_)
+            | Event::OdsPolicyImported(_)
+            | Event::OdsHsmKeyImported(_)
+            | Event::OdsShadowed(_) => None,
             Event::EnforceRequested(_)
             | Event::SignconfRequested(_)
             | Event::KeyMaterialDeleted(_)
@@ -414,6 +418,7 @@ impl fmt::Display for Event {
             Event::OdsPolicyImported(e) => crate::takeover_text::policy(f, e),
             Event::OdsHsmKeyImported(e) => crate::takeover_text::hsm_key(f, e),
             Event::OdsZoneImported(e) => crate::takeover_text::zone(f, e),
+            Event::OdsShadowed(e) => crate::takeover_text::shadowed(f, e),
         }
     }
 }

@@ -78,7 +78,7 @@ pub use policy::{
 pub use replay::Projection;
 pub use takeover::{
     OdsDatastore, OdsDependency, OdsHsmKeyImported, OdsImported, OdsKeyUse, OdsPolicyImported,
-    OdsRecord, OdsRow, OdsZoneImported, OdsZoneKey,
+    OdsRecord, OdsRow, OdsShadowed, OdsZoneImported, OdsZoneKey, ShadowDivergence,
 };
 pub use time::{Seconds, Timestamp};
 pub use zone::{Adapter, ZoneConfig};

@@ -7,6 +7,11 @@
 //! (OpenDNSSEC lists policies and zones in that order, and evaluates a zone's keys in it).
 //! All of them are appended in one transaction: an import is all there or not at all.
 //!
+//! A shadow log (`shadow`, beside a running OpenDNSSEC) holds one such import per change
+//! of the database it saw, each followed by [`OdsShadowed`]: what kasp-ledger would have
+//! decided differently. [`OdsImported`] therefore starts the state afresh: from it on,
+//! the policies, zones and keys are those of the rows that follow.
+//!
 //! The bodies copy OpenDNSSEC's columns, value for value, into kasp-ledger's vocabulary
 //! (OpenDNSSEC's own model: four records per key, the same timing fields), and each row
 //! keeps its id and revision ([`OdsRow`]), so that an auditor can go from any fact of the
@@ -70,6 +75,37 @@ pub struct OdsImported {
     /// whose publish and active flags OpenDNSSEC had not yet brought in line with their
     /// records (kasp-ledger derives them from the records).
     pub findings: Vec<String>,
+}
+
+/// One difference between what OpenDNSSEC decided and what kasp-ledger decides from the
+/// same state at the same moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShadowDivergence {
+    pub zone: String,
+    /// The key (`KSK 12345 <locator>`), if the difference is about one.
+    pub key: Option<String>,
+    /// What differs: a record type (`DNSKEY`), `DS at parent`, `goal`, `key`,
+    /// `next change`.
+    pub what: String,
+    /// OpenDNSSEC's value.
+    pub theirs: String,
+    /// kasp-ledger's value.
+    pub ours: String,
+    /// The moment of OpenDNSSEC's decision (its run), as far as the database shows it.
+    pub at: Timestamp,
+}
+
+/// The shadow saw OpenDNSSEC's database change (the import that follows is the new
+/// state) and compared OpenDNSSEC's decisions with kasp-ledger's from the state before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OdsShadowed {
+    /// The digest of the database state compared with (`OdsImported::digest`).
+    pub digest: String,
+    /// The zones OpenDNSSEC changed and kasp-ledger's decisions were compared for.
+    pub zones: Vec<String>,
+    /// Changes whose moment the database does not show (not compared), one line each.
+    pub not_compared: Vec<String>,
+    pub divergences: Vec<ShadowDivergence>,
 }
 
 /// A policy row with its policy key rows (`policyKey`, in row order).

@@ -1,7 +1,8 @@
 //! The one-line operator text of the events of an OpenDNSSEC import (`log show`).
 
 use crate::takeover::{
-    OdsHsmKeyImported, OdsImported, OdsKeyUse, OdsPolicyImported, OdsZoneImported,
+    OdsHsmKeyImported, OdsImported, OdsKeyUse, OdsPolicyImported, OdsShadowed, OdsZoneImported,
+    ShadowDivergence,
 };
 use std::fmt;
 
@@ -84,5 +85,36 @@ pub(crate) fn zone(f: &mut fmt::Formatter<'_>, e: &OdsZoneImported) -> fmt::Resu
     match e.next_change {
         Some(t) => write!(f, "; next change {t}"),
         None => write!(f, "; nothing scheduled"),
+    }
+}
+
+pub(crate) fn shadowed(f: &mut fmt::Formatter<'_>, e: &OdsShadowed) -> fmt::Result {
+    write!(
+        f,
+        "Shadow: OpenDNSSEC's database changed ({}); {} zone(s) compared, {} divergence(s)",
+        e.digest,
+        e.zones.len(),
+        e.divergences.len()
+    )?;
+    for d in &e.divergences {
+        write!(f, "; {d}")?;
+    }
+    for n in &e.not_compared {
+        write!(f, "; not compared: {n}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for ShadowDivergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "zone {}", self.zone)?;
+        if let Some(k) = &self.key {
+            write!(f, " {k}")?;
+        }
+        write!(
+            f,
+            " {}: OpenDNSSEC {}, kasp-ledger {} (at {})",
+            self.what, self.theirs, self.ours, self.at
+        )
     }
 }

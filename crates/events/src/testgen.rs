@@ -286,7 +286,8 @@ fn kinds_covered(e: &Event) {
         | Event::OdsImported(_)
         | Event::OdsPolicyImported(_)
         | Event::OdsHsmKeyImported(_)
-        | Event::OdsZoneImported(_) => {}
+        | Event::OdsZoneImported(_)
+        | Event::OdsShadowed(_) => {}
     }
 }
 

@@ -208,6 +208,40 @@ pub(crate) fn arb_takeover_event_of(kind: &str) -> Option<BoxedStrategy<Event>> 
                 },
             )
             .boxed(),
+        "OdsShadowed" => (
+            "[0-9a-f]{64}",
+            vec(arb_text(), 0..3),
+            vec(arb_text(), 0..2),
+            vec(
+                (
+                    arb_text(),
+                    of(arb_text()),
+                    (arb_text(), arb_text(), arb_text()),
+                    arb_timestamp(),
+                )
+                    .prop_map(|(zone, key, (what, theirs, ours), at)| {
+                        ShadowDivergence {
+                            zone,
+                            key,
+                            what,
+                            theirs,
+                            ours,
+                            at,
+                        }
+                    }),
+                0..3,
+            ),
+        )
+            .prop_map(|(digest, zones, not_compared, divergences)| {
+                OdsShadowed {
+                    digest,
+                    zones,
+                    not_compared,
+                    divergences,
+                }
+                .into()
+            })
+            .boxed(),
         _ => return None,
     })
 }

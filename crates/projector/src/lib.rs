@@ -11,6 +11,9 @@
 //! - [`enforcer`]: OpenDNSSEC 2.1's key state machine on one zone, and what it explains.
 //! - [`scheduler`]: the enforcer loop written once against ports: the task queue, the
 //!   due round and its plan, NSEC3 resalts, the key factory, DS tasks.
+//! - [`shadow`]: OpenDNSSEC's decisions between two readings of its database compared
+//!   with the ones kasp-ledger makes from the first (`shadow`, beside a running
+//!   OpenDNSSEC).
 //! - [`whatif`]: the loop on a copy of the state on a simulated clock (`simulate`),
 //!   its report, and the timeline picture of a zone's key states; it never touches the
 //!   caller's state.
@@ -33,6 +36,7 @@ pub mod enforcer;
 pub mod formats;
 pub mod readouts;
 pub mod scheduler;
+pub mod shadow;
 pub mod state;
 #[cfg(feature = "testgen")]
 pub mod testgen;

@@ -18,6 +18,21 @@ pub(super) fn with_log(
     f(shell, &log)
 }
 
+/// Runs `f` on another log than the enforcer's, `file` (a shadow log, made by `shadow`),
+/// opened read-only.
+fn with_log_file(
+    shell: &mut Shell<'_>,
+    file: &str,
+    f: impl FnOnce(&mut Shell<'_>, &EventLog) -> Ran,
+) -> Ran {
+    if !std::path::Path::new(file).is_absolute() {
+        return Err(shell.misuse(format!("--file {file}: expected an absolute path")));
+    }
+    let log = EventLog::open(std::path::Path::new(file), kasp_events::Access::ReadOnly)
+        .map_err(|e| shell.fail(e.into()))?;
+    f(shell, &log)
+}
+
 /// Why a stream of the log stopped early.
 enum Stopped {
     /// The hash chain does not link at the record handed over next.
@@ -137,9 +152,9 @@ fn summary_json(s: &Sealed) -> serde_json::Value {
     })
 }
 
-/// `log show [--zone Z] [--since T] [--until T] [--json] [--no-verify]`. With
+/// `log show [--zone Z] [--since T] [--until T] [--json] [--no-verify] [--file F]`. With
 /// `--no-verify` the records from a break in the hash chain on are marked: `!` before the
-/// seq, `"unverified": true` in JSON.
+/// seq, `"unverified": true` in JSON. `--file` shows another log (a shadow log).
 pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
     let opts = [
         Opt::value("zone", 'z'),
@@ -147,6 +162,7 @@ pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         Opt::value("until", 'u'),
         Opt::flag("json", 'j'),
         Opt::flag("no-verify", 'n'),
+        Opt::value("file", 'f'),
     ];
     let p = shell.opts(spec, args, &opts)?;
     let since = time_opt(shell, p.value("since"))?;
@@ -159,7 +175,8 @@ pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         .map(|z| z.key());
     let json = p.has("json");
     let no_verify = p.has("no-verify");
-    with_log(shell, |shell, log| {
+    let file = p.value("file").map(str::to_string);
+    let body = |shell: &mut Shell<'_>, log: &EventLog| {
         stream(shell, log, no_verify, |shell, s, unverified| {
             let r = &s.record;
             if since.is_some_and(|t| r.at < t) || until.is_some_and(|t| r.at > t) {
@@ -189,5 +206,9 @@ pub fn show(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
             }
         })?;
         Ok(exit::OK)
-    })
+    };
+    match file {
+        Some(f) => with_log_file(shell, &f, body),
+        None => with_log(shell, body),
+    }
 }

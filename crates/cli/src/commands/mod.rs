@@ -25,6 +25,7 @@ mod ods_usage;
 mod policy;
 mod rollover;
 mod setup;
+mod shadow;
 mod simulate;
 pub(crate) mod table;
 mod timeline;

@@ -4,7 +4,7 @@
 
 use super::{
     Ran, Shell, checkpoint, ctrl, ds, enforce, explain, export, help, history, hsm, keyio, keylist,
-    keys, log, policy, rollover, setup, simulate, timeline, verify, zone, zonelist,
+    keys, log, policy, rollover, setup, shadow, simulate, timeline, verify, zone, zonelist,
 };
 use crate::commands::usage as u;
 
@@ -87,6 +87,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("help", ["help"], u::HELP, u::HELP_HELP, 50, Handler::Run(help::run)),
     // kasp-ledger's own commands.
     cmd!("setup", ["setup"], u::SETUP, u::SETUP_HELP, 4, Handler::Run(setup::run)),
+    cmd!("shadow", ["shadow"], u::SHADOW, u::SHADOW_HELP, 6, Handler::Run(shadow::run)),
     cmd!("log verify", ["log", "verify"], u::LOG_VERIFY, u::LOG_VERIFY_HELP, 6, Handler::Run(verify::verify)),
     cmd!("log show", ["log", "show"], u::LOG_SHOW, u::LOG_SHOW_HELP, 10, Handler::Run(log::show)),
     cmd!("log export", ["log", "export"], u::LOG_EXPORT, u::LOG_EXPORT_HELP, 10, Handler::Run(export::export)),

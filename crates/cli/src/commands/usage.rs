@@ -26,6 +26,19 @@ write-signconf\twith --import-ods: import zones whose signconf OpenDNSSEC had no
 Without --simulated-time or --testing the log always uses the system clock and refuses time \
 leap; a log's clock can never be switched.\n\n";
 
+pub const SHADOW: &str = "shadow\n\t[--log <file>]\t\t\t\taka -l\n\
+\t[--once]\t\t\t\taka -o\n\
+\t[--interval <seconds>]\t\t\taka -i\n";
+pub const SHADOW_HELP: &str = "Run beside a running OpenDNSSEC 2.1 enforcer before taking it over: \
+follow its database (<Datastore> of this conf.xml) read-only, and at every change seen compare \
+what OpenDNSSEC decided with what kasp-ledger decides from the state before, at the moment of \
+OpenDNSSEC's run. Every divergence (zone, key, record, OpenDNSSEC's value and kasp-ledger's, \
+time) is printed and recorded in the shadow log, a log of its own, with every state seen. \
+Nothing is written to OpenDNSSEC's database or to the HSM.\n\nOptions:\n\
+log\t\tthe shadow log (an absolute path; default <Enforcer/WorkingDirectory>/shadow.redb)\n\
+once\t\tlook once and exit: 0 when both agree or nothing changed, 1 on a divergence\n\
+interval\tseconds between looks (default 60)\n\n";
+
 pub const LOG_VERIFY: &str = "log verify\n\t[--from-checkpoint]\t\t\taka -f\n\
 \t[--audit-key <file>]\t\t\taka -k\n";
 pub const LOG_VERIFY_HELP: &str = "Walk the whole hash chain of the event log and check every record \
@@ -42,7 +55,8 @@ audit-key\tan audit key file written by 'log checkpoint --export-key', for audit
 to the HSM\n\n";
 
 pub const LOG_SHOW: &str = "log show\n\t[--zone <zone>]\t\t\t\taka -z\n\t[--since <time>]\t\t\taka -s\n\
-\t[--until <time>]\t\t\taka -u\n\t[--json]\t\t\t\taka -j\n\t[--no-verify]\t\t\t\taka -n\n";
+\t[--until <time>]\t\t\taka -u\n\t[--json]\t\t\t\taka -j\n\t[--no-verify]\t\t\t\taka -n\n\
+\t[--file <log>]\t\t\t\taka -f\n";
 pub const LOG_SHOW_HELP: &str = "List the events of the log, one line each: seq, time, actor, cause \
 (the command or scheduler rule) and what happened.\n\nOptions:\n\
 zone\t\tonly events about this zone\n\
@@ -50,7 +64,8 @@ since\t\tonly events at or after this time (YYYY-MM-DDTHH:MM:SSZ or seconds sinc
 until\t\tonly events at or before this time\n\
 json\t\tone JSON object per line instead of text\n\
 no-verify\tshow every record even after a break in the hash chain (those from it on marked \
-`!`, `\"unverified\": true` in JSON); without it the listing stops there with exit 3\n\n";
+`!`, `\"unverified\": true` in JSON); without it the listing stops there with exit 3\n\
+file\t\tanother log than the enforcer's, by absolute path: the shadow log of 'shadow'\n\n";
 
 pub const LOG_EXPORT: &str = "log export\n\t--jsonl | --csv\t\t\t\taka -l | -c\n\
 \t[--since <time>]\t\t\taka -s\n\t[--zone <zone>]\t\t\t\taka -z\n\t[--no-verify]\t\t\t\taka -n\n";

@@ -101,7 +101,7 @@ pub fn check_key_material(
     repository: &str,
     store: &mut dyn KeyStore,
 ) -> Vec<KeyMaterialProblem> {
-    read_key_material(snapshot, repository, store).problems
+    read_key_material(snapshot, repository, store, &BTreeMap::new()).problems
 }
 
 /// What the HSM holds of the keys of one repository the database names.
@@ -112,11 +112,13 @@ pub struct KeyMaterial {
     pub problems: Vec<KeyMaterialProblem>,
 }
 
-/// [`check_key_material`], keeping the public keys read.
+/// [`check_key_material`], keeping the public keys read. The keys of `known` (public keys
+/// read before, by locator) are not asked for again; their tags are still checked.
 pub fn read_key_material(
     snapshot: &Snapshot,
     repository: &str,
     store: &mut dyn KeyStore,
+    known: &BTreeMap<Locator, Vec<u8>>,
 ) -> KeyMaterial {
     let mut problems = Vec::new();
     let mut public_keys = BTreeMap::new();
@@ -149,7 +151,11 @@ pub fn read_key_material(
                 .find(|z| z.row.id == zone_id)
                 .map_or_else(|| format!("#{zone_id}"), |z| z.name.clone())
         };
-        let public = match store.public_key(&parsed, algorithm) {
+        let asked = match known.get(&parsed) {
+            Some(public) => Ok(public.clone()),
+            None => store.public_key(&parsed, algorithm),
+        };
+        let public = match asked {
             Ok(public) => public,
             Err(kasp_hsm::HsmError::KeyNotFound { .. }) => {
                 let mut zones: Vec<String> = keys.iter().map(|k| zone_of(k.zone_id)).collect();

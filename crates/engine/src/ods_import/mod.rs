@@ -17,6 +17,7 @@
 
 pub mod checks;
 pub mod genesis;
+pub mod shadow;
 
 pub use checks::{
     KeyMaterial, KeyMaterialProblem, PolicyProblem, ZoneListDifference, check_key_material,
@@ -41,6 +42,9 @@ pub struct ImportOptions {
     pub write_signconfs: bool,
     /// How long to wait for OpenDNSSEC's enforcer to finish a write in progress.
     pub busy_timeout: Duration,
+    /// Public keys read from the HSM before (a shadow's earlier look), by locator: not
+    /// asked for again.
+    pub known_public_keys: BTreeMap<kasp_events::Locator, Vec<u8>>,
 }
 
 impl Default for ImportOptions {
@@ -48,6 +52,7 @@ impl Default for ImportOptions {
         ImportOptions {
             write_signconfs: false,
             busy_timeout: Duration::from_secs(5),
+            known_public_keys: BTreeMap::new(),
         }
     }
 }
@@ -104,7 +109,7 @@ pub fn prepare(
                 f.message
             ))
         })?;
-        let found = read_key_material(&snapshot, repository, store);
+        let found = read_key_material(&snapshot, repository, store, &options.known_public_keys);
         public_keys.extend(found.public_keys);
         for p in found.problems {
             // A key already reported is not reported again for its missing public key.

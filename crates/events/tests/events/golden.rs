@@ -504,6 +504,20 @@ fn samples() -> Vec<Event> {
             }],
         }
         .into(),
+        OdsShadowed {
+            digest: "cd".repeat(32),
+            zones: vec!["example.com".to_string()],
+            not_compared: vec!["zone example.org: next change only".to_string()],
+            divergences: vec![ShadowDivergence {
+                zone: "example.com".to_string(),
+                key: Some("KSK 40120 3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c".to_string()),
+                what: "DS".to_string(),
+                theirs: "rumoured".to_string(),
+                ours: "hidden".to_string(),
+                at: Timestamp(1_736_132_400),
+            }],
+        }
+        .into(),
     ]
 }
 

@@ -83,6 +83,9 @@ pub struct State {
     /// the name and the due time. One that is due has run (and done nothing); it is
     /// dropped when a simulated clock passes it or a zone of that name is added.
     pub tasks_left: BTreeMap<String, (ZoneName, Timestamp)>,
+    /// The digest of the OpenDNSSEC database state last imported (`OdsImported`), in a
+    /// log made by `setup --import-ods` or a shadow log.
+    pub ods_digest: Option<String>,
     next_id: u64,
     /// Next free zone key id.
     pub(crate) next_key_id: u64,
@@ -229,7 +232,11 @@ impl State {
             | Event::BackupCommitted(_)
             | Event::BackupRolledBack(_)
             | Event::RepositoriesConfigured(_)) => self.pool.apply(e, at),
-            Event::OdsImported(_) => {}
+            Event::OdsImported(e) => {
+                self.start_import();
+                self.ods_digest = Some(e.digest);
+            }
+            Event::OdsShadowed(_) => {}
             e @ (Event::OdsPolicyImported(_)
             | Event::OdsHsmKeyImported(_)
             | Event::OdsZoneImported(_)) => self.apply_takeover(e, at),

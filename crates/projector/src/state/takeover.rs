@@ -10,6 +10,18 @@ use crate::state::{PolicyView, State, ZoneView};
 use kasp_events::{Event, OdsZoneImported, OdsZoneKey, Seconds, Timestamp};
 
 impl State {
+    /// `OdsImported`: the state is the database's from here on (a shadow log holds one
+    /// import per change it saw; crates/events/src/takeover.rs): policies, zones, the
+    /// pool and the tasks deleted zones left are dropped, and zone key ids start again,
+    /// as an import numbers them from 1.
+    pub(crate) fn start_import(&mut self) {
+        self.policies.clear();
+        self.zones.clear();
+        self.pool = Default::default();
+        self.tasks_left.clear();
+        self.next_key_id = 0;
+    }
+
     /// Applies one event of an OpenDNSSEC import (see [`State::apply_event`]).
     pub(crate) fn apply_takeover(&mut self, event: Event, at: Timestamp) {
         match event {

@@ -1,0 +1,191 @@
+//! `shadow` beside the real OpenDNSSEC 2.1.12 enforcer: `ods-enforcerd` runs on a captured
+//! installation (03-ksk-doubleds-ds-seen: a KSK double-DS rollover waiting for ds-seen)
+//! and is driven through it and two more KSK rollovers (the DS seen and gone as soon as
+//! waited for, time leaps otherwise); after every step `shadow --once` compares
+//! OpenDNSSEC's decisions with kasp-ledger's and must find none differing. Then the
+//! test changes a record in OpenDNSSEC's database behind its back, as a wrong decision
+//! would, and the next look reports it. Shadowing writes neither to the database nor to
+//! the token.
+
+use super::Installation;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ODS_ENFORCERD: &str = "/usr/sbin/ods-enforcerd";
+const ODS_ENFORCER: &str = "/usr/sbin/ods-enforcer";
+
+/// The real OpenDNSSEC enforcer daemon on an installation, stopped on drop.
+struct RealEnforcer {
+    daemon: Child,
+    socket: PathBuf,
+}
+
+impl RealEnforcer {
+    fn start(i: &Installation) -> RealEnforcer {
+        for b in [ODS_ENFORCERD, ODS_ENFORCER] {
+            assert!(
+                Path::new(b).is_file(),
+                "{b} is missing: package opendnssec-enforcer-sqlite3; run scripts/deps.sh"
+            );
+        }
+        let socket = i.path("enforcer/enforcer.sock");
+        let daemon = Command::new(ODS_ENFORCERD)
+            .arg("-d")
+            .arg("-c")
+            .arg(i.path("conf.xml"))
+            .arg("--set-time")
+            .arg(i.time.to_string())
+            .env("SOFTHSM2_CONF", i.path("softhsm2.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ods-enforcerd");
+        let e = RealEnforcer { daemon, socket };
+        let began = Instant::now();
+        while !e.socket.exists() || e.client("queue").is_none() {
+            assert!(
+                began.elapsed() < Duration::from_secs(30),
+                "OpenDNSSEC's enforcer did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        e.idle();
+        e
+    }
+
+    /// `ods-enforcer -s <socket> <line>`: its output, `None` if it could not connect.
+    fn client(&self, line: &str) -> Option<String> {
+        let out = Command::new(ODS_ENFORCER)
+            .arg("-s")
+            .arg(&self.socket)
+            .args(line.split_whitespace())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (!text.contains("Unable to connect")).then_some(text)
+    }
+
+    /// Runs `line` and waits until every task it caused has run.
+    fn run(&self, line: &str) -> String {
+        let out = self.client(line).unwrap_or_default();
+        self.idle();
+        out
+    }
+
+    fn idle(&self) {
+        let began = Instant::now();
+        loop {
+            let q = self.client("queue").unwrap_or_default();
+            if q.contains("All worker threads idle.")
+                && !q.contains("Next task scheduled immediately")
+                && !q.contains("\nFlush ")
+            {
+                return;
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(60),
+                "OpenDNSSEC's enforcer stays busy: {q}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RealEnforcer {
+    fn drop(&mut self) {
+        // `stop` has been seen to hang and 2.1.12 to crash on shutdown: kill it.
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+fn token_objects(i: &Installation) -> usize {
+    let mut n = 0;
+    for token in std::fs::read_dir(i.path("tokens")).unwrap() {
+        for f in std::fs::read_dir(token.unwrap().path()).unwrap() {
+            n += usize::from(f.unwrap().path().extension().is_some_and(|e| e == "object"));
+        }
+    }
+    n
+}
+
+#[test]
+fn shadow_follows_opendnssec_through_ksk_rollovers_and_reports_a_divergence() {
+    let i = Installation::copy("03-ksk-doubleds-ds-seen");
+    let ods = RealEnforcer::start(&i);
+    let first = i.run("shadow --once");
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first.out.starts_with("Shadowing OpenDNSSEC's database"),
+        "{first:?}"
+    );
+    assert!(i.path("enforcer/shadow.redb").is_file());
+
+    let (mut compared, mut seen, mut gone) = (0, 0, 0);
+    for step in 0..30 {
+        let keys = ods.run("key list --verbose");
+        let line = if keys.contains("waiting for ds-seen") {
+            seen += 1;
+            "key ds-seen --all"
+        } else if keys.contains("waiting for ds-gone") {
+            gone += 1;
+            "key ds-gone --all"
+        } else {
+            "time leap"
+        };
+        ods.run(line);
+        let r = i.run("shadow --once");
+        assert_eq!(r.code, 0, "step {step}, {line}: {r:?}");
+        assert!(
+            r.out.contains(" 0 divergence(s)") || r.out.starts_with("No change"),
+            "step {step}, {line}: {r:?}"
+        );
+        compared += usize::from(r.out.contains(" 1 zone(s) compared"));
+    }
+    assert!(
+        seen >= 3 && gone >= 3,
+        "three KSK rollovers: {seen} ds-seen, {gone} ds-gone"
+    );
+    assert!(compared >= 15, "OpenDNSSEC's runs compared: {compared}");
+
+    // A decision OpenDNSSEC did not make: an omnipresent DNSKEY marked unretentive.
+    drop(ods);
+    let database = i.database();
+    let changed = database
+        .execute(
+            "UPDATE keyState SET state = 3 WHERE id = (SELECT min(id) FROM keyState \
+             WHERE state = 2 AND type = 2)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "an omnipresent DNSKEY record");
+    drop(database);
+    // Looking never writes: the database and the token stay as they are.
+    let (bytes, objects) = (
+        std::fs::read(i.path("enforcer/kasp.db")).unwrap(),
+        token_objects(&i),
+    );
+    let r = i.run("shadow --once");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.out.contains("divergence: zone dsroll.example ")
+            && r.out.contains(" DNSKEY: OpenDNSSEC unretentive since ")
+            && r.out.contains(", kasp-ledger omnipresent since "),
+        "{r:?}"
+    );
+    let r = i.run("shadow --once");
+    assert!(r.out.starts_with("No change"), "{r:?}");
+    assert!(std::fs::read(i.path("enforcer/kasp.db")).unwrap() == bytes);
+    assert_eq!(token_objects(&i), objects);
+    let show = i.run(&format!(
+        "log show --file {}",
+        i.path("enforcer/shadow.redb").display()
+    ));
+    assert!(
+        show.out.contains(" DNSKEY: OpenDNSSEC unretentive since "),
+        "recorded in the shadow log: {show:?}"
+    );
+}
