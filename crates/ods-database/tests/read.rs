@@ -9,7 +9,7 @@ use kasp_ods_database::enums::{
 use kasp_ods_database::rows::{
     DatabaseVersion, HsmKey, KeyData, KeyDependency, KeyState, Policy, PolicyKey, RowId, Zone,
 };
-use kasp_ods_database::{Error, JournalMode, ReadOptions, read};
+use kasp_ods_database::{Error, JournalMode, ReadOptions, Source, read};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -100,7 +100,13 @@ fn refusal(path: &Path) -> Error {
 fn every_column_of_an_installation_mid_rollover_round_trips() {
     let (_dir, path) = database(INSTALLATION);
     let s = read(&path, &options()).expect("read");
-    assert_eq!(s.journal, JournalMode::Rollback);
+    assert_eq!(
+        s.source,
+        Source::Sqlite {
+            path: path.clone(),
+            journal: JournalMode::Rollback
+        }
+    );
     assert_eq!(
         s.version,
         DatabaseVersion {
@@ -573,7 +579,13 @@ fn a_wal_database_closed_cleanly_is_read_without_creating_wal_or_shm() {
         "the last close removes -wal and -shm"
     );
     let s = read(&path, &options()).expect("read");
-    assert_eq!(s.journal, JournalMode::Wal);
+    assert!(matches!(
+        s.source,
+        Source::Sqlite {
+            journal: JournalMode::Wal,
+            ..
+        }
+    ));
     assert_eq!(s.zones.len(), 1);
     assert_eq!(fingerprint(&path), before);
 }
