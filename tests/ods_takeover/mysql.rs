@@ -15,13 +15,9 @@
 use super::Installation;
 use super::same_view::VIEWS;
 use crate::common::Run;
+use crate::mariadb::MariaDb;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const INSTALL_DB: &str = "/usr/bin/mariadb-install-db";
-const SERVER: &str = "/usr/sbin/mariadbd";
-const CLIENT: &str = "/usr/bin/mariadb";
+use std::process::Command;
 
 /// OpenDNSSEC's database user in conf.xml, and its password: a string found nowhere else,
 /// so that its absence from every output means something.
@@ -40,150 +36,22 @@ const TABLES: [&str; 8] = [
     "keyDependency",
 ];
 
-/// A MariaDB server of its own, stopped when dropped.
-struct MariaDb {
-    dir: tempfile::TempDir,
-    child: Child,
-    port: u16,
-}
-
-impl MariaDb {
-    fn start() -> MariaDb {
-        for binary in [INSTALL_DB, SERVER, CLIENT] {
-            assert!(
-                Path::new(binary).is_file(),
-                "{binary} is missing: packages mariadb-server and mariadb-client; run scripts/deps.sh"
-            );
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        // mariadbd runs as root only when told to; as another user it runs as that user.
-        let as_root = unsafe { libc::getuid() } == 0;
-        let user: &[&str] = if as_root { &["--user=root"] } else { &[] };
-        let out = Command::new(INSTALL_DB)
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg("--auth-root-authentication-method=normal")
-            .arg("--skip-test-db")
-            .args(user)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{INSTALL_DB}: {}\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(SERVER)
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--socket={}", dir.path().join("sock").display()))
-            .arg(format!("--port={port}"))
-            .arg("--bind-address=127.0.0.1")
-            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-            .arg(format!(
-                "--log-error={}",
-                dir.path().join("error.log").display()
-            ))
-            .arg("--innodb-buffer-pool-size=16M")
-            .arg("--innodb-log-file-size=8M")
-            .args(user)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut server = MariaDb { dir, child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("{SERVER} exited ({status}):\n{}", server.error_log());
-            }
-            if server.client(None, "SELECT 1").status.success() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{SERVER} not ready after 60 s:\n{}",
-                server.error_log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("sock")
-    }
-
-    fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
-    }
-
-    fn client(&self, database: Option<&str>, sql: &str) -> std::process::Output {
-        use std::io::Write;
-        let mut child = Command::new(CLIENT)
-            .arg("--no-defaults")
-            .arg(format!("--socket={}", self.socket().display()))
-            .arg("--user=root")
-            .arg("--batch")
-            .args(database)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(sql.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs `sql` as root; returns what it printed.
-    fn sql(&self, database: Option<&str>, sql: &str) -> String {
-        let out = self.client(database, sql);
-        assert!(
-            out.status.success(),
-            "{CLIENT}: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A database `name` in OpenDNSSEC's MySQL schema holding the rows of `installation`'s
-    /// SQLite database, readable by [`USER`] (SELECT and LOCK TABLES only).
-    fn load(&self, name: &str, installation: &Installation) {
-        let schema = std::fs::read_to_string(super::fixtures_dir().join("schema.mysql")).unwrap();
-        self.sql(
-            None,
-            &format!(
-                "CREATE DATABASE `{name}`;
-                 CREATE USER IF NOT EXISTS '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}';
-                 CREATE USER IF NOT EXISTS '{USER}'@'localhost' IDENTIFIED BY '{PASSWORD}';
-                 GRANT SELECT, LOCK TABLES ON `{name}`.* TO '{USER}'@'127.0.0.1';
-                 GRANT SELECT, LOCK TABLES ON `{name}`.* TO '{USER}'@'localhost';"
-            ),
-        );
-        self.sql(Some(name), &schema);
-        self.sql(Some(name), &inserts(&installation.database()));
-    }
-}
-
-impl Drop for MariaDb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A database `name` on `server` in OpenDNSSEC's MySQL schema holding the rows of
+/// `installation`'s SQLite database, readable by [`USER`] (SELECT and LOCK TABLES only).
+fn load(server: &MariaDb, name: &str, installation: &Installation) {
+    let schema = std::fs::read_to_string(super::fixtures_dir().join("schema.mysql")).unwrap();
+    server.sql(
+        None,
+        &format!(
+            "CREATE DATABASE `{name}`;
+             CREATE USER IF NOT EXISTS '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}';
+             CREATE USER IF NOT EXISTS '{USER}'@'localhost' IDENTIFIED BY '{PASSWORD}';
+             GRANT SELECT, LOCK TABLES ON `{name}`.* TO '{USER}'@'127.0.0.1';
+             GRANT SELECT, LOCK TABLES ON `{name}`.* TO '{USER}'@'localhost';"
+        ),
+    );
+    server.sql(Some(name), &schema);
+    server.sql(Some(name), &inserts(&installation.database()));
 }
 
 /// Every row of every table of an SQLite database of OpenDNSSEC's schema, as INSERTs with
@@ -338,7 +206,7 @@ fn import_from_sqlite_then_move_to_mysql(
     for created in files(i.dir.path()).difference(&before) {
         std::fs::remove_file(created).unwrap();
     }
-    server.load(database, i);
+    load(server, database, i);
     use_mysql(i, host, database, PASSWORD);
     (from_sqlite, projection)
 }
@@ -454,7 +322,7 @@ fn a_wrong_password_an_absent_server_and_an_unknown_value_are_refused() {
 
     let wrong = "Wrong-pw-4711";
     let i = Installation::copy(name);
-    server.load("kasp", &i);
+    load(&server, "kasp", &i);
     use_mysql(&i, tcp(&server), "kasp", wrong);
     let r = i.import("");
     assert_eq!(r.code, 4, "{r:?}");
@@ -495,7 +363,7 @@ fn a_wrong_password_an_absent_server_and_an_unknown_value_are_refused() {
 
     // A record state OpenDNSSEC does not define: refused as from SQLite.
     let i = Installation::copy(name);
-    server.load("odd", &i);
+    load(&server, "odd", &i);
     server.sql(Some("odd"), "UPDATE keyState SET state = 9 WHERE id = 1;");
     use_mysql(&i, tcp(&server), "odd", PASSWORD);
     let r = i.import("");
@@ -510,7 +378,7 @@ fn a_wrong_password_an_absent_server_and_an_unknown_value_are_refused() {
 
     // A MyISAM table is read under LOCK TABLES, which this user may not take here.
     let i = Installation::copy(name);
-    server.load("nolock", &i);
+    load(&server, "nolock", &i);
     server.sql(
         Some("nolock"),
         &format!(
@@ -530,7 +398,7 @@ fn a_wrong_password_an_absent_server_and_an_unknown_value_are_refused() {
 
     // Not OpenDNSSEC's schema: refused.
     let i = Installation::copy(name);
-    server.load("partial", &i);
+    load(&server, "partial", &i);
     server.sql(Some("partial"), "DROP TABLE keyDependency;");
     use_mysql(&i, tcp(&server), "partial", PASSWORD);
     let r = i.import("");
