@@ -2,9 +2,10 @@
 //! private MariaDB server (Debian's `mariadb-server`, its data directory and socket in a
 //! temporary directory, listening on 127.0.0.1 only) gets OpenDNSSEC's MySQL schema
 //! (fixtures/ods-import/schema.mysql) and the rows of a captured installation's SQLite
-//! database, copied value for value; the installation's conf.xml is pointed at it and its
-//! SQLite file removed. The import must give the same log projection as the import of the
-//! SQLite database: every view equal, every record of `log export --jsonl` equal but the
+//! database, copied value for value. The installation is imported from its SQLite database
+//! first; then, the log removed, its conf.xml pointed at the MySQL database and its SQLite
+//! file removed, imported again. The second import must give the same log projection as the
+//! first: every view equal, every record of `log export --jsonl` equal but the
 //! hash chain and the `OdsImported` provenance, whose digest is equal too (the same stored
 //! values, kasp-ods-database's `Digest`). The database user has SELECT (and LOCK TABLES)
 //! only, so a write would fail the import. And the refusals: a wrong password (exit 4, the
