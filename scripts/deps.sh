@@ -21,10 +21,14 @@
 #   sqlite3        run-oracle's dump of OpenDNSSEC's database rows into its traces
 #   m4, xsltproc, patch  required or used by OpenDNSSEC's test framework (testing/lib.sh)
 #   faketime      sets the system clock back for one command (tests/hostile/clock_jumps.rs)
+#   mariadb-server, mariadb-client  the private MariaDB server (mariadb-install-db, mariadbd)
+#                  and its client (mariadb) of the MySQL import tests (tests/ods_takeover/mysql.rs);
+#                  the tests start their own server in a temporary directory
 set -euo pipefail
 need=()
 for p in libxml2-dev libxml2-utils pkg-config softhsm2 bind9-utils python3 opendnssec-signer ldnsutils opendnssec-enforcer \
-  openssl opendnssec-enforcer-sqlite3 sqlite3 opendnssec-common libhsm-bin m4 xsltproc patch faketime; do
+  openssl opendnssec-enforcer-sqlite3 sqlite3 opendnssec-common libhsm-bin m4 xsltproc patch faketime \
+  mariadb-server mariadb-client; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -14,6 +14,7 @@ mod explain;
 mod hostile;
 mod keyio;
 mod keys;
+mod mariadb;
 mod ods_golden;
 mod ods_import_fixtures;
 mod ods_takeover;

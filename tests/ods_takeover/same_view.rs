@@ -8,7 +8,7 @@
 use super::{Installation, fixtures};
 
 /// The view files of a fixture and the command that shows each.
-const VIEWS: &[(&str, &str)] = &[
+pub(super) const VIEWS: &[(&str, &str)] = &[
     ("key-list", "key list"),
     ("key-list-verbose", "key list --verbose"),
     ("key-list-verbose-parsable", "key list --verbose --parsable"),

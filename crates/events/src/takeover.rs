@@ -58,8 +58,8 @@ impl OdsDatastore {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OdsImported {
     pub datastore: OdsDatastore,
-    /// The SQLite file, or `host:port/database` of a MySQL server (never a user name or a
-    /// password).
+    /// The SQLite file, or `host:port/database` of a MySQL server (`localhost:<socket>/database`
+    /// through a Unix socket; never a user name or a password).
     pub location: String,
     /// `databaseVersion.version` (1 for OpenDNSSEC 2.x).
     pub schema_version: u32,

@@ -1,18 +1,43 @@
-//! Reading one table: the SELECT (explicit columns, `ORDER BY id`), the digest of every value
-//! as SQLite returned it, and typed access to a row's columns with refusals that name the
-//! table, the row id, the column and the value.
+//! Reading one table, whichever the backend: the SELECT (explicit columns, `ORDER BY id`,
+//! through [`Select`]), the digest of every value as the database returned it ([`Cell`]), and
+//! typed access to a row's columns with refusals that name the table, the row id, the column
+//! and the value.
 //!
 //! Integers: OpenDNSSEC's SQLite backend (enforcer/src/db/db_backend_sqlite.c) binds its
 //! unsigned 32-bit columns with `sqlite3_bind_int`, so a value of 2^31 or more is stored as a
 //! negative integer and read back with `sqlite3_column_int` as the same unsigned value. This
 //! reader does the same: an unsigned column accepts -2^31..2^32-1 and maps the negative half
-//! onto 2^31..2^32-1; anything else, or a value that is not an integer, is refused.
-
-use rusqlite::types::ValueRef;
-use std::path::Path;
+//! onto 2^31..2^32-1; anything else, or a value that is not an integer, is refused. The MySQL
+//! backend (db_backend_mysql.c) binds them as unsigned into `INT UNSIGNED` columns, so there
+//! they arrive as 2^31..2^32-1 directly.
 
 use crate::error::Error;
-use crate::open::sqlite_error;
+
+/// A value as the database returned it, before any typing: what is digested and what the
+/// accessors of [`Fields`] type. Both backends map onto it (sqlite.rs, mysql.rs).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    Null,
+    Integer(i64),
+    /// An unsigned integer above `i64::MAX` (MySQL's `BIGINT UNSIGNED` can hold one):
+    /// refused wherever a value is typed.
+    BigUnsigned(u64),
+    Real(f64),
+    /// Text, as bytes: text that is not UTF-8 is digested as it is and refused where text
+    /// is expected, rather than converted.
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+/// One backend's way of reading a table: every row of `SELECT columns FROM table ORDER BY
+/// id`, inside the read's one transaction.
+pub(crate) trait Select {
+    fn select(
+        &mut self,
+        table: &'static str,
+        columns: &[&'static str],
+    ) -> Result<Vec<Vec<Cell>>, Error>;
+}
 
 /// A value of an enumeration OpenDNSSEC stores as an integer.
 pub(crate) trait Coded: Sized {
@@ -24,14 +49,13 @@ pub(crate) trait Coded: Sized {
 pub(crate) struct Fields<'a> {
     table: &'static str,
     columns: &'a [&'static str],
-    values: Vec<rusqlite::types::Value>,
+    values: Vec<Cell>,
 }
 
 /// Reads every row of `table` (columns `id`, `rev`, then `columns`) in id order, feeding each
 /// value into `digest`, and builds a `T` from each.
 pub(crate) fn read_table<T>(
-    tx: &rusqlite::Connection,
-    path: &Path,
+    source: &mut dyn Select,
     table: &'static str,
     columns: &[&'static str],
     digest: &mut blake3::Hasher,
@@ -39,10 +63,7 @@ pub(crate) fn read_table<T>(
 ) -> Result<Vec<T>, Error> {
     let mut all: Vec<&'static str> = vec!["id", "rev"];
     all.extend_from_slice(columns);
-    let quoted: Vec<String> = all.iter().map(|c| format!("\"{c}\"")).collect();
-    let sql = format!("SELECT {} FROM \"{table}\" ORDER BY id", quoted.join(", "));
-    let mut statement = tx.prepare(&sql).map_err(|e| sqlite_error(path, e))?;
-    let mut rows = statement.query([]).map_err(|e| sqlite_error(path, e))?;
+    let rows = source.select(table, &all)?;
 
     digest.update(b"T");
     digest_text(digest, table.as_bytes());
@@ -50,14 +71,11 @@ pub(crate) fn read_table<T>(
     for column in &all {
         digest_text(digest, column.as_bytes());
     }
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| sqlite_error(path, e))? {
+    let mut out = Vec::with_capacity(rows.len());
+    for values in rows {
         digest.update(b"R");
-        let mut values = Vec::with_capacity(all.len());
-        for i in 0..all.len() {
-            let value = row.get_ref(i).map_err(|e| sqlite_error(path, e))?;
+        for value in &values {
             digest_value(digest, value);
-            values.push(owned(value));
         }
         out.push(build(&Fields {
             table,
@@ -69,47 +87,37 @@ pub(crate) fn read_table<T>(
     Ok(out)
 }
 
-/// The value, owned; text that is not UTF-8 is kept as a blob (and refused where text is
-/// expected) rather than converted.
-fn owned(value: ValueRef<'_>) -> rusqlite::types::Value {
-    use rusqlite::types::Value;
-    match value {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Integer(i),
-        ValueRef::Real(r) => Value::Real(r),
-        ValueRef::Text(t) => match std::str::from_utf8(t) {
-            Ok(s) => Value::Text(s.to_string()),
-            Err(_) => Value::Blob(t.to_vec()),
-        },
-        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-    }
-}
-
 fn digest_text(digest: &mut blake3::Hasher, bytes: &[u8]) {
     digest.update(&(bytes.len() as u64).to_le_bytes());
     digest.update(bytes);
 }
 
-fn digest_value(digest: &mut blake3::Hasher, value: ValueRef<'_>) {
+/// The encoding is that of the first version of this reader (SQLite only), so that the
+/// digests recorded in earlier logs stay those of the same rows: a type tag, then the value.
+fn digest_value(digest: &mut blake3::Hasher, value: &Cell) {
     match value {
-        ValueRef::Null => {
+        Cell::Null => {
             digest.update(&[0]);
         }
-        ValueRef::Integer(i) => {
+        Cell::Integer(i) => {
             digest.update(&[1]);
             digest.update(&i.to_le_bytes());
         }
-        ValueRef::Real(r) => {
+        Cell::Real(r) => {
             digest.update(&[2]);
             digest.update(&r.to_bits().to_le_bytes());
         }
-        ValueRef::Text(t) => {
+        Cell::Text(t) => {
             digest.update(&[3]);
             digest_text(digest, t);
         }
-        ValueRef::Blob(b) => {
+        Cell::Blob(b) => {
             digest.update(&[4]);
             digest_text(digest, b);
+        }
+        Cell::BigUnsigned(u) => {
+            digest.update(&[5]);
+            digest.update(&u.to_le_bytes());
         }
     }
 }
@@ -123,26 +131,27 @@ impl Fields<'_> {
             .unwrap_or(usize::MAX)
     }
 
-    fn raw(&self, column: &'static str) -> &rusqlite::types::Value {
-        static NULL: rusqlite::types::Value = rusqlite::types::Value::Null;
+    fn raw(&self, column: &'static str) -> &Cell {
+        static NULL: Cell = Cell::Null;
         self.values.get(self.index(column)).unwrap_or(&NULL)
     }
 
     /// The row's id (refusals name it; 0 if the id itself is not an integer).
     pub(crate) fn id(&self) -> i64 {
         match self.values.first() {
-            Some(rusqlite::types::Value::Integer(i)) => *i,
+            Some(Cell::Integer(i)) => *i,
             _ => 0,
         }
     }
 
     fn refuse(&self, column: &'static str, expected: &'static str) -> Error {
         let value = match self.raw(column) {
-            rusqlite::types::Value::Null => "NULL".to_string(),
-            rusqlite::types::Value::Integer(i) => i.to_string(),
-            rusqlite::types::Value::Real(r) => r.to_string(),
-            rusqlite::types::Value::Text(t) => format!("{t:?}"),
-            rusqlite::types::Value::Blob(b) => format!("a blob of {} bytes", b.len()),
+            Cell::Null => "NULL".to_string(),
+            Cell::Integer(i) => i.to_string(),
+            Cell::Real(r) => r.to_string(),
+            Cell::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+            Cell::BigUnsigned(u) => u.to_string(),
+            Cell::Blob(b) => format!("a blob of {} bytes", b.len()),
         };
         Error::UnknownValue {
             table: self.table,
@@ -156,7 +165,7 @@ impl Fields<'_> {
     /// A 64-bit integer (ids, revisions, references).
     pub(crate) fn i64(&self, column: &'static str) -> Result<i64, Error> {
         match self.raw(column) {
-            rusqlite::types::Value::Integer(i) => Ok(*i),
+            Cell::Integer(i) => Ok(*i),
             _ => Err(self.refuse(column, "an integer")),
         }
     }
@@ -187,7 +196,7 @@ impl Fields<'_> {
     /// An unsigned 32-bit column that may be NULL.
     pub(crate) fn opt_u32(&self, column: &'static str) -> Result<Option<u32>, Error> {
         match self.raw(column) {
-            rusqlite::types::Value::Null => Ok(None),
+            Cell::Null => Ok(None),
             _ => self.u32(column).map(Some),
         }
     }
@@ -216,8 +225,8 @@ impl Fields<'_> {
     /// A 0/1 flag.
     pub(crate) fn flag(&self, column: &'static str) -> Result<bool, Error> {
         match self.raw(column) {
-            rusqlite::types::Value::Integer(0) => Ok(false),
-            rusqlite::types::Value::Integer(1) => Ok(true),
+            Cell::Integer(0) => Ok(false),
+            Cell::Integer(1) => Ok(true),
             _ => Err(self.refuse(column, "0 or 1")),
         }
     }
@@ -225,9 +234,7 @@ impl Fields<'_> {
     /// A value of an enumeration.
     pub(crate) fn coded<T: Coded>(&self, column: &'static str) -> Result<T, Error> {
         match self.raw(column) {
-            rusqlite::types::Value::Integer(i) => {
-                T::from_db(*i).ok_or_else(|| self.refuse(column, T::EXPECTED))
-            }
+            Cell::Integer(i) => T::from_db(*i).ok_or_else(|| self.refuse(column, T::EXPECTED)),
             _ => Err(self.refuse(column, T::EXPECTED)),
         }
     }
@@ -235,7 +242,10 @@ impl Fields<'_> {
     /// A text column (UTF-8, not NULL).
     pub(crate) fn text(&self, column: &'static str) -> Result<String, Error> {
         match self.raw(column) {
-            rusqlite::types::Value::Text(t) => Ok(t.clone()),
+            Cell::Text(t) => match std::str::from_utf8(t) {
+                Ok(t) => Ok(t.to_string()),
+                Err(_) => Err(self.refuse(column, "text in UTF-8")),
+            },
             _ => Err(self.refuse(column, "text")),
         }
     }

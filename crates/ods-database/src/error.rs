@@ -1,5 +1,7 @@
 //! What can go wrong reading an OpenDNSSEC database, one variant per cause, each with a
-//! message an operator can act on.
+//! message an operator can act on. Variants about a file are SQLite's; those about a
+//! `database` name it as [`crate::Source::location`] does (the file, or `host:port/database`
+//! of a MySQL server); those about a MySQL server are MySQL's. No variant holds a password.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,23 +21,22 @@ pub enum Error {
     NotSqlite { path: PathBuf },
     /// Another connection held a lock longer than the reader waits.
     #[error(
-        "{}: database locked: another process held it for more than {} ms (is OpenDNSSEC in the middle of a write? try again)",
-        path.display(), waited.as_millis()
+        "{database}: database locked: another process held it for more than {} ms (is OpenDNSSEC in the middle of a write? try again)",
+        waited.as_millis()
     )]
-    Locked { path: PathBuf, waited: Duration },
+    Locked { database: String, waited: Duration },
     /// A WAL database read without side files changed under the read every time it was
     /// tried (a writer kept coming in; see open.rs).
     #[error("{}: the database changed during each of {attempts} reads (OpenDNSSEC writing?); try again", path.display())]
     Changing { path: PathBuf, attempts: usize },
-    /// An SQLite database, but not OpenDNSSEC 2.1's (a table or column is missing).
-    #[error("{}: not an OpenDNSSEC 2.1 database: {reason}", path.display())]
-    NotOpenDnssec { path: PathBuf, reason: String },
+    /// A database, but not OpenDNSSEC 2.1's (a table or column is missing).
+    #[error("{database}: not an OpenDNSSEC 2.1 database: {reason}")]
+    NotOpenDnssec { database: String, reason: String },
     /// `databaseVersion` holds another version than 1, or not exactly one row.
     #[error(
-        "{}: database schema version {found}, this reader knows OpenDNSSEC 2.1's schema version 1 only",
-        path.display()
+        "{database}: database schema version {found}, this reader knows OpenDNSSEC 2.1's schema version 1 only"
     )]
-    SchemaVersion { path: PathBuf, found: String },
+    SchemaVersion { database: String, found: String },
     /// A column holds a value OpenDNSSEC 2.1 does not define there (an enum value, a flag that is
     /// neither 0 nor 1, an algorithm above 255...).
     #[error("table {table}, row id {id}, column {column}: unknown value {value} ({expected})")]
@@ -60,4 +61,27 @@ pub enum Error {
     /// Any other SQLite failure while reading.
     #[error("{}: reading the database failed: {reason}", path.display())]
     Sqlite { path: PathBuf, reason: String },
+    /// The MySQL server could not be reached (no server at the address or socket, a
+    /// network failure, a time-out).
+    #[error("{database}: cannot connect to the MySQL server: {reason}")]
+    Unreachable { database: String, reason: String },
+    /// The MySQL server refused the login: wrong password or unknown user (the <Username>
+    /// and <Password> of conf.xml's <MySQL>).
+    #[error("{database}: MySQL authentication failed for user '{user}': {reason}")]
+    AccessDenied {
+        database: String,
+        user: String,
+        reason: String,
+    },
+    /// The MySQL server accepted the login but denies the user what the read needs: the
+    /// database itself, SELECT on a table, or LOCK TABLES where a table has no transactions.
+    #[error("{database}: MySQL user '{user}' may not read the database: {reason}")]
+    NotPermitted {
+        database: String,
+        user: String,
+        reason: String,
+    },
+    /// Any other MySQL failure while reading (an unknown database among them).
+    #[error("{database}: reading the MySQL database failed: {reason}")]
+    Mysql { database: String, reason: String },
 }

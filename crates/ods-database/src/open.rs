@@ -180,7 +180,7 @@ pub(crate) fn sqlite_error(path: &Path, error: rusqlite::Error) -> Error {
         match failure.code {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                 return Error::Locked {
-                    path,
+                    database: path.display().to_string(),
                     waited: Duration::ZERO,
                 };
             }
@@ -207,7 +207,7 @@ pub(crate) fn sqlite_error(path: &Path, error: rusqlite::Error) -> Error {
         let text = message.as_deref().unwrap_or("");
         if text.contains("no such table") || text.contains("no such column") {
             return Error::NotOpenDnssec {
-                path,
+                database: path.display().to_string(),
                 reason: text.to_string(),
             };
         }

@@ -1,15 +1,15 @@
-//! One consistent read of the whole database: every table the import needs, checked (schema
-//! version, enum values, references) and digested.
+//! One consistent read of the whole database, whichever the backend: every table the import
+//! needs, checked (schema version, enum values, references) and digested. The backends
+//! (sqlite.rs, mysql.rs) open the read's one transaction and hand its rows over through
+//! [`Select`].
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::decode::{Fields, read_table};
+use crate::decode::{Fields, Select, read_table};
 use crate::error::Error;
-use crate::open::{
-    Access, JournalMode, access_for, connect, file_state, journal_mode, sqlite_error,
-};
+use crate::open::JournalMode;
 use crate::rows::{
     DatabaseVersion, HsmKey, KeyData, KeyDependency, KeyState, Policy, PolicyKey, Zone,
 };
@@ -21,15 +21,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// changes it.
 const DIGEST_CONTEXT: &str = "kasp-ledger 2026-12 OpenDNSSEC 2.1 database rows v1";
 
-/// How many times a read of a WAL database without side files is tried again when a writer
-/// came in meanwhile (see open.rs).
-const ATTEMPTS: usize = 3;
-
 /// How to read.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     /// How long to wait for a lock another connection holds (OpenDNSSEC writing) before
-    /// refusing with `Error::Locked`.
+    /// refusing with `Error::Locked`; for MySQL also how long to wait for the server to
+    /// accept the connection and to answer.
     pub busy_timeout: Duration,
 }
 
@@ -42,8 +39,15 @@ impl Default for ReadOptions {
 }
 
 /// The blake3 digest of what was read: every table, in a fixed order, every column of every
-/// row in id order, as SQLite returned it (type tag and value), with the table and column
-/// names.
+/// row in id order, as the database returned it (type tag and value: NULL, a 64-bit integer,
+/// or text as its bytes), with the table and column names.
+///
+/// Both backends return the same kinds of values for OpenDNSSEC's schema (integers, text,
+/// the one NULL of `signaturesValidityKeyset`), so an SQLite and a MySQL database holding the
+/// same stored values have the same digest. The one way the same installation is stored
+/// differently: an unsigned 32-bit column holding 2^31 or more (a time after January 2038)
+/// is a negative integer in SQLite (decode.rs) and the value itself in MySQL, so the digests
+/// differ there although the typed rows are the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Digest(pub [u8; 32]);
 
@@ -56,12 +60,30 @@ impl std::fmt::Display for Digest {
     }
 }
 
+/// Where a snapshot was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An SQLite file, and how it keeps its journal.
+    Sqlite { path: PathBuf, journal: JournalMode },
+    /// A MySQL (or MariaDB) database: [`crate::MysqlServer::location`].
+    Mysql { location: String },
+}
+
+impl Source {
+    /// The file, or `host:port/database` (never a user name or a password).
+    pub fn location(&self) -> String {
+        match self {
+            Source::Sqlite { path, .. } => path.display().to_string(),
+            Source::Mysql { location } => location.clone(),
+        }
+    }
+}
+
 /// Everything read, each table's rows in id order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
-    /// The file read.
-    pub path: PathBuf,
-    pub journal: JournalMode,
+    /// Where it was read.
+    pub source: Source,
     pub version: DatabaseVersion,
     pub policies: Vec<Policy>,
     pub policy_keys: Vec<PolicyKey>,
@@ -86,60 +108,22 @@ impl Snapshot {
     }
 }
 
-/// Reads the OpenDNSSEC 2.1 SQLite database at `path`, read-only, in one read transaction.
-pub fn read(path: &Path, options: &ReadOptions) -> Result<Snapshot, Error> {
-    for _ in 0..ATTEMPTS {
-        let before = file_state(path)?;
-        let journal = journal_mode(path)?;
-        let access = access_for(journal, &before);
-        let snapshot =
-            read_once(path, journal, access, options.busy_timeout).map_err(|e| match e {
-                Error::Locked { path, .. } => Error::Locked {
-                    path,
-                    waited: options.busy_timeout,
-                },
-                other => other,
-            })?;
-        if access == Access::Immutable && file_state(path)? != before {
-            continue;
-        }
-        return Ok(snapshot);
-    }
-    Err(Error::Changing {
-        path: path.to_path_buf(),
-        attempts: ATTEMPTS,
-    })
-}
-
-fn read_once(
-    path: &Path,
-    journal: JournalMode,
-    access: Access,
-    busy: Duration,
-) -> Result<Snapshot, Error> {
-    let connection = connect(path, access, busy)?;
-    // Every SELECT below in one read transaction: one snapshot of the database (WAL: the
-    // end mark seen by the first read; rollback journal: the SHARED lock held to the end).
-    connection
-        .execute_batch("BEGIN DEFERRED")
-        .map_err(|e| sqlite_error(path, e))?;
+/// Reads every table through `select` (inside the backend's one read transaction), digests
+/// what it returned and checks it.
+pub(crate) fn read_snapshot(select: &mut dyn Select, source: Source) -> Result<Snapshot, Error> {
     let mut digest = blake3::Hasher::new_derive_key(DIGEST_CONTEXT);
-    let snapshot = read_tables(&connection, path, journal, &mut digest);
-    // Ends the read transaction; nothing was written whatever happened.
-    let _ = connection.execute_batch("ROLLBACK");
-    let mut snapshot = snapshot?;
+    let mut snapshot = read_tables(select, source, &mut digest)?;
     snapshot.digest = Digest(*digest.finalize().as_bytes());
     check_references(&snapshot)?;
     Ok(snapshot)
 }
 
 fn read_tables(
-    tx: &rusqlite::Connection,
-    path: &Path,
-    journal: JournalMode,
+    tx: &mut dyn Select,
+    source: Source,
     digest: &mut blake3::Hasher,
 ) -> Result<Snapshot, Error> {
-    let versions = read_table(tx, path, "databaseVersion", &["version"], digest, |f| {
+    let versions = read_table(tx, "databaseVersion", &["version"], digest, |f| {
         Ok(DatabaseVersion {
             row: f.row_id()?,
             version: f.u32("version")?,
@@ -149,40 +133,32 @@ fn read_tables(
         [one] if one.version == SCHEMA_VERSION => one.clone(),
         [one] => {
             return Err(Error::SchemaVersion {
-                path: path.to_path_buf(),
+                database: source.location(),
                 found: one.version.to_string(),
             });
         }
         [] => {
             return Err(Error::SchemaVersion {
-                path: path.to_path_buf(),
+                database: source.location(),
                 found: "none (databaseVersion is empty)".to_string(),
             });
         }
         many => {
             return Err(Error::SchemaVersion {
-                path: path.to_path_buf(),
+                database: source.location(),
                 found: format!("unknown ({} rows in databaseVersion)", many.len()),
             });
         }
     };
-    let policies = read_table(tx, path, "policy", POLICY, digest, policy)?;
-    let policy_keys = read_table(tx, path, "policyKey", POLICY_KEY, digest, policy_key)?;
-    let zones = read_table(tx, path, "zone", ZONE, digest, zone)?;
-    let hsm_keys = read_table(tx, path, "hsmKey", HSM_KEY, digest, hsm_key)?;
-    let key_data = read_table(tx, path, "keyData", KEY_DATA, digest, key_data)?;
-    let key_states = read_table(tx, path, "keyState", KEY_STATE, digest, key_state)?;
-    let key_dependencies = read_table(
-        tx,
-        path,
-        "keyDependency",
-        KEY_DEPENDENCY,
-        digest,
-        key_dependency,
-    )?;
+    let policies = read_table(tx, "policy", POLICY, digest, policy)?;
+    let policy_keys = read_table(tx, "policyKey", POLICY_KEY, digest, policy_key)?;
+    let zones = read_table(tx, "zone", ZONE, digest, zone)?;
+    let hsm_keys = read_table(tx, "hsmKey", HSM_KEY, digest, hsm_key)?;
+    let key_data = read_table(tx, "keyData", KEY_DATA, digest, key_data)?;
+    let key_states = read_table(tx, "keyState", KEY_STATE, digest, key_state)?;
+    let key_dependencies = read_table(tx, "keyDependency", KEY_DEPENDENCY, digest, key_dependency)?;
     Ok(Snapshot {
-        path: path.to_path_buf(),
-        journal,
+        source,
         version,
         policies,
         policy_keys,

@@ -7,7 +7,7 @@
 //! fixtures/conformance/oracle/ods-enforcer-oracle does: this needs root. Not root, or the
 //! program missing, the test fails and says so (it never passes without running).
 
-use kasp_ods_database::{JournalMode, ReadOptions, read};
+use kasp_ods_database::{JournalMode, ReadOptions, Source, read};
 use std::path::Path;
 use std::process::Command;
 
@@ -71,8 +71,11 @@ fn the_empty_database_of_the_real_ods_enforcer_db_setup_reads_as_empty() {
     let bytes = std::fs::read(&db).expect("db");
     let s = read(&db, &ReadOptions::default()).expect("read");
     assert_eq!(
-        s.journal,
-        JournalMode::Rollback,
+        s.source,
+        Source::Sqlite {
+            path: db.clone(),
+            journal: JournalMode::Rollback
+        },
         "OpenDNSSEC sets no journal mode"
     );
     assert_eq!(s.version.version, 1);

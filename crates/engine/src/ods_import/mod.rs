@@ -153,38 +153,84 @@ pub fn prepare(
 }
 
 /// The database `conf` names, read. A database that cannot be read now (missing, locked,
-/// unreadable) is a failure of the environment; one that is not OpenDNSSEC 2.1's, or
-/// holds what it would not load, is refused.
+/// unreadable, a MySQL server unreachable or refusing the login) is a failure of the
+/// environment; one that is not OpenDNSSEC 2.1's, or holds what it would not load, is
+/// refused.
 fn read_database(
     conf: &Conf,
     options: &ImportOptions,
 ) -> Result<(Snapshot, OdsDatastore, String), Failure> {
-    match &conf.enforcer.datastore {
-        Datastore::Sqlite { path } => {
-            let read = kasp_ods_database::read(
-                Path::new(path),
-                &kasp_ods_database::ReadOptions {
-                    busy_timeout: options.busy_timeout,
-                },
-            );
-            let snapshot = read.map_err(|e| {
-                use kasp_ods_database::Error as E;
-                let message = format!("cannot import OpenDNSSEC's database: {e}");
-                match e {
-                    E::Missing { .. }
-                    | E::Unreadable { .. }
-                    | E::Locked { .. }
-                    | E::Changing { .. }
-                    | E::Sqlite { .. } => Failure::env(message),
-                    _ => Failure::refused(message),
-                }
-            })?;
-            Ok((snapshot, OdsDatastore::Sqlite, path.clone()))
+    let read_options = kasp_ods_database::ReadOptions {
+        busy_timeout: options.busy_timeout,
+    };
+    let (read, datastore) = match &conf.enforcer.datastore {
+        Datastore::Sqlite { path } => (
+            kasp_ods_database::read(Path::new(path), &read_options),
+            OdsDatastore::Sqlite,
+        ),
+        Datastore::Mysql {
+            host,
+            port,
+            database,
+            username,
+            password,
+        } => {
+            let server = kasp_ods_database::MysqlServer {
+                endpoint: mysql_endpoint(host.as_deref(), *port),
+                database: database.clone(),
+                user: username.clone(),
+                password: password.expose().to_string(),
+            };
+            (
+                kasp_ods_database::read_mysql(&server, &read_options),
+                OdsDatastore::Mysql,
+            )
         }
-        Datastore::Mysql { .. } => Err(Failure::env(
-            "cannot import OpenDNSSEC's database: conf.xml names a MySQL datastore, and \
-             kasp-ledger reads only OpenDNSSEC's SQLite database so far",
-        )),
+    };
+    let snapshot = read.map_err(|e| {
+        use kasp_ods_database::Error as E;
+        let message = format!("cannot import OpenDNSSEC's database: {e}");
+        match e {
+            E::Missing { .. }
+            | E::Unreadable { .. }
+            | E::Locked { .. }
+            | E::Changing { .. }
+            | E::Sqlite { .. }
+            | E::Unreachable { .. }
+            | E::AccessDenied { .. }
+            | E::NotPermitted { .. }
+            | E::Mysql { .. } => Failure::env(message),
+            _ => Failure::refused(message),
+        }
+    })?;
+    let location = snapshot.source.location();
+    Ok((snapshot, datastore, location))
+}
+
+/// Where OpenDNSSEC's enforcer connects for conf.xml's `<MySQL><Host Port=..>`: it hands
+/// them to libmysqlclient's `mysql_real_connect` (enforcer/src/db/db_backend_mysql.c), which
+/// goes through the local Unix socket when the host is absent or `localhost` (the socket
+/// `MYSQL_UNIX_PORT` names, else Debian's /run/mysqld/mysqld.sock) and otherwise over TCP to
+/// the port (absent: `MYSQL_TCP_PORT`, else 3306).
+fn mysql_endpoint(host: Option<&str>, port: Option<u16>) -> kasp_ods_database::Endpoint {
+    use kasp_ods_database::Endpoint;
+    match host {
+        None | Some("localhost") => Endpoint::Socket {
+            path: std::env::var_os("MYSQL_UNIX_PORT")
+                .filter(|p| !p.is_empty())
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| std::path::PathBuf::from("/run/mysqld/mysqld.sock")),
+        },
+        Some(host) => Endpoint::Tcp {
+            host: host.to_string(),
+            port: port
+                .or_else(|| {
+                    std::env::var("MYSQL_TCP_PORT")
+                        .ok()
+                        .and_then(|p| p.parse().ok())
+                })
+                .unwrap_or(3306),
+        },
     }
 }
 
