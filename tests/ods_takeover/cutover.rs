@@ -568,6 +568,17 @@ fn kasp_ledger_takes_over_from_opendnssecs_enforcer_under_a_running_signer_mid_r
         assert!(started.elapsed() < WAIT, "{}", kasp.log_text());
         std::thread::sleep(Duration::from_millis(50));
     }
+    // What README.md tells operators to check: through the daemon, after its start-up
+    // enforce, the views OpenDNSSEC showed at that moment.
+    for (command, view) in [
+        ("key list --verbose", "key-list-verbose"),
+        ("rollover list", "rollover-list"),
+    ] {
+        let (shown, code) = i.run_combined(command);
+        assert_eq!(code, 0, "{command}: {shown}");
+        let expected = std::fs::read_to_string(i.path(&format!("views/{view}.txt"))).unwrap();
+        assert_eq!(shown, expected, "{command} after the cut-over");
+    }
     let r = i.run("zone list");
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.out.contains(&signconf.display().to_string()), "{r:?}");
