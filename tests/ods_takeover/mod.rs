@@ -2,6 +2,7 @@
 //! installations of fixtures/ods-import (fixtures/ods-import/README.md): each copied into a
 //! temporary directory, relocated there as that README says, and imported.
 
+mod cutover;
 mod mysql;
 mod provenance;
 mod refusals;
