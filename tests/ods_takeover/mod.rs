@@ -11,7 +11,8 @@ mod shadow;
 
 use crate::common::Run;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ods-import")
@@ -174,5 +175,95 @@ impl Installation {
         let r = i.import("");
         assert_eq!(r.code, 0, "{name}: {r:?}");
         i
+    }
+}
+
+const ODS_ENFORCERD: &str = "/usr/sbin/ods-enforcerd";
+const ODS_ENFORCER: &str = "/usr/sbin/ods-enforcer";
+
+/// The real OpenDNSSEC enforcer daemon on an installation, stopped on drop.
+pub struct RealEnforcer {
+    daemon: Child,
+    socket: PathBuf,
+}
+
+impl RealEnforcer {
+    pub fn start(i: &Installation) -> RealEnforcer {
+        for b in [ODS_ENFORCERD, ODS_ENFORCER] {
+            assert!(
+                Path::new(b).is_file(),
+                "{b} is missing: package opendnssec-enforcer-sqlite3; run scripts/deps.sh"
+            );
+        }
+        let socket = i.path("enforcer/enforcer.sock");
+        let daemon = Command::new(ODS_ENFORCERD)
+            .arg("-d")
+            .arg("-c")
+            .arg(i.path("conf.xml"))
+            .arg("--set-time")
+            .arg(i.time.to_string())
+            .env("SOFTHSM2_CONF", i.path("softhsm2.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ods-enforcerd");
+        let e = RealEnforcer { daemon, socket };
+        let began = Instant::now();
+        while !e.socket.exists() || e.client("queue").is_none() {
+            assert!(
+                began.elapsed() < Duration::from_secs(30),
+                "OpenDNSSEC's enforcer did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        e.idle();
+        e
+    }
+
+    /// `ods-enforcer -s <socket> <line>`: its output, `None` if it could not connect.
+    fn client(&self, line: &str) -> Option<String> {
+        let out = Command::new(ODS_ENFORCER)
+            .arg("-s")
+            .arg(&self.socket)
+            .args(line.split_whitespace())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (!text.contains("Unable to connect")).then_some(text)
+    }
+
+    /// Runs `line` and waits until every task it caused has run.
+    pub fn run(&self, line: &str) -> String {
+        let out = self.client(line).unwrap_or_default();
+        self.idle();
+        out
+    }
+
+    fn idle(&self) {
+        let began = Instant::now();
+        loop {
+            let q = self.client("queue").unwrap_or_default();
+            if q.contains("All worker threads idle.")
+                && !q.contains("Next task scheduled immediately")
+                && !q.contains("\nFlush ")
+            {
+                return;
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(60),
+                "OpenDNSSEC's enforcer stays busy: {q}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RealEnforcer {
+    fn drop(&mut self) {
+        // `stop` has been seen to hang and 2.1.12 to crash on shutdown: kill it.
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
     }
 }

@@ -231,3 +231,17 @@ fn an_existing_log_is_refused_and_left_alone() {
     assert!(r.err.contains("exists"), "{r:?}");
     assert!(std::fs::read(i.log_path()).unwrap() == log);
 }
+
+#[test]
+fn an_import_while_opendnssecs_enforcer_runs_is_refused() {
+    let i = Installation::copy("02-zsk-prepublication");
+    let ods = super::RealEnforcer::start(&i);
+    let r = refused(
+        &i,
+        "",
+        1,
+        &["an enforcer answers on", "stop OpenDNSSEC's enforcer"],
+    );
+    assert!(r.err.contains("'shadow'"), "{r:?}");
+    drop(ods);
+}

@@ -115,15 +115,13 @@ pub fn run(args: &[String], sink: &mut dyn Sink) -> i32 {
     });
     let line = words.join(" ");
     // `shadow` runs beside OpenDNSSEC's own daemon, which answers on conf.xml's socket,
-    // and so does reading its log (`log show --file`): they always run here, never
-    // through a daemon.
-    let shadowing = words.first().is_some_and(|w| w == "shadow")
+    // and so does reading its log (`log show --file`); `setup` makes the log a daemon
+    // would need, and refuses an import while OpenDNSSEC's enforcer runs
+    // (crates/cli/src/commands/setup.rs): they always run here, never through a daemon.
+    let local = words.first().is_some_and(|w| w == "shadow" || w == "setup")
         || (words.starts_with(&["log".to_string(), "show".to_string()])
             && words.iter().any(|w| w == "--file" || w == "-f"));
-    let connected = socket
-        .as_ref()
-        .filter(|_| !shadowing)
-        .map(UnixStream::connect);
+    let connected = socket.as_ref().filter(|_| !local).map(UnixStream::connect);
     match connected {
         Some(Ok(mut stream)) => {
             if words.is_empty() {

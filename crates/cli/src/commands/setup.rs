@@ -104,6 +104,15 @@ fn import_ods(
     if path.exists() {
         return Err(shell.fail(kasp_events::LogError::Exists { path }.into()));
     }
+    // The import is of a moment: an enforcer still running would go on from it alone.
+    let socket = std::path::Path::new(&ctx.conf.enforcer.socket_file);
+    if crate::remote::answers(socket, std::time::Duration::from_secs(2)) {
+        return Err(shell.fail(kasp_engine::Failure::refused(format!(
+            "an enforcer answers on {}: stop OpenDNSSEC's enforcer before the import \
+             (ods-enforcer stop); to compare with it while it runs, use 'shadow'",
+            socket.display()
+        ))));
+    }
     let options = ImportOptions {
         write_signconfs,
         ..ImportOptions::default()
