@@ -43,7 +43,11 @@ fn write_file(file: SignconfFile) -> Result<SignconfWritten, String> {
         let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
         return Err(format!("signconf for {zone} fails signconf.rng: {first}"));
     }
+    let previous = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
     write_atomic(Path::new(&path), &text, Readers::Everyone)?;
+    if let Some(previous) = previous {
+        newer_than(Path::new(&path), previous)?;
+    }
     let notify = notify_signer(zone.as_str());
     Ok(SignconfWritten {
         zone,
@@ -51,6 +55,28 @@ fn write_file(file: SignconfFile) -> Result<SignconfWritten, String> {
         digest: blake3::hash(text.as_bytes()).to_hex().to_string(),
         notify,
     })
+}
+
+/// Makes the modification time of the file at `path`, just written, later than
+/// `previous` (the one it replaced) in whole seconds: `ods-signerd` 2.1.12 reads a
+/// signconf again on `update` only when its modification time, in seconds, is newer than
+/// the one it read last (signconf_update in the signer's signconf.c), so a signconf
+/// rewritten within the second of the previous write would be ignored.
+fn newer_than(path: &Path, previous: std::time::SystemTime) -> Result<(), String> {
+    use std::time::{Duration, UNIX_EPOCH};
+    let seconds =
+        |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let fail = |e: std::io::Error| format!("cannot set the time of {}: {e}", path.display());
+    let file = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .map_err(fail)?;
+    let written = file.metadata().and_then(|m| m.modified()).map_err(fail)?;
+    if seconds(written) <= seconds(previous) {
+        let later = UNIX_EPOCH + Duration::from_secs(seconds(previous) + 1);
+        file.set_modified(later).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// How long one signconf may take to be written and announced (the notify command has
@@ -149,6 +175,32 @@ mod tests {
             s.apply_event(&added.into(), Timestamp(2));
         }
         s
+    }
+
+    #[test]
+    fn a_signconf_rewritten_within_a_second_is_dated_a_second_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = state(dir.path(), &["a.test"]);
+        let file = || render(&s, s.zone(&zn("a.test")).unwrap()).unwrap();
+        let path = dir.path().join("a.test.xml");
+        let seconds = || {
+            std::fs::metadata(&path)
+                .unwrap()
+                .modified()
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let mut last = None;
+        for _ in 0..3 {
+            write_file(file()).unwrap();
+            let now = seconds();
+            if let Some(before) = last {
+                assert!(now > before, "{now} after {before}");
+            }
+            last = Some(now);
+        }
     }
 
     #[test]
