@@ -340,3 +340,145 @@ fn differences(
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testgen::{policy, zone};
+    use kasp_events::{
+        BackupState, KeySpec, OdsHsmKeyImported, OdsImported, OdsKeyUse, OdsPolicyImported,
+        OdsRecord, OdsRow, OdsZoneImported, OdsZoneKey, RecordState, Seconds,
+    };
+
+    const T0: Timestamp = Timestamp(1_735_689_600);
+    const LOCATOR: Locator = Locator([7; 16]);
+
+    /// The stock `default` policy with one zone whose one CSK is omnipresent everywhere
+    /// (DS seen) since `T0`, its next change `next`.
+    fn imported(dnskey: RecordState, changed: Timestamp, next: Timestamp) -> State {
+        use RecordState::*;
+        let row = OdsRow { id: 1, rev: 1 };
+        let mut p = policy("default");
+        p.keys.keys.retain(|k| k.role == KeyRole::Ksk);
+        p.keys.keys[0].role = KeyRole::Csk;
+        let states = [Omnipresent, dnskey, Omnipresent, Omnipresent];
+        let records = states.map(|state| OdsRecord {
+            row,
+            state,
+            last_change: if state == dnskey { changed } else { T0 },
+            ttl: Seconds(3600),
+            minimize: false,
+        });
+        let events: Vec<Event> = vec![
+            OdsImported {
+                datastore: kasp_events::OdsDatastore::Sqlite,
+                location: "kasp.db".into(),
+                schema_version: 1,
+                digest: "00".repeat(32),
+                rows: [0; 7],
+                findings: vec![],
+            }
+            .into(),
+            OdsPolicyImported {
+                row,
+                key_rows: vec![row],
+                policy: p.clone(),
+                salt: None,
+            }
+            .into(),
+            OdsHsmKeyImported {
+                row,
+                locator: LOCATOR,
+                spec: KeySpec {
+                    repository: "SoftHSM".into(),
+                    policy: p.name.clone(),
+                    role: KeyRole::Csk,
+                    algorithm: 8,
+                    bits: 2048,
+                },
+                usage: OdsKeyUse::Private,
+                backup: BackupState::NotRequired,
+                inception: T0,
+                revoked: false,
+                public_key: vec![3, 1, 0, 1],
+            }
+            .into(),
+            OdsZoneImported {
+                row,
+                zone: zone("example.com", "default"),
+                next_change: Some(next),
+                signconf_needed: false,
+                ttl_windows: [T0; 3],
+                roll_now: vec![],
+                next_roll: [None, None, Some(Timestamp(T0.0 + 365 * 86_400))],
+                keys: vec![OdsZoneKey {
+                    row,
+                    id: kasp_events::KeyId(1),
+                    locator: LOCATOR,
+                    role: KeyRole::Csk,
+                    algorithm: 8,
+                    inception: T0,
+                    introducing: true,
+                    publish: true,
+                    active_ksk: true,
+                    active_zsk: true,
+                    standby: false,
+                    should_revoke: false,
+                    ds_at_parent: DsAtParent::Seen,
+                    key_tag: 4711,
+                    minimize: 0,
+                    records: Some(records),
+                }],
+                dependencies: vec![],
+            }
+            .into(),
+        ];
+        let mut s = State::default();
+        for e in &events {
+            s.apply_event(e, T0);
+        }
+        s
+    }
+
+    #[test]
+    fn an_unchanged_database_compares_nothing() {
+        let s = imported(RecordState::Omnipresent, T0, Timestamp(T0.0 + 86_400));
+        assert_eq!(compare(&s, &s, PlanConf::default()), Comparison::default());
+    }
+
+    #[test]
+    fn a_record_kasp_ledger_would_not_move_is_a_divergence_at_the_moment_of_the_move() {
+        let before = imported(RecordState::Omnipresent, T0, Timestamp(T0.0 + 86_400));
+        let moved = Timestamp(T0.0 + 600);
+        let after = imported(RecordState::Unretentive, moved, Timestamp(T0.0 + 86_400));
+        let c = compare(&before, &after, PlanConf::default());
+        assert_eq!(c.zones, ["example.com"]);
+        let dnskey: Vec<&ShadowDivergence> = c
+            .divergences
+            .iter()
+            .filter(|d| d.what == "DNSKEY")
+            .collect();
+        assert_eq!(dnskey.len(), 1, "{c:?}");
+        let d = dnskey[0];
+        assert_eq!(d.at, moved);
+        assert_eq!(d.theirs, format!("unretentive since {moved}"));
+        assert!(d.ours.starts_with("omnipresent since "), "{d:?}");
+        assert_eq!(
+            d.key.as_deref(),
+            Some("CSK 4711 07070707070707070707070707070707")
+        );
+    }
+
+    #[test]
+    fn zones_added_or_deleted_are_not_compared() {
+        let s = imported(RecordState::Omnipresent, T0, Timestamp(T0.0 + 86_400));
+        let c = compare(&State::default(), &s, PlanConf::default());
+        assert!(c.zones.is_empty() && c.divergences.is_empty());
+        assert_eq!(c.not_compared, ["zone example.com: added to OpenDNSSEC"]);
+        let c = compare(&s, &State::default(), PlanConf::default());
+        assert_eq!(
+            c.not_compared,
+            ["zone example.com: deleted from OpenDNSSEC"]
+        );
+    }
+}
