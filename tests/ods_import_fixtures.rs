@@ -10,12 +10,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ods-import")
 }
 
 /// The captured fixture directories (every directory but `scenarios/` and `future/`), sorted.
-fn fixtures() -> Vec<PathBuf> {
+pub(crate) fn fixtures() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures_dir())
         .expect("fixtures/ods-import")
         .map(|e| e.expect("dir entry").path())

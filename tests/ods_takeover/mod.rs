@@ -14,25 +14,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ods-import")
-}
+pub(crate) use crate::ods_import_fixtures::fixtures_dir;
 
-/// The captured installations (every directory of fixtures/ods-import but `scenarios/` and
-/// `future/`).
+/// The names of the captured installations.
 pub fn fixtures() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
-        .expect("fixtures/ods-import")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| {
-            p.is_dir()
-                && p.file_name()
-                    .is_some_and(|n| n != "scenarios" && n != "future")
-        })
+    crate::ods_import_fixtures::fixtures()
+        .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+        .collect()
 }
 
 /// A copy of one captured installation in a temporary directory.

@@ -139,19 +139,7 @@ impl State {
                 self.instance = Some(e.instance);
                 self.clock = Some(e.clock);
             }
-            Event::PolicyCreated(e) => {
-                let id = self.take_id();
-                self.policies.insert(
-                    e.policy.name.clone(),
-                    PolicyView {
-                        id,
-                        policy: e.policy,
-                        created: at,
-                        updated: at,
-                        salt: None,
-                    },
-                );
-            }
+            Event::PolicyCreated(e) => self.add_policy(e.policy, None, at),
             Event::PolicyUpdated(e) => {
                 self.mark_signconf(&e.policy.name);
                 if let Some(v) = self.policies.get_mut(&e.policy.name) {
@@ -247,6 +235,21 @@ impl State {
                 self.audit.apply(e, seq, at)
             }
         }
+    }
+
+    /// A new policy, next in creation order, with its salt if it has one.
+    fn add_policy(&mut self, policy: Policy, salt: Option<(String, Timestamp)>, at: Timestamp) {
+        let id = self.take_id();
+        self.policies.insert(
+            policy.name.clone(),
+            PolicyView {
+                id,
+                policy,
+                created: at,
+                updated: at,
+                salt,
+            },
+        );
     }
 
     fn take_id(&mut self) -> u64 {

@@ -6,7 +6,7 @@
 use crate::enforcer::model::{Dependency, HsmKeyId, KeyModel, PerRole, ZoneModel};
 use crate::enforcer::record::Record;
 use crate::enforcer::timing::TtlWindows;
-use crate::state::{PolicyView, State, ZoneView};
+use crate::state::{State, ZoneView};
 use kasp_events::{Event, OdsZoneImported, OdsZoneKey, Seconds, Timestamp};
 
 impl State {
@@ -25,19 +25,7 @@ impl State {
     /// Applies one event of an OpenDNSSEC import (see [`State::apply_event`]).
     pub(crate) fn apply_takeover(&mut self, event: Event, at: Timestamp) {
         match event {
-            Event::OdsPolicyImported(e) => {
-                let id = self.take_id();
-                self.policies.insert(
-                    e.policy.name.clone(),
-                    PolicyView {
-                        id,
-                        policy: e.policy,
-                        created: at,
-                        updated: at,
-                        salt: e.salt,
-                    },
-                );
-            }
+            Event::OdsPolicyImported(e) => self.add_policy(e.policy, e.salt, at),
             Event::OdsHsmKeyImported(e) => self.pool.import(e),
             Event::OdsZoneImported(e) => self.import_zone(e, at),
             _ => {}
