@@ -14,7 +14,7 @@ use kasp_hsm::dnssec::{dnskey_rdata, key_tag};
 use kasp_hsm::{Algorithm, KeyStore, Locator};
 use kasp_ods_database::Snapshot;
 use kasp_ods_database::enums::{HsmKeyState, Role};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 /// Something the HSM contradicts in what the database says of a key.
@@ -120,6 +120,22 @@ pub fn read_key_material(
 ) -> KeyMaterial {
     let mut problems = Vec::new();
     let mut public_keys = BTreeMap::new();
+    // The zone keys of each HSM key and the zone names, found by id (built once: one scan
+    // of all keyData rows per HSM key made a large database's check quadratic).
+    let mut keys_of_hsm: HashMap<i64, Vec<&kasp_ods_database::rows::KeyData>> = HashMap::new();
+    for k in &snapshot.key_data {
+        keys_of_hsm.entry(k.hsm_key_id).or_default().push(k);
+    }
+    let zone_names: HashMap<i64, &str> = snapshot
+        .zones
+        .iter()
+        .map(|z| (z.row.id, z.name.as_str()))
+        .collect();
+    let zone_of = |zone_id: i64| {
+        zone_names
+            .get(&zone_id)
+            .map_or_else(|| format!("#{zone_id}"), |z| z.to_string())
+    };
     for hsm in snapshot
         .hsm_keys
         .iter()
@@ -137,18 +153,7 @@ pub fn read_key_material(
             });
             continue;
         };
-        let keys: Vec<_> = snapshot
-            .key_data
-            .iter()
-            .filter(|k| k.hsm_key_id == hsm.row.id)
-            .collect();
-        let zone_of = |zone_id: i64| {
-            snapshot
-                .zones
-                .iter()
-                .find(|z| z.row.id == zone_id)
-                .map_or_else(|| format!("#{zone_id}"), |z| z.name.clone())
-        };
+        let keys = keys_of_hsm.get(&hsm.row.id).map_or(&[][..], |k| &k[..]);
         let public = match store.public_key(&parsed, algorithm) {
             Ok(public) => public,
             Err(kasp_hsm::HsmError::KeyNotFound { .. }) => {
@@ -169,7 +174,7 @@ pub fn read_key_material(
                 continue;
             }
         };
-        for key in &keys {
+        for key in keys {
             let flags = match key.role {
                 Role::Zsk => 256,
                 Role::Ksk | Role::Csk => 257,
@@ -243,8 +248,15 @@ pub fn compare_zone_list(
     zone_list: &[kasp_events::ZoneConfig],
 ) -> Vec<ZoneListDifference> {
     let mut differences = Vec::new();
+    // By name, the first of a name as a scan would find it (built once: a scan of the
+    // whole list per zone made a large installation's check quadratic).
+    let mut by_name: HashMap<&str, &kasp_events::ZoneConfig> = HashMap::new();
+    for z in zone_list {
+        by_name.entry(z.name.as_str()).or_insert(z);
+    }
+    let in_database: HashSet<&str> = snapshot.zones.iter().map(|z| z.name.as_str()).collect();
     for zone in &snapshot.zones {
-        let Some(listed) = zone_list.iter().find(|z| z.name.as_str() == zone.name) else {
+        let Some(listed) = by_name.get(zone.name.as_str()) else {
             differences.push(ZoneListDifference::OnlyInDatabase {
                 zone: zone.name.clone(),
             });
@@ -295,11 +307,7 @@ pub fn compare_zone_list(
         }
     }
     for listed in zone_list {
-        if !snapshot
-            .zones
-            .iter()
-            .any(|z| z.name == listed.name.as_str())
-        {
+        if !in_database.contains(listed.name.as_str()) {
             differences.push(ZoneListDifference::OnlyInZoneList {
                 zone: listed.name.as_str().to_string(),
             });
