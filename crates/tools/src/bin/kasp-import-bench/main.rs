@@ -22,8 +22,13 @@
 //!    key pairs, token.rs `copy_keys`): its key-material checks against the real token
 //!    in-process, then `ods-enforcer setup --import-ods --simulated-time T` end to end
 //!    (process start, conf.xml, read, every check with the HSM, genesis, log), and
-//!    `key list` after it.
+//!    `key list` after it;
+//! 5. the real OpenDNSSEC 2.1.12 on the large database (opendnssec.rs): `ods-enforcerd`
+//!    started on it, until it answers, its `zone list` and `key list`, and until its
+//!    start-up enforce of every zone is done (`--ods-timeout S`, default 900;
+//!    `--no-opendnssec` leaves it out).
 
+mod opendnssec;
 mod phases;
 mod remembered;
 mod synth;
@@ -44,6 +49,8 @@ struct Options {
     runs: usize,
     fixture: PathBuf,
     keep: bool,
+    opendnssec: bool,
+    ods_timeout: Duration,
 }
 
 fn options() -> Result<Options> {
@@ -56,6 +63,8 @@ fn options() -> Result<Options> {
         runs: 3,
         fixture: root.join("fixtures/ods-import/06-several-zones"),
         keep: false,
+        opendnssec: true,
+        ods_timeout: Duration::from_secs(900),
     };
     let mut i = 0;
     let number = |s: &str| s.replace([',', '_'], "").parse::<u64>();
@@ -67,6 +76,12 @@ fn options() -> Result<Options> {
                 i += 1;
                 continue;
             }
+            "--no-opendnssec" => {
+                o.opendnssec = false;
+                i += 1;
+                continue;
+            }
+            "--ods-timeout" => o.ods_timeout = Duration::from_secs(number(&value)?),
             "--zones" => o.zones = number(&value)?,
             "--e2e-zones" => o.e2e_zones = number(&value)?,
             "--sample" => o.sample = number(&value)? as usize,
@@ -74,7 +89,7 @@ fn options() -> Result<Options> {
             "--fixture" => o.fixture = PathBuf::from(value),
             other => anyhow::bail!(
                 "unknown argument {other} (--zones N, --e2e-zones M, --sample K, --runs R, \
-                 --fixture DIR, --keep)"
+                 --fixture DIR, --keep, --no-opendnssec, --ods-timeout S)"
             ),
         }
         i += 2;
@@ -206,6 +221,18 @@ fn run(o: &Options, work: &Path) -> Result<()> {
         "    checks on the token {checks_on_token:?}, setup {setup:?}, key list {e2e_key_list:?}"
     );
 
+    let ods = match opendnssec::unavailable() {
+        _ if !o.opendnssec => Err("left out (--no-opendnssec)".to_string()),
+        Some(why) => Err(why),
+        None => {
+            eprintln!("OpenDNSSEC 2.1.12 on the large database:");
+            let times = opendnssec::run(&big.dir, big.simulated_time, o.ods_timeout)
+                .map_err(|e| format!("{e:#}"));
+            eprintln!("    {times:?}");
+            times
+        }
+    };
+
     report(
         o,
         &big,
@@ -222,7 +249,48 @@ fn run(o: &Options, work: &Path) -> Result<()> {
         setup,
         e2e_key_list,
     );
+    report_opendnssec(&big, &ods);
     Ok(())
+}
+
+fn report_opendnssec(big: &synth::Installation, ods: &Result<opendnssec::Times, String>) {
+    println!(
+        "\n### OpenDNSSEC 2.1.12 on the {}-zone database\n",
+        fmt_n(big.zones)
+    );
+    let t = match ods {
+        Ok(t) => t,
+        Err(why) => {
+            println!("Not measured: {why}.");
+            return;
+        }
+    };
+    println!(
+        "| `ods-enforcerd -d --set-time {}` | time |",
+        big.simulated_time
+    );
+    println!("|---|---:|");
+    println!(
+        "| start until its socket answers `queue` | {} |",
+        fmt_d(t.up)
+    );
+    println!(
+        "| `ods-enforcer zone list` ({} lines) | {} |",
+        fmt_n(t.zone_list.1 as u64),
+        fmt_d(t.zone_list.0)
+    );
+    println!(
+        "| `ods-enforcer key list` ({} lines) | {} |",
+        fmt_n(t.key_list.1 as u64),
+        fmt_d(t.key_list.0)
+    );
+    match t.idle {
+        Some(d) => println!(
+            "| start until idle (start-up enforce of every zone done) | {} |",
+            fmt_d(d)
+        ),
+        None => println!("| start until idle | not idle within the timeout |"),
+    }
 }
 
 /// The key-material checks of the end-to-end database against its token.
