@@ -136,6 +136,11 @@ pub fn read_key_material(
             .get(&zone_id)
             .map_or_else(|| format!("#{zone_id}"), |z| z.to_string())
     };
+    // One token-wide scan first: a store keeps what it saw (crates/hsm/src/pkcs11.rs
+    // `list`), so each key below costs a few attribute reads instead of a search of the
+    // whole token, which made reading a large installation's keys quadratic in their
+    // number. Should the scan fail, each key is searched for and reports its own error.
+    let _ = store.list();
     for hsm in snapshot
         .hsm_keys
         .iter()
