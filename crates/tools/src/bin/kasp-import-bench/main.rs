@@ -347,28 +347,39 @@ fn report(
         "| `ods-enforcer zone list` afterwards (process) | {} | — |",
         fmt_d(zone_list)
     );
-    let projected = sample.per_key() * big.hsm_keys as u32;
     let Token {
         checks: checks_on_token,
         keys: read_keys,
         objects,
     } = on_token;
-    let on_e2e = checks_on_token / read_keys.max(1) as u32;
+    let half = sample.keys / 2;
     println!("\n### The token (SoftHSM2)\n");
     println!("| measurement | keys | time | per key |");
     println!("|---|---:|---:|---:|");
+    for (i, what) in ["ECDSA P-256", "RSA-1024"].iter().enumerate() {
+        println!(
+            "| `public_key`, sample token, a token search per key, {what} | {} | {} | {} |",
+            fmt_n(half),
+            fmt_d(sample.searched[i]),
+            per(sample.searched[i], half)
+        );
+    }
     println!(
-        "| `public_key`, fresh token, ECDSA P-256 | {} | {} | {} |",
-        fmt_n(sample.keys / 2),
-        fmt_d(sample.ecdsa),
-        per(sample.ecdsa, sample.keys / 2)
+        "| `list` of the sample token (one scan) | {} | {} | — |",
+        fmt_n(sample.keys),
+        fmt_d(sample.list)
     );
-    println!(
-        "| `public_key`, fresh token, RSA-1024 | {} | {} | {} |",
-        fmt_n(sample.keys / 2),
-        fmt_d(sample.rsa),
-        per(sample.rsa, sample.keys / 2)
-    );
+    for (i, what) in ["ECDSA P-256", "RSA-1024"].iter().enumerate() {
+        println!(
+            "| `public_key`, sample token, after `list`, {what} | {} | {} | {} |",
+            fmt_n(half),
+            fmt_d(sample.listed[i]),
+            per(sample.listed[i], half)
+        );
+    }
+    let after_list = sample.list + sample.listed[0] + sample.listed[1];
+    let projected = after_list / sample.keys as u32 * big.hsm_keys as u32;
+    let on_e2e = checks_on_token / read_keys.max(1) as u32;
     println!(
         "| key-material checks of the {}-zone database on its token ({} objects) | {} | {} | {} |",
         fmt_n(small.zones),
@@ -378,7 +389,7 @@ fn report(
         per(checks_on_token, read_keys)
     );
     println!(
-        "| projected for the {}-zone database at the fresh token's speed | {} | {} | — |",
+        "| projected for the {}-zone database at the sample token's speed (list + reads) | {} | {} | — |",
         fmt_n(n),
         fmt_n(big.hsm_keys),
         fmt_d(projected)

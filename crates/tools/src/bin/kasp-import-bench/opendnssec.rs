@@ -73,7 +73,26 @@ pub fn unavailable() -> Option<String> {
 }
 
 fn stop(sock: &Path, child: &mut Child) {
-    let _ = client(sock, &["stop"]);
+    // The client's `stop` (bounded: 2.1.12's client has been seen to wait on after the
+    // daemon ended), then signals.
+    if let Ok(mut stopping) = Command::new(ENFORCER)
+        .arg("-s")
+        .arg(sock)
+        .arg("stop")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        for _ in 0..300 {
+            if matches!(stopping.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = stopping.kill();
+        let _ = stopping.wait();
+    }
     let pid = child.id() as libc::pid_t;
     for signal in [None, Some(libc::SIGTERM), Some(libc::SIGKILL)] {
         if let Some(s) = signal {

@@ -139,20 +139,17 @@ pub fn fixture_public_keys(
 
 /// The token's speed at the import's question, on a sample: `count` keys of each of
 /// ECDSAP256SHA256 and RSASHA256 (1024 bits, the fixture's ZSK size) generated on the
-/// bench's own token, then each one's public key read once by a freshly opened store
-/// (no cached handles), as `read_key_material` asks.
+/// bench's own token, then each one's public key read once by a freshly opened store,
+/// twice: searching the token for each key (no cached handles), and after one `list`
+/// (the token-wide scan `read_key_material` begins with).
 #[derive(Debug)]
 pub struct Sample {
     pub keys: u64,
-    pub ecdsa: Duration,
-    pub rsa: Duration,
-}
-
-impl Sample {
-    /// Mean per key over both algorithms.
-    pub fn per_key(&self) -> Duration {
-        (self.ecdsa + self.rsa) / self.keys as u32
-    }
+    /// Per algorithm, a search per key.
+    pub searched: [Duration; 2],
+    /// The `list` scan, then per algorithm the reads after it.
+    pub list: Duration,
+    pub listed: [Duration; 2],
 }
 
 pub fn sample(count: usize) -> Result<Sample> {
@@ -169,23 +166,32 @@ pub fn sample(count: usize) -> Result<Sample> {
         }
     }
     drop(generating);
-    let mut reading = store(SAMPLE_LABEL)?;
-    let (mut ecdsa, mut rsa) = (Duration::ZERO, Duration::ZERO);
-    for (l, algorithm) in &made {
-        let t = Instant::now();
-        let key = reading.public_key(l, *algorithm)?;
-        let d = t.elapsed();
-        ensure!(!key.is_empty(), "an empty public key");
-        if algorithm.is_rsa() {
-            rsa += d;
-        } else {
-            ecdsa += d;
+    let read = |reading: &mut Pkcs11Store| -> Result<[Duration; 2]> {
+        let mut by_algorithm = [Duration::ZERO; 2];
+        for (l, algorithm) in &made {
+            let t = Instant::now();
+            let key = reading.public_key(l, *algorithm)?;
+            by_algorithm[usize::from(algorithm.is_rsa())] += t.elapsed();
+            ensure!(!key.is_empty(), "an empty public key");
         }
-    }
+        Ok(by_algorithm)
+    };
+    let searched = read(&mut store(SAMPLE_LABEL)?)?;
+    let mut reading = store(SAMPLE_LABEL)?;
+    let t = Instant::now();
+    let listed_keys = reading.list()?;
+    let list = t.elapsed();
+    ensure!(
+        listed_keys.len() == made.len(),
+        "list: {} keys",
+        listed_keys.len()
+    );
+    let listed = read(&mut reading)?;
     Ok(Sample {
         keys: made.len() as u64,
-        ecdsa,
-        rsa,
+        searched,
+        list,
+        listed,
     })
 }
 
