@@ -45,6 +45,11 @@ pub struct Pkcs11Store {
     ctx: Arc<Pkcs11>,
     slot: Slot,
     handles: HashMap<Locator, ObjectHandle>,
+    /// Public-key objects by CKA_ID as `list` last saw them, for `public_key`: a handle
+    /// is used only after its CKA_ID is read back, and a locator not found here is
+    /// searched for (a token search is linear in the object count, so reading the keys
+    /// of a whole database, as `setup --import-ods` does, one search each, is quadratic).
+    public_handles: HashMap<Locator, Vec<ObjectHandle>>,
     /// Private keys on the token as last counted, kept up to date by this store's own
     /// generate and destroy, so Capacity costs one token-wide search per session.
     key_count: Option<usize>,
@@ -85,6 +90,7 @@ impl Pkcs11Store {
             ctx,
             slot,
             handles: HashMap::new(),
+            public_handles: HashMap::new(),
             key_count: None,
             fresh: std::collections::HashSet::new(),
             session,
@@ -139,6 +145,27 @@ impl Pkcs11Store {
                 Attribute::Id(locator.0.to_vec()),
             ])
             .map_err(self.fail("find public key"))
+    }
+
+    /// The public-key objects with this CKA_ID: those `list` saw that still carry it,
+    /// else a token search.
+    fn public_objects(&mut self, locator: &Locator) -> Result<Vec<ObjectHandle>, HsmError> {
+        if let Some(seen) = self.public_handles.get(locator) {
+            let still: Vec<ObjectHandle> = seen
+                .iter()
+                .copied()
+                .filter(|h| {
+                    self.session
+                        .get_attributes(*h, &[AttributeType::Id])
+                        .is_ok_and(|a| id_of(&a) == Some(&locator.0[..]))
+                })
+                .collect();
+            if !still.is_empty() {
+                return Ok(still);
+            }
+            self.public_handles.remove(locator);
+        }
+        self.find_public(locator)
     }
 
     /// The DNSKEY public-key field from the attributes of `handle`, or `None` when the
@@ -385,7 +412,7 @@ impl KeyStore for Pkcs11Store {
         if let Some(key) = self.read_public(private, algorithm)? {
             return Ok(key);
         }
-        for public in self.find_public(locator)? {
+        for public in self.public_objects(locator)? {
             if let Some(key) = self.read_public(public, algorithm)? {
                 return Ok(key);
             }
@@ -457,6 +484,22 @@ impl KeyStore for Pkcs11Store {
                 let locator = Locator(id);
                 self.handles.insert(locator, h);
                 out.push(locator);
+            }
+        }
+        // The public-key objects too, for `public_key` (one scan instead of one search
+        // per key when a caller reads the keys of many).
+        let public = self
+            .session
+            .find_objects(&[Attribute::Class(ObjectClass::PUBLIC_KEY)])
+            .map_err(self.fail("list"))?;
+        self.public_handles.clear();
+        for h in public {
+            let attrs = self
+                .session
+                .get_attributes(h, &[AttributeType::Id])
+                .map_err(self.fail("list"))?;
+            if let Some(Ok(id)) = id_of(&attrs).map(<[u8; 16]>::try_from) {
+                self.public_handles.entry(Locator(id)).or_default().push(h);
             }
         }
         Ok(out)

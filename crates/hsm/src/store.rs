@@ -187,7 +187,9 @@ pub trait KeyStore {
     /// Destroys the private key and any public-key objects with that CKA_ID.
     fn destroy(&mut self, locator: &Locator) -> Result<(), HsmError>;
 
-    /// The CKA_IDs of every private key that has a 16-byte CKA_ID, in token order.
+    /// The CKA_IDs of every private key that has a 16-byte CKA_ID, in token order. A
+    /// store may keep what this token-wide scan saw to answer later calls for many keys
+    /// without a token search each (crates/hsm/src/pkcs11.rs).
     fn list(&mut self) -> Result<Vec<Locator>, HsmError>;
 
     /// The number of private-key objects on the token (what `<Capacity>` limits).

@@ -258,7 +258,9 @@ impl KeyStore for HsmThread {
     }
 
     fn list(&mut self) -> Result<Vec<Locator>, HsmError> {
-        self.call("list", self.timeouts.call, |s| s.list())
+        // A scan of every object on the token: as slow as the token is large, so it has
+        // the time of a key generation, not of one call.
+        self.call("list", self.timeouts.generate, |s| s.list())
     }
 
     fn count(&mut self) -> Result<usize, HsmError> {

@@ -14,7 +14,7 @@ use kasp_hsm::dnssec::{dnskey_rdata, key_tag};
 use kasp_hsm::{Algorithm, KeyStore, Locator};
 use kasp_ods_database::Snapshot;
 use kasp_ods_database::enums::{HsmKeyState, Role};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 /// Something the HSM contradicts in what the database says of a key.
@@ -122,6 +122,35 @@ pub fn read_key_material(
 ) -> KeyMaterial {
     let mut problems = Vec::new();
     let mut public_keys = BTreeMap::new();
+    // The zone keys of each HSM key and the zone names, found by id (built once: one scan
+    // of all keyData rows per HSM key made a large database's check quadratic).
+    let mut keys_of_hsm: HashMap<i64, Vec<&kasp_ods_database::rows::KeyData>> = HashMap::new();
+    for k in &snapshot.key_data {
+        keys_of_hsm.entry(k.hsm_key_id).or_default().push(k);
+    }
+    let zone_names: HashMap<i64, &str> = snapshot
+        .zones
+        .iter()
+        .map(|z| (z.row.id, z.name.as_str()))
+        .collect();
+    let zone_of = |zone_id: i64| {
+        zone_names
+            .get(&zone_id)
+            .map_or_else(|| format!("#{zone_id}"), |z| z.to_string())
+    };
+    // One token-wide scan first: a store keeps what it saw (crates/hsm/src/pkcs11.rs
+    // `list`), so each key below costs a few attribute reads instead of a search of the
+    // whole token, which made reading a large installation's keys quadratic in their
+    // number. Should the scan fail, each key is searched for and reports its own error.
+    // Not needed when every key's public key is known already (a shadow's later looks).
+    let unknown = snapshot.hsm_keys.iter().any(|h| {
+        h.repository == repository
+            && h.state != HsmKeyState::Delete
+            && Locator::parse(&h.locator).is_ok_and(|l| !known.contains_key(&l))
+    });
+    if unknown {
+        let _ = store.list();
+    }
     for hsm in snapshot
         .hsm_keys
         .iter()
@@ -139,18 +168,7 @@ pub fn read_key_material(
             });
             continue;
         };
-        let keys: Vec<_> = snapshot
-            .key_data
-            .iter()
-            .filter(|k| k.hsm_key_id == hsm.row.id)
-            .collect();
-        let zone_of = |zone_id: i64| {
-            snapshot
-                .zones
-                .iter()
-                .find(|z| z.row.id == zone_id)
-                .map_or_else(|| format!("#{zone_id}"), |z| z.name.clone())
-        };
+        let keys = keys_of_hsm.get(&hsm.row.id).map_or(&[][..], |k| &k[..]);
         let asked = match known.get(&parsed) {
             Some(public) => Ok(public.clone()),
             None => store.public_key(&parsed, algorithm),
@@ -175,7 +193,7 @@ pub fn read_key_material(
                 continue;
             }
         };
-        for key in &keys {
+        for key in keys {
             let flags = match key.role {
                 Role::Zsk => 256,
                 Role::Ksk | Role::Csk => 257,
@@ -249,8 +267,15 @@ pub fn compare_zone_list(
     zone_list: &[kasp_events::ZoneConfig],
 ) -> Vec<ZoneListDifference> {
     let mut differences = Vec::new();
+    // By name, the first of a name as a scan would find it (built once: a scan of the
+    // whole list per zone made a large installation's check quadratic).
+    let mut by_name: HashMap<&str, &kasp_events::ZoneConfig> = HashMap::new();
+    for z in zone_list {
+        by_name.entry(z.name.as_str()).or_insert(z);
+    }
+    let in_database: HashSet<&str> = snapshot.zones.iter().map(|z| z.name.as_str()).collect();
     for zone in &snapshot.zones {
-        let Some(listed) = zone_list.iter().find(|z| z.name.as_str() == zone.name) else {
+        let Some(listed) = by_name.get(zone.name.as_str()) else {
             differences.push(ZoneListDifference::OnlyInDatabase {
                 zone: zone.name.clone(),
             });
@@ -301,11 +326,7 @@ pub fn compare_zone_list(
         }
     }
     for listed in zone_list {
-        if !snapshot
-            .zones
-            .iter()
-            .any(|z| z.name == listed.name.as_str())
-        {
+        if !in_database.contains(listed.name.as_str()) {
             differences.push(ZoneListDifference::OnlyInZoneList {
                 zone: listed.name.as_str().to_string(),
             });

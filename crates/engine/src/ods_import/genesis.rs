@@ -13,7 +13,7 @@ use kasp_events::{
 use kasp_ods_database::Snapshot;
 use kasp_ods_database::enums as db;
 use kasp_ods_database::rows::{self, RowId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What the import was told and found besides the rows.
 #[derive(Debug)]
@@ -102,6 +102,35 @@ fn usage(s: db::HsmKeyState) -> OdsKeyUse {
         db::HsmKeyState::Private => OdsKeyUse::Private,
         db::HsmKeyState::Shared => OdsKeyUse::Shared,
         db::HsmKeyState::Delete => OdsKeyUse::Delete,
+    }
+}
+
+/// The rows that hang on a zone and on a zone key, found by id: each list in row order.
+/// Built once, so that the genesis of a database of N zones is linear in its rows, not
+/// N times a scan of all of them.
+struct RowsOf<'a> {
+    keys_of_zone: HashMap<i64, Vec<&'a rows::KeyData>>,
+    states_of_key: HashMap<i64, Vec<&'a rows::KeyState>>,
+    dependencies_of_zone: HashMap<i64, Vec<&'a rows::KeyDependency>>,
+}
+
+impl<'a> RowsOf<'a> {
+    fn new(snapshot: &'a Snapshot) -> RowsOf<'a> {
+        let mut r = RowsOf {
+            keys_of_zone: HashMap::new(),
+            states_of_key: HashMap::new(),
+            dependencies_of_zone: HashMap::new(),
+        };
+        for k in &snapshot.key_data {
+            r.keys_of_zone.entry(k.zone_id).or_default().push(k);
+        }
+        for s in &snapshot.key_states {
+            r.states_of_key.entry(s.key_data_id).or_default().push(s);
+        }
+        for d in snapshot.live_dependencies() {
+            r.dependencies_of_zone.entry(d.zone_id).or_default().push(d);
+        }
+        r
     }
 }
 
@@ -224,9 +253,10 @@ pub fn genesis(snapshot: &Snapshot, input: GenesisInput<'_>) -> Result<Genesis, 
         .enumerate()
         .map(|(i, k)| (k.row.id, KeyId(i as u64 + 1)))
         .collect();
+    let rows_of = RowsOf::new(snapshot);
     for z in &snapshot.zones {
         match zone(
-            snapshot,
+            &rows_of,
             z,
             &policy_names,
             &locators,
@@ -246,7 +276,7 @@ pub fn genesis(snapshot: &Snapshot, input: GenesisInput<'_>) -> Result<Genesis, 
 }
 
 fn zone(
-    snapshot: &Snapshot,
+    rows_of: &RowsOf<'_>,
     z: &rows::Zone,
     policy_names: &BTreeMap<i64, PolicyName>,
     locators: &BTreeMap<i64, Locator>,
@@ -271,16 +301,26 @@ fn zone(
         ));
     }
     let mut keys = Vec::new();
-    for k in snapshot.key_data.iter().filter(|k| k.zone_id == z.row.id) {
+    for k in rows_of
+        .keys_of_zone
+        .get(&z.row.id)
+        .map_or(&[][..], |k| &k[..])
+    {
         let id = ids[&k.row.id];
-        match zone_key(snapshot, &z.name, k, id, locators, findings) {
+        let states = rows_of
+            .states_of_key
+            .get(&k.row.id)
+            .map_or(&[][..], |s| &s[..]);
+        match zone_key(&z.name, k, states, id, locators, findings) {
             Ok(key) => keys.push(key),
             Err(p) => problems.push(p),
         }
     }
-    let dependencies = snapshot
-        .live_dependencies()
-        .filter(|d| d.zone_id == z.row.id)
+    let dependencies = rows_of
+        .dependencies_of_zone
+        .get(&z.row.id)
+        .map_or(&[][..], |d| &d[..])
+        .iter()
         .filter_map(|d| {
             Some(OdsDependency {
                 row: row(d.row),
@@ -335,10 +375,11 @@ fn shown(s: RecordState) -> bool {
     matches!(s, RecordState::Rumoured | RecordState::Omnipresent)
 }
 
+/// One zone key, `states` being its keyState rows in row order.
 fn zone_key(
-    snapshot: &Snapshot,
     zone: &str,
     k: &rows::KeyData,
+    states: &[&rows::KeyState],
     id: KeyId,
     locators: &BTreeMap<i64, Locator>,
     findings: &mut Vec<String>,
@@ -350,16 +391,11 @@ fn zone_key(
     let locator = *locators
         .get(&k.hsm_key_id)
         .ok_or_else(|| format!("{what}: its HSM key (row {}) is not usable", k.hsm_key_id))?;
-    let states: Vec<&rows::KeyState> = snapshot
-        .key_states
-        .iter()
-        .filter(|s| s.key_data_id == k.row.id)
-        .collect();
     let records = if states.is_empty() {
         None
     } else {
         let mut records = [None; 4];
-        for s in &states {
+        for s in states {
             let t = record_type(s.record);
             if records[t.index()].is_some() {
                 return Err(format!("{what}: two keyState rows for its {}", t.as_str()));

@@ -37,6 +37,7 @@ const TOKENS: &[&str] = &[
     "timings",
     "support",
     "support-rsa",
+    "keys-listed",
 ];
 
 struct Setup {

@@ -175,3 +175,38 @@ fn generation_timings() {
     let made: usize = cases.iter().map(|(_, _, n)| n).sum();
     assert_eq!(store.count().unwrap(), made);
 }
+
+/// `list` lets `public_key` find public-key objects without a token search
+/// (crates/hsm/src/pkcs11.rs `public_objects`); what it saw is never trusted blindly: a
+/// key destroyed since is not found, one made since is searched for, and another store
+/// destroying a key behind this one's back is noticed.
+#[test]
+fn public_keys_after_list_follow_the_token() {
+    let a = Algorithm::EcdsaP256Sha256;
+    let mut store = open("keys-listed");
+    let kept = store.random_locator().unwrap();
+    let gone = store.random_locator().unwrap();
+    let elsewhere = store.random_locator().unwrap();
+    let public_kept = store.generate(&kept, a, 256).unwrap();
+    store.generate(&gone, a, 256).unwrap();
+    store.generate(&elsewhere, a, 256).unwrap();
+    let listed = store.list().unwrap();
+    assert!([kept, gone, elsewhere].iter().all(|l| listed.contains(l)));
+
+    assert_eq!(store.public_key(&kept, a).unwrap(), public_kept);
+    store.destroy(&gone).unwrap();
+    assert!(matches!(
+        store.public_key(&gone, a),
+        Err(HsmError::KeyNotFound { .. })
+    ));
+    let made = store.random_locator().unwrap();
+    let public_made = store.generate(&made, a, 256).unwrap();
+    assert_eq!(store.public_key(&made, a).unwrap(), public_made);
+
+    // Another session destroys a key whose handles this store cached at `list`.
+    open("keys-listed").destroy(&elsewhere).unwrap();
+    assert!(matches!(
+        store.public_key(&elsewhere, a),
+        Err(HsmError::KeyNotFound { .. })
+    ));
+}
