@@ -96,3 +96,31 @@ fn shadow_follows_opendnssec_through_ksk_rollovers_and_reports_a_divergence() {
         "recorded in the shadow log: {show:?}"
     );
 }
+
+#[test]
+fn bad_shadow_options_and_files_are_refused_without_writing() {
+    let i = Installation::copy("01-steady");
+    for (line, needle) in [
+        ("shadow --once --interval 0", "--interval"),
+        ("shadow --once --interval soon", "--interval"),
+        ("shadow --once --log shadow.redb", "absolute path"),
+    ] {
+        let r = i.run(line);
+        assert_eq!(r.code, 2, "{line}: {r:?}");
+        assert!(r.err.contains(needle), "{line}: {r:?}");
+    }
+    let shadow_log = i.path("enforcer/shadow.redb");
+    assert!(!shadow_log.exists());
+    // No database: nothing to follow, no shadow log.
+    std::fs::rename(i.path("enforcer/kasp.db"), i.path("kasp.db.away")).unwrap();
+    let r = i.run("shadow --once");
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.err.contains("no such file"), "{r:?}");
+    assert!(!shadow_log.exists());
+    std::fs::rename(i.path("kasp.db.away"), i.path("enforcer/kasp.db")).unwrap();
+    // A shadow log that is not one: refused as damaged, left as it is.
+    std::fs::write(&shadow_log, b"not a log").unwrap();
+    let r = i.run("shadow --once");
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_eq!(std::fs::read(&shadow_log).unwrap(), b"not a log");
+}
