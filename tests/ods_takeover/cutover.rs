@@ -240,8 +240,15 @@ fn stop_opendnssec(ods: &mut Daemon, socket: &Path, out: &Path) {
         .unwrap();
     let ended = ods.wait_for_exit();
     let log = ods.log_text();
+    // 2.1.12 now and then crashes in janitor_thread_join once it has taken the order to
+    // stop (its worker threads done, everything committed), and its crash handler then
+    // hangs: wait_for_exit killed it. An operator's stop meets the same.
+    let crashed_stopping =
+        log.contains("Segmentation fault") && log.contains("janitor_thread_join");
     assert!(
-        ended.is_some_and(|s| s.success()) || log.contains("[engine] enforcer shutdown"),
+        ended.is_some_and(|s| s.success())
+            || log.contains("[engine] enforcer shutdown")
+            || crashed_stopping,
         "OpenDNSSEC's enforcer did not stop ({ended:?}):\n{}",
         tail(&log, 40)
     );
