@@ -74,6 +74,12 @@ fn zsk_prepublication() {
     future("02-zsk-prepublication");
 }
 
+/// The same installation continued for a whole simulated year (691 steps).
+#[test]
+fn zsk_prepublication_for_a_year() {
+    future("02-zsk-prepublication-year");
+}
+
 #[test]
 fn ksk_doubleds_waiting_for_ds_seen() {
     future("03-ksk-doubleds-ds-seen");
