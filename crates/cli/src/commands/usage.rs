@@ -7,8 +7,9 @@ pub const SETUP: &str = "setup\n\t[--simulated-time <YYYY-MM-DDTHH:MM:SSZ|epoch>
 \t[--testing]\t\t\t\taka -T\n\
 \t[--import-ods]\t\t\t\taka -i\n\
 \t[--write-signconf]\t\t\taka -w\n";
-pub const SETUP_HELP: &str = "Create a new, empty event log at <Enforcer/WorkingDirectory>/events.redb of the \
-configuration in use. Refuses to overwrite an existing log.\n\nOptions:\n\
+pub const SETUP_HELP: &str = "Create a new event log at <Enforcer/WorkingDirectory>/events.redb of the \
+configuration in use: empty, or with --import-ods holding the state of an OpenDNSSEC installation. \
+Refuses to overwrite an existing log.\n\nOptions:\n\
 simulated-time\trun this log on a simulated clock that starts at the given time and moves only \
 by recorded events (for tests and what-if runs)\n\
 testing\t\tset this log up for testing: it follows the system clock until the first time \
