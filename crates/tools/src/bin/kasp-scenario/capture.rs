@@ -11,8 +11,9 @@ use anyhow::{Context as _, Result, bail};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// `raw/NNN` has three digits (normalize.py reads only those).
-const MAX_STEPS: u32 = 1000;
+/// At most this many steps: `raw/NNN` has three digits, four from step 1000 on
+/// (normalize.py orders them by number).
+const MAX_STEPS: u32 = 10_000;
 
 /// The state captures after every step: file name and `ods-enforcer` arguments.
 const CAPTURES: [(&str, &[&str]); 5] = [

@@ -38,7 +38,7 @@ use std::process::{Command, Stdio};
 /// `leap-until` without `max=`.
 const DEFAULT_LEAP_UNTIL_MAX: u32 = 50;
 /// At most this many leaps for one `leap-until-time`.
-const LEAP_UNTIL_TIME_LIMIT: u32 = 900;
+const LEAP_UNTIL_TIME_LIMIT: u32 = 5000;
 /// `leap-until-time` gives up after this many leaps that changed neither the clock nor
 /// the next task.
 const STALLED_LEAPS: u32 = 3;
