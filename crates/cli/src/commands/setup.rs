@@ -16,8 +16,8 @@ use kasp_engine::{Failure, exit, system_now};
 use kasp_events::{Actor, ClockMode, EventLog, FORMAT, InstanceId, LogCreated, Timestamp};
 use std::path::Path;
 
-/// 16 random bytes from the kernel.
-fn random_instance() -> Result<InstanceId, Failure> {
+/// A new log's instance id: 16 random bytes from the kernel.
+pub(super) fn random_instance() -> Result<InstanceId, Failure> {
     let b = kasp_engine::random::bytes(16)?;
     let mut id = [0u8; 16];
     id.copy_from_slice(&b);

@@ -52,9 +52,7 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
         }
         None => Path::new(&ctx.conf.enforcer.working_directory).join("shadow.redb"),
     };
-    let instance = kasp_engine::random::bytes(16).map_err(|f| shell.fail(f))?;
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&instance);
+    let instance = super::setup::random_instance().map_err(|f| shell.fail(f))?;
     let once = p.has("once");
     let mut diverged = false;
     loop {
@@ -62,7 +60,7 @@ pub fn run(shell: &mut Shell<'_>, spec: &CommandSpec, args: &[String]) -> Ran {
             actor: Actor::Operator(ctx.user.clone()),
             cause: ctx.line.clone(),
             now: system_now(),
-            instance: kasp_events::InstanceId(id),
+            instance,
         };
         let seen = look(
             &ctx.conf,
